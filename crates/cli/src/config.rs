@@ -1,0 +1,225 @@
+//! Configuration: command-line flags, then `HUICHANG_*` environment variables, then
+//! `huichang.toml`, then the defaults below.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use clap::Args;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Default, Args, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// Listen address [default: 127.0.0.1:8080]
+    #[arg(long, env = "HUICHANG_BIND")]
+    pub bind: Option<String>,
+    /// `sqlite://…` or `postgres://…` [default: a SQLite file in the data directory]
+    #[arg(long, env = "HUICHANG_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Data directory: the SQLite file, `.eml` files, uploads [default: ./data]
+    #[arg(long, env = "HUICHANG_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The admin token [default: generated at first start and printed once]
+    #[arg(long, env = "HUICHANG_ADMIN_TOKEN", hide_env_values = true)]
+    pub admin_token: Option<String>,
+    /// Base URL used in emails and printed links [default: http://<bind>]
+    #[arg(long, env = "HUICHANG_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// `smtp://`, `smtps://` or `smtp://…?tls=required`, with credentials [default: unset, write .eml files]
+    #[arg(long, env = "HUICHANG_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Sender address of emails [default: huichang@localhost]
+    #[arg(long, env = "HUICHANG_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// How often the reminder planner and the mail worker wake [default: 30s]
+    #[arg(long, env = "HUICHANG_NOTIFY_INTERVAL")]
+    pub notify_interval: Option<String>,
+    /// Silence after which a connected video link is `lost` [default: 60s]
+    #[arg(long, env = "HUICHANG_VIDEO_LINK_TIMEOUT")]
+    pub video_link_timeout: Option<String>,
+    /// Log filter, e.g. `info` or `huichang=debug,tower_http=debug` [default: info]
+    #[arg(long, env = "HUICHANG_LOG")]
+    pub log: Option<String>,
+    /// `text` or `json` (one JSON object per line) [default: text]
+    #[arg(long, env = "HUICHANG_LOG_FORMAT")]
+    pub log_format: Option<String>,
+    /// A TOML file with the same keys in snake_case (`bind = "0.0.0.0:8080"`) [default: ./huichang.toml if present]
+    #[arg(long, env = "HUICHANG_CONFIG")]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+}
+
+/// The settings after merging, with every default applied.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub database_url: String,
+    pub data_dir: PathBuf,
+    pub admin_token: Option<String>,
+    pub public_url: String,
+    pub log: String,
+    pub json_logs: bool,
+}
+
+impl Settings {
+    pub fn resolve(self) -> anyhow::Result<Config> {
+        let file = match &self.config {
+            Some(path) => Some(read_file(path)?),
+            None if Path::new("huichang.toml").exists() => {
+                Some(read_file(Path::new("huichang.toml"))?)
+            }
+            None => None,
+        }
+        .unwrap_or_default();
+        let merged = Settings {
+            bind: self.bind.or(file.bind),
+            database_url: self.database_url.or(file.database_url),
+            data_dir: self.data_dir.or(file.data_dir),
+            admin_token: self.admin_token.or(file.admin_token),
+            public_url: self.public_url.or(file.public_url),
+            smtp_url: self.smtp_url.or(file.smtp_url),
+            mail_from: self.mail_from.or(file.mail_from),
+            notify_interval: self.notify_interval.or(file.notify_interval),
+            video_link_timeout: self.video_link_timeout.or(file.video_link_timeout),
+            log: self.log.or(file.log),
+            log_format: self.log_format.or(file.log_format),
+            config: None,
+        };
+        let bind_text = merged.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
+        let bind: SocketAddr = bind_text.parse().with_context(|| {
+            format!("HUICHANG_BIND: '{bind_text}' is not an address such as 127.0.0.1:8080")
+        })?;
+        let data_dir = merged.data_dir.unwrap_or_else(|| PathBuf::from("data"));
+        let database_url = match merged.database_url {
+            Some(url)
+                if url.starts_with("sqlite:")
+                    || url.starts_with("postgres://")
+                    || url.starts_with("postgresql://") =>
+            {
+                url
+            }
+            Some(url) => bail!(
+                "HUICHANG_DATABASE_URL: '{}' is neither sqlite://… nor postgres://…",
+                redact(&url)
+            ),
+            None => format!("sqlite://{}", data_dir.join("huichang.db").display()),
+        };
+        for (name, value) in [
+            ("HUICHANG_NOTIFY_INTERVAL", &merged.notify_interval),
+            ("HUICHANG_VIDEO_LINK_TIMEOUT", &merged.video_link_timeout),
+        ] {
+            if let Some(text) = value {
+                huichang_core::duration::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+            }
+        }
+        let json_logs = match merged.log_format.as_deref() {
+            None | Some("text") => false,
+            Some("json") => true,
+            Some(other) => bail!("HUICHANG_LOG_FORMAT: '{other}' is neither text nor json"),
+        };
+        let public_url = merged
+            .public_url
+            .unwrap_or_else(|| format!("http://{bind}"))
+            .trim_end_matches('/')
+            .to_owned();
+        Ok(Config {
+            bind,
+            database_url,
+            data_dir,
+            admin_token: merged.admin_token.filter(|t| !t.trim().is_empty()),
+            public_url,
+            log: merged.log.unwrap_or_else(|| "info".into()),
+            json_logs,
+        })
+    }
+}
+
+fn read_file(path: &Path) -> anyhow::Result<Settings> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text)
+        .with_context(|| format!("{} is not a valid configuration", path.display()))
+}
+
+/// A database URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            format!("{}://…@{}", &url[..scheme], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_give_a_sqlite_file_in_the_data_directory() {
+        let config = Settings {
+            config: Some(PathBuf::from("/dev/null")),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(config.database_url, "sqlite://data/huichang.db");
+        assert_eq!(config.public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn flags_and_environment_win_over_the_file() {
+        let dir = std::env::temp_dir().join(format!("huichang-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("huichang.toml");
+        std::fs::write(
+            &file,
+            "bind = \"0.0.0.0:9000\"\npublic_url = \"https://hc.example.cn/\"\n",
+        )
+        .unwrap();
+        let config = Settings {
+            bind: Some("127.0.0.1:9001".into()),
+            config: Some(file.clone()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap();
+        assert_eq!(config.bind.to_string(), "127.0.0.1:9001");
+        assert_eq!(config.public_url, "https://hc.example.cn");
+        std::fs::write(&file, "bnd = \"x\"\n").unwrap();
+        assert!(
+            Settings {
+                config: Some(file),
+                ..Default::default()
+            }
+            .resolve()
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Settings {
+            bind: Some("nowhere".into()),
+            config: Some("/dev/null".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.to_string().contains("HUICHANG_BIND"));
+        let err = Settings {
+            database_url: Some("mysql://root@db/x".into()),
+            config: Some("/dev/null".into()),
+            ..Default::default()
+        }
+        .resolve()
+        .unwrap_err();
+        assert!(err.to_string().contains("HUICHANG_DATABASE_URL"));
+        assert_eq!(
+            redact("postgres://u:secret@db:5432/x"),
+            "postgres://…@db:5432/x"
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! The demo: the 2021 national opening ceremony of 全民终身学习活动周, a main venue and its 37
+//! branch venues, with the dates moved so that the registration deadline is a few hours ahead.
+
+use anyhow::Context;
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use huichang_core::event::EventInput;
+use huichang_core::registration::{self, Submission};
+use huichang_core::role::Role;
+use huichang_core::venue::{ApprovalInput, VenueInput};
+use huichang_server::auth::{hash_token, new_token};
+use huichang_store::{Actor, Store, VenueTokens};
+use serde_json::json;
+use uuid::Uuid;
+
+/// The 37 branch venues: (unit, its education department, region, mail name).
+const BRANCHES: [(&str, &str, &str, &str); 37] = [
+    ("北京市", "北京市教委", "北京", "beijing"),
+    ("天津市", "天津市教委", "天津", "tianjin"),
+    ("河北省", "河北省教育厅", "河北", "hebei"),
+    ("山西省", "山西省教育厅", "山西", "shanxi"),
+    ("内蒙古自治区", "内蒙古自治区教育厅", "内蒙古", "neimenggu"),
+    ("辽宁省", "辽宁省教育厅", "辽宁", "liaoning"),
+    ("吉林省", "吉林省教育厅", "吉林", "jilin"),
+    ("黑龙江省", "黑龙江省教育厅", "黑龙江", "heilongjiang"),
+    ("上海市", "上海市教委", "上海", "shanghai"),
+    ("江苏省", "江苏省教育厅", "江苏", "jiangsu"),
+    ("浙江省", "浙江省教育厅", "浙江", "zhejiang"),
+    ("安徽省", "安徽省教育厅", "安徽", "anhui"),
+    ("福建省", "福建省教育厅", "福建", "fujian"),
+    ("江西省", "江西省教育厅", "江西", "jiangxi"),
+    ("山东省", "山东省教育厅", "山东", "shandong"),
+    ("河南省", "河南省教育厅", "河南", "henan"),
+    ("湖北省", "湖北省教育厅", "湖北", "hubei"),
+    ("湖南省", "湖南省教育厅", "湖南", "hunan"),
+    ("广东省", "广东省教育厅", "广东", "guangdong"),
+    ("广西壮族自治区", "广西壮族自治区教育厅", "广西", "guangxi"),
+    ("海南省", "海南省教育厅", "海南", "hainan"),
+    ("重庆市", "重庆市教委", "重庆", "chongqing"),
+    ("四川省", "四川省教育厅", "四川", "sichuan"),
+    ("贵州省", "贵州省教育厅", "贵州", "guizhou"),
+    ("云南省", "云南省教育厅", "云南", "yunnan"),
+    ("西藏自治区", "西藏自治区教育厅", "西藏", "xizang"),
+    ("陕西省", "陕西省教育厅", "陕西", "shaanxi"),
+    ("甘肃省", "甘肃省教育厅", "甘肃", "gansu"),
+    ("青海省", "青海省教育厅", "青海", "qinghai"),
+    ("宁夏回族自治区", "宁夏回族自治区教育厅", "宁夏", "ningxia"),
+    (
+        "新疆维吾尔自治区",
+        "新疆维吾尔自治区教育厅",
+        "新疆",
+        "xinjiang",
+    ),
+    ("大连市", "大连市教育局", "大连", "dalian"),
+    ("青岛市", "青岛市教育局", "青岛", "qingdao"),
+    ("宁波市", "宁波市教育局", "宁波", "ningbo"),
+    ("厦门市", "厦门市教育局", "厦门", "xiamen"),
+    ("深圳市", "深圳市教育局", "深圳", "shenzhen"),
+    (
+        "新疆生产建设兵团",
+        "新疆生产建设兵团教育局",
+        "兵团",
+        "bingtuan",
+    ),
+];
+
+/// Branch venues whose lists are already in; the last one was accepted late by the organiser.
+const SUBMITTED: [&str; 6] = ["北京", "上海", "江苏", "浙江", "四川", "广东"];
+const LATE: &str = "西藏";
+/// Branch venues still waiting for their local approval.
+const PENDING: [&str; 7] = ["内蒙古", "黑龙江", "西藏", "青海", "宁夏", "新疆", "兵团"];
+
+pub struct Loaded {
+    pub event_id: Uuid,
+    pub title: String,
+    pub venues: Vec<(String, Uuid, String, String)>,
+}
+
+pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loaded> {
+    let actor = Actor::command_line();
+    // 2021: deadline 20 Nov 16:00, video check 22 Nov 09:30–11:30, opening 23 Nov 10:00–11:30.
+    let deadline = now.duration_trunc(Duration::hours(1)).unwrap_or(now) + Duration::hours(4);
+    let at = |hours: i64, minutes: i64| {
+        (deadline + Duration::hours(hours) + Duration::minutes(minutes)).to_rfc3339()
+    };
+    let title = "2021年全民终身学习活动周全国总开幕式（演示）".to_owned();
+    let input: EventInput = serde_json::from_value(json!({
+        "title": title, "timezone": "Asia/Shanghai",
+        "starts_at": at(66, 0), "ends_at": at(67, 30), "arrive_minutes_before": 15,
+        "registration_deadline": deadline.to_rfc3339(),
+        "video_check": {"starts_at": at(41, 30), "ends_at": at(43, 30)},
+        "default_capacity": 30, "organizer_email": "org@example.cn"
+    }))?;
+    let event = store
+        .create_event(
+            &input
+                .validate()
+                .map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?,
+            &actor,
+        )
+        .await?;
+
+    let mut venues = Vec::new();
+    let main: VenueInput = serde_json::from_value(json!({
+        "name": "主会场", "kind": "main", "region": "教育部", "contact_email": "main@example.cn",
+        "rooms": [{"name": "教育部报告厅", "capacity": 30}]
+    }))?;
+    venues.push(create(store, event.id, main, &actor).await?);
+    for (unit, department, region, mail) in BRANCHES {
+        let input: VenueInput = serde_json::from_value(json!({
+            "name": format!("{unit}分会场"), "kind": "branch", "region": region,
+            "contact_email": format!("{mail}@example.cn"),
+            "rooms": [{"name": format!("{department}视频会议室"), "capacity": 30}]
+        }))?;
+        let (name, venue_id, coordinator, technician) =
+            create(store, event.id, input, &actor).await?;
+        if !PENDING.contains(&region) {
+            let approval: ApprovalInput = serde_json::from_value(
+                json!({"status": "approved", "authority": department, "reference": format!("{region}教函〔2021〕{}号", 100 + venues.len())}),
+            )?;
+            store
+                .record_approval(
+                    venue_id,
+                    &approval.validate().map_err(|e| anyhow::anyhow!("{e:?}"))?,
+                    &actor,
+                )
+                .await?;
+        }
+        if SUBMITTED.contains(&region) || region == LATE {
+            store
+                .submit_registration(
+                    venue_id,
+                    &list(department, venues.len()),
+                    region == LATE,
+                    &actor,
+                )
+                .await
+                .context("demo list")?;
+        }
+        venues.push((name, venue_id, coordinator, technician));
+    }
+    Ok(Loaded {
+        event_id: event.id,
+        title,
+        venues,
+    })
+}
+
+async fn create(
+    store: &dyn Store,
+    event_id: Uuid,
+    input: VenueInput,
+    actor: &Actor,
+) -> anyhow::Result<(String, Uuid, String, String)> {
+    let venue = input
+        .validate(30)
+        .map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;
+    let coordinator = new_token(Role::Coordinator);
+    let technician = new_token(Role::Technician);
+    let tokens = VenueTokens {
+        coordinator_hash: hash_token(&coordinator),
+        technician_hash: hash_token(&technician),
+    };
+    let created = store.create_venue(event_id, &venue, &tokens, actor).await?;
+    Ok((created.name, created.id, coordinator, technician))
+}
+
+/// A plausible list of 20–29 officials of one department, the same every time.
+fn list(department: &str, seed: usize) -> Submission {
+    const SURNAMES: [&str; 20] = [
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
+        "郭", "何", "高", "林", "罗",
+    ];
+    const GIVEN: [&str; 24] = [
+        "立", "华", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
+        "秀英", "丽", "霞", "平", "刚", "建华", "志强", "晓东", "海燕",
+    ];
+    const TITLES: [&str; 8] = [
+        "厅长",
+        "副厅长",
+        "处长",
+        "副处长",
+        "一级调研员",
+        "二级调研员",
+        "主任科员",
+        "科长",
+    ];
+    let count = 20 + seed % 10;
+    let attendees: Vec<_> = (0..count)
+        .map(|i| {
+            let n = seed * 31 + i * 7;
+            json!({
+                "name": format!("{}{}", SURNAMES[n % SURNAMES.len()], GIVEN[(n / 3 + i) % GIVEN.len()]),
+                "organization": department,
+                "title": TITLES[i % TITLES.len()],
+                "phone": format!("13{}{:08}", 5 + seed % 5, seed * 1000 + i),
+            })
+        })
+        .collect();
+    let body = json!({"technician": {"name": "付宇豪", "phone": format!("185{:08}", 219_116 + seed)}, "attendees": attendees});
+    registration::parse_submission(&body).expect("the demo lists are valid")
+}
+
+pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
+    println!("\n{}  (event {})", loaded.title, loaded.event_id);
+    println!("admin token: {admin_token}");
+    println!(
+        "event:       {public_url}/api/v1/events/{}",
+        loaded.event_id
+    );
+    println!("API reference: {public_url}/docs\n");
+    println!(
+        "{:<16} {:<36}  {:<68}  technician token",
+        "venue", "id", "coordinator token"
+    );
+    for (name, id, coordinator, technician) in &loaded.venues {
+        println!("{name:<16} {id}  {coordinator}  {technician}");
+    }
+    println!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_lists_are_valid_and_fit_a_30_seat_room() {
+        for seed in 0..40 {
+            let list = list("四川省教育厅", seed);
+            assert!((20..30).contains(&list.attendees.len()));
+        }
+    }
+
+    #[test]
+    fn there_are_31_provincial_units_5_plan_listed_cities_and_the_xpcc() {
+        let regions: std::collections::HashSet<&str> = BRANCHES.iter().map(|b| b.2).collect();
+        assert_eq!(regions.len(), 37);
+        assert!(
+            SUBMITTED
+                .iter()
+                .chain([&LATE])
+                .chain(PENDING.iter())
+                .all(|r| regions.contains(r))
+        );
+    }
+}

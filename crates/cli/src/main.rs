@@ -1,0 +1,242 @@
+//! `huichang`: serve the meeting service, migrate its database, load the demo, issue tokens.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use huichang_core::role::Role;
+use huichang_server::auth::{hash_token, new_token};
+use huichang_store::{Actor, Store};
+use uuid::Uuid;
+
+mod config;
+mod demo;
+
+use config::{Config, Settings};
+
+#[derive(Parser)]
+#[command(
+    name = "huichang",
+    version,
+    about = "会场 huichang: hybrid meetings with a main venue and branch venues"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (migrates the database first).
+    Serve(#[command(flatten)] Settings),
+    /// Apply pending database migrations and exit.
+    Migrate(#[command(flatten)] Settings),
+    /// Load the 2021 national opening ceremony with its deadline a few hours ahead, print its
+    /// tokens, and serve it.
+    Demo {
+        #[command(flatten)]
+        settings: Settings,
+        /// Load the demo and exit instead of serving it.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Issue a new token; the previous one of the same admin or venue role stops working.
+    Token {
+        #[command(subcommand)]
+        kind: TokenKind,
+        #[command(flatten)]
+        settings: Settings,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenKind {
+    /// A new admin token (HUICHANG_ADMIN_TOKEN, when set, takes over again at the next start).
+    Admin,
+    /// A read-only token for an event's dashboard.
+    Viewer {
+        #[arg(long)]
+        event: Uuid,
+        #[arg(long, default_value = "")]
+        label: String,
+    },
+    /// A new coordinator token for a venue.
+    Coordinator {
+        #[arg(long)]
+        venue: Uuid,
+    },
+    /// A new technician token for a venue.
+    Technician {
+        #[arg(long)]
+        venue: Uuid,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    match Cli::parse().command {
+        Command::Serve(settings) => {
+            let config = start(settings)?;
+            let store = open(&config).await?;
+            ensure_admin_token(&config, store.as_ref()).await?;
+            serve(&config, store).await
+        }
+        Command::Migrate(settings) => {
+            let config = start(settings)?;
+            open(&config).await?;
+            println!(
+                "migrations applied to {}",
+                config::redact(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::Demo { settings, no_serve } => {
+            let config = start(settings)?;
+            let store = open(&config).await?;
+            let admin_token = match &config.admin_token {
+                Some(token) => {
+                    store.set_admin_token(&hash_token(token)).await?;
+                    token.clone()
+                }
+                None => {
+                    let token = new_token(Role::Admin);
+                    store.set_admin_token(&hash_token(&token)).await?;
+                    token
+                }
+            };
+            let loaded = demo::load(store.as_ref(), chrono::Utc::now()).await?;
+            demo::print(&loaded, &admin_token, &config.public_url);
+            if no_serve {
+                Ok(())
+            } else {
+                serve(&config, store).await
+            }
+        }
+        Command::Token { kind, settings } => {
+            let config = start(settings)?;
+            let store = open(&config).await?;
+            let actor = Actor::command_line();
+            let (role, token) = match kind {
+                TokenKind::Admin => {
+                    let token = new_token(Role::Admin);
+                    store.set_admin_token(&hash_token(&token)).await?;
+                    (Role::Admin, token)
+                }
+                TokenKind::Viewer { event, label } => {
+                    let token = new_token(Role::Viewer);
+                    store
+                        .create_viewer_token(event, &hash_token(&token), &label, &actor)
+                        .await
+                        .context("no such event")?;
+                    (Role::Viewer, token)
+                }
+                TokenKind::Coordinator { venue } => (
+                    Role::Coordinator,
+                    reissue(store.as_ref(), venue, Role::Coordinator).await?,
+                ),
+                TokenKind::Technician { venue } => (
+                    Role::Technician,
+                    reissue(store.as_ref(), venue, Role::Technician).await?,
+                ),
+            };
+            println!("{} token (shown once): {token}", role.as_str());
+            Ok(())
+        }
+    }
+}
+
+async fn reissue(store: &dyn Store, venue: Uuid, role: Role) -> anyhow::Result<String> {
+    let token = new_token(role);
+    store
+        .reissue_venue_token(venue, role, &hash_token(&token), &Actor::command_line())
+        .await
+        .context("no such venue")?;
+    Ok(token)
+}
+
+/// Resolves the configuration and starts logging.
+fn start(settings: Settings) -> anyhow::Result<Config> {
+    let config = settings.resolve()?;
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
+        .with_context(|| format!("HUICHANG_LOG: '{}' is not a log filter", config.log))?;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.json_logs {
+        logs.json().init()
+    } else {
+        logs.init()
+    }
+    Ok(config)
+}
+
+async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if config.database_url.starts_with("sqlite:") {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!("creating the data directory {}", config.data_dir.display())
+        })?;
+    }
+    huichang_store::open(&config.database_url)
+        .await
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                config::redact(&config.database_url)
+            )
+        })
+}
+
+/// The configured admin token is the live one; without one, a first start makes and prints one.
+async fn ensure_admin_token(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
+    if let Some(token) = &config.admin_token {
+        store.set_admin_token(&hash_token(token)).await?;
+    } else if !store.has_admin_token().await? {
+        let token = new_token(Role::Admin);
+        store.set_admin_token(&hash_token(&token)).await?;
+        println!("admin token (shown once, keep it safe): {token}");
+    }
+    Ok(())
+}
+
+async fn serve(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .with_context(|| format!("binding {}", config.bind))?;
+    let address = listener.local_addr()?;
+    tracing::info!(%address, database = %config::redact(&config.database_url), "serving");
+    println!(
+        "huichang is listening on http://{address} (API reference: {}/docs)",
+        config.public_url
+    );
+    huichang_server::serve(
+        listener,
+        huichang_server::AppState::new(store),
+        shutdown_signal(),
+    )
+    .await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,12 @@
+//! Domain types and rules of huichang. Pure functions only: no I/O, no async, no clock.
+//! Callers pass `now` in, so every rule can be tested with fixed times.
+
+pub mod duration;
+pub mod event;
+pub mod field;
+pub mod phone;
+pub mod registration;
+pub mod role;
+pub mod venue;
+
+pub use field::FieldError;

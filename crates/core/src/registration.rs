@@ -1,0 +1,553 @@
+//! A venue's attendee list (回执): reading a submission, every rule of it, and how it merges with
+//! the list already stored.
+
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::field::{self, FieldError};
+use crate::phone;
+
+/// The most attendees one list may hold.
+pub const MAX_ATTENDEES: usize = 10_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Participation {
+    Onsite,
+    Online,
+}
+
+impl Participation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Participation::Onsite => "onsite",
+            Participation::Online => "online",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "onsite" => Some(Participation::Onsite),
+            "online" => Some(Participation::Online),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum AttendeeStatus {
+    Registered,
+    Replaced,
+}
+
+impl AttendeeStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttendeeStatus::Registered => "registered",
+            AttendeeStatus::Replaced => "replaced",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "registered" => Some(AttendeeStatus::Registered),
+            "replaced" => Some(AttendeeStatus::Replaced),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Technician {
+    pub name: String,
+    pub phone: String,
+}
+
+/// One validated row of a submitted list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttendeeInput {
+    pub name: String,
+    pub organization: String,
+    pub title: String,
+    pub phone: String,
+    pub email: Option<String>,
+    /// Left out: on site when new, unchanged when already on the list.
+    pub participation: Option<Participation>,
+}
+
+/// A validated submission.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    pub technician: Technician,
+    pub attendees: Vec<AttendeeInput>,
+}
+
+/// `PUT /api/v1/venues/{venue}/registration`, as documented in the OpenAPI document. The server
+/// reads the body field by field (see [`parse_submission`]) so that every bad row is reported.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"technician": {"name": "付宇豪", "phone": "18500219116"},
+    "attendees": [{"name": "王立", "organization": "四川省教育厅", "title": "处长", "phone": "13800000000", "email": "wl@example.cn"}]}))]
+pub struct SubmissionBody {
+    /// The venue's video-test technician (会场视频调试负责人).
+    pub technician: Technician,
+    /// The whole list; it replaces the stored one. At most 10,000 rows.
+    pub attendees: Vec<AttendeeBody>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct AttendeeBody {
+    /// 1–100 characters.
+    pub name: String,
+    /// 1–100 characters.
+    pub organization: String,
+    /// 1–100 characters.
+    pub title: String,
+    /// A mainland mobile or a landline with area code; stored normalised.
+    pub phone: String,
+    pub email: Option<String>,
+    pub participation: Option<Participation>,
+}
+
+/// Reads a submission from JSON, reporting every bad field of every row.
+pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let Some(object) = body.as_object() else {
+        return Err(vec![FieldError::new(
+            "body",
+            "must be a JSON object with technician and attendees",
+        )]);
+    };
+    let technician = match object.get("technician") {
+        None | Some(Value::Null) => {
+            errors.push(FieldError::new(
+                "technician",
+                "is required: the name and mobile of the venue's video-test technician",
+            ));
+            None
+        }
+        Some(value) => parse_technician(value, &mut errors),
+    };
+    let rows = match object.get("attendees") {
+        Some(Value::Array(rows)) if rows.len() > MAX_ATTENDEES => {
+            errors.push(FieldError::new(
+                "attendees",
+                format!("at most {MAX_ATTENDEES} attendees, got {}", rows.len()),
+            ));
+            &[][..]
+        }
+        Some(Value::Array(rows)) => rows.as_slice(),
+        Some(_) => {
+            errors.push(FieldError::new("attendees", "must be a list"));
+            &[][..]
+        }
+        None => {
+            errors.push(FieldError::new(
+                "attendees",
+                "is required (an empty list is allowed)",
+            ));
+            &[][..]
+        }
+    };
+    let mut attendees: Vec<AttendeeInput> = Vec::with_capacity(rows.len());
+    let mut seen = std::collections::HashMap::new();
+    for (row, value) in rows.iter().enumerate() {
+        let before = errors.len();
+        let attendee = parse_attendee(value, |field, message| {
+            errors.push(FieldError::in_row(row, field, message))
+        });
+        if let Some(attendee) = attendee {
+            if let Some(first) = seen.insert((attendee.name.clone(), attendee.phone.clone()), row) {
+                errors.push(FieldError::in_row(
+                    row,
+                    "phone",
+                    format!("the same name and phone as row {first}"),
+                ));
+            }
+            if errors.len() == before {
+                attendees.push(attendee);
+            }
+        }
+    }
+    match technician {
+        Some(technician) if errors.is_empty() => Ok(Submission {
+            technician,
+            attendees,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn parse_technician(value: &Value, errors: &mut Vec<FieldError>) -> Option<Technician> {
+    let Some(object) = value.as_object() else {
+        errors.push(FieldError::new(
+            "technician",
+            "must be an object with name and phone",
+        ));
+        return None;
+    };
+    let mut report = |field: &str, message: String| {
+        errors.push(FieldError::new(format!("technician.{field}"), message))
+    };
+    let name = text(object.get("name"), "name", &mut report).and_then(|t| {
+        field::required_text(&t, 100)
+            .map_err(|m| report("name", m))
+            .ok()
+    });
+    let phone = text(object.get("phone"), "phone", &mut report)
+        .and_then(|t| phone::normalize(&t).map_err(|m| report("phone", m)).ok());
+    Some(Technician {
+        name: name?,
+        phone: phone?,
+    })
+}
+
+/// Reads one attendee object; `report(field, message)` receives every problem.
+pub fn parse_attendee(
+    value: &Value,
+    mut report: impl FnMut(&str, String),
+) -> Option<AttendeeInput> {
+    let Some(object) = value.as_object() else {
+        report(
+            "attendee",
+            "must be an object with name, organization, title and phone".into(),
+        );
+        return None;
+    };
+    let mut required = |key: &str| {
+        text(object.get(key), key, &mut report).and_then(|t| {
+            field::required_text(&t, 100)
+                .map_err(|m| report(key, m))
+                .ok()
+        })
+    };
+    let name = required("name");
+    let organization = required("organization");
+    let title = required("title");
+    let phone = text(object.get("phone"), "phone", &mut report)
+        .and_then(|t| phone::normalize(&t).map_err(|m| report("phone", m)).ok());
+    let email = match object.get("email") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Some(None),
+        Some(Value::String(s)) => field::email(s)
+            .map(Some)
+            .map_err(|m| report("email", m))
+            .ok(),
+        Some(_) => {
+            report("email", "must be a string".into());
+            None
+        }
+    };
+    let participation = match object.get("participation") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(s)) => Participation::parse(s.trim()).map(Some).or_else(|| {
+            report(
+                "participation",
+                format!("'{s}' is neither onsite nor online"),
+            );
+            None
+        }),
+        Some(_) => {
+            report("participation", "must be \"onsite\" or \"online\"".into());
+            None
+        }
+    };
+    Some(AttendeeInput {
+        name: name?,
+        organization: organization?,
+        title: title?,
+        phone: phone?,
+        email: email?,
+        participation: participation?,
+    })
+}
+
+fn text(value: Option<&Value>, key: &str, report: &mut impl FnMut(&str, String)) -> Option<String> {
+    match value {
+        None | Some(Value::Null) => {
+            report(key, "is required".into());
+            None
+        }
+        Some(Value::String(s)) => Some(s.clone()),
+        // A phone typed into a spreadsheet often arrives as a number.
+        Some(Value::Number(n)) if key == "phone" => Some(n.to_string()),
+        Some(_) => {
+            report(key, "must be a string".into());
+            None
+        }
+    }
+}
+
+/// An attendee already on the stored list (registered, not replaced).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredAttendee {
+    pub id: Uuid,
+    pub name: String,
+    pub organization: String,
+    pub title: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub participation: Participation,
+}
+
+/// What storing a submission does to the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merge {
+    /// The new list in the submitted order; ids of people already on the list are kept.
+    pub rows: Vec<MergedRow>,
+    /// Attendees left off the new list.
+    pub removed: Vec<Uuid>,
+    /// Nothing differs from what is stored: the revision stays.
+    pub unchanged: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergedRow {
+    pub attendee: StoredAttendee,
+    pub is_new: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{onsite} attendees on site, but the venue has {capacity} seats")]
+pub struct OverCapacity {
+    pub onsite: usize,
+    pub capacity: i64,
+}
+
+/// Merges a submission into the stored list. The same person is the same name and phone.
+pub fn merge(
+    stored: &[StoredAttendee],
+    stored_technician: Option<&Technician>,
+    submission: &Submission,
+    capacity: i64,
+    mut new_id: impl FnMut() -> Uuid,
+) -> Result<Merge, OverCapacity> {
+    let by_person: std::collections::HashMap<(&str, &str), &StoredAttendee> = stored
+        .iter()
+        .map(|a| ((a.name.as_str(), a.phone.as_str()), a))
+        .collect();
+    let rows: Vec<MergedRow> = submission
+        .attendees
+        .iter()
+        .map(|input| {
+            let existing = by_person.get(&(input.name.as_str(), input.phone.as_str()));
+            let participation = input
+                .participation
+                .or(existing.map(|e| e.participation))
+                .unwrap_or(Participation::Onsite);
+            MergedRow {
+                attendee: StoredAttendee {
+                    id: existing.map(|e| e.id).unwrap_or_else(&mut new_id),
+                    name: input.name.clone(),
+                    organization: input.organization.clone(),
+                    title: input.title.clone(),
+                    phone: input.phone.clone(),
+                    email: input.email.clone(),
+                    participation,
+                },
+                is_new: existing.is_none(),
+            }
+        })
+        .collect();
+    let onsite = rows
+        .iter()
+        .filter(|r| r.attendee.participation == Participation::Onsite)
+        .count();
+    if onsite as i64 > capacity {
+        return Err(OverCapacity { onsite, capacity });
+    }
+    let kept: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.attendee.id).collect();
+    let removed: Vec<Uuid> = stored
+        .iter()
+        .map(|a| a.id)
+        .filter(|id| !kept.contains(id))
+        .collect();
+    let unchanged = stored_technician == Some(&submission.technician)
+        && removed.is_empty()
+        && rows.len() == stored.len()
+        && rows
+            .iter()
+            .zip(stored)
+            .all(|(row, old)| row.attendee == *old);
+    Ok(Merge {
+        rows,
+        removed,
+        unchanged,
+    })
+}
+
+/// The list of one venue as the API answers it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegistrationView {
+    pub venue_id: Uuid,
+    /// Absent before the first submission.
+    pub technician: Option<Technician>,
+    /// Current attendees in list order, then the replaced ones kept for the record.
+    pub attendees: Vec<AttendeeView>,
+    pub submitted_at: Option<DateTime<FixedOffset>>,
+    /// Submitted by the organiser after the registration deadline.
+    pub late: bool,
+    /// Rises by one with every change to the list; 0 before the first submission.
+    pub revision: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AttendeeView {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub name: String,
+    pub organization: String,
+    pub title: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub participation: Participation,
+    pub status: AttendeeStatus,
+    /// The attendee this one replaced, if any.
+    pub replaces: Option<Uuid>,
+}
+
+impl RegistrationView {
+    /// Phones as a technician or viewer sees them.
+    pub fn masked(mut self) -> Self {
+        if let Some(t) = &mut self.technician {
+            t.phone = phone::mask(&t.phone);
+        }
+        for a in &mut self.attendees {
+            a.phone = phone::mask(&a.phone);
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(name: &str, phone: &str) -> Value {
+        json!({"name": name, "organization": "四川省教育厅", "title": "处长", "phone": phone})
+    }
+
+    fn submission(rows: Vec<Value>) -> Submission {
+        parse_submission(
+            &json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": rows}),
+        )
+        .unwrap()
+    }
+
+    fn stored(merge: &Merge) -> Vec<StoredAttendee> {
+        merge.rows.iter().map(|r| r.attendee.clone()).collect()
+    }
+
+    #[test]
+    fn every_bad_row_is_reported() {
+        let body = json!({"technician": {"name": "付宇豪", "phone": "123"}, "attendees": [
+            row("王立", "13800000000"),
+            {"name": "", "organization": "四川省教育厅", "title": "处长", "phone": "13800000001"},
+            {"name": "李华", "title": 5, "phone": "1380000"},
+            row("王立", "138 0000 0000"),
+            {"name": "赵六", "organization": "x", "title": "y", "phone": "13900000000", "email": "no-at", "participation": "remote"}
+        ]});
+        let errors = parse_submission(&body).unwrap_err();
+        let got: Vec<(Option<usize>, &str)> =
+            errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (None, "technician.phone"),
+                (Some(1), "name"),
+                (Some(2), "organization"),
+                (Some(2), "title"),
+                (Some(2), "phone"),
+                (Some(3), "phone"),
+                (Some(4), "email"),
+                (Some(4), "participation"),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_technician_is_required() {
+        let errors = parse_submission(&json!({"attendees": []})).unwrap_err();
+        assert_eq!(errors[0].field, "technician");
+    }
+
+    #[test]
+    fn the_same_person_keeps_the_id_and_a_resend_changes_nothing() {
+        let mut ids = (1..).map(Uuid::from_u128);
+        let first = merge(
+            &[],
+            None,
+            &submission(vec![row("王立", "13800000000"), row("李华", "13800000001")]),
+            30,
+            || ids.next().unwrap(),
+        )
+        .unwrap();
+        assert!(!first.unchanged && first.rows.iter().all(|r| r.is_new));
+
+        let list = stored(&first);
+        let tech = Technician {
+            name: "付宇豪".into(),
+            phone: "18500219116".into(),
+        };
+        let again = merge(
+            &list,
+            Some(&tech),
+            &submission(vec![
+                row("王立", "138-0000-0000"),
+                row("李华", "13800000001"),
+            ]),
+            30,
+            || ids.next().unwrap(),
+        )
+        .unwrap();
+        assert!(again.unchanged);
+
+        let edited = merge(
+            &list,
+            Some(&tech),
+            &submission(vec![row("李华", "13800000001"), row("张三", "13800000002")]),
+            30,
+            || ids.next().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(edited.rows[0].attendee.id, list[1].id);
+        assert!(edited.rows[1].is_new);
+        assert_eq!(edited.removed, [list[0].id]);
+    }
+
+    #[test]
+    fn only_onsite_attendees_count_against_capacity() {
+        let mut rows: Vec<Value> = (0..3)
+            .map(|i| row(&format!("甲{i}"), &format!("1380000000{i}")))
+            .collect();
+        assert_eq!(
+            merge(&[], None, &submission(rows.clone()), 2, Uuid::new_v4).unwrap_err(),
+            OverCapacity {
+                onsite: 3,
+                capacity: 2
+            }
+        );
+        rows[2]["participation"] = json!("online");
+        assert!(merge(&[], None, &submission(rows), 2, Uuid::new_v4).is_ok());
+    }
+
+    #[test]
+    fn a_resent_list_keeps_online_participation() {
+        let mut online = row("王立", "13800000000");
+        online["participation"] = json!("online");
+        let first = merge(&[], None, &submission(vec![online]), 0, Uuid::new_v4).unwrap();
+        let again = merge(
+            &stored(&first),
+            None,
+            &submission(vec![row("王立", "13800000000")]),
+            0,
+            Uuid::new_v4,
+        )
+        .unwrap();
+        assert_eq!(again.rows[0].attendee.participation, Participation::Online);
+    }
+}

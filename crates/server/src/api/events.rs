@@ -1,0 +1,165 @@
+//! Events, viewer tokens and the audit log.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse};
+use huichang_core::event::{EventInput, EventView};
+use huichang_core::role::Role;
+use huichang_store::AuditEntry;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::{Caller, hash_token, new_token};
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonBody, PageQuery, id, next_link, typed};
+
+#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventInput,
+    responses(
+        (status = 201, description = "The event, times in its time zone", body = EventView),
+        (status = 422, description = "`invalid_event`: every bad field named", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(input): JsonBody<EventInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(caller.grant.is_admin())?;
+    let new = input
+        .validate()
+        .map_err(|errors| ApiError::invalid("invalid_event", "the event is not valid", errors))?;
+    let event = state.store.create_event(&new, &caller.actor()).await?;
+    let location = format!("/api/v1/events/{}", event.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(event.view()),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(PageQuery),
+    responses((status = 200, description = "All events, oldest first (admin)", body = [EventView])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    caller.require(caller.grant.is_admin())?;
+    let page = query.page()?;
+    let events = state.store.events(page).await?;
+    let link = next_link(
+        "/api/v1/events",
+        page,
+        events.len(),
+        events.last().map(|e| e.id),
+    );
+    Ok((
+        AppendHeaders(link),
+        Json(events.iter().map(|e| e.view()).collect::<Vec<_>>()),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}", tag = "events",
+    params(("event" = Uuid, Path, description = "The event id")),
+    responses((status = 200, body = EventView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+) -> Result<Json<EventView>, ApiError> {
+    let event_id = id(&event, "event")?;
+    let event = state
+        .store
+        .event(event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.may_read_event(event_id))?;
+    Ok(Json(event.view()))
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct ViewerTokenInput {
+    /// Where the token is used, e.g. `主会场大屏` (up to 100 characters).
+    pub label: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IssuedToken {
+    pub id: Uuid,
+    /// Shown this once; the server keeps only its hash.
+    pub token: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/events/{event}/viewer-tokens", tag = "events",
+    params(("event" = Uuid, Path, description = "The event id")),
+    request_body(content = ViewerTokenInput, description = "Optional; an empty body is fine"),
+    responses((status = 201, description = "A read-only token for the event's dashboard", body = IssuedToken)))]
+pub async fn create_viewer_token(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    body: Bytes,
+) -> Result<impl IntoResponse, ApiError> {
+    let event_id = id(&event, "event")?;
+    state
+        .store
+        .event(event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.is_admin())?;
+    let input: ViewerTokenInput = if body.iter().all(u8::is_ascii_whitespace) {
+        ViewerTokenInput::default()
+    } else {
+        let value = serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("the body is not valid JSON: {e}"),
+            )
+        })?;
+        typed(value)?
+    };
+    let label = huichang_core::field::optional_text(input.label.as_deref(), 100).map_err(|m| {
+        ApiError::invalid(
+            "invalid_body",
+            "the token request is not valid",
+            vec![huichang_core::FieldError::new("label", m)],
+        )
+    })?;
+    let token = new_token(Role::Viewer);
+    let id = state
+        .store
+        .create_viewer_token(event_id, &hash_token(&token), &label, &caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(IssuedToken { id, token })))
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/audit", tag = "events",
+    params(("event" = Uuid, Path, description = "The event id"), PageQuery),
+    responses((status = 200, description = "Newest first; `after` continues with older entries", body = [AuditEntry])))]
+pub async fn audit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let event_id = id(&event, "event")?;
+    state
+        .store
+        .event(event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.is_admin())?;
+    let page = query.page()?;
+    let entries = state.store.audit(event_id, page).await?;
+    let link = next_link(
+        &format!("/api/v1/events/{event_id}/audit"),
+        page,
+        entries.len(),
+        entries.last().map(|e| e.id),
+    );
+    Ok((AppendHeaders(link), Json(entries)))
+}

@@ -1,0 +1,5 @@
+//! The JSON API under `/api/v1`.
+
+pub mod events;
+pub mod registration;
+pub mod venues;

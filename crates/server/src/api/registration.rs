@@ -1,0 +1,125 @@
+//! A venue's attendee list, and replacements.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use huichang_core::registration::{
+    self, AttendeeBody, AttendeeView, RegistrationView, SubmissionBody,
+};
+use huichang_core::role::Role;
+
+use crate::AppState;
+use crate::api::venues;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonValue, id};
+
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration", tag = "registration",
+    params(("venue" = Uuid, Path, description = "The venue id")),
+    responses((status = 200, description = "Before the first submission: no attendees, revision 0. \
+        Technicians and viewers see phones masked (138****2345).", body = RegistrationView)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
+    let list = state.store.registration(venue.id).await?;
+    Ok(Json(if caller.grant.sees_phones_of(venue.id) {
+        list
+    } else {
+        list.masked()
+    }))
+}
+
+#[utoipa::path(put, path = "/api/v1/venues/{venue}/registration", tag = "registration",
+    params(("venue" = Uuid, Path, description = "The venue id")), request_body = SubmissionBody,
+    responses(
+        (status = 200, description = "The stored list. An identical resend changes nothing and keeps `revision`.", body = RegistrationView),
+        (status = 409, description = "`deadline_passed` (a coordinator after the registration deadline; checked before the rows)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_registration` with every bad row in `errors`, or `over_capacity`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn put(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+    JsonValue(body): JsonValue,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    caller.require(caller.grant.may_coordinate(venue.id))?;
+    let event = state
+        .store
+        .event(venue.event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    let closed = event.registration_closed(chrono::Utc::now());
+    if closed && caller.grant.role != Role::Admin {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "deadline_passed",
+            format!(
+                "the registration deadline ({}) has passed; ask the organiser to submit the list",
+                event.view().registration_deadline
+            ),
+        ));
+    }
+    let submission = registration::parse_submission(&body).map_err(|errors| {
+        ApiError::invalid(
+            "invalid_registration",
+            format!(
+                "{} problem(s) in the list; nothing was stored",
+                errors.len()
+            ),
+            errors,
+        )
+    })?;
+    Ok(Json(
+        state
+            .store
+            .submit_registration(venue.id, &submission, closed, &caller.actor())
+            .await?,
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration",
+    params(("attendee" = Uuid, Path, description = "The attendee to replace")), request_body = AttendeeBody,
+    responses(
+        (status = 201, description = "The new attendee; the old one stays with status `replaced`", body = AttendeeView),
+        (status = 409, description = "`already_replaced`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_registration`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn replace(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(attendee): Path<String>,
+    JsonValue(body): JsonValue,
+) -> Result<impl IntoResponse, ApiError> {
+    let attendee_id = id(&attendee, "attendee")?;
+    let attendee = state
+        .store
+        .attendee(attendee_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("attendee"))?;
+    caller.require(caller.grant.may_coordinate(attendee.venue_id))?;
+    let mut errors = Vec::new();
+    let replacement = registration::parse_attendee(&body, |field, message| {
+        errors.push(huichang_core::FieldError::new(field, message))
+    });
+    let replacement = match replacement {
+        Some(r) if errors.is_empty() => r,
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_registration",
+                "the replacement is not valid",
+                errors,
+            ));
+        }
+    };
+    let created = state
+        .store
+        .replace_attendee(attendee.id, &replacement, &caller.actor())
+        .await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}

@@ -1,0 +1,145 @@
+//! Venues, their rooms and tokens, and the local approval.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse};
+use huichang_core::role::Role;
+use huichang_core::venue::{ApprovalInput, VenueInput, VenueView};
+use huichang_store::VenueTokens;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::{Caller, hash_token, new_token};
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonBody, PageQuery, id, next_link};
+
+/// A new venue with its two tokens, shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedVenue {
+    #[serde(flatten)]
+    pub venue: VenueView,
+    /// For the branch venue's coordinator (分会场联络人): the list, approval, check-in.
+    pub coordinator_token: String,
+    /// For the venue's video-test technician (视频调试负责人).
+    pub technician_token: String,
+}
+
+#[utoipa::path(post, path = "/api/v1/events/{event}/venues", tag = "venues",
+    params(("event" = Uuid, Path, description = "The event id")), request_body = VenueInput,
+    responses(
+        (status = 201, body = CreatedVenue),
+        (status = 409, description = "`main_venue_exists`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_venue`: every bad field named", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    JsonBody(input): JsonBody<VenueInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let event_id = id(&event, "event")?;
+    let event = state
+        .store
+        .event(event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.is_admin())?;
+    let new = input
+        .validate(event.event.default_capacity)
+        .map_err(|errors| ApiError::invalid("invalid_venue", "the venue is not valid", errors))?;
+    let coordinator_token = new_token(Role::Coordinator);
+    let technician_token = new_token(Role::Technician);
+    let tokens = VenueTokens {
+        coordinator_hash: hash_token(&coordinator_token),
+        technician_hash: hash_token(&technician_token),
+    };
+    let venue = state
+        .store
+        .create_venue(event_id, &new, &tokens, &caller.actor())
+        .await?;
+    let location = format!("/api/v1/venues/{}", venue.id);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        Json(CreatedVenue {
+            venue,
+            coordinator_token,
+            technician_token,
+        }),
+    ))
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/venues", tag = "venues",
+    params(("event" = Uuid, Path, description = "The event id"), PageQuery),
+    responses((status = 200, description = "The event's venues in the order they were made (admin, viewer)", body = [VenueView])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let event_id = id(&event, "event")?;
+    state
+        .store
+        .event(event_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.may_list_venues(event_id))?;
+    let page = query.page()?;
+    let venues = state.store.venues(event_id, page).await?;
+    let link = next_link(
+        &format!("/api/v1/events/{event_id}/venues"),
+        page,
+        venues.len(),
+        venues.last().map(|v| v.id),
+    );
+    Ok((AppendHeaders(link), Json(venues)))
+}
+
+#[utoipa::path(get, path = "/api/v1/venues/{venue}", tag = "venues",
+    params(("venue" = Uuid, Path, description = "The venue id")),
+    responses((status = 200, body = VenueView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+) -> Result<Json<VenueView>, ApiError> {
+    let venue = load(&state, &venue).await?;
+    caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
+    Ok(Json(venue))
+}
+
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/approval", tag = "venues",
+    params(("venue" = Uuid, Path, description = "The venue id")), request_body = ApprovalInput,
+    responses((status = 200, description = "The venue with its approval", body = VenueView),
+        (status = 422, description = "`invalid_approval`", body = Problem, content_type = "application/problem+json")))]
+pub async fn approve(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+    JsonBody(input): JsonBody<ApprovalInput>,
+) -> Result<Json<VenueView>, ApiError> {
+    let venue = load(&state, &venue).await?;
+    caller.require(caller.grant.may_coordinate(venue.id))?;
+    let approval = input.validate().map_err(|errors| {
+        ApiError::invalid("invalid_approval", "the approval is not valid", errors)
+    })?;
+    Ok(Json(
+        state
+            .store
+            .record_approval(venue.id, &approval, &caller.actor())
+            .await?,
+    ))
+}
+
+/// A venue by its id from the path, or the right 400/404.
+pub async fn load(state: &AppState, raw: &str) -> Result<VenueView, ApiError> {
+    let venue_id = id(raw, "venue")?;
+    state
+        .store
+        .venue(venue_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("venue"))
+}

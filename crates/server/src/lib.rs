@@ -1,0 +1,110 @@
+//! The HTTP face of huichang: the JSON API, problem+json errors, service endpoints and the
+//! OpenAPI document. [`app`] builds the router; [`serve`] runs it until shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use huichang_store::Store;
+use tokio::net::TcpListener;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+pub mod openapi;
+pub mod service;
+
+use error::ApiError;
+
+/// A JSON body larger than this is refused with 413.
+pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub failed_auth: Arc<auth::FailedAuth>,
+}
+
+impl AppState {
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        AppState {
+            store,
+            metrics: Arc::default(),
+            failed_auth: Arc::new(auth::FailedAuth::new(20, Duration::from_secs(60))),
+        }
+    }
+}
+
+pub fn app(state: AppState) -> Router {
+    use api::{events, registration, venues};
+    Router::new()
+        .route("/api/v1/events", post(events::create).get(events::list))
+        .route("/api/v1/events/{event}", get(events::get))
+        .route(
+            "/api/v1/events/{event}/viewer-tokens",
+            post(events::create_viewer_token),
+        )
+        .route("/api/v1/events/{event}/audit", get(events::audit))
+        .route(
+            "/api/v1/events/{event}/venues",
+            post(venues::create).get(venues::list),
+        )
+        .route("/api/v1/venues/{venue}", get(venues::get))
+        .route("/api/v1/venues/{venue}/approval", post(venues::approve))
+        .route(
+            "/api/v1/venues/{venue}/registration",
+            get(registration::get).put(registration::put),
+        )
+        .route(
+            "/api/v1/attendees/{attendee}/replace",
+            post(registration::replace),
+        )
+        .route("/healthz", get(service::healthz))
+        .route("/readyz", get(service::readyz))
+        .route("/metrics", get(service::metrics))
+        .route("/api/openapi.json", get(service::openapi))
+        .route("/docs", get(service::docs))
+        .route("/docs/{file}", get(service::docs_asset))
+        .fallback(|| async { ApiError::not_found("page or endpoint") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this method is not allowed here",
+            )
+        })
+        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track,
+        ))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(30),
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `app` on `listener` until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+}

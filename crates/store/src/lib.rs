@@ -1,0 +1,224 @@
+//! Persistence behind one [`Store`] trait, with a SQLite and a PostgreSQL implementation.
+//!
+//! Both implementations compile the same query code (`sql.rs`) against their own sqlx driver, so
+//! the rules of every transaction are written once; what differs (pools, pragmas, migrations,
+//! locking) stays in `sqlite.rs` and `postgres.rs`. Every state change appends a row to the
+//! event's change log, with the event's next `seq`, and an audit entry in the same transaction.
+
+use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset};
+use huichang_core::event::{Event, NewEvent};
+use huichang_core::registration::{
+    AttendeeInput, AttendeeView, OverCapacity, RegistrationView, Submission,
+};
+use huichang_core::role::{Grant, Role};
+use huichang_core::venue::{NewApproval, NewVenue, VenueView};
+use serde_json::Value;
+use uuid::Uuid;
+
+mod postgres;
+mod sqlite;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("the event already has a main venue")]
+    MainVenueExists,
+    #[error("the event already has a venue named '{0}'")]
+    VenueNameTaken(String),
+    #[error(transparent)]
+    OverCapacity(#[from] OverCapacity),
+    #[error("the attendee was already replaced")]
+    AlreadyReplaced,
+    #[error("{0} is already on the list")]
+    AlreadyOnList(String),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl StoreError {
+    /// The database could not be reached: worth a 503 and a retry, not a 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+            )
+        )
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Who made a change, for the audit log.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub role: Role,
+    /// Absent for changes made from the command line.
+    pub token_id: Option<Uuid>,
+    pub address: Option<String>,
+}
+
+impl Actor {
+    /// The operator at the server's command line (`huichang demo`, `huichang token`).
+    pub fn command_line() -> Self {
+        Actor {
+            role: Role::Admin,
+            token_id: None,
+            address: None,
+        }
+    }
+}
+
+/// `?limit=N&after=<id>`: ids are time-ordered (UUIDv7), so `after` continues a listing.
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub limit: i64,
+    pub after: Option<Uuid>,
+}
+
+impl Page {
+    pub const MAX: i64 = 10_000;
+
+    pub fn all() -> Self {
+        Page {
+            limit: Self::MAX,
+            after: None,
+        }
+    }
+}
+
+/// The hashes of a new venue's two tokens; the tokens themselves are never stored.
+#[derive(Debug, Clone)]
+pub struct VenueTokens {
+    pub coordinator_hash: String,
+    pub technician_hash: String,
+}
+
+/// One entry of the audit log.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub at: DateTime<FixedOffset>,
+    pub actor: AuditActor,
+    pub address: Option<String>,
+    /// `event.created`, `venue.created`, `venue.approved`, `registration.submitted`, …
+    pub action: String,
+    pub target: AuditTarget,
+    pub detail: Value,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditActor {
+    pub role: Role,
+    /// Absent for changes made at the server's command line.
+    pub token_id: Option<Uuid>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AuditTarget {
+    /// `event`, `venue`, `registration`, `attendee` or `token`.
+    pub kind: String,
+    pub id: Uuid,
+}
+
+/// One row of an event's live-feed change log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub seq: i64,
+    pub venue_id: Option<Uuid>,
+    pub what: String,
+}
+
+/// Where an attendee belongs, for authorisation before a change.
+#[derive(Debug, Clone)]
+pub struct AttendeeRef {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub event_id: Uuid,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The database answers and the migrations are applied.
+    async fn ready(&self) -> Result<()>;
+
+    /// The live grant of a token, found by its SHA-256 hash.
+    async fn grant(&self, token_hash: &str) -> Result<Option<Grant>>;
+    /// Whether any admin token is live.
+    async fn has_admin_token(&self) -> Result<bool>;
+    /// Makes `token_hash` the only live admin token.
+    async fn set_admin_token(&self, token_hash: &str) -> Result<Uuid>;
+
+    async fn create_event(&self, event: &NewEvent, actor: &Actor) -> Result<Event>;
+    async fn event(&self, id: Uuid) -> Result<Option<Event>>;
+    async fn events(&self, page: Page) -> Result<Vec<Event>>;
+
+    async fn create_venue(
+        &self,
+        event_id: Uuid,
+        venue: &NewVenue,
+        tokens: &VenueTokens,
+        actor: &Actor,
+    ) -> Result<VenueView>;
+    async fn venue(&self, id: Uuid) -> Result<Option<VenueView>>;
+    async fn venues(&self, event_id: Uuid, page: Page) -> Result<Vec<VenueView>>;
+    async fn record_approval(
+        &self,
+        venue_id: Uuid,
+        approval: &NewApproval,
+        actor: &Actor,
+    ) -> Result<VenueView>;
+    /// Issues a new coordinator or technician token for a venue, revoking the old one.
+    async fn reissue_venue_token(
+        &self,
+        venue_id: Uuid,
+        role: Role,
+        token_hash: &str,
+        actor: &Actor,
+    ) -> Result<Uuid>;
+    async fn create_viewer_token(
+        &self,
+        event_id: Uuid,
+        token_hash: &str,
+        label: &str,
+        actor: &Actor,
+    ) -> Result<Uuid>;
+
+    async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView>;
+    /// Replaces the venue's list, all or nothing; an identical list changes nothing.
+    async fn submit_registration(
+        &self,
+        venue_id: Uuid,
+        submission: &Submission,
+        late: bool,
+        actor: &Actor,
+    ) -> Result<RegistrationView>;
+    async fn attendee(&self, id: Uuid) -> Result<Option<AttendeeRef>>;
+    async fn replace_attendee(
+        &self,
+        attendee_id: Uuid,
+        replacement: &AttendeeInput,
+        actor: &Actor,
+    ) -> Result<AttendeeView>;
+
+    /// Newest first; `page.after` continues with older entries.
+    async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>>;
+    /// The change log after `after_seq`, in order.
+    async fn changes(&self, event_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<Change>>;
+}
+
+/// Opens the store a database URL names: `postgres://…` or `sqlite://…`, migrating it.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(std::sync::Arc::new(PostgresStore::open(url).await?))
+    } else {
+        Ok(std::sync::Arc::new(SqliteStore::open(url).await?))
+    }
+}

@@ -1,0 +1,1005 @@
+//! The queries and transactions of the store, written once and compiled for each backend:
+//! `super::Db` is the sqlx driver, `super::Backend` the store type with `writer()` and `reader()`.
+//! Only SQL that both SQLite and PostgreSQL accept belongs here.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use huichang_core::event::{self, Event, NewEvent, local};
+use huichang_core::registration::{
+    self, AttendeeInput, AttendeeStatus, AttendeeView, Participation, RegistrationView,
+    StoredAttendee, Submission, Technician,
+};
+use huichang_core::role::{Grant, Role};
+use huichang_core::venue::{
+    Approval, ApprovalRecord, NewApproval, NewVenue, RoomView, VenueKind, VenueView,
+};
+use serde_json::{Value, json};
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Row, Transaction};
+use uuid::Uuid;
+
+use super::{Backend, Db, MIGRATOR};
+use crate::{
+    Actor, AttendeeRef, AuditActor, AuditEntry, AuditTarget, Change, Page, Result, Store,
+    StoreError, VenueTokens,
+};
+
+type DbRow = <Db as sqlx::Database>::Row;
+type Conn = <Db as sqlx::Database>::Connection;
+type Tx = Transaction<'static, Db>;
+
+fn now() -> DateTime<Utc> {
+    event::truncate(Utc::now())
+}
+
+/// Takes the event's next `seq`. The UPDATE locks the event row until commit, so the changes
+/// of one event are ordered, and a rolled-back change gives its number back.
+async fn next_seq(tx: &mut Tx, event_id: Uuid) -> Result<i64> {
+    sqlx::query_scalar("UPDATE events SET last_seq = last_seq + 1 WHERE id = $1 RETURNING last_seq")
+        .bind(event_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+/// One state change: its live-feed row and its audit entry, in the caller's transaction.
+struct Record<'a> {
+    event_id: Uuid,
+    seq: i64,
+    venue_id: Option<Uuid>,
+    action: &'a str,
+    target_kind: &'a str,
+    target_id: Uuid,
+    detail: Value,
+}
+
+async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
+    let at = now();
+    sqlx::query(
+        "INSERT INTO changes (event_id, seq, venue_id, what, at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(change.event_id)
+    .bind(change.seq)
+    .bind(change.venue_id)
+    .bind(change.action)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(change.event_id)
+    .bind(at)
+    .bind(actor.role.as_str())
+    .bind(actor.token_id)
+    .bind(actor.address.as_deref())
+    .bind(change.action)
+    .bind(change.target_kind)
+    .bind(change.target_id)
+    .bind(Json(change.detail))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The event a venue belongs to.
+async fn event_of_venue(tx: &mut Tx, venue_id: Uuid) -> Result<Uuid> {
+    sqlx::query_scalar("SELECT event_id FROM venues WHERE id = $1")
+        .bind(venue_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or(StoreError::NotFound)
+}
+
+fn event_from_row(row: &DbRow) -> Result<Event> {
+    let timezone: String = row.try_get("timezone")?;
+    Ok(Event {
+        id: row.try_get("id")?,
+        created_at: row.try_get("created_at")?,
+        event: NewEvent {
+            title: row.try_get("title")?,
+            timezone: timezone.parse().unwrap_or(Tz::UTC),
+            starts_at: row.try_get("starts_at")?,
+            ends_at: row.try_get("ends_at")?,
+            arrive_minutes_before: row.try_get("arrive_minutes_before")?,
+            registration_deadline: row.try_get("registration_deadline")?,
+            video_check_starts_at: row.try_get("video_check_starts_at")?,
+            video_check_ends_at: row.try_get("video_check_ends_at")?,
+            default_capacity: row.try_get("default_capacity")?,
+            organizer_email: row.try_get("organizer_email")?,
+        },
+    })
+}
+
+const EVENT_COLUMNS: &str = "id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline, \
+     video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, created_at";
+
+const VENUE_SELECT: &str = "SELECT v.id, v.event_id, v.name, v.kind, v.region, v.contact_email, v.approval, \
+     v.approval_authority, v.approval_reference, v.approval_note, v.approval_recorded_at, v.created_at, e.timezone \
+     FROM venues v JOIN events e ON e.id = v.event_id";
+
+fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueView> {
+    let tz: Tz = row
+        .try_get::<String, _>("timezone")?
+        .parse()
+        .unwrap_or(Tz::UTC);
+    let recorded_at: Option<DateTime<Utc>> = row.try_get("approval_recorded_at")?;
+    let approval_record = match recorded_at {
+        Some(at) => Some(ApprovalRecord {
+            authority: row
+                .try_get::<Option<String>, _>("approval_authority")?
+                .unwrap_or_default(),
+            reference: row
+                .try_get::<Option<String>, _>("approval_reference")?
+                .unwrap_or_default(),
+            note: row
+                .try_get::<Option<String>, _>("approval_note")?
+                .unwrap_or_default(),
+            recorded_at: local(at, tz),
+        }),
+        None => None,
+    };
+    Ok(VenueView {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        name: row.try_get("name")?,
+        kind: VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch),
+        region: row.try_get("region")?,
+        contact_email: row.try_get("contact_email")?,
+        capacity: rooms.iter().map(|r| r.capacity).sum(),
+        rooms,
+        approval: Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending),
+        approval_record,
+        created_at: local(row.try_get("created_at")?, tz),
+    })
+}
+
+fn room_from_row(row: &DbRow) -> Result<(Uuid, RoomView)> {
+    Ok((
+        row.try_get("venue_id")?,
+        RoomView {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            capacity: row.try_get("capacity")?,
+        },
+    ))
+}
+
+async fn load_venue(conn: &mut Conn, id: Uuid) -> Result<Option<VenueView>> {
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "{VENUE_SELECT} WHERE v.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(&mut *conn)
+    .await?
+    else {
+        return Ok(None);
+    };
+    let rooms = sqlx::query(
+        "SELECT id, venue_id, name, capacity FROM rooms WHERE venue_id = $1 ORDER BY id",
+    )
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| room_from_row(r).map(|(_, room)| room))
+    .collect::<Result<Vec<_>>>()?;
+    venue_from_row(&row, rooms).map(Some)
+}
+
+fn stored_attendee(row: &DbRow) -> Result<StoredAttendee> {
+    Ok(StoredAttendee {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        organization: row.try_get("organization")?,
+        title: row.try_get("title")?,
+        phone: row.try_get("phone")?,
+        email: row.try_get("email")?,
+        participation: Participation::parse(row.try_get("participation")?)
+            .unwrap_or(Participation::Onsite),
+    })
+}
+
+fn attendee_view(row: &DbRow, venue_id: Uuid) -> Result<AttendeeView> {
+    let stored = stored_attendee(row)?;
+    Ok(AttendeeView {
+        id: stored.id,
+        venue_id,
+        name: stored.name,
+        organization: stored.organization,
+        title: stored.title,
+        phone: stored.phone,
+        email: stored.email,
+        participation: stored.participation,
+        status: AttendeeStatus::parse(row.try_get("status")?).unwrap_or(AttendeeStatus::Registered),
+        replaces: row.try_get("replaces")?,
+    })
+}
+
+const ATTENDEE_COLUMNS: &str =
+    "id, name, organization, title, phone, email, participation, status, replaces";
+
+/// The current list, replaced attendees after it, in list order.
+async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result<RegistrationView> {
+    let tz: Tz = sqlx::query_scalar::<_, String>(
+        "SELECT e.timezone FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id = $1",
+    )
+    .bind(venue_id)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound)?
+    .parse()
+    .unwrap_or(Tz::UTC);
+    let head = sqlx::query("SELECT technician_name, technician_phone, submitted_at, late, revision FROM registrations WHERE venue_id = $1")
+        .bind(venue_id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    let attendees = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND removed_at IS NULL \
+         ORDER BY CASE WHEN status = 'registered' THEN 0 ELSE 1 END, position, id"
+    )))
+    .bind(venue_id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|row| attendee_view(row, venue_id))
+    .collect::<Result<Vec<_>>>()?;
+    Ok(match head {
+        Some(head) => RegistrationView {
+            venue_id,
+            technician: Some(Technician {
+                name: head.try_get("technician_name")?,
+                phone: head.try_get("technician_phone")?,
+            }),
+            attendees,
+            submitted_at: Some(local(head.try_get("submitted_at")?, tz)),
+            late: head.try_get("late")?,
+            revision: head.try_get("revision")?,
+        },
+        None => RegistrationView {
+            venue_id,
+            technician: None,
+            attendees,
+            submitted_at: None,
+            late: false,
+            revision: 0,
+        },
+    })
+}
+
+async fn insert_token(
+    tx: &mut Tx,
+    role: Role,
+    hash: &str,
+    event_id: Option<Uuid>,
+    venue_id: Option<Uuid>,
+    label: &str,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO tokens (id, token_hash, role, event_id, venue_id, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+        .bind(id)
+        .bind(hash)
+        .bind(role.as_str())
+        .bind(event_id)
+        .bind(venue_id)
+        .bind(label)
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Rows of new attendees in one statement per chunk; 11 parameters a row stays far below
+/// SQLite's and PostgreSQL's parameter limits.
+async fn insert_attendees(
+    tx: &mut Tx,
+    venue_id: Uuid,
+    rows: &[(usize, &StoredAttendee)],
+    replaces: Option<Uuid>,
+) -> Result<()> {
+    let at = now();
+    for chunk in rows.chunks(1000) {
+        let mut insert = QueryBuilder::<Db>::new(
+            "INSERT INTO attendees (id, venue_id, name, organization, title, phone, email, participation, status, position, replaces, added_at) ",
+        );
+        insert.push_values(chunk, |mut row, (position, a)| {
+            row.push_bind(a.id)
+                .push_bind(venue_id)
+                .push_bind(a.name.clone())
+                .push_bind(a.organization.clone())
+                .push_bind(a.title.clone())
+                .push_bind(a.phone.clone())
+                .push_bind(a.email.clone())
+                .push_bind(a.participation.as_str())
+                .push_bind(AttendeeStatus::Registered.as_str())
+                .push_bind(*position as i64)
+                .push_bind(replaces)
+                .push_bind(at);
+        });
+        insert.build().execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// The unique index of a venue's current list, or the person on it.
+fn duplicate_person(error: &sqlx::Error) -> bool {
+    error
+        .as_database_error()
+        .is_some_and(|e| e.is_unique_violation())
+}
+
+#[async_trait]
+impl Store for Backend {
+    async fn ready(&self) -> Result<()> {
+        let applied: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
+                .fetch_one(self.reader())
+                .await?;
+        if applied < MIGRATOR.iter().count() as i64 {
+            return Err(StoreError::Database(sqlx::Error::Protocol(
+                "migrations are not all applied".into(),
+            )));
+        }
+        Ok(())
+    }
+
+    async fn grant(&self, token_hash: &str) -> Result<Option<Grant>> {
+        let row = sqlx::query("SELECT id, role, event_id, venue_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+            .bind(token_hash)
+            .fetch_optional(self.reader())
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let Some(role) = Role::parse(row.try_get("role")?) else {
+            return Ok(None);
+        };
+        Ok(Some(Grant {
+            token_id: row.try_get("id")?,
+            role,
+            event_id: row.try_get("event_id")?,
+            venue_id: row.try_get("venue_id")?,
+        }))
+    }
+
+    async fn has_admin_token(&self) -> Result<bool> {
+        let count: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL",
+        )
+        .fetch_one(self.reader())
+        .await?;
+        Ok(count > 0)
+    }
+
+    async fn set_admin_token(&self, token_hash: &str) -> Result<Uuid> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE role = 'admin' AND revoked_at IS NULL AND token_hash <> $2")
+            .bind(now())
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        let existing: Option<Uuid> = sqlx::query_scalar(
+            "SELECT id FROM tokens WHERE token_hash = $1 AND role = 'admin' AND revoked_at IS NULL",
+        )
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let id = match existing {
+            Some(id) => id,
+            None => insert_token(&mut tx, Role::Admin, token_hash, None, None, "admin").await?,
+        };
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn create_event(&self, new: &NewEvent, actor: &Actor) -> Result<Event> {
+        let event = Event {
+            id: Uuid::now_v7(),
+            created_at: now(),
+            event: new.clone(),
+        };
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "INSERT INTO events (id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline,
+                 video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(event.id)
+        .bind(&new.title)
+        .bind(new.timezone.name())
+        .bind(new.starts_at)
+        .bind(new.ends_at)
+        .bind(new.arrive_minutes_before)
+        .bind(new.registration_deadline)
+        .bind(new.video_check_starts_at)
+        .bind(new.video_check_ends_at)
+        .bind(new.default_capacity)
+        .bind(&new.organizer_email)
+        .bind(event.created_at)
+        .execute(&mut *tx)
+        .await?;
+        let seq = next_seq(&mut tx, event.id).await?;
+        let detail = json!({"title": new.title});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id: event.id,
+                seq,
+                venue_id: None,
+                action: "event.created",
+                target_kind: "event",
+                target_id: event.id,
+                detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(event)
+    }
+
+    async fn event(&self, id: Uuid) -> Result<Option<Event>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
+        row.as_ref().map(event_from_row).transpose()
+    }
+
+    async fn events(&self, page: Page) -> Result<Vec<Event>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {EVENT_COLUMNS} FROM events WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        )))
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+
+    async fn create_venue(
+        &self,
+        event_id: Uuid,
+        new: &NewVenue,
+        tokens: &VenueTokens,
+        actor: &Actor,
+    ) -> Result<VenueView> {
+        let mut tx = self.writer().begin().await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        // The event row is locked now, so these checks cannot race; the unique indexes stand behind them.
+        if new.kind == VenueKind::Main {
+            let mains: i64 = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM venues WHERE event_id = $1 AND kind = 'main'",
+            )
+            .bind(event_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if mains > 0 {
+                return Err(StoreError::MainVenueExists);
+            }
+        }
+        let taken: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM venues WHERE event_id = $1 AND name = $2")
+                .bind(event_id)
+                .bind(&new.name)
+                .fetch_one(&mut *tx)
+                .await?;
+        if taken > 0 {
+            return Err(StoreError::VenueNameTaken(new.name.clone()));
+        }
+        let venue_id = Uuid::now_v7();
+        let at = now();
+        let approval = if new.kind == VenueKind::Main {
+            Approval::Approved
+        } else {
+            Approval::Pending
+        };
+        sqlx::query(
+            "INSERT INTO venues (id, event_id, name, kind, region, contact_email, approval, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(venue_id)
+        .bind(event_id)
+        .bind(&new.name)
+        .bind(new.kind.as_str())
+        .bind(&new.region)
+        .bind(&new.contact_email)
+        .bind(approval.as_str())
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        for room in &new.rooms {
+            sqlx::query("INSERT INTO rooms (id, venue_id, name, capacity, created_at) VALUES ($1, $2, $3, $4, $5)")
+                .bind(Uuid::now_v7())
+                .bind(venue_id)
+                .bind(&room.name)
+                .bind(room.capacity)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        insert_token(
+            &mut tx,
+            Role::Coordinator,
+            &tokens.coordinator_hash,
+            Some(event_id),
+            Some(venue_id),
+            "",
+        )
+        .await?;
+        insert_token(
+            &mut tx,
+            Role::Technician,
+            &tokens.technician_hash,
+            Some(event_id),
+            Some(venue_id),
+            "",
+        )
+        .await?;
+        let detail = json!({"name": new.name, "kind": new.kind.as_str(), "rooms": new.rooms.len()});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "venue.created",
+                target_kind: "venue",
+                target_id: venue_id,
+                detail,
+            },
+        )
+        .await?;
+        let venue = load_venue(&mut *tx, venue_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(venue)
+    }
+
+    async fn venue(&self, id: Uuid) -> Result<Option<VenueView>> {
+        let mut conn = self.reader().acquire().await?;
+        load_venue(&mut *conn, id).await
+    }
+
+    async fn venues(&self, event_id: Uuid, page: Page) -> Result<Vec<VenueView>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{VENUE_SELECT} WHERE v.event_id = $1 AND ($2 IS NULL OR v.id > $2) ORDER BY v.id LIMIT $3"
+        )))
+        .bind(event_id)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(self.reader())
+        .await?;
+        let mut rooms: std::collections::HashMap<Uuid, Vec<RoomView>> =
+            std::collections::HashMap::new();
+        let room_rows = sqlx::query("SELECT r.id, r.venue_id, r.name, r.capacity FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE v.event_id = $1 ORDER BY r.id")
+            .bind(event_id)
+            .fetch_all(self.reader())
+            .await?;
+        for row in &room_rows {
+            let (venue_id, room) = room_from_row(row)?;
+            rooms.entry(venue_id).or_default().push(room);
+        }
+        rows.iter()
+            .map(|row| {
+                let id: Uuid = row.try_get("id")?;
+                venue_from_row(row, rooms.remove(&id).unwrap_or_default())
+            })
+            .collect()
+    }
+
+    async fn record_approval(
+        &self,
+        venue_id: Uuid,
+        approval: &NewApproval,
+        actor: &Actor,
+    ) -> Result<VenueView> {
+        let mut tx = self.writer().begin().await?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        sqlx::query(
+            "UPDATE venues SET approval = $2, approval_authority = $3, approval_reference = $4, approval_note = $5,
+                 approval_recorded_at = $6 WHERE id = $1",
+        )
+        .bind(venue_id)
+        .bind(approval.status.as_str())
+        .bind(&approval.authority)
+        .bind(&approval.reference)
+        .bind(&approval.note)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+        let action = if approval.status == Approval::Approved {
+            "venue.approved"
+        } else {
+            "venue.rejected"
+        };
+        let detail = json!({"authority": approval.authority, "reference": approval.reference, "note": approval.note});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action,
+                target_kind: "venue",
+                target_id: venue_id,
+                detail,
+            },
+        )
+        .await?;
+        let venue = load_venue(&mut *tx, venue_id)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(venue)
+    }
+
+    async fn reissue_venue_token(
+        &self,
+        venue_id: Uuid,
+        role: Role,
+        token_hash: &str,
+        actor: &Actor,
+    ) -> Result<Uuid> {
+        let mut tx = self.writer().begin().await?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE venue_id = $2 AND role = $3 AND revoked_at IS NULL")
+            .bind(now())
+            .bind(venue_id)
+            .bind(role.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let id = insert_token(
+            &mut tx,
+            role,
+            token_hash,
+            Some(event_id),
+            Some(venue_id),
+            "",
+        )
+        .await?;
+        let detail = json!({"role": role.as_str(), "venue_id": venue_id});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "token.reissued",
+                target_kind: "token",
+                target_id: id,
+                detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn create_viewer_token(
+        &self,
+        event_id: Uuid,
+        token_hash: &str,
+        label: &str,
+        actor: &Actor,
+    ) -> Result<Uuid> {
+        let mut tx = self.writer().begin().await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        let id = insert_token(
+            &mut tx,
+            Role::Viewer,
+            token_hash,
+            Some(event_id),
+            None,
+            label,
+        )
+        .await?;
+        let detail = json!({"role": "viewer", "label": label});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: None,
+                action: "token.created",
+                target_kind: "token",
+                target_id: id,
+                detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView> {
+        let mut conn = self.reader().acquire().await?;
+        load_registration(&mut *conn, venue_id).await
+    }
+
+    async fn submit_registration(
+        &self,
+        venue_id: Uuid,
+        submission: &Submission,
+        late: bool,
+        actor: &Actor,
+    ) -> Result<RegistrationView> {
+        let mut tx = self.writer().begin().await?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        let capacity: i64 = sqlx::query_scalar(
+            "SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1",
+        )
+        .bind(venue_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let technician = sqlx::query(
+            "SELECT technician_name, technician_phone FROM registrations WHERE venue_id = $1",
+        )
+        .bind(venue_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|row| -> Result<Technician> {
+            Ok(Technician {
+                name: row.try_get("technician_name")?,
+                phone: row.try_get("technician_phone")?,
+            })
+        })
+        .transpose()?;
+        let stored = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL ORDER BY position, id"
+        )))
+        .bind(venue_id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(stored_attendee)
+        .collect::<Result<Vec<_>>>()?;
+
+        let merge = registration::merge(
+            &stored,
+            technician.as_ref(),
+            submission,
+            capacity,
+            Uuid::now_v7,
+        )?;
+        if merge.unchanged {
+            // Nothing to store: the rollback also returns the `seq` taken above.
+            drop(tx);
+            return self.registration(venue_id).await;
+        }
+        let at = now();
+        let removed_at = at;
+        for id in &merge.removed {
+            sqlx::query("UPDATE attendees SET removed_at = $1 WHERE id = $2")
+                .bind(removed_at)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let previous: std::collections::HashMap<Uuid, (usize, &StoredAttendee)> = stored
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.id, (i, a)))
+            .collect();
+        let mut new_rows = Vec::new();
+        for (position, row) in merge.rows.iter().enumerate() {
+            let a = &row.attendee;
+            match previous.get(&a.id) {
+                None => new_rows.push((position, a)),
+                Some((old_position, old)) if *old_position == position && *old == a => {}
+                Some(_) => {
+                    sqlx::query(
+                        "UPDATE attendees SET organization = $2, title = $3, email = $4, participation = $5, position = $6 WHERE id = $1",
+                    )
+                    .bind(a.id)
+                    .bind(&a.organization)
+                    .bind(&a.title)
+                    .bind(&a.email)
+                    .bind(a.participation.as_str())
+                    .bind(position as i64)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        insert_attendees(&mut tx, venue_id, &new_rows, None).await?;
+        let revision: i64 = sqlx::query_scalar(
+            "INSERT INTO registrations (venue_id, technician_name, technician_phone, submitted_at, late, revision)
+             VALUES ($1, $2, $3, $4, $5, 1)
+             ON CONFLICT (venue_id) DO UPDATE SET technician_name = excluded.technician_name,
+                 technician_phone = excluded.technician_phone, submitted_at = excluded.submitted_at,
+                 late = registrations.late OR excluded.late, revision = registrations.revision + 1
+             RETURNING revision",
+        )
+        .bind(venue_id)
+        .bind(&submission.technician.name)
+        .bind(&submission.technician.phone)
+        .bind(at)
+        .bind(late)
+        .fetch_one(&mut *tx)
+        .await?;
+        let removed: Vec<Value> = stored
+            .iter()
+            .filter(|a| merge.removed.contains(&a.id))
+            .map(|a| json!({"id": a.id, "name": a.name, "organization": a.organization, "title": a.title}))
+            .collect();
+        let detail = json!({"revision": revision, "attendees": merge.rows.len(), "added": new_rows.len(), "removed": removed, "late": late});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "registration.submitted",
+                target_kind: "registration",
+                target_id: venue_id,
+                detail,
+            },
+        )
+        .await?;
+        let view = load_registration(&mut *tx, venue_id).await?;
+        tx.commit().await?;
+        Ok(view)
+    }
+
+    async fn attendee(&self, id: Uuid) -> Result<Option<AttendeeRef>> {
+        let row = sqlx::query("SELECT a.id, a.venue_id, v.event_id FROM attendees a JOIN venues v ON v.id = a.venue_id WHERE a.id = $1 AND a.removed_at IS NULL")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.map(|row| {
+            Ok(AttendeeRef {
+                id: row.try_get("id")?,
+                venue_id: row.try_get("venue_id")?,
+                event_id: row.try_get("event_id")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn replace_attendee(
+        &self,
+        attendee_id: Uuid,
+        replacement: &AttendeeInput,
+        actor: &Actor,
+    ) -> Result<AttendeeView> {
+        let mut tx = self.writer().begin().await?;
+        let venue_id: Uuid = sqlx::query_scalar("SELECT venue_id FROM attendees WHERE id = $1")
+            .bind(attendee_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        // Conditional: of two replacements racing for one attendee, exactly one wins.
+        let old = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE attendees SET status = 'replaced' WHERE id = $1 AND status = 'registered' AND removed_at IS NULL RETURNING {ATTENDEE_COLUMNS}, position"
+        )))
+        .bind(attendee_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::AlreadyReplaced)?;
+        let old_attendee = stored_attendee(&old)?;
+        let position: i64 = old.try_get("position")?;
+        let new = StoredAttendee {
+            id: Uuid::now_v7(),
+            name: replacement.name.clone(),
+            organization: replacement.organization.clone(),
+            title: replacement.title.clone(),
+            phone: replacement.phone.clone(),
+            email: replacement.email.clone(),
+            participation: replacement
+                .participation
+                .unwrap_or(old_attendee.participation),
+        };
+        match insert_attendees(
+            &mut tx,
+            venue_id,
+            &[(position as usize, &new)],
+            Some(attendee_id),
+        )
+        .await
+        {
+            Err(StoreError::Database(e)) if duplicate_person(&e) => {
+                return Err(StoreError::AlreadyOnList(new.name));
+            }
+            other => other?,
+        }
+        sqlx::query("UPDATE registrations SET revision = revision + 1 WHERE venue_id = $1")
+            .bind(venue_id)
+            .execute(&mut *tx)
+            .await?;
+        let detail = json!({"replaced": {"id": old_attendee.id, "name": old_attendee.name}, "by": {"id": new.id, "name": new.name}});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "attendee.replaced",
+                target_kind: "attendee",
+                target_id: new.id,
+                detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(AttendeeView {
+            id: new.id,
+            venue_id,
+            name: new.name,
+            organization: new.organization,
+            title: new.title,
+            phone: new.phone,
+            email: new.email,
+            participation: new.participation,
+            status: AttendeeStatus::Registered,
+            replaces: Some(attendee_id),
+        })
+    }
+
+    async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {
+        let tz: Tz = self
+            .event(event_id)
+            .await?
+            .ok_or(StoreError::NotFound)?
+            .event
+            .timezone;
+        let rows = sqlx::query(
+            "SELECT id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail FROM audit_log
+             WHERE event_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
+        )
+        .bind(event_id)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let Json(detail): Json<Value> = row.try_get("detail")?;
+                Ok(AuditEntry {
+                    id: row.try_get("id")?,
+                    at: local(row.try_get("at")?, tz),
+                    actor: AuditActor {
+                        role: Role::parse(row.try_get("actor_role")?).unwrap_or(Role::Admin),
+                        token_id: row.try_get("actor_token_id")?,
+                    },
+                    address: row.try_get("address")?,
+                    action: row.try_get("action")?,
+                    target: AuditTarget {
+                        kind: row.try_get("target_kind")?,
+                        id: row.try_get("target_id")?,
+                    },
+                    detail,
+                })
+            })
+            .collect()
+    }
+
+    async fn changes(&self, event_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<Change>> {
+        sqlx::query("SELECT seq, venue_id, what FROM changes WHERE event_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
+            .bind(event_id)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(self.reader())
+            .await?
+            .iter()
+            .map(|row| Ok(Change { seq: row.try_get("seq")?, venue_id: row.try_get("venue_id")?, what: row.try_get("what")? }))
+            .collect()
+    }
+}
