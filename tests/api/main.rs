@@ -1,1 +1,9 @@
+//! The HTTP API end to end, each test on SQLite and on PostgreSQL.
 
+mod bad_input;
+mod changes;
+mod events;
+mod registration;
+mod roles;
+mod service;
+mod venues;

@@ -66,9 +66,7 @@ impl Settings {
     pub fn resolve(self) -> anyhow::Result<Config> {
         let file = match &self.config {
             Some(path) => Some(read_file(path)?),
-            None if Path::new("huichang.toml").exists() => {
-                Some(read_file(Path::new("huichang.toml"))?)
-            }
+            None if Path::new("huichang.toml").exists() => Some(read_file(Path::new("huichang.toml"))?),
             None => None,
         }
         .unwrap_or_default();
@@ -87,22 +85,17 @@ impl Settings {
             config: None,
         };
         let bind_text = merged.bind.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let bind: SocketAddr = bind_text.parse().with_context(|| {
-            format!("HUICHANG_BIND: '{bind_text}' is not an address such as 127.0.0.1:8080")
-        })?;
+        let bind: SocketAddr = bind_text
+            .parse()
+            .with_context(|| format!("HUICHANG_BIND: '{bind_text}' is not an address such as 127.0.0.1:8080"))?;
         let data_dir = merged.data_dir.unwrap_or_else(|| PathBuf::from("data"));
         let database_url = match merged.database_url {
             Some(url)
-                if url.starts_with("sqlite:")
-                    || url.starts_with("postgres://")
-                    || url.starts_with("postgresql://") =>
+                if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") =>
             {
                 url
             }
-            Some(url) => bail!(
-                "HUICHANG_DATABASE_URL: '{}' is neither sqlite://… nor postgres://…",
-                redact(&url)
-            ),
+            Some(url) => bail!("HUICHANG_DATABASE_URL: '{}' is neither sqlite://… nor postgres://…", redact(&url)),
             None => format!("sqlite://{}", data_dir.join("huichang.db").display()),
         };
         for (name, value) in [
@@ -118,11 +111,7 @@ impl Settings {
             Some("json") => true,
             Some(other) => bail!("HUICHANG_LOG_FORMAT: '{other}' is neither text nor json"),
         };
-        let public_url = merged
-            .public_url
-            .unwrap_or_else(|| format!("http://{bind}"))
-            .trim_end_matches('/')
-            .to_owned();
+        let public_url = merged.public_url.unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_owned();
         Ok(Config {
             bind,
             database_url,
@@ -136,10 +125,8 @@ impl Settings {
 }
 
 fn read_file(path: &Path) -> anyhow::Result<Settings> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text)
-        .with_context(|| format!("{} is not a valid configuration", path.display()))
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("{} is not a valid configuration", path.display()))
 }
 
 /// A database URL without its password, for messages.
@@ -158,12 +145,7 @@ mod tests {
 
     #[test]
     fn defaults_give_a_sqlite_file_in_the_data_directory() {
-        let config = Settings {
-            config: Some(PathBuf::from("/dev/null")),
-            ..Default::default()
-        }
-        .resolve()
-        .unwrap();
+        let config = Settings { config: Some(PathBuf::from("/dev/null")), ..Default::default() }.resolve().unwrap();
         assert_eq!(config.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(config.database_url, "sqlite://data/huichang.db");
         assert_eq!(config.public_url, "http://127.0.0.1:8080");
@@ -174,40 +156,21 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("huichang-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let file = dir.join("huichang.toml");
-        std::fs::write(
-            &file,
-            "bind = \"0.0.0.0:9000\"\npublic_url = \"https://hc.example.cn/\"\n",
-        )
-        .unwrap();
-        let config = Settings {
-            bind: Some("127.0.0.1:9001".into()),
-            config: Some(file.clone()),
-            ..Default::default()
-        }
-        .resolve()
-        .unwrap();
+        std::fs::write(&file, "bind = \"0.0.0.0:9000\"\npublic_url = \"https://hc.example.cn/\"\n").unwrap();
+        let config = Settings { bind: Some("127.0.0.1:9001".into()), config: Some(file.clone()), ..Default::default() }
+            .resolve()
+            .unwrap();
         assert_eq!(config.bind.to_string(), "127.0.0.1:9001");
         assert_eq!(config.public_url, "https://hc.example.cn");
         std::fs::write(&file, "bnd = \"x\"\n").unwrap();
-        assert!(
-            Settings {
-                config: Some(file),
-                ..Default::default()
-            }
-            .resolve()
-            .is_err()
-        );
+        assert!(Settings { config: Some(file), ..Default::default() }.resolve().is_err());
     }
 
     #[test]
     fn bad_values_are_named() {
-        let err = Settings {
-            bind: Some("nowhere".into()),
-            config: Some("/dev/null".into()),
-            ..Default::default()
-        }
-        .resolve()
-        .unwrap_err();
+        let err = Settings { bind: Some("nowhere".into()), config: Some("/dev/null".into()), ..Default::default() }
+            .resolve()
+            .unwrap_err();
         assert!(err.to_string().contains("HUICHANG_BIND"));
         let err = Settings {
             database_url: Some("mysql://root@db/x".into()),
@@ -217,9 +180,6 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(err.to_string().contains("HUICHANG_DATABASE_URL"));
-        assert_eq!(
-            redact("postgres://u:secret@db:5432/x"),
-            "postgres://…@db:5432/x"
-        );
+        assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
     }
 }

@@ -44,23 +44,13 @@ const BRANCHES: [(&str, &str, &str, &str); 37] = [
     ("甘肃省", "甘肃省教育厅", "甘肃", "gansu"),
     ("青海省", "青海省教育厅", "青海", "qinghai"),
     ("宁夏回族自治区", "宁夏回族自治区教育厅", "宁夏", "ningxia"),
-    (
-        "新疆维吾尔自治区",
-        "新疆维吾尔自治区教育厅",
-        "新疆",
-        "xinjiang",
-    ),
+    ("新疆维吾尔自治区", "新疆维吾尔自治区教育厅", "新疆", "xinjiang"),
     ("大连市", "大连市教育局", "大连", "dalian"),
     ("青岛市", "青岛市教育局", "青岛", "qingdao"),
     ("宁波市", "宁波市教育局", "宁波", "ningbo"),
     ("厦门市", "厦门市教育局", "厦门", "xiamen"),
     ("深圳市", "深圳市教育局", "深圳", "shenzhen"),
-    (
-        "新疆生产建设兵团",
-        "新疆生产建设兵团教育局",
-        "兵团",
-        "bingtuan",
-    ),
+    ("新疆生产建设兵团", "新疆生产建设兵团教育局", "兵团", "bingtuan"),
 ];
 
 /// Branch venues whose lists are already in; the last one was accepted late by the organiser.
@@ -72,16 +62,23 @@ const PENDING: [&str; 7] = ["内蒙古", "黑龙江", "西藏", "青海", "宁�
 pub struct Loaded {
     pub event_id: Uuid,
     pub title: String,
-    pub venues: Vec<(String, Uuid, String, String)>,
+    pub venues: Vec<DemoVenue>,
+}
+
+pub struct DemoVenue {
+    pub name: String,
+    /// The venue's name in shell variables: `SICHUAN`, `MAIN`.
+    pub slug: String,
+    pub id: Uuid,
+    pub coordinator_token: String,
+    pub technician_token: String,
 }
 
 pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loaded> {
     let actor = Actor::command_line();
     // 2021: deadline 20 Nov 16:00, video check 22 Nov 09:30–11:30, opening 23 Nov 10:00–11:30.
     let deadline = now.duration_trunc(Duration::hours(1)).unwrap_or(now) + Duration::hours(4);
-    let at = |hours: i64, minutes: i64| {
-        (deadline + Duration::hours(hours) + Duration::minutes(minutes)).to_rfc3339()
-    };
+    let at = |hours: i64, minutes: i64| (deadline + Duration::hours(hours) + Duration::minutes(minutes)).to_rfc3339();
     let title = "2021年全民终身学习活动周全国总开幕式（演示）".to_owned();
     let input: EventInput = serde_json::from_value(json!({
         "title": title, "timezone": "Asia/Shanghai",
@@ -90,100 +87,74 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         "video_check": {"starts_at": at(41, 30), "ends_at": at(43, 30)},
         "default_capacity": 30, "organizer_email": "org@example.cn"
     }))?;
-    let event = store
-        .create_event(
-            &input
-                .validate()
-                .map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?,
-            &actor,
-        )
-        .await?;
+    let event =
+        store.create_event(&input.validate().map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?, &actor).await?;
 
     let mut venues = Vec::new();
     let main: VenueInput = serde_json::from_value(json!({
         "name": "主会场", "kind": "main", "region": "教育部", "contact_email": "main@example.cn",
         "rooms": [{"name": "教育部报告厅", "capacity": 30}]
     }))?;
-    venues.push(create(store, event.id, main, &actor).await?);
+    venues.push(create(store, event.id, main, "main", &actor).await?);
     for (unit, department, region, mail) in BRANCHES {
         let input: VenueInput = serde_json::from_value(json!({
             "name": format!("{unit}分会场"), "kind": "branch", "region": region,
             "contact_email": format!("{mail}@example.cn"),
             "rooms": [{"name": format!("{department}视频会议室"), "capacity": 30}]
         }))?;
-        let (name, venue_id, coordinator, technician) =
-            create(store, event.id, input, &actor).await?;
+        let venue = create(store, event.id, input, mail, &actor).await?;
+        let venue_id = venue.id;
         if !PENDING.contains(&region) {
             let approval: ApprovalInput = serde_json::from_value(
                 json!({"status": "approved", "authority": department, "reference": format!("{region}教函〔2021〕{}号", 100 + venues.len())}),
             )?;
             store
-                .record_approval(
-                    venue_id,
-                    &approval.validate().map_err(|e| anyhow::anyhow!("{e:?}"))?,
-                    &actor,
-                )
+                .record_approval(venue_id, &approval.validate().map_err(|e| anyhow::anyhow!("{e:?}"))?, &actor)
                 .await?;
         }
         if SUBMITTED.contains(&region) || region == LATE {
             store
-                .submit_registration(
-                    venue_id,
-                    &list(department, venues.len()),
-                    region == LATE,
-                    &actor,
-                )
+                .submit_registration(venue_id, &list(department, venues.len()), region == LATE, &actor)
                 .await
                 .context("demo list")?;
         }
-        venues.push((name, venue_id, coordinator, technician));
+        venues.push(venue);
     }
-    Ok(Loaded {
-        event_id: event.id,
-        title,
-        venues,
-    })
+    Ok(Loaded { event_id: event.id, title, venues })
 }
 
 async fn create(
     store: &dyn Store,
     event_id: Uuid,
     input: VenueInput,
+    slug: &str,
     actor: &Actor,
-) -> anyhow::Result<(String, Uuid, String, String)> {
-    let venue = input
-        .validate(30)
-        .map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;
+) -> anyhow::Result<DemoVenue> {
+    let venue = input.validate(30).map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;
     let coordinator = new_token(Role::Coordinator);
     let technician = new_token(Role::Technician);
-    let tokens = VenueTokens {
-        coordinator_hash: hash_token(&coordinator),
-        technician_hash: hash_token(&technician),
-    };
+    let tokens = VenueTokens { coordinator_hash: hash_token(&coordinator), technician_hash: hash_token(&technician) };
     let created = store.create_venue(event_id, &venue, &tokens, actor).await?;
-    Ok((created.name, created.id, coordinator, technician))
+    Ok(DemoVenue {
+        name: created.name,
+        slug: slug.to_uppercase(),
+        id: created.id,
+        coordinator_token: coordinator,
+        technician_token: technician,
+    })
 }
 
 /// A plausible list of 20–29 officials of one department, the same every time.
 fn list(department: &str, seed: usize) -> Submission {
     const SURNAMES: [&str; 20] = [
-        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡",
-        "郭", "何", "高", "林", "罗",
+        "王", "李", "张", "刘", "陈", "杨", "黄", "赵", "吴", "周", "徐", "孙", "马", "朱", "胡", "郭", "何", "高",
+        "林", "罗",
     ];
     const GIVEN: [&str; 24] = [
-        "立", "华", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超",
-        "秀英", "丽", "霞", "平", "刚", "建华", "志强", "晓东", "海燕",
+        "立", "华", "敏", "静", "强", "磊", "军", "洋", "勇", "艳", "杰", "娟", "涛", "明", "超", "秀英", "丽", "霞",
+        "平", "刚", "建华", "志强", "晓东", "海燕",
     ];
-    const TITLES: [&str; 8] = [
-        "厅长",
-        "副厅长",
-        "处长",
-        "副处长",
-        "一级调研员",
-        "二级调研员",
-        "主任科员",
-        "科长",
-    ];
+    const TITLES: [&str; 8] = ["厅长", "副厅长", "处长", "副处长", "一级调研员", "二级调研员", "主任科员", "科长"];
     let count = 20 + seed % 10;
     let attendees: Vec<_> = (0..count)
         .map(|i| {
@@ -196,26 +167,46 @@ fn list(department: &str, seed: usize) -> Submission {
             })
         })
         .collect();
-    let body = json!({"technician": {"name": "付宇豪", "phone": format!("185{:08}", 219_116 + seed)}, "attendees": attendees});
+    let body =
+        json!({"technician": {"name": "付宇豪", "phone": format!("185{:08}", 219_116 + seed)}, "attendees": attendees});
     registration::parse_submission(&body).expect("the demo lists are valid")
 }
 
 pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
     println!("\n{}  (event {})", loaded.title, loaded.event_id);
     println!("admin token: {admin_token}");
-    println!(
-        "event:       {public_url}/api/v1/events/{}",
-        loaded.event_id
-    );
+    println!("event:       {public_url}/api/v1/events/{}", loaded.event_id);
     println!("API reference: {public_url}/docs\n");
-    println!(
-        "{:<16} {:<36}  {:<68}  technician token",
-        "venue", "id", "coordinator token"
-    );
-    for (name, id, coordinator, technician) in &loaded.venues {
-        println!("{name:<16} {id}  {coordinator}  {technician}");
+    println!("{:<16} {:<36}  {:<68}  technician token", "venue", "id", "coordinator token");
+    for v in &loaded.venues {
+        println!("{:<16} {}  {}  {}", v.name, v.id, v.coordinator_token, v.technician_token);
     }
     println!();
+}
+
+/// Writes the demo's URL, ids and tokens as shell variables (`source data/demo.env`), readable
+/// by its owner only, so that the README's walkthrough runs as written.
+pub fn write_env(loaded: &Loaded, admin_token: &str, public_url: &str, path: &std::path::Path) -> anyhow::Result<()> {
+    use std::fmt::Write;
+    let mut env = format!("HC_URL={public_url}\nHC_ADMIN_TOKEN={admin_token}\nHC_EVENT={}\n", loaded.event_id);
+    for v in &loaded.venues {
+        let _ = write!(
+            env,
+            "HC_VENUE_{slug}={}\nHC_COORDINATOR_{slug}={}\nHC_TECHNICIAN_{slug}={}\n",
+            v.id,
+            v.coordinator_token,
+            v.technician_token,
+            slug = v.slug
+        );
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    std::io::Write::write_all(&mut options.open(path)?, env.as_bytes())
+        .with_context(|| format!("writing {}", path.display()))?;
+    println!("the same as shell variables: source {}", path.display());
+    Ok(())
 }
 
 #[cfg(test)]
@@ -234,12 +225,6 @@ mod tests {
     fn there_are_31_provincial_units_5_plan_listed_cities_and_the_xpcc() {
         let regions: std::collections::HashSet<&str> = BRANCHES.iter().map(|b| b.2).collect();
         assert_eq!(regions.len(), 37);
-        assert!(
-            SUBMITTED
-                .iter()
-                .chain([&LATE])
-                .chain(PENDING.iter())
-                .all(|r| regions.contains(r))
-        );
+        assert!(SUBMITTED.iter().chain([&LATE]).chain(PENDING.iter()).all(|r| regions.contains(r)));
     }
 }

@@ -15,11 +15,7 @@ mod demo;
 use config::{Config, Settings};
 
 #[derive(Parser)]
-#[command(
-    name = "huichang",
-    version,
-    about = "会场 huichang: hybrid meetings with a main venue and branch venues"
-)]
+#[command(name = "huichang", version, about = "会场 huichang: hybrid meetings with a main venue and branch venues")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -84,10 +80,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Migrate(settings) => {
             let config = start(settings)?;
             open(&config).await?;
-            println!(
-                "migrations applied to {}",
-                config::redact(&config.database_url)
-            );
+            println!("migrations applied to {}", config::redact(&config.database_url));
             Ok(())
         }
         Command::Demo { settings, no_serve } => {
@@ -106,11 +99,8 @@ async fn main() -> anyhow::Result<()> {
             };
             let loaded = demo::load(store.as_ref(), chrono::Utc::now()).await?;
             demo::print(&loaded, &admin_token, &config.public_url);
-            if no_serve {
-                Ok(())
-            } else {
-                serve(&config, store).await
-            }
+            demo::write_env(&loaded, &admin_token, &config.public_url, &config.data_dir.join("demo.env"))?;
+            if no_serve { Ok(()) } else { serve(&config, store).await }
         }
         Command::Token { kind, settings } => {
             let config = start(settings)?;
@@ -130,14 +120,12 @@ async fn main() -> anyhow::Result<()> {
                         .context("no such event")?;
                     (Role::Viewer, token)
                 }
-                TokenKind::Coordinator { venue } => (
-                    Role::Coordinator,
-                    reissue(store.as_ref(), venue, Role::Coordinator).await?,
-                ),
-                TokenKind::Technician { venue } => (
-                    Role::Technician,
-                    reissue(store.as_ref(), venue, Role::Technician).await?,
-                ),
+                TokenKind::Coordinator { venue } => {
+                    (Role::Coordinator, reissue(store.as_ref(), venue, Role::Coordinator).await?)
+                }
+                TokenKind::Technician { venue } => {
+                    (Role::Technician, reissue(store.as_ref(), venue, Role::Technician).await?)
+                }
             };
             println!("{} token (shown once): {token}", role.as_str());
             Ok(())
@@ -159,9 +147,7 @@ fn start(settings: Settings) -> anyhow::Result<Config> {
     let config = settings.resolve()?;
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log)
         .with_context(|| format!("HUICHANG_LOG: '{}' is not a log filter", config.log))?;
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if config.json_logs {
         logs.json().init()
     } else {
@@ -171,19 +157,11 @@ fn start(settings: Settings) -> anyhow::Result<Config> {
 }
 
 async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
-    if config.database_url.starts_with("sqlite:") {
-        std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!("creating the data directory {}", config.data_dir.display())
-        })?;
-    }
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     huichang_store::open(&config.database_url)
         .await
-        .with_context(|| {
-            format!(
-                "opening the database {}",
-                config::redact(&config.database_url)
-            )
-        })
+        .with_context(|| format!("opening the database {}", config::redact(&config.database_url)))
 }
 
 /// The configured admin token is the live one; without one, a first start makes and prints one.
@@ -199,21 +177,12 @@ async fn ensure_admin_token(config: &Config, store: &dyn Store) -> anyhow::Resul
 }
 
 async fn serve(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.bind)
-        .await
-        .with_context(|| format!("binding {}", config.bind))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %config::redact(&config.database_url), "serving");
-    println!(
-        "huichang is listening on http://{address} (API reference: {}/docs)",
-        config.public_url
-    );
-    huichang_server::serve(
-        listener,
-        huichang_server::AppState::new(store),
-        shutdown_signal(),
-    )
-    .await?;
+    println!("huichang is listening on http://{address} (API reference: {}/docs)", config.public_url);
+    huichang_server::serve(listener, huichang_server::AppState::new(store), shutdown_signal()).await?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -21,9 +21,7 @@ pub fn parse(raw: &str) -> Result<Duration, String> {
             's' => 1,
             _ => return Err(format!("'{text}': unknown unit '{c}' (use d, h, m or s)")),
         };
-        let value: u64 = number
-            .parse()
-            .map_err(|_| format!("'{text}': a number must come before '{c}'"))?;
+        let value: u64 = number.parse().map_err(|_| format!("'{text}': a number must come before '{c}'"))?;
         total = value
             .checked_mul(unit)
             .and_then(|s| total.checked_add(s))
@@ -31,9 +29,7 @@ pub fn parse(raw: &str) -> Result<Duration, String> {
         number.clear();
     }
     if !number.is_empty() {
-        return Err(format!(
-            "'{text}': the last number has no unit (d, h, m or s)"
-        ));
+        return Err(format!("'{text}': the last number has no unit (d, h, m or s)"));
     }
     Ok(Duration::from_secs(total))
 }

@@ -59,48 +59,23 @@ pub const MAX_CAPACITY: i64 = 100_000;
 impl EventInput {
     pub fn validate(self) -> Result<NewEvent, Vec<FieldError>> {
         let mut report = Report::default();
-        let title = report.check(
-            "title",
-            required(self.title).and_then(|t| field::required_text(&t, 200)),
-        );
+        let title = report.check("title", required(self.title).and_then(|t| field::required_text(&t, 200)));
         let timezone = report.check(
             "timezone",
             required(self.timezone).and_then(|t| {
-                t.trim()
-                    .parse::<Tz>()
-                    .map_err(|_| format!("'{t}' is not an IANA time zone such as Asia/Shanghai"))
+                t.trim().parse::<Tz>().map_err(|_| format!("'{t}' is not an IANA time zone such as Asia/Shanghai"))
             }),
         );
-        let starts_at = report.check(
-            "starts_at",
-            required(self.starts_at).and_then(|t| instant(&t)),
-        );
+        let starts_at = report.check("starts_at", required(self.starts_at).and_then(|t| instant(&t)));
         let ends_at = report.check("ends_at", required(self.ends_at).and_then(|t| instant(&t)));
-        let deadline = report.check(
-            "registration_deadline",
-            required(self.registration_deadline).and_then(|t| instant(&t)),
-        );
+        let deadline =
+            report.check("registration_deadline", required(self.registration_deadline).and_then(|t| instant(&t)));
         let window = self.video_check.unwrap_or_default();
-        let check_starts = report.check(
-            "video_check.starts_at",
-            required(window.starts_at).and_then(|t| instant(&t)),
-        );
-        let check_ends = report.check(
-            "video_check.ends_at",
-            required(window.ends_at).and_then(|t| instant(&t)),
-        );
-        let arrive = report.check(
-            "arrive_minutes_before",
-            in_range(self.arrive_minutes_before.unwrap_or(15), 0, 1440),
-        );
-        let capacity = report.check(
-            "default_capacity",
-            in_range(self.default_capacity.unwrap_or(30), 1, MAX_CAPACITY),
-        );
-        let email = report.check(
-            "organizer_email",
-            required(self.organizer_email).and_then(|t| field::email(&t)),
-        );
+        let check_starts = report.check("video_check.starts_at", required(window.starts_at).and_then(|t| instant(&t)));
+        let check_ends = report.check("video_check.ends_at", required(window.ends_at).and_then(|t| instant(&t)));
+        let arrive = report.check("arrive_minutes_before", in_range(self.arrive_minutes_before.unwrap_or(15), 0, 1440));
+        let capacity = report.check("default_capacity", in_range(self.default_capacity.unwrap_or(30), 1, MAX_CAPACITY));
+        let email = report.check("organizer_email", required(self.organizer_email).and_then(|t| field::email(&t)));
 
         if let (Some(starts), Some(ends)) = (starts_at, ends_at)
             && ends <= starts
@@ -145,20 +120,13 @@ fn required(value: Option<String>) -> Result<String, String> {
 }
 
 fn in_range(value: i64, min: i64, max: i64) -> Result<i64, String> {
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(format!("must be between {min} and {max}, got {value}"))
-    }
+    if (min..=max).contains(&value) { Ok(value) } else { Err(format!("must be between {min} and {max}, got {value}")) }
 }
 
 /// An RFC 3339 time with an offset, truncated to microseconds (what both databases keep).
 pub fn instant(text: &str) -> Result<DateTime<Utc>, String> {
-    let parsed = DateTime::parse_from_rfc3339(text.trim()).map_err(|_| {
-        format!(
-            "'{text}' is not an RFC 3339 time with an offset, such as 2021-11-20T16:00:00+08:00"
-        )
-    })?;
+    let parsed = DateTime::parse_from_rfc3339(text.trim())
+        .map_err(|_| format!("'{text}' is not an RFC 3339 time with an offset, such as 2021-11-20T16:00:00+08:00"))?;
     Ok(truncate(parsed.with_timezone(&Utc)))
 }
 
@@ -248,11 +216,7 @@ mod tests {
 
     #[test]
     fn the_2021_ceremony_is_valid_and_answers_in_beijing_time() {
-        let event = Event {
-            id: Uuid::nil(),
-            created_at: Utc::now(),
-            event: input().validate().unwrap(),
-        };
+        let event = Event { id: Uuid::nil(), created_at: Utc::now(), event: input().validate().unwrap() };
         let view = serde_json::to_value(event.view()).unwrap();
         assert_eq!(view["registration_deadline"], "2021-11-20T16:00:00+08:00");
         assert_eq!(view["timezone"], "Asia/Shanghai");
@@ -265,21 +229,8 @@ mod tests {
         bad.ends_at = Some("2021-11-23T09:00:00+08:00".into());
         bad.registration_deadline = Some("2021-11-24T16:00:00+08:00".into());
         bad.organizer_email = None;
-        let fields: Vec<String> = bad
-            .validate()
-            .unwrap_err()
-            .into_iter()
-            .map(|e| e.field)
-            .collect();
-        assert_eq!(
-            fields,
-            [
-                "timezone",
-                "organizer_email",
-                "ends_at",
-                "registration_deadline"
-            ]
-        );
+        let fields: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["timezone", "organizer_email", "ends_at", "registration_deadline"]);
     }
 
     #[test]

@@ -16,19 +16,11 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            row: None,
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { row: None, field: field.into(), message: message.into() }
     }
 
     pub fn in_row(row: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            row: Some(row),
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { row: Some(row), field: field.into(), message: message.into() }
     }
 }
 
@@ -39,9 +31,7 @@ pub struct Report(Vec<FieldError>);
 impl Report {
     /// Keeps the value of a good field; records the message of a bad one.
     pub fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result
-            .map_err(|message| self.0.push(FieldError::new(field, message)))
-            .ok()
+        result.map_err(|message| self.0.push(FieldError::new(field, message))).ok()
     }
 
     pub fn push(&mut self, field: &str, message: impl Into<String>) {
@@ -117,11 +107,7 @@ pub fn email(raw: &str) -> Result<String, String> {
             }
             None => false,
         };
-    if valid {
-        Ok(text)
-    } else {
-        Err(format!("'{text}' is not a valid email address"))
-    }
+    if valid { Ok(text) } else { Err(format!("'{text}' is not a valid email address")) }
 }
 
 #[cfg(test)]
@@ -132,21 +118,12 @@ mod tests {
     fn full_width_text_is_normalised_and_trimmed() {
         assert_eq!(clean_text("　ＡＢＣ１２３ "), "ABC123");
         assert_eq!(clean_text("ｗｌ＠ｅｘａｍｐｌｅ．ｃｎ"), "wl@example.cn");
-        assert_eq!(
-            clean_text("开幕式（演示），川教函〔2021〕"),
-            "开幕式（演示），川教函〔2021〕"
-        );
+        assert_eq!(clean_text("开幕式（演示），川教函〔2021〕"), "开幕式（演示），川教函〔2021〕");
     }
 
     #[test]
     fn required_text_counts_characters_not_bytes() {
-        assert_eq!(
-            required_text(&"王".repeat(100), 100)
-                .unwrap()
-                .chars()
-                .count(),
-            100
-        );
+        assert_eq!(required_text(&"王".repeat(100), 100).unwrap().chars().count(), 100);
         assert!(required_text(&"王".repeat(101), 100).is_err());
         assert!(required_text("   ", 100).is_err());
     }
@@ -154,16 +131,7 @@ mod tests {
     #[test]
     fn emails() {
         assert_eq!(email(" wl@example.cn ").unwrap(), "wl@example.cn");
-        for bad in [
-            "",
-            "wl",
-            "wl@",
-            "@example.cn",
-            "wl@example",
-            "w l@example.cn",
-            "a@b@c.cn",
-            "a@.cn",
-        ] {
+        for bad in ["", "wl", "wl@", "@example.cn", "wl@example", "w l@example.cn", "a@b@c.cn", "a@.cn"] {
             assert!(email(bad).is_err(), "{bad} accepted");
         }
     }

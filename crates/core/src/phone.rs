@@ -24,33 +24,22 @@ pub fn normalize(raw: &str) -> Result<String, String> {
             }
             '+' if digits.is_empty() => {}
             _ => {
-                return Err(format!(
-                    "'{text}' contains '{c}', which is not part of a phone number"
-                ));
+                return Err(format!("'{text}' contains '{c}', which is not part of a phone number"));
             }
         }
     }
     let digits = digits
         .strip_prefix("0086")
-        .or_else(|| {
-            text.starts_with('+')
-                .then(|| digits.strip_prefix("86"))
-                .flatten()
-        })
+        .or_else(|| text.starts_with('+').then(|| digits.strip_prefix("86")).flatten())
         .unwrap_or(&digits)
         .to_owned();
 
-    if digits.len() == 11 && digits.starts_with('1') && matches!(digits.as_bytes()[1], b'3'..=b'9')
-    {
+    if digits.len() == 11 && digits.starts_with('1') && matches!(digits.as_bytes()[1], b'3'..=b'9') {
         return Ok(digits);
     }
     if let Some(rest) = digits.strip_prefix('0') {
         // Area codes 010 and 020–029 have three digits, all others four.
-        let area_len = if rest.starts_with('1') || rest.starts_with('2') {
-            3
-        } else {
-            4
-        };
+        let area_len = if rest.starts_with('1') || rest.starts_with('2') { 3 } else { 4 };
         let area_len = match separated_at {
             Some(at) if at == 3 || at == 4 => at,
             _ => area_len,
@@ -75,11 +64,7 @@ pub fn mask(phone: &str) -> String {
             format!("{area}-{}{tail}", "*".repeat(keep))
         }
         None if chars.len() == 11 => {
-            format!(
-                "{}****{}",
-                chars[..3].iter().collect::<String>(),
-                chars[7..].iter().collect::<String>()
-            )
+            format!("{}****{}", chars[..3].iter().collect::<String>(), chars[7..].iter().collect::<String>())
         }
         None => "*".repeat(chars.len()),
     }
@@ -106,13 +91,8 @@ mod tests {
 
     #[test]
     fn landlines_keep_their_area_code() {
-        for raw in [
-            "010-66096253",
-            "(010)66096253",
-            "010 6609 6253",
-            "01066096253",
-            "０１０－６６０９６２５３",
-        ] {
+        for raw in ["010-66096253", "(010)66096253", "010 6609 6253", "01066096253", "０１０－６６０９６２５３"]
+        {
             assert_eq!(normalize(raw).unwrap(), "010-66096253", "{raw}");
         }
         assert_eq!(normalize("0812-3335678").unwrap(), "0812-3335678");

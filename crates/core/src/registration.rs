@@ -116,10 +116,7 @@ pub struct AttendeeBody {
 pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
     let mut errors = Vec::new();
     let Some(object) = body.as_object() else {
-        return Err(vec![FieldError::new(
-            "body",
-            "must be a JSON object with technician and attendees",
-        )]);
+        return Err(vec![FieldError::new("body", "must be a JSON object with technician and attendees")]);
     };
     let technician = match object.get("technician") {
         None | Some(Value::Null) => {
@@ -133,10 +130,7 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
     };
     let rows = match object.get("attendees") {
         Some(Value::Array(rows)) if rows.len() > MAX_ATTENDEES => {
-            errors.push(FieldError::new(
-                "attendees",
-                format!("at most {MAX_ATTENDEES} attendees, got {}", rows.len()),
-            ));
+            errors.push(FieldError::new("attendees", format!("at most {MAX_ATTENDEES} attendees, got {}", rows.len())));
             &[][..]
         }
         Some(Value::Array(rows)) => rows.as_slice(),
@@ -145,10 +139,7 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
             &[][..]
         }
         None => {
-            errors.push(FieldError::new(
-                "attendees",
-                "is required (an empty list is allowed)",
-            ));
+            errors.push(FieldError::new("attendees", "is required (an empty list is allowed)"));
             &[][..]
         }
     };
@@ -156,16 +147,10 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
     let mut seen = std::collections::HashMap::new();
     for (row, value) in rows.iter().enumerate() {
         let before = errors.len();
-        let attendee = parse_attendee(value, |field, message| {
-            errors.push(FieldError::in_row(row, field, message))
-        });
+        let attendee = parse_attendee(value, |field, message| errors.push(FieldError::in_row(row, field, message)));
         if let Some(attendee) = attendee {
             if let Some(first) = seen.insert((attendee.name.clone(), attendee.phone.clone()), row) {
-                errors.push(FieldError::in_row(
-                    row,
-                    "phone",
-                    format!("the same name and phone as row {first}"),
-                ));
+                errors.push(FieldError::in_row(row, "phone", format!("the same name and phone as row {first}")));
             }
             if errors.len() == before {
                 attendees.push(attendee);
@@ -173,56 +158,34 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
         }
     }
     match technician {
-        Some(technician) if errors.is_empty() => Ok(Submission {
-            technician,
-            attendees,
-        }),
+        Some(technician) if errors.is_empty() => Ok(Submission { technician, attendees }),
         _ => Err(errors),
     }
 }
 
 fn parse_technician(value: &Value, errors: &mut Vec<FieldError>) -> Option<Technician> {
     let Some(object) = value.as_object() else {
-        errors.push(FieldError::new(
-            "technician",
-            "must be an object with name and phone",
-        ));
+        errors.push(FieldError::new("technician", "must be an object with name and phone"));
         return None;
     };
-    let mut report = |field: &str, message: String| {
-        errors.push(FieldError::new(format!("technician.{field}"), message))
-    };
-    let name = text(object.get("name"), "name", &mut report).and_then(|t| {
-        field::required_text(&t, 100)
-            .map_err(|m| report("name", m))
-            .ok()
-    });
+    let mut report =
+        |field: &str, message: String| errors.push(FieldError::new(format!("technician.{field}"), message));
+    let name = text(object.get("name"), "name", &mut report)
+        .and_then(|t| field::required_text(&t, 100).map_err(|m| report("name", m)).ok());
     let phone = text(object.get("phone"), "phone", &mut report)
         .and_then(|t| phone::normalize(&t).map_err(|m| report("phone", m)).ok());
-    Some(Technician {
-        name: name?,
-        phone: phone?,
-    })
+    Some(Technician { name: name?, phone: phone? })
 }
 
 /// Reads one attendee object; `report(field, message)` receives every problem.
-pub fn parse_attendee(
-    value: &Value,
-    mut report: impl FnMut(&str, String),
-) -> Option<AttendeeInput> {
+pub fn parse_attendee(value: &Value, mut report: impl FnMut(&str, String)) -> Option<AttendeeInput> {
     let Some(object) = value.as_object() else {
-        report(
-            "attendee",
-            "must be an object with name, organization, title and phone".into(),
-        );
+        report("attendee", "must be an object with name, organization, title and phone".into());
         return None;
     };
     let mut required = |key: &str| {
-        text(object.get(key), key, &mut report).and_then(|t| {
-            field::required_text(&t, 100)
-                .map_err(|m| report(key, m))
-                .ok()
-        })
+        text(object.get(key), key, &mut report)
+            .and_then(|t| field::required_text(&t, 100).map_err(|m| report(key, m)).ok())
     };
     let name = required("name");
     let organization = required("organization");
@@ -232,10 +195,7 @@ pub fn parse_attendee(
     let email = match object.get("email") {
         None | Some(Value::Null) => Some(None),
         Some(Value::String(s)) if s.trim().is_empty() => Some(None),
-        Some(Value::String(s)) => field::email(s)
-            .map(Some)
-            .map_err(|m| report("email", m))
-            .ok(),
+        Some(Value::String(s)) => field::email(s).map(Some).map_err(|m| report("email", m)).ok(),
         Some(_) => {
             report("email", "must be a string".into());
             None
@@ -244,10 +204,7 @@ pub fn parse_attendee(
     let participation = match object.get("participation") {
         None | Some(Value::Null) => Some(None),
         Some(Value::String(s)) => Participation::parse(s.trim()).map(Some).or_else(|| {
-            report(
-                "participation",
-                format!("'{s}' is neither onsite nor online"),
-            );
+            report("participation", format!("'{s}' is neither onsite nor online"));
             None
         }),
         Some(_) => {
@@ -325,19 +282,15 @@ pub fn merge(
     capacity: i64,
     mut new_id: impl FnMut() -> Uuid,
 ) -> Result<Merge, OverCapacity> {
-    let by_person: std::collections::HashMap<(&str, &str), &StoredAttendee> = stored
-        .iter()
-        .map(|a| ((a.name.as_str(), a.phone.as_str()), a))
-        .collect();
+    let by_person: std::collections::HashMap<(&str, &str), &StoredAttendee> =
+        stored.iter().map(|a| ((a.name.as_str(), a.phone.as_str()), a)).collect();
     let rows: Vec<MergedRow> = submission
         .attendees
         .iter()
         .map(|input| {
             let existing = by_person.get(&(input.name.as_str(), input.phone.as_str()));
-            let participation = input
-                .participation
-                .or(existing.map(|e| e.participation))
-                .unwrap_or(Participation::Onsite);
+            let participation =
+                input.participation.or(existing.map(|e| e.participation)).unwrap_or(Participation::Onsite);
             MergedRow {
                 attendee: StoredAttendee {
                     id: existing.map(|e| e.id).unwrap_or_else(&mut new_id),
@@ -352,31 +305,17 @@ pub fn merge(
             }
         })
         .collect();
-    let onsite = rows
-        .iter()
-        .filter(|r| r.attendee.participation == Participation::Onsite)
-        .count();
+    let onsite = rows.iter().filter(|r| r.attendee.participation == Participation::Onsite).count();
     if onsite as i64 > capacity {
         return Err(OverCapacity { onsite, capacity });
     }
     let kept: std::collections::HashSet<Uuid> = rows.iter().map(|r| r.attendee.id).collect();
-    let removed: Vec<Uuid> = stored
-        .iter()
-        .map(|a| a.id)
-        .filter(|id| !kept.contains(id))
-        .collect();
+    let removed: Vec<Uuid> = stored.iter().map(|a| a.id).filter(|id| !kept.contains(id)).collect();
     let unchanged = stored_technician == Some(&submission.technician)
         && removed.is_empty()
         && rows.len() == stored.len()
-        && rows
-            .iter()
-            .zip(stored)
-            .all(|(row, old)| row.attendee == *old);
-    Ok(Merge {
-        rows,
-        removed,
-        unchanged,
-    })
+        && rows.iter().zip(stored).all(|(row, old)| row.attendee == *old);
+    Ok(Merge { rows, removed, unchanged })
 }
 
 /// The list of one venue as the API answers it.
@@ -432,10 +371,7 @@ mod tests {
     }
 
     fn submission(rows: Vec<Value>) -> Submission {
-        parse_submission(
-            &json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": rows}),
-        )
-        .unwrap()
+        parse_submission(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": rows})).unwrap()
     }
 
     fn stored(merge: &Merge) -> Vec<StoredAttendee> {
@@ -452,8 +388,7 @@ mod tests {
             {"name": "赵六", "organization": "x", "title": "y", "phone": "13900000000", "email": "no-at", "participation": "remote"}
         ]});
         let errors = parse_submission(&body).unwrap_err();
-        let got: Vec<(Option<usize>, &str)> =
-            errors.iter().map(|e| (e.row, e.field.as_str())).collect();
+        let got: Vec<(Option<usize>, &str)> = errors.iter().map(|e| (e.row, e.field.as_str())).collect();
         assert_eq!(
             got,
             [
@@ -478,28 +413,19 @@ mod tests {
     #[test]
     fn the_same_person_keeps_the_id_and_a_resend_changes_nothing() {
         let mut ids = (1..).map(Uuid::from_u128);
-        let first = merge(
-            &[],
-            None,
-            &submission(vec![row("王立", "13800000000"), row("李华", "13800000001")]),
-            30,
-            || ids.next().unwrap(),
-        )
-        .unwrap();
+        let first =
+            merge(&[], None, &submission(vec![row("王立", "13800000000"), row("李华", "13800000001")]), 30, || {
+                ids.next().unwrap()
+            })
+            .unwrap();
         assert!(!first.unchanged && first.rows.iter().all(|r| r.is_new));
 
         let list = stored(&first);
-        let tech = Technician {
-            name: "付宇豪".into(),
-            phone: "18500219116".into(),
-        };
+        let tech = Technician { name: "付宇豪".into(), phone: "18500219116".into() };
         let again = merge(
             &list,
             Some(&tech),
-            &submission(vec![
-                row("王立", "138-0000-0000"),
-                row("李华", "13800000001"),
-            ]),
+            &submission(vec![row("王立", "138-0000-0000"), row("李华", "13800000001")]),
             30,
             || ids.next().unwrap(),
         )
@@ -521,15 +447,10 @@ mod tests {
 
     #[test]
     fn only_onsite_attendees_count_against_capacity() {
-        let mut rows: Vec<Value> = (0..3)
-            .map(|i| row(&format!("甲{i}"), &format!("1380000000{i}")))
-            .collect();
+        let mut rows: Vec<Value> = (0..3).map(|i| row(&format!("甲{i}"), &format!("1380000000{i}"))).collect();
         assert_eq!(
             merge(&[], None, &submission(rows.clone()), 2, Uuid::new_v4).unwrap_err(),
-            OverCapacity {
-                onsite: 3,
-                capacity: 2
-            }
+            OverCapacity { onsite: 3, capacity: 2 }
         );
         rows[2]["participation"] = json!("online");
         assert!(merge(&[], None, &submission(rows), 2, Uuid::new_v4).is_ok());
@@ -540,14 +461,8 @@ mod tests {
         let mut online = row("王立", "13800000000");
         online["participation"] = json!("online");
         let first = merge(&[], None, &submission(vec![online]), 0, Uuid::new_v4).unwrap();
-        let again = merge(
-            &stored(&first),
-            None,
-            &submission(vec![row("王立", "13800000000")]),
-            0,
-            Uuid::new_v4,
-        )
-        .unwrap();
+        let again =
+            merge(&stored(&first), None, &submission(vec![row("王立", "13800000000")]), 0, Uuid::new_v4).unwrap();
         assert_eq!(again.rows[0].attendee.participation, Participation::Online);
     }
 }

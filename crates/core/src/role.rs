@@ -24,14 +24,7 @@ impl Role {
     }
 
     pub fn parse(text: &str) -> Option<Role> {
-        [
-            Role::Admin,
-            Role::Coordinator,
-            Role::Technician,
-            Role::Viewer,
-        ]
-        .into_iter()
-        .find(|r| r.as_str() == text)
+        [Role::Admin, Role::Coordinator, Role::Technician, Role::Viewer].into_iter().find(|r| r.as_str() == text)
     }
 
     /// The prefix of a token of this role, so that a person can tell tokens apart.
@@ -92,12 +85,7 @@ mod tests {
     use super::*;
 
     fn grant(role: Role, event: Option<Uuid>, venue: Option<Uuid>) -> Grant {
-        Grant {
-            token_id: Uuid::nil(),
-            role,
-            event_id: event,
-            venue_id: venue,
-        }
+        Grant { token_id: Uuid::nil(), role, event_id: event, venue_id: venue }
     }
 
     #[test]
@@ -120,12 +108,7 @@ mod tests {
 
     #[test]
     fn roles_round_trip_their_names() {
-        for role in [
-            Role::Admin,
-            Role::Coordinator,
-            Role::Technician,
-            Role::Viewer,
-        ] {
+        for role in [Role::Admin, Role::Coordinator, Role::Technician, Role::Viewer] {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
     }

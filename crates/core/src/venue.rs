@@ -50,9 +50,7 @@ impl Approval {
     }
 
     pub fn parse(text: &str) -> Option<Self> {
-        [Approval::Pending, Approval::Approved, Approval::Rejected]
-            .into_iter()
-            .find(|a| a.as_str() == text)
+        [Approval::Pending, Approval::Approved, Approval::Rejected].into_iter().find(|a| a.as_str() == text)
     }
 }
 
@@ -101,46 +99,30 @@ impl VenueInput {
         let mut report = Report::default();
         let name = report.check(
             "name",
-            self.name
-                .ok_or_else(|| "is required".to_owned())
-                .and_then(|t| field::required_text(&t, 100)),
+            self.name.ok_or_else(|| "is required".to_owned()).and_then(|t| field::required_text(&t, 100)),
         );
         let kind = report.check(
             "kind",
-            self.kind.ok_or("is required".into()).and_then(|k| {
-                VenueKind::parse(k.trim()).ok_or(format!("'{k}' is neither main nor branch"))
-            }),
+            self.kind
+                .ok_or("is required".into())
+                .and_then(|k| VenueKind::parse(k.trim()).ok_or(format!("'{k}' is neither main nor branch"))),
         );
         let region = report.check("region", field::optional_text(self.region.as_deref(), 50));
-        let contact_email = report.check(
-            "contact_email",
-            self.contact_email
-                .ok_or("is required".into())
-                .and_then(|t| field::email(&t)),
-        );
+        let contact_email = report
+            .check("contact_email", self.contact_email.ok_or("is required".into()).and_then(|t| field::email(&t)));
         let rooms = match self.rooms {
-            None => name.clone().map(|name| {
-                vec![NewRoom {
-                    name,
-                    capacity: default_capacity,
-                }]
-            }),
-            Some(rooms) if rooms.is_empty() => report.check(
-                "rooms",
-                Err("must name at least one room, or be left out".into()),
-            ),
-            Some(rooms) if rooms.len() > MAX_ROOMS => {
-                report.check("rooms", Err(format!("at most {MAX_ROOMS} rooms")))
+            None => name.clone().map(|name| vec![NewRoom { name, capacity: default_capacity }]),
+            Some(rooms) if rooms.is_empty() => {
+                report.check("rooms", Err("must name at least one room, or be left out".into()))
             }
+            Some(rooms) if rooms.len() > MAX_ROOMS => report.check("rooms", Err(format!("at most {MAX_ROOMS} rooms"))),
             Some(rooms) => {
                 let mut valid = Vec::new();
                 let mut names = std::collections::HashSet::new();
                 for (i, room) in rooms.into_iter().enumerate() {
                     let name = report.check(
                         &format!("rooms[{i}].name"),
-                        room.name
-                            .ok_or("is required".into())
-                            .and_then(|t| field::required_text(&t, 100)),
+                        room.name.ok_or("is required".into()).and_then(|t| field::required_text(&t, 100)),
                     );
                     let capacity = room.capacity.unwrap_or(default_capacity);
                     let capacity = report.check(
@@ -148,18 +130,13 @@ impl VenueInput {
                         if (1..=MAX_CAPACITY).contains(&capacity) {
                             Ok(capacity)
                         } else {
-                            Err(format!(
-                                "must be between 1 and {MAX_CAPACITY}, got {capacity}"
-                            ))
+                            Err(format!("must be between 1 and {MAX_CAPACITY}, got {capacity}"))
                         },
                     );
                     if let Some(name) = &name
                         && !names.insert(name.clone())
                     {
-                        report.check(
-                            &format!("rooms[{i}].name"),
-                            Err::<(), _>(format!("'{name}' is named twice")),
-                        );
+                        report.check(&format!("rooms[{i}].name"), Err::<(), _>(format!("'{name}' is named twice")));
                     }
                     if let (Some(name), Some(capacity)) = (name, capacity) {
                         valid.push(NewRoom { name, capacity });
@@ -169,13 +146,7 @@ impl VenueInput {
             }
         };
         let venue = (|| {
-            Some(NewVenue {
-                name: name?,
-                kind: kind?,
-                region: region?,
-                contact_email: contact_email?,
-                rooms: rooms?,
-            })
+            Some(NewVenue { name: name?, kind: kind?, region: region?, contact_email: contact_email?, rooms: rooms? })
         })();
         report.finish(venue)
     }
@@ -215,23 +186,11 @@ impl ApprovalInput {
                 None => Err("is required".into()),
             },
         );
-        let authority = report.check(
-            "authority",
-            field::optional_text(self.authority.as_deref(), 100),
-        );
-        let reference = report.check(
-            "reference",
-            field::optional_text(self.reference.as_deref(), 100),
-        );
+        let authority = report.check("authority", field::optional_text(self.authority.as_deref(), 100));
+        let reference = report.check("reference", field::optional_text(self.reference.as_deref(), 100));
         let note = report.check("note", field::optional_text(self.note.as_deref(), 1000));
-        let approval = (|| {
-            Some(NewApproval {
-                status: status?,
-                authority: authority?,
-                reference: reference?,
-                note: note?,
-            })
-        })();
+        let approval =
+            (|| Some(NewApproval { status: status?, authority: authority?, reference: reference?, note: note? }))();
         report.finish(approval)
     }
 }
@@ -283,13 +242,7 @@ mod tests {
         }
         .validate(30)
         .unwrap();
-        assert_eq!(
-            venue.rooms,
-            [NewRoom {
-                name: "四川省分会场".into(),
-                capacity: 30
-            }]
-        );
+        assert_eq!(venue.rooms, [NewRoom { name: "四川省分会场".into(), capacity: 30 }]);
     }
 
     #[test]
@@ -299,24 +252,15 @@ mod tests {
             kind: Some("annex".into()),
             contact_email: Some("sc@example.cn".into()),
             rooms: Some(vec![
-                RoomInput {
-                    name: Some("A".into()),
-                    capacity: Some(0),
-                },
-                RoomInput {
-                    name: Some("A".into()),
-                    capacity: Some(5),
-                },
+                RoomInput { name: Some("A".into()), capacity: Some(0) },
+                RoomInput { name: Some("A".into()), capacity: Some(5) },
             ]),
             ..Default::default()
         }
         .validate(30)
         .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(
-            fields,
-            ["name", "kind", "rooms[0].capacity", "rooms[1].name"]
-        );
+        assert_eq!(fields, ["name", "kind", "rooms[0].capacity", "rooms[1].name"]);
     }
 
     #[test]

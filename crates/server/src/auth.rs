@@ -10,7 +10,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 use huichang_core::role::{Grant, Role};
 use huichang_store::Actor;
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 use crate::AppState;
@@ -45,25 +45,15 @@ impl Caller {
     }
 
     pub fn require(&self, allowed: bool) -> Result<(), ApiError> {
-        if allowed {
-            Ok(())
-        } else {
-            Err(ApiError::forbidden())
-        }
+        if allowed { Ok(()) } else { Err(ApiError::forbidden()) }
     }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        let address = parts
-            .extensions
-            .get::<ConnectInfo<std::net::SocketAddr>>()
-            .map(|c| c.0.ip());
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let address = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
         if let Some(address) = address
             && let Some(wait) = state.failed_auth.blocked(address)
         {
@@ -74,18 +64,15 @@ impl FromRequestParts<AppState> for Caller {
             )
             .retry(wait.as_secs().max(1)));
         }
-        let token = bearer(parts).ok_or_else(|| {
-            ApiError::unauthorized("send the token as 'Authorization: Bearer <token>'")
-        })?;
+        let token =
+            bearer(parts).ok_or_else(|| ApiError::unauthorized("send the token as 'Authorization: Bearer <token>'"))?;
         match state.store.grant(&hash_token(&token)).await? {
             Some(grant) => Ok(Caller { grant, address }),
             None => {
                 if let Some(address) = address {
                     state.failed_auth.record(address);
                 }
-                Err(ApiError::unauthorized(
-                    "the token is unknown or was revoked",
-                ))
+                Err(ApiError::unauthorized("the token is unknown or was revoked"))
             }
         }
     }
@@ -94,8 +81,7 @@ impl FromRequestParts<AppState> for Caller {
 fn bearer(parts: &Parts) -> Option<String> {
     let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty())
-        .then(|| token.trim().to_owned())
+    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
 }
 
 /// Counts failed authentications per address in a fixed window; past the limit the address
@@ -108,11 +94,7 @@ pub struct FailedAuth {
 
 impl FailedAuth {
     pub fn new(limit: u32, window: Duration) -> Self {
-        FailedAuth {
-            limit,
-            window,
-            seen: Mutex::new(HashMap::new()),
-        }
+        FailedAuth { limit, window, seen: Mutex::new(HashMap::new()) }
     }
 
     fn record(&self, address: IpAddr) {
@@ -146,10 +128,7 @@ mod tests {
         let token = new_token(Role::Coordinator);
         assert!(token.starts_with("hcc_") && token.len() == 4 + 64);
         assert_eq!(hash_token(&token), hash_token(&format!(" {token} ")));
-        assert_ne!(
-            hash_token(&token),
-            hash_token(&new_token(Role::Coordinator))
-        );
+        assert_ne!(hash_token(&token), hash_token(&new_token(Role::Coordinator)));
     }
 
     #[test]

@@ -48,26 +48,15 @@ impl ApiError {
     }
 
     pub fn invalid(code: &'static str, detail: impl Into<String>, errors: Vec<FieldError>) -> Self {
-        ApiError {
-            errors,
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
-        }
+        ApiError { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail) }
     }
 
     pub fn not_found(what: &str) -> Self {
-        Self::new(
-            StatusCode::NOT_FOUND,
-            "not_found",
-            format!("no such {what}"),
-        )
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("no such {what}"))
     }
 
     pub fn forbidden() -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            "this token may not touch this resource",
-        )
+        Self::new(StatusCode::FORBIDDEN, "forbidden", "this token may not touch this resource")
     }
 
     pub fn unauthorized(detail: impl Into<String>) -> Self {
@@ -93,7 +82,9 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::not_found("resource"),
-            StoreError::MainVenueExists => ApiError::new(StatusCode::CONFLICT, "main_venue_exists", "the event already has a main venue"),
+            StoreError::MainVenueExists => {
+                ApiError::new(StatusCode::CONFLICT, "main_venue_exists", "the event already has a main venue")
+            }
             StoreError::VenueNameTaken(name) => ApiError::invalid(
                 "invalid_venue",
                 "the venue is not valid",
@@ -101,12 +92,17 @@ impl From<StoreError> for ApiError {
             ),
             StoreError::OverCapacity(over) => ApiError::invalid(
                 "over_capacity",
-                format!("{} attendees on site, but the venue has {} seats; mark some online or shorten the list", over.onsite, over.capacity),
+                format!(
+                    "{} attendees on site, but the venue has {} seats; mark some online or shorten the list",
+                    over.onsite, over.capacity
+                ),
                 Vec::new(),
             )
             .with("capacity", over.capacity)
             .with("onsite", over.onsite),
-            StoreError::AlreadyReplaced => ApiError::new(StatusCode::CONFLICT, "already_replaced", "this attendee was already replaced"),
+            StoreError::AlreadyReplaced => {
+                ApiError::new(StatusCode::CONFLICT, "already_replaced", "this attendee was already replaced")
+            }
             StoreError::AlreadyOnList(name) => ApiError::invalid(
                 "invalid_registration",
                 "the replacement is not valid",
@@ -114,8 +110,12 @@ impl From<StoreError> for ApiError {
             ),
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
-                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", "the database is not reachable; try again shortly")
-                    .retry(2)
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "unavailable",
+                    "the database is not reachable; try again shortly",
+                )
+                .retry(2)
             }
             other => ApiError::internal(other),
         }
@@ -147,10 +147,7 @@ impl IntoResponse for ApiError {
         }
         let mut response = (self.status, body.to_string()).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if let Some(seconds) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }

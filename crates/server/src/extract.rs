@@ -19,17 +19,9 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let content_type = request
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("application/json");
-        let essence = content_type
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let content_type =
+            request.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+        let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         if essence != "application/json" && !essence.ends_with("+json") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -37,23 +29,17 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
                 format!("send JSON (application/json), not {essence}"),
             ));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::new(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "the body is larger than the 2 MiB a JSON request may be",
-                    )
-                } else {
-                    ApiError::new(
-                        StatusCode::BAD_REQUEST,
-                        "unreadable_body",
-                        rejection.body_text(),
-                    )
-                }
-            })?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the body is larger than the 2 MiB a JSON request may be",
+                )
+            } else {
+                ApiError::new(StatusCode::BAD_REQUEST, "unreadable_body", rejection.body_text())
+            }
+        })?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err(ApiError::new(
                 StatusCode::BAD_REQUEST,
@@ -62,11 +48,7 @@ impl<S: Send + Sync> FromRequest<S> for JsonValue {
             ));
         }
         serde_json::from_slice(&bytes).map(JsonValue).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {e}"),
-            )
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
         })
     }
 }
@@ -99,15 +81,8 @@ pub fn typed<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
 /// A UUID from the path; a malformed one is a 400 naming the parameter.
 pub fn id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
     Uuid::parse_str(raw).map_err(|_| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_id",
-            format!("'{raw}' is not a valid {name} id (a UUID)"),
-        )
-        .with(
-            "errors",
-            serde_json::json!([{"field": name, "message": "must be a UUID"}]),
-        )
+        ApiError::new(StatusCode::BAD_REQUEST, "invalid_id", format!("'{raw}' is not a valid {name} id (a UUID)"))
+            .with("errors", serde_json::json!([{"field": name, "message": "must be a UUID"}]))
     })
 }
 
@@ -128,43 +103,30 @@ impl PageQuery {
             None => Page::MAX,
             Some(Ok(n)) if (1..=Page::MAX).contains(&n) => n,
             Some(_) => {
-                errors.push(FieldError::new(
-                    "limit",
-                    format!("must be a number from 1 to {}", Page::MAX),
-                ));
+                errors.push(FieldError::new("limit", format!("must be a number from 1 to {}", Page::MAX)));
                 Page::MAX
             }
         };
         let after = match self.after.as_deref() {
             None | Some("") => None,
-            Some(raw) => Uuid::parse_str(raw)
-                .map_err(|_| errors.push(FieldError::new("after", "must be an id (UUID)")))
-                .ok(),
+            Some(raw) => {
+                Uuid::parse_str(raw).map_err(|_| errors.push(FieldError::new("after", "must be an id (UUID)"))).ok()
+            }
         };
         if errors.is_empty() {
             Ok(Page { limit, after })
         } else {
-            Err(ApiError::invalid(
-                "invalid_query",
-                "the query parameters are not valid",
-                errors,
-            ))
+            Err(ApiError::invalid("invalid_query", "the query parameters are not valid", errors))
         }
     }
 }
 
 /// A `Link: <…>; rel="next"` header when a page came back full.
-pub fn next_link(
-    path: &str,
-    page: Page,
-    count: usize,
-    last: Option<Uuid>,
-) -> Option<(header::HeaderName, String)> {
+pub fn next_link(path: &str, page: Page, count: usize, last: Option<Uuid>) -> Option<(header::HeaderName, String)> {
     match last {
-        Some(last) if count as i64 == page.limit => Some((
-            header::LINK,
-            format!("<{path}?limit={}&after={last}>; rel=\"next\"", page.limit),
-        )),
+        Some(last) if count as i64 == page.limit => {
+            Some((header::LINK, format!("<{path}?limit={}&after={last}>; rel=\"next\"", page.limit)))
+        }
         _ => None,
     }
 }

@@ -49,25 +49,13 @@ pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{event}", get(events::get))
-        .route(
-            "/api/v1/events/{event}/viewer-tokens",
-            post(events::create_viewer_token),
-        )
+        .route("/api/v1/events/{event}/viewer-tokens", post(events::create_viewer_token))
         .route("/api/v1/events/{event}/audit", get(events::audit))
-        .route(
-            "/api/v1/events/{event}/venues",
-            post(venues::create).get(venues::list),
-        )
+        .route("/api/v1/events/{event}/venues", post(venues::create).get(venues::list))
         .route("/api/v1/venues/{venue}", get(venues::get))
         .route("/api/v1/venues/{venue}/approval", post(venues::approve))
-        .route(
-            "/api/v1/venues/{venue}/registration",
-            get(registration::get).put(registration::put),
-        )
-        .route(
-            "/api/v1/attendees/{attendee}/replace",
-            post(registration::replace),
-        )
+        .route("/api/v1/venues/{venue}/registration", get(registration::get).put(registration::put))
+        .route("/api/v1/attendees/{attendee}/replace", post(registration::replace))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))
@@ -76,21 +64,11 @@ pub fn app(state: AppState) -> Router {
         .route("/docs/{file}", get(service::docs_asset))
         .fallback(|| async { ApiError::not_found("page or endpoint") })
         .method_not_allowed_fallback(|| async {
-            ApiError::new(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
-                "this method is not allowed here",
-            )
+            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here")
         })
         .layer(DefaultBodyLimit::max(JSON_LIMIT))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::track,
-        ))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::SERVICE_UNAVAILABLE,
-            Duration::from_secs(30),
-        ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
+        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -101,10 +79,7 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+    axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
 }

@@ -31,19 +31,14 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
-        Metrics {
-            started: Instant::now(),
-            routes: Mutex::new(BTreeMap::new()),
-        }
+        Metrics { started: Instant::now(), routes: Mutex::new(BTreeMap::new()) }
     }
 }
 
 impl Metrics {
     fn observe(&self, method: &str, path: &str, status: u16, seconds: f64) {
         let mut routes = self.routes.lock().unwrap_or_else(|e| e.into_inner());
-        let route = routes
-            .entry((method.to_owned(), path.to_owned()))
-            .or_default();
+        let route = routes.entry((method.to_owned(), path.to_owned())).or_default();
         *route.statuses.entry(status).or_default() += 1;
         for (bucket, bound) in route.buckets.iter_mut().zip(BUCKETS) {
             if seconds <= bound {
@@ -70,26 +65,13 @@ impl Metrics {
         for ((method, path), route) in routes.iter() {
             let labels = format!("method=\"{method}\",path=\"{path}\"");
             for (bound, count) in BUCKETS.iter().zip(route.buckets) {
-                let _ = writeln!(
-                    out,
-                    "huichang_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                );
+                let _ =
+                    writeln!(out, "huichang_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}");
             }
-            let _ = writeln!(
-                out,
-                "huichang_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                route.count
-            );
-            let _ = writeln!(
-                out,
-                "huichang_http_request_duration_seconds_sum{{{labels}}} {}",
-                route.seconds
-            );
-            let _ = writeln!(
-                out,
-                "huichang_http_request_duration_seconds_count{{{labels}}} {}",
-                route.count
-            );
+            let _ =
+                writeln!(out, "huichang_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", route.count);
+            let _ = writeln!(out, "huichang_http_request_duration_seconds_sum{{{labels}}} {}", route.seconds);
+            let _ = writeln!(out, "huichang_http_request_duration_seconds_count{{{labels}}} {}", route.count);
         }
         let _ = writeln!(
             out,
@@ -109,19 +91,11 @@ impl Metrics {
 /// path, so that ids do not multiply the series.
 pub async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let method = request.method().to_string();
-    let path = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let path =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let started = Instant::now();
     let response = next.run(request).await;
-    state.metrics.observe(
-        &method,
-        &path,
-        response.status().as_u16(),
-        started.elapsed().as_secs_f64(),
-    );
+    state.metrics.observe(&method, &path, response.status().as_u16(), started.elapsed().as_secs_f64());
     response
 }
 
@@ -135,12 +109,10 @@ mod tests {
         metrics.observe("GET", "/healthz", 200, 0.002);
         metrics.observe("GET", "/healthz", 200, 0.3);
         let text = metrics.render();
+        assert!(text.contains("huichang_http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"} 2"));
         assert!(text.contains(
-            "huichang_http_requests_total{method=\"GET\",path=\"/healthz\",status=\"200\"} 2"
+            "huichang_http_request_duration_seconds_bucket{method=\"GET\",path=\"/healthz\",le=\"0.0025\"} 1"
         ));
-        assert!(text.contains("huichang_http_request_duration_seconds_bucket{method=\"GET\",path=\"/healthz\",le=\"0.0025\"} 1"));
-        assert!(text.contains(
-            "huichang_http_request_duration_seconds_count{method=\"GET\",path=\"/healthz\"} 2"
-        ));
+        assert!(text.contains("huichang_http_request_duration_seconds_count{method=\"GET\",path=\"/healthz\"} 2"));
     }
 }

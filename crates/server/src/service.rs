@@ -33,13 +33,7 @@ pub async fn readyz(State(state): State<AppState>) -> Result<impl IntoResponse, 
 }
 
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        state.metrics.render(),
-    )
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], state.metrics.render())
 }
 
 pub async fn openapi() -> impl IntoResponse {
@@ -51,29 +45,14 @@ pub async fn docs() -> Html<&'static str> {
     Html(include_str!("../assets/docs.html"))
 }
 
-pub async fn docs_asset(
-    axum::extract::Path(file): axum::extract::Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+pub async fn docs_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Result<impl IntoResponse, ApiError> {
     let (body, content_type): (&'static [u8], &str) = match file.as_str() {
-        "swagger-ui-bundle.js" => (
-            include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "swagger-ui.css" => (
-            include_bytes!("../assets/swagger-ui/swagger-ui.css"),
-            "text/css; charset=utf-8",
-        ),
-        "docs.js" => (
-            include_bytes!("../assets/docs.js"),
-            "text/javascript; charset=utf-8",
-        ),
+        "swagger-ui-bundle.js" => {
+            (include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"), "text/javascript; charset=utf-8")
+        }
+        "swagger-ui.css" => (include_bytes!("../assets/swagger-ui/swagger-ui.css"), "text/css; charset=utf-8"),
+        "docs.js" => (include_bytes!("../assets/docs.js"), "text/javascript; charset=utf-8"),
         _ => return Err(ApiError::not_found("file")),
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, content_type),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        body,
-    ))
+    Ok(([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "public, max-age=86400")], body))
 }

@@ -8,9 +8,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, FixedOffset};
 use huichang_core::event::{Event, NewEvent};
-use huichang_core::registration::{
-    AttendeeInput, AttendeeView, OverCapacity, RegistrationView, Submission,
-};
+use huichang_core::registration::{AttendeeInput, AttendeeView, OverCapacity, RegistrationView, Submission};
 use huichang_core::role::{Grant, Role};
 use huichang_core::venue::{NewApproval, NewVenue, VenueView};
 use serde_json::Value;
@@ -45,12 +43,7 @@ pub enum StoreError {
 impl StoreError {
     /// The database could not be reached: worth a 503 and a retry, not a 500.
     pub fn is_unavailable(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-            )
-        )
+        matches!(self, StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed))
     }
 }
 
@@ -68,11 +61,7 @@ pub struct Actor {
 impl Actor {
     /// The operator at the server's command line (`huichang demo`, `huichang token`).
     pub fn command_line() -> Self {
-        Actor {
-            role: Role::Admin,
-            token_id: None,
-            address: None,
-        }
+        Actor { role: Role::Admin, token_id: None, address: None }
     }
 }
 
@@ -87,10 +76,7 @@ impl Page {
     pub const MAX: i64 = 10_000;
 
     pub fn all() -> Self {
-        Page {
-            limit: Self::MAX,
-            after: None,
-        }
+        Page { limit: Self::MAX, after: None }
     }
 }
 
@@ -169,27 +155,10 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<VenueView>;
     async fn venue(&self, id: Uuid) -> Result<Option<VenueView>>;
     async fn venues(&self, event_id: Uuid, page: Page) -> Result<Vec<VenueView>>;
-    async fn record_approval(
-        &self,
-        venue_id: Uuid,
-        approval: &NewApproval,
-        actor: &Actor,
-    ) -> Result<VenueView>;
+    async fn record_approval(&self, venue_id: Uuid, approval: &NewApproval, actor: &Actor) -> Result<VenueView>;
     /// Issues a new coordinator or technician token for a venue, revoking the old one.
-    async fn reissue_venue_token(
-        &self,
-        venue_id: Uuid,
-        role: Role,
-        token_hash: &str,
-        actor: &Actor,
-    ) -> Result<Uuid>;
-    async fn create_viewer_token(
-        &self,
-        event_id: Uuid,
-        token_hash: &str,
-        label: &str,
-        actor: &Actor,
-    ) -> Result<Uuid>;
+    async fn reissue_venue_token(&self, venue_id: Uuid, role: Role, token_hash: &str, actor: &Actor) -> Result<Uuid>;
+    async fn create_viewer_token(&self, event_id: Uuid, token_hash: &str, label: &str, actor: &Actor) -> Result<Uuid>;
 
     async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView>;
     /// Replaces the venue's list, all or nothing; an identical list changes nothing.

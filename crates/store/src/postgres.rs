@@ -14,6 +14,8 @@ type Backend = PostgresStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
+// The same queries, compiled for this driver (see sql.rs).
+#[allow(clippy::duplicate_mod)]
 #[path = "sql.rs"]
 mod sql;
 
@@ -24,11 +26,8 @@ pub struct PostgresStore {
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect(url)
-            .await?;
+        let pool =
+            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
         MIGRATOR.run(&pool).await?;
         Ok(PostgresStore { pool })
     }

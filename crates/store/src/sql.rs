@@ -7,13 +7,11 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::event::{self, Event, NewEvent, local};
 use huichang_core::registration::{
-    self, AttendeeInput, AttendeeStatus, AttendeeView, Participation, RegistrationView,
-    StoredAttendee, Submission, Technician,
+    self, AttendeeInput, AttendeeStatus, AttendeeView, Participation, RegistrationView, StoredAttendee, Submission,
+    Technician,
 };
 use huichang_core::role::{Grant, Role};
-use huichang_core::venue::{
-    Approval, ApprovalRecord, NewApproval, NewVenue, RoomView, VenueKind, VenueView,
-};
+use huichang_core::venue::{Approval, ApprovalRecord, NewApproval, NewVenue, RoomView, VenueKind, VenueView};
 use serde_json::{Value, json};
 use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Transaction};
@@ -21,8 +19,7 @@ use uuid::Uuid;
 
 use super::{Backend, Db, MIGRATOR};
 use crate::{
-    Actor, AttendeeRef, AuditActor, AuditEntry, AuditTarget, Change, Page, Result, Store,
-    StoreError, VenueTokens,
+    Actor, AttendeeRef, AuditActor, AuditEntry, AuditTarget, Change, Page, Result, Store, StoreError, VenueTokens,
 };
 
 type DbRow = <Db as sqlx::Database>::Row;
@@ -56,16 +53,14 @@ struct Record<'a> {
 
 async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
     let at = now();
-    sqlx::query(
-        "INSERT INTO changes (event_id, seq, venue_id, what, at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(change.event_id)
-    .bind(change.seq)
-    .bind(change.venue_id)
-    .bind(change.action)
-    .bind(at)
-    .execute(&mut **tx)
-    .await?;
+    sqlx::query("INSERT INTO changes (event_id, seq, venue_id, what, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(change.event_id)
+        .bind(change.seq)
+        .bind(change.venue_id)
+        .bind(change.action)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
     sqlx::query(
         "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -122,22 +117,13 @@ const VENUE_SELECT: &str = "SELECT v.id, v.event_id, v.name, v.kind, v.region, v
      FROM venues v JOIN events e ON e.id = v.event_id";
 
 fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueView> {
-    let tz: Tz = row
-        .try_get::<String, _>("timezone")?
-        .parse()
-        .unwrap_or(Tz::UTC);
+    let tz: Tz = row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC);
     let recorded_at: Option<DateTime<Utc>> = row.try_get("approval_recorded_at")?;
     let approval_record = match recorded_at {
         Some(at) => Some(ApprovalRecord {
-            authority: row
-                .try_get::<Option<String>, _>("approval_authority")?
-                .unwrap_or_default(),
-            reference: row
-                .try_get::<Option<String>, _>("approval_reference")?
-                .unwrap_or_default(),
-            note: row
-                .try_get::<Option<String>, _>("approval_note")?
-                .unwrap_or_default(),
+            authority: row.try_get::<Option<String>, _>("approval_authority")?.unwrap_or_default(),
+            reference: row.try_get::<Option<String>, _>("approval_reference")?.unwrap_or_default(),
+            note: row.try_get::<Option<String>, _>("approval_note")?.unwrap_or_default(),
             recorded_at: local(at, tz),
         }),
         None => None,
@@ -160,33 +146,25 @@ fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueView> {
 fn room_from_row(row: &DbRow) -> Result<(Uuid, RoomView)> {
     Ok((
         row.try_get("venue_id")?,
-        RoomView {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            capacity: row.try_get("capacity")?,
-        },
+        RoomView { id: row.try_get("id")?, name: row.try_get("name")?, capacity: row.try_get("capacity")? },
     ))
 }
 
 async fn load_venue(conn: &mut Conn, id: Uuid) -> Result<Option<VenueView>> {
-    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "{VENUE_SELECT} WHERE v.id = $1"
-    )))
-    .bind(id)
-    .fetch_optional(&mut *conn)
-    .await?
+    let Some(row) = sqlx::query(sqlx::AssertSqlSafe(format!("{VENUE_SELECT} WHERE v.id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
     else {
         return Ok(None);
     };
-    let rooms = sqlx::query(
-        "SELECT id, venue_id, name, capacity FROM rooms WHERE venue_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?
-    .iter()
-    .map(|r| room_from_row(r).map(|(_, room)| room))
-    .collect::<Result<Vec<_>>>()?;
+    let rooms = sqlx::query("SELECT id, venue_id, name, capacity FROM rooms WHERE venue_id = $1 ORDER BY id")
+        .bind(id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| room_from_row(r).map(|(_, room)| room))
+        .collect::<Result<Vec<_>>>()?;
     venue_from_row(&row, rooms).map(Some)
 }
 
@@ -198,8 +176,7 @@ fn stored_attendee(row: &DbRow) -> Result<StoredAttendee> {
         title: row.try_get("title")?,
         phone: row.try_get("phone")?,
         email: row.try_get("email")?,
-        participation: Participation::parse(row.try_get("participation")?)
-            .unwrap_or(Participation::Onsite),
+        participation: Participation::parse(row.try_get("participation")?).unwrap_or(Participation::Onsite),
     })
 }
 
@@ -219,8 +196,7 @@ fn attendee_view(row: &DbRow, venue_id: Uuid) -> Result<AttendeeView> {
     })
 }
 
-const ATTENDEE_COLUMNS: &str =
-    "id, name, organization, title, phone, email, participation, status, replaces";
+const ATTENDEE_COLUMNS: &str = "id, name, organization, title, phone, email, participation, status, replaces";
 
 /// The current list, replaced attendees after it, in list order.
 async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result<RegistrationView> {
@@ -233,10 +209,12 @@ async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result<Registrati
     .ok_or(StoreError::NotFound)?
     .parse()
     .unwrap_or(Tz::UTC);
-    let head = sqlx::query("SELECT technician_name, technician_phone, submitted_at, late, revision FROM registrations WHERE venue_id = $1")
-        .bind(venue_id)
-        .fetch_optional(&mut *conn)
-        .await?;
+    let head = sqlx::query(
+        "SELECT technician_name, technician_phone, submitted_at, late, revision FROM registrations WHERE venue_id = $1",
+    )
+    .bind(venue_id)
+    .fetch_optional(&mut *conn)
+    .await?;
     let attendees = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND removed_at IS NULL \
          ORDER BY CASE WHEN status = 'registered' THEN 0 ELSE 1 END, position, id"
@@ -259,14 +237,9 @@ async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result<Registrati
             late: head.try_get("late")?,
             revision: head.try_get("revision")?,
         },
-        None => RegistrationView {
-            venue_id,
-            technician: None,
-            attendees,
-            submitted_at: None,
-            late: false,
-            revision: 0,
-        },
+        None => {
+            RegistrationView { venue_id, technician: None, attendees, submitted_at: None, late: false, revision: 0 }
+        }
     })
 }
 
@@ -326,31 +299,26 @@ async fn insert_attendees(
 
 /// The unique index of a venue's current list, or the person on it.
 fn duplicate_person(error: &sqlx::Error) -> bool {
-    error
-        .as_database_error()
-        .is_some_and(|e| e.is_unique_violation())
+    error.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
 
 #[async_trait]
 impl Store for Backend {
     async fn ready(&self) -> Result<()> {
         let applied: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(self.reader())
-                .await?;
+            sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(self.reader()).await?;
         if applied < MIGRATOR.iter().count() as i64 {
-            return Err(StoreError::Database(sqlx::Error::Protocol(
-                "migrations are not all applied".into(),
-            )));
+            return Err(StoreError::Database(sqlx::Error::Protocol("migrations are not all applied".into())));
         }
         Ok(())
     }
 
     async fn grant(&self, token_hash: &str) -> Result<Option<Grant>> {
-        let row = sqlx::query("SELECT id, role, event_id, venue_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash)
-            .fetch_optional(self.reader())
-            .await?;
+        let row =
+            sqlx::query("SELECT id, role, event_id, venue_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(self.reader())
+                .await?;
         let Some(row) = row else { return Ok(None) };
         let Some(role) = Role::parse(row.try_get("role")?) else {
             return Ok(None);
@@ -364,27 +332,26 @@ impl Store for Backend {
     }
 
     async fn has_admin_token(&self) -> Result<bool> {
-        let count: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL",
-        )
-        .fetch_one(self.reader())
-        .await?;
+        let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tokens WHERE role = 'admin' AND revoked_at IS NULL")
+            .fetch_one(self.reader())
+            .await?;
         Ok(count > 0)
     }
 
     async fn set_admin_token(&self, token_hash: &str) -> Result<Uuid> {
         let mut tx = self.writer().begin().await?;
-        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE role = 'admin' AND revoked_at IS NULL AND token_hash <> $2")
-            .bind(now())
-            .bind(token_hash)
-            .execute(&mut *tx)
-            .await?;
-        let existing: Option<Uuid> = sqlx::query_scalar(
-            "SELECT id FROM tokens WHERE token_hash = $1 AND role = 'admin' AND revoked_at IS NULL",
+        sqlx::query(
+            "UPDATE tokens SET revoked_at = $1 WHERE role = 'admin' AND revoked_at IS NULL AND token_hash <> $2",
         )
+        .bind(now())
         .bind(token_hash)
-        .fetch_optional(&mut *tx)
+        .execute(&mut *tx)
         .await?;
+        let existing: Option<Uuid> =
+            sqlx::query_scalar("SELECT id FROM tokens WHERE token_hash = $1 AND role = 'admin' AND revoked_at IS NULL")
+                .bind(token_hash)
+                .fetch_optional(&mut *tx)
+                .await?;
         let id = match existing {
             Some(id) => id,
             None => insert_token(&mut tx, Role::Admin, token_hash, None, None, "admin").await?,
@@ -394,11 +361,7 @@ impl Store for Backend {
     }
 
     async fn create_event(&self, new: &NewEvent, actor: &Actor) -> Result<Event> {
-        let event = Event {
-            id: Uuid::now_v7(),
-            created_at: now(),
-            event: new.clone(),
-        };
+        let event = Event { id: Uuid::now_v7(), created_at: now(), event: new.clone() };
         let mut tx = self.writer().begin().await?;
         sqlx::query(
             "INSERT INTO events (id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline,
@@ -440,12 +403,10 @@ impl Store for Backend {
     }
 
     async fn event(&self, id: Uuid) -> Result<Option<Event>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {EVENT_COLUMNS} FROM events WHERE id = $1"
-        )))
-        .bind(id)
-        .fetch_optional(self.reader())
-        .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
         row.as_ref().map(event_from_row).transpose()
     }
 
@@ -473,32 +434,25 @@ impl Store for Backend {
         let seq = next_seq(&mut tx, event_id).await?;
         // The event row is locked now, so these checks cannot race; the unique indexes stand behind them.
         if new.kind == VenueKind::Main {
-            let mains: i64 = sqlx::query_scalar(
-                "SELECT COUNT(*) FROM venues WHERE event_id = $1 AND kind = 'main'",
-            )
-            .bind(event_id)
-            .fetch_one(&mut *tx)
-            .await?;
+            let mains: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM venues WHERE event_id = $1 AND kind = 'main'")
+                .bind(event_id)
+                .fetch_one(&mut *tx)
+                .await?;
             if mains > 0 {
                 return Err(StoreError::MainVenueExists);
             }
         }
-        let taken: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM venues WHERE event_id = $1 AND name = $2")
-                .bind(event_id)
-                .bind(&new.name)
-                .fetch_one(&mut *tx)
-                .await?;
+        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM venues WHERE event_id = $1 AND name = $2")
+            .bind(event_id)
+            .bind(&new.name)
+            .fetch_one(&mut *tx)
+            .await?;
         if taken > 0 {
             return Err(StoreError::VenueNameTaken(new.name.clone()));
         }
         let venue_id = Uuid::now_v7();
         let at = now();
-        let approval = if new.kind == VenueKind::Main {
-            Approval::Approved
-        } else {
-            Approval::Pending
-        };
+        let approval = if new.kind == VenueKind::Main { Approval::Approved } else { Approval::Pending };
         sqlx::query(
             "INSERT INTO venues (id, event_id, name, kind, region, contact_email, approval, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -523,24 +477,8 @@ impl Store for Backend {
                 .execute(&mut *tx)
                 .await?;
         }
-        insert_token(
-            &mut tx,
-            Role::Coordinator,
-            &tokens.coordinator_hash,
-            Some(event_id),
-            Some(venue_id),
-            "",
-        )
-        .await?;
-        insert_token(
-            &mut tx,
-            Role::Technician,
-            &tokens.technician_hash,
-            Some(event_id),
-            Some(venue_id),
-            "",
-        )
-        .await?;
+        insert_token(&mut tx, Role::Coordinator, &tokens.coordinator_hash, Some(event_id), Some(venue_id), "").await?;
+        insert_token(&mut tx, Role::Technician, &tokens.technician_hash, Some(event_id), Some(venue_id), "").await?;
         let detail = json!({"name": new.name, "kind": new.kind.as_str(), "rooms": new.rooms.len()});
         record(
             &mut tx,
@@ -556,16 +494,14 @@ impl Store for Backend {
             },
         )
         .await?;
-        let venue = load_venue(&mut *tx, venue_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(venue)
     }
 
     async fn venue(&self, id: Uuid) -> Result<Option<VenueView>> {
         let mut conn = self.reader().acquire().await?;
-        load_venue(&mut *conn, id).await
+        load_venue(&mut conn, id).await
     }
 
     async fn venues(&self, event_id: Uuid, page: Page) -> Result<Vec<VenueView>> {
@@ -577,8 +513,7 @@ impl Store for Backend {
         .bind(page.limit)
         .fetch_all(self.reader())
         .await?;
-        let mut rooms: std::collections::HashMap<Uuid, Vec<RoomView>> =
-            std::collections::HashMap::new();
+        let mut rooms: std::collections::HashMap<Uuid, Vec<RoomView>> = std::collections::HashMap::new();
         let room_rows = sqlx::query("SELECT r.id, r.venue_id, r.name, r.capacity FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE v.event_id = $1 ORDER BY r.id")
             .bind(event_id)
             .fetch_all(self.reader())
@@ -595,12 +530,7 @@ impl Store for Backend {
             .collect()
     }
 
-    async fn record_approval(
-        &self,
-        venue_id: Uuid,
-        approval: &NewApproval,
-        actor: &Actor,
-    ) -> Result<VenueView> {
+    async fn record_approval(&self, venue_id: Uuid, approval: &NewApproval, actor: &Actor) -> Result<VenueView> {
         let mut tx = self.writer().begin().await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
         let seq = next_seq(&mut tx, event_id).await?;
@@ -616,11 +546,7 @@ impl Store for Backend {
         .bind(now())
         .execute(&mut *tx)
         .await?;
-        let action = if approval.status == Approval::Approved {
-            "venue.approved"
-        } else {
-            "venue.rejected"
-        };
+        let action = if approval.status == Approval::Approved { "venue.approved" } else { "venue.rejected" };
         let detail = json!({"authority": approval.authority, "reference": approval.reference, "note": approval.note});
         record(
             &mut tx,
@@ -636,20 +562,12 @@ impl Store for Backend {
             },
         )
         .await?;
-        let venue = load_venue(&mut *tx, venue_id)
-            .await?
-            .ok_or(StoreError::NotFound)?;
+        let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(venue)
     }
 
-    async fn reissue_venue_token(
-        &self,
-        venue_id: Uuid,
-        role: Role,
-        token_hash: &str,
-        actor: &Actor,
-    ) -> Result<Uuid> {
+    async fn reissue_venue_token(&self, venue_id: Uuid, role: Role, token_hash: &str, actor: &Actor) -> Result<Uuid> {
         let mut tx = self.writer().begin().await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
         let seq = next_seq(&mut tx, event_id).await?;
@@ -659,15 +577,7 @@ impl Store for Backend {
             .bind(role.as_str())
             .execute(&mut *tx)
             .await?;
-        let id = insert_token(
-            &mut tx,
-            role,
-            token_hash,
-            Some(event_id),
-            Some(venue_id),
-            "",
-        )
-        .await?;
+        let id = insert_token(&mut tx, role, token_hash, Some(event_id), Some(venue_id), "").await?;
         let detail = json!({"role": role.as_str(), "venue_id": venue_id});
         record(
             &mut tx,
@@ -687,24 +597,10 @@ impl Store for Backend {
         Ok(id)
     }
 
-    async fn create_viewer_token(
-        &self,
-        event_id: Uuid,
-        token_hash: &str,
-        label: &str,
-        actor: &Actor,
-    ) -> Result<Uuid> {
+    async fn create_viewer_token(&self, event_id: Uuid, token_hash: &str, label: &str, actor: &Actor) -> Result<Uuid> {
         let mut tx = self.writer().begin().await?;
         let seq = next_seq(&mut tx, event_id).await?;
-        let id = insert_token(
-            &mut tx,
-            Role::Viewer,
-            token_hash,
-            Some(event_id),
-            None,
-            label,
-        )
-        .await?;
+        let id = insert_token(&mut tx, Role::Viewer, token_hash, Some(event_id), None, label).await?;
         let detail = json!({"role": "viewer", "label": label});
         record(
             &mut tx,
@@ -726,7 +622,7 @@ impl Store for Backend {
 
     async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView> {
         let mut conn = self.reader().acquire().await?;
-        load_registration(&mut *conn, venue_id).await
+        load_registration(&mut conn, venue_id).await
     }
 
     async fn submit_registration(
@@ -739,25 +635,19 @@ impl Store for Backend {
         let mut tx = self.writer().begin().await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
         let seq = next_seq(&mut tx, event_id).await?;
-        let capacity: i64 = sqlx::query_scalar(
-            "SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1",
-        )
-        .bind(venue_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        let technician = sqlx::query(
-            "SELECT technician_name, technician_phone FROM registrations WHERE venue_id = $1",
-        )
-        .bind(venue_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| -> Result<Technician> {
-            Ok(Technician {
-                name: row.try_get("technician_name")?,
-                phone: row.try_get("technician_phone")?,
+        let capacity: i64 =
+            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
+                .bind(venue_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let technician = sqlx::query("SELECT technician_name, technician_phone FROM registrations WHERE venue_id = $1")
+            .bind(venue_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|row| -> Result<Technician> {
+                Ok(Technician { name: row.try_get("technician_name")?, phone: row.try_get("technician_phone")? })
             })
-        })
-        .transpose()?;
+            .transpose()?;
         let stored = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL ORDER BY position, id"
         )))
@@ -768,13 +658,7 @@ impl Store for Backend {
         .map(stored_attendee)
         .collect::<Result<Vec<_>>>()?;
 
-        let merge = registration::merge(
-            &stored,
-            technician.as_ref(),
-            submission,
-            capacity,
-            Uuid::now_v7,
-        )?;
+        let merge = registration::merge(&stored, technician.as_ref(), submission, capacity, Uuid::now_v7)?;
         if merge.unchanged {
             // Nothing to store: the rollback also returns the `seq` taken above.
             drop(tx);
@@ -789,11 +673,8 @@ impl Store for Backend {
                 .execute(&mut *tx)
                 .await?;
         }
-        let previous: std::collections::HashMap<Uuid, (usize, &StoredAttendee)> = stored
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.id, (i, a)))
-            .collect();
+        let previous: std::collections::HashMap<Uuid, (usize, &StoredAttendee)> =
+            stored.iter().enumerate().map(|(i, a)| (a.id, (i, a))).collect();
         let mut new_rows = Vec::new();
         for (position, row) in merge.rows.iter().enumerate() {
             let a = &row.attendee;
@@ -851,7 +732,7 @@ impl Store for Backend {
             },
         )
         .await?;
-        let view = load_registration(&mut *tx, venue_id).await?;
+        let view = load_registration(&mut tx, venue_id).await?;
         tx.commit().await?;
         Ok(view)
     }
@@ -902,18 +783,9 @@ impl Store for Backend {
             title: replacement.title.clone(),
             phone: replacement.phone.clone(),
             email: replacement.email.clone(),
-            participation: replacement
-                .participation
-                .unwrap_or(old_attendee.participation),
+            participation: replacement.participation.unwrap_or(old_attendee.participation),
         };
-        match insert_attendees(
-            &mut tx,
-            venue_id,
-            &[(position as usize, &new)],
-            Some(attendee_id),
-        )
-        .await
-        {
+        match insert_attendees(&mut tx, venue_id, &[(position as usize, &new)], Some(attendee_id)).await {
             Err(StoreError::Database(e)) if duplicate_person(&e) => {
                 return Err(StoreError::AlreadyOnList(new.name));
             }
@@ -954,12 +826,7 @@ impl Store for Backend {
     }
 
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {
-        let tz: Tz = self
-            .event(event_id)
-            .await?
-            .ok_or(StoreError::NotFound)?
-            .event
-            .timezone;
+        let tz: Tz = self.event(event_id).await?.ok_or(StoreError::NotFound)?.event.timezone;
         let rows = sqlx::query(
             "SELECT id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail FROM audit_log
              WHERE event_id = $1 AND ($2 IS NULL OR id < $2) ORDER BY id DESC LIMIT $3",
@@ -981,10 +848,7 @@ impl Store for Backend {
                     },
                     address: row.try_get("address")?,
                     action: row.try_get("action")?,
-                    target: AuditTarget {
-                        kind: row.try_get("target_kind")?,
-                        id: row.try_get("target_id")?,
-                    },
+                    target: AuditTarget { kind: row.try_get("target_kind")?, id: row.try_get("target_id")? },
                     detail,
                 })
             })
@@ -999,7 +863,9 @@ impl Store for Backend {
             .fetch_all(self.reader())
             .await?
             .iter()
-            .map(|row| Ok(Change { seq: row.try_get("seq")?, venue_id: row.try_get("venue_id")?, what: row.try_get("what")? }))
+            .map(|row| {
+                Ok(Change { seq: row.try_get("seq")?, venue_id: row.try_get("venue_id")?, what: row.try_get("what")? })
+            })
             .collect()
     }
 }

@@ -28,16 +28,11 @@ pub async fn create(
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     caller.require(caller.grant.is_admin())?;
-    let new = input
-        .validate()
-        .map_err(|errors| ApiError::invalid("invalid_event", "the event is not valid", errors))?;
+    let new =
+        input.validate().map_err(|errors| ApiError::invalid("invalid_event", "the event is not valid", errors))?;
     let event = state.store.create_event(&new, &caller.actor()).await?;
     let location = format!("/api/v1/events/{}", event.id);
-    Ok((
-        StatusCode::CREATED,
-        [(header::LOCATION, location)],
-        Json(event.view()),
-    ))
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(event.view())))
 }
 
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(PageQuery),
@@ -50,16 +45,8 @@ pub async fn list(
     caller.require(caller.grant.is_admin())?;
     let page = query.page()?;
     let events = state.store.events(page).await?;
-    let link = next_link(
-        "/api/v1/events",
-        page,
-        events.len(),
-        events.last().map(|e| e.id),
-    );
-    Ok((
-        AppendHeaders(link),
-        Json(events.iter().map(|e| e.view()).collect::<Vec<_>>()),
-    ))
+    let link = next_link("/api/v1/events", page, events.len(), events.last().map(|e| e.id));
+    Ok((AppendHeaders(link), Json(events.iter().map(|e| e.view()).collect::<Vec<_>>())))
 }
 
 #[utoipa::path(get, path = "/api/v1/events/{event}", tag = "events",
@@ -71,11 +58,7 @@ pub async fn get(
     Path(event): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
     let event_id = id(&event, "event")?;
-    let event = state
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     caller.require(caller.grant.may_read_event(event_id))?;
     Ok(Json(event.view()))
 }
@@ -104,21 +87,13 @@ pub async fn create_viewer_token(
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
     let event_id = id(&event, "event")?;
-    state
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     caller.require(caller.grant.is_admin())?;
     let input: ViewerTokenInput = if body.iter().all(u8::is_ascii_whitespace) {
         ViewerTokenInput::default()
     } else {
         let value = serde_json::from_slice(&body).map_err(|e| {
-            ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
-                format!("the body is not valid JSON: {e}"),
-            )
+            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
         })?;
         typed(value)?
     };
@@ -130,10 +105,7 @@ pub async fn create_viewer_token(
         )
     })?;
     let token = new_token(Role::Viewer);
-    let id = state
-        .store
-        .create_viewer_token(event_id, &hash_token(&token), &label, &caller.actor())
-        .await?;
+    let id = state.store.create_viewer_token(event_id, &hash_token(&token), &label, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(IssuedToken { id, token })))
 }
 
@@ -147,19 +119,11 @@ pub async fn audit(
     Query(query): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let event_id = id(&event, "event")?;
-    state
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     caller.require(caller.grant.is_admin())?;
     let page = query.page()?;
     let entries = state.store.audit(event_id, page).await?;
-    let link = next_link(
-        &format!("/api/v1/events/{event_id}/audit"),
-        page,
-        entries.len(),
-        entries.last().map(|e| e.id),
-    );
+    let link =
+        next_link(&format!("/api/v1/events/{event_id}/audit"), page, entries.len(), entries.last().map(|e| e.id));
     Ok((AppendHeaders(link), Json(entries)))
 }

@@ -4,9 +4,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use huichang_core::registration::{
-    self, AttendeeBody, AttendeeView, RegistrationView, SubmissionBody,
-};
+use huichang_core::registration::{self, AttendeeBody, AttendeeView, RegistrationView, SubmissionBody};
 use huichang_core::role::Role;
 
 use crate::AppState;
@@ -27,11 +25,7 @@ pub async fn get(
     let venue = venues::load(&state, &venue).await?;
     caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
     let list = state.store.registration(venue.id).await?;
-    Ok(Json(if caller.grant.sees_phones_of(venue.id) {
-        list
-    } else {
-        list.masked()
-    }))
+    Ok(Json(if caller.grant.sees_phones_of(venue.id) { list } else { list.masked() }))
 }
 
 #[utoipa::path(put, path = "/api/v1/venues/{venue}/registration", tag = "registration",
@@ -49,11 +43,7 @@ pub async fn put(
 ) -> Result<Json<RegistrationView>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
     caller.require(caller.grant.may_coordinate(venue.id))?;
-    let event = state
-        .store
-        .event(venue.event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let closed = event.registration_closed(chrono::Utc::now());
     if closed && caller.grant.role != Role::Admin {
         return Err(ApiError::new(
@@ -68,19 +58,11 @@ pub async fn put(
     let submission = registration::parse_submission(&body).map_err(|errors| {
         ApiError::invalid(
             "invalid_registration",
-            format!(
-                "{} problem(s) in the list; nothing was stored",
-                errors.len()
-            ),
+            format!("{} problem(s) in the list; nothing was stored", errors.len()),
             errors,
         )
     })?;
-    Ok(Json(
-        state
-            .store
-            .submit_registration(venue.id, &submission, closed, &caller.actor())
-            .await?,
-    ))
+    Ok(Json(state.store.submit_registration(venue.id, &submission, closed, &caller.actor()).await?))
 }
 
 #[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration",
@@ -97,11 +79,7 @@ pub async fn replace(
     JsonValue(body): JsonValue,
 ) -> Result<impl IntoResponse, ApiError> {
     let attendee_id = id(&attendee, "attendee")?;
-    let attendee = state
-        .store
-        .attendee(attendee_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("attendee"))?;
+    let attendee = state.store.attendee(attendee_id).await?.ok_or_else(|| ApiError::not_found("attendee"))?;
     caller.require(caller.grant.may_coordinate(attendee.venue_id))?;
     let mut errors = Vec::new();
     let replacement = registration::parse_attendee(&body, |field, message| {
@@ -110,16 +88,9 @@ pub async fn replace(
     let replacement = match replacement {
         Some(r) if errors.is_empty() => r,
         _ => {
-            return Err(ApiError::invalid(
-                "invalid_registration",
-                "the replacement is not valid",
-                errors,
-            ));
+            return Err(ApiError::invalid("invalid_registration", "the replacement is not valid", errors));
         }
     };
-    let created = state
-        .store
-        .replace_attendee(attendee.id, &replacement, &caller.actor())
-        .await?;
+    let created = state.store.replace_attendee(attendee.id, &replacement, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }

@@ -40,11 +40,7 @@ pub async fn create(
     JsonBody(input): JsonBody<VenueInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let event_id = id(&event, "event")?;
-    let event = state
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     caller.require(caller.grant.is_admin())?;
     let new = input
         .validate(event.event.default_capacity)
@@ -55,19 +51,12 @@ pub async fn create(
         coordinator_hash: hash_token(&coordinator_token),
         technician_hash: hash_token(&technician_token),
     };
-    let venue = state
-        .store
-        .create_venue(event_id, &new, &tokens, &caller.actor())
-        .await?;
+    let venue = state.store.create_venue(event_id, &new, &tokens, &caller.actor()).await?;
     let location = format!("/api/v1/venues/{}", venue.id);
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(CreatedVenue {
-            venue,
-            coordinator_token,
-            technician_token,
-        }),
+        Json(CreatedVenue { venue, coordinator_token, technician_token }),
     ))
 }
 
@@ -81,20 +70,11 @@ pub async fn list(
     Query(query): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
     let event_id = id(&event, "event")?;
-    state
-        .store
-        .event(event_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("event"))?;
+    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     caller.require(caller.grant.may_list_venues(event_id))?;
     let page = query.page()?;
     let venues = state.store.venues(event_id, page).await?;
-    let link = next_link(
-        &format!("/api/v1/events/{event_id}/venues"),
-        page,
-        venues.len(),
-        venues.last().map(|v| v.id),
-    );
+    let link = next_link(&format!("/api/v1/events/{event_id}/venues"), page, venues.len(), venues.last().map(|v| v.id));
     Ok((AppendHeaders(link), Json(venues)))
 }
 
@@ -123,23 +103,14 @@ pub async fn approve(
 ) -> Result<Json<VenueView>, ApiError> {
     let venue = load(&state, &venue).await?;
     caller.require(caller.grant.may_coordinate(venue.id))?;
-    let approval = input.validate().map_err(|errors| {
-        ApiError::invalid("invalid_approval", "the approval is not valid", errors)
-    })?;
-    Ok(Json(
-        state
-            .store
-            .record_approval(venue.id, &approval, &caller.actor())
-            .await?,
-    ))
+    let approval = input
+        .validate()
+        .map_err(|errors| ApiError::invalid("invalid_approval", "the approval is not valid", errors))?;
+    Ok(Json(state.store.record_approval(venue.id, &approval, &caller.actor()).await?))
 }
 
 /// A venue by its id from the path, or the right 400/404.
 pub async fn load(state: &AppState, raw: &str) -> Result<VenueView, ApiError> {
     let venue_id = id(raw, "venue")?;
-    state
-        .store
-        .venue(venue_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found("venue"))
+    state.store.venue(venue_id).await?.ok_or_else(|| ApiError::not_found("venue"))
 }

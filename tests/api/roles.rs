@@ -1,0 +1,141 @@
+//! Each kind of token against each endpoint, own and other venue or event. The endpoint list is
+//! checked against the served OpenAPI document, so a new endpoint cannot be left out.
+
+use std::collections::BTreeSet;
+
+use huichang_tests::{attendees, event_body, list, on_both_stores};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+struct Case {
+    method: Method,
+    /// The OpenAPI path template, e.g. `/api/v1/venues/{venue}`.
+    template: &'static str,
+    body: Value,
+    /// The callers that may use it, by name (see `callers` below).
+    allowed: &'static [&'static str],
+}
+
+const CALLERS: [&str; 7] =
+    ["admin", "coordinator", "technician", "viewer", "coordinator_of_b", "technician_of_b", "viewer_of_other_event"];
+
+fn cases() -> Vec<Case> {
+    let venue = json!({"name": "新分会场", "kind": "branch", "contact_email": "x@example.cn"});
+    let replacement = json!({"name": "赵六", "organization": "四川省教育厅", "title": "处长", "phone": "13900000009"});
+    vec![
+        Case { method: Method::POST, template: "/api/v1/events", body: event_body(48), allowed: &["admin"] },
+        Case { method: Method::GET, template: "/api/v1/events", body: Value::Null, allowed: &["admin"] },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/events/{event}",
+            body: Value::Null,
+            allowed: &["admin", "coordinator", "technician", "viewer", "coordinator_of_b", "technician_of_b"],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/events/{event}/viewer-tokens",
+            body: json!({}),
+            allowed: &["admin"],
+        },
+        Case { method: Method::GET, template: "/api/v1/events/{event}/audit", body: Value::Null, allowed: &["admin"] },
+        Case { method: Method::POST, template: "/api/v1/events/{event}/venues", body: venue, allowed: &["admin"] },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/events/{event}/venues",
+            body: Value::Null,
+            allowed: &["admin", "viewer"],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/venues/{venue}",
+            body: Value::Null,
+            allowed: &["admin", "coordinator", "technician", "viewer"],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/venues/{venue}/approval",
+            body: json!({"status": "approved"}),
+            allowed: &["admin", "coordinator"],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/venues/{venue}/registration",
+            body: Value::Null,
+            allowed: &["admin", "coordinator", "technician", "viewer"],
+        },
+        Case {
+            method: Method::PUT,
+            template: "/api/v1/venues/{venue}/registration",
+            body: list(attendees(2)),
+            allowed: &["admin", "coordinator"],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/attendees/{attendee}/replace",
+            body: replacement,
+            allowed: &["admin", "coordinator"],
+        },
+    ]
+}
+
+on_both_stores! {
+    async fn every_role_reaches_exactly_what_it_may(app: TestApp) {
+        let event = app.create_event(48).await;
+        let a = app.create_venue(&event, "四川省分会场", 30).await;
+        let b = app.create_venue(&event, "重庆市分会场", 30).await;
+        let listed = app.put(&format!("/api/v1/venues/{}/registration", a.id), &a.coordinator, &list(attendees(2))).await.expect(200);
+        let attendee = listed["attendees"][0]["id"].as_str().unwrap().to_owned();
+        let viewer = app.viewer_token(&event).await;
+        let other_event = app.create_event(48).await;
+        let other_viewer = app.viewer_token(&other_event).await;
+        let tokens = [&app.admin, &a.coordinator, &a.technician, &viewer, &b.coordinator, &b.technician, &other_viewer];
+
+        let mut failures = Vec::new();
+        for case in cases() {
+            let path = case.template
+                .replace("{event}", event["id"].as_str().unwrap())
+                .replace("{venue}", &a.id)
+                .replace("{attendee}", &attendee);
+            let body = (!case.body.is_null()).then_some(&case.body);
+            for (name, token) in CALLERS.iter().zip(tokens) {
+                let status = app.request(case.method.clone(), &path, Some(token), body).await.status.as_u16();
+                let allowed = case.allowed.contains(name);
+                if allowed == matches!(status, 401 | 403) {
+                    failures.push(format!("{} {} as {name}: {status}", case.method, case.template));
+                }
+            }
+            let anonymous = app.request(case.method.clone(), &path, None, body).await;
+            if anonymous.status != 401 {
+                failures.push(format!("{} {} without a token: {}", case.method, case.template, anonymous.status));
+            }
+            let unknown = app.request(case.method.clone(), &path, Some("hca_not-a-real-token"), body).await;
+            if unknown.status != 401 {
+                failures.push(format!("{} {} with an unknown token: {}", case.method, case.template, unknown.status));
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    async fn the_matrix_covers_every_documented_endpoint(app: TestApp) {
+        let document = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
+        let documented: BTreeSet<String> = document["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, operations)| operations.as_object().unwrap().keys().map(move |m| format!("{} {path}", m.to_uppercase())))
+            .collect();
+        let tested: BTreeSet<String> = cases().iter().map(|c| format!("{} {}", c.method, c.template)).collect();
+        assert_eq!(documented, tested);
+    }
+
+    async fn repeated_failed_authentication_is_slowed_down(app: TestApp) {
+        let mut last = 0;
+        for _ in 0..25 {
+            last = app.request(Method::GET, "/api/v1/events", Some("hca_guess"), None).await.status.as_u16();
+        }
+        assert_eq!(last, 429);
+        let reply = app.get("/api/v1/events", &app.admin).await;
+        reply.expect_problem(429, "too_many_attempts");
+        assert!(reply.headers["retry-after"].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    }
+}

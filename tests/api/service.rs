@@ -1,0 +1,31 @@
+//! Health, readiness, metrics, the OpenAPI document and the reference page.
+
+use huichang_tests::on_both_stores;
+use reqwest::Method;
+
+on_both_stores! {
+    async fn health_readiness_and_metrics_answer_without_a_token(app: TestApp) {
+        assert_eq!(app.request(Method::GET, "/healthz", None, None).await.expect(200)["status"], "ok");
+        assert_eq!(app.request(Method::GET, "/readyz", None, None).await.expect(200)["status"], "ready");
+        app.create_event(48).await;
+        let metrics = reqwest::get(format!("{}/metrics", app.url)).await.unwrap().text().await.unwrap();
+        assert!(metrics.contains("huichang_http_requests_total{method=\"POST\",path=\"/api/v1/events\",status=\"201\"} 1"), "{metrics}");
+        assert!(metrics.contains("huichang_http_request_duration_seconds_bucket{method=\"GET\",path=\"/readyz\""));
+    }
+
+    async fn the_reference_page_loads_nothing_from_outside(app: TestApp) {
+        let page = reqwest::get(format!("{}/docs", app.url)).await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"), "{html}");
+        for asset in ["docs/swagger-ui-bundle.js", "docs/swagger-ui.css", "docs/docs.js"] {
+            assert!(html.contains(asset));
+            let response = reqwest::get(format!("{}/{asset}", app.url)).await.unwrap();
+            assert_eq!(response.status(), 200, "{asset}");
+        }
+        let document = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
+        assert_eq!(document["openapi"], "3.1.0");
+        assert!(document["components"]["schemas"]["Problem"].is_object());
+        assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    }
+}
