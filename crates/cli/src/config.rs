@@ -167,6 +167,13 @@ mod tests {
     }
 
     #[test]
+    fn the_example_file_in_deploy_is_valid() {
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/../../deploy/huichang.toml.example");
+        let config = Settings { config: Some(example.into()), ..Default::default() }.resolve().unwrap();
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/huichang"));
+    }
+
+    #[test]
     fn bad_values_are_named() {
         let err = Settings { bind: Some("nowhere".into()), config: Some("/dev/null".into()), ..Default::default() }
             .resolve()

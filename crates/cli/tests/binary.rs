@@ -135,7 +135,14 @@ async fn the_binary_serves_the_demo_on_postgres() {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
     let name = format!("huichang_binary_{}", std::process::id());
     let create = Command::new("psql")
-        .args([admin_url.as_str(), "-qAtc", &format!("DROP DATABASE IF EXISTS {name}; CREATE DATABASE {name}")])
+        .args([
+            admin_url.as_str(),
+            "-qAt",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}"),
+            "-c",
+            &format!("CREATE DATABASE {name}"),
+        ])
         .output();
     match create {
         Ok(out) if out.status.success() => {}

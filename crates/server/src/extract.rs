@@ -91,8 +91,10 @@ pub fn id(raw: &str, name: &str) -> Result<Uuid, ApiError> {
 #[into_params(parameter_in = Query)]
 pub struct PageQuery {
     /// At most this many items (1–10000, default 10000).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 10000)]
     pub limit: Option<String>,
     /// Continue after this id (the last one of the previous page).
+    #[param(value_type = Option<uuid::Uuid>)]
     pub after: Option<String>,
 }
 

@@ -1,6 +1,7 @@
 //! The OpenAPI document served at `/api/openapi.json`.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{events, registration, venues};
@@ -17,7 +18,7 @@ use crate::api::{events, registration, venues};
         registration::get, registration::put, registration::replace,
     ),
     components(schemas(crate::error::Problem, huichang_core::FieldError)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonProblems),
     security(("bearer" = [])),
     tags(
         (name = "events", description = "Meetings (会议), viewer tokens and the audit log"),
@@ -41,5 +42,43 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The answers every authenticated operation may give, added once instead of on each handler.
+struct CommonProblems;
+
+impl Modify for CommonProblems {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let common = [
+            ("400", "`malformed_json` (the body does not parse) or `invalid_id` (a malformed id in the path)"),
+            ("401", "`unauthorized`: no token, or an unknown or revoked one"),
+            ("403", "`forbidden`: the token may not touch this resource"),
+            ("404", "`not_found`"),
+            ("413", "`payload_too_large`: a JSON body over 2 MiB"),
+            ("415", "`unsupported_media_type`: the body is not JSON"),
+            ("429", "`too_many_attempts`: too many failed authentications from this address; see `Retry-After`"),
+            ("503", "`unavailable`: the database is not reachable; see `Retry-After`"),
+        ];
+        for item in openapi.paths.paths.values_mut() {
+            for operation in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                for (status, description) in common {
+                    if (status == "413" || status == "415") && operation.request_body.is_none() {
+                        continue;
+                    }
+                    operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+                        ResponseBuilder::new()
+                            .description(description)
+                            .content(
+                                "application/problem+json",
+                                ContentBuilder::new().schema(Some(Ref::from_schema_name("Problem"))).build(),
+                            )
+                            .into()
+                    });
+                }
+            }
+        }
     }
 }
