@@ -2,7 +2,9 @@
 
 mod bad_input;
 mod changes;
+mod deadlines;
 mod events;
+mod notify;
 mod registration;
 mod roles;
 mod service;

@@ -22,6 +22,7 @@ const CALLERS: [&str; 7] =
 fn cases() -> Vec<Case> {
     let venue = json!({"name": "新分会场", "kind": "branch", "contact_email": "x@example.cn"});
     let replacement = json!({"name": "赵六", "organization": "四川省教育厅", "title": "处长", "phone": "13900000009"});
+    let deliverable = json!({"kind": "deliverable", "title": "活动周工作总结", "due_at": "2099-12-10T17:00:00+08:00"});
     vec![
         Case { method: Method::POST, template: "/api/v1/events", body: event_body(48), allowed: &["admin"] },
         Case { method: Method::GET, template: "/api/v1/events", body: Value::Null, allowed: &["admin"] },
@@ -75,7 +76,46 @@ fn cases() -> Vec<Case> {
             body: replacement,
             allowed: &["admin", "coordinator"],
         },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/events/{event}/deadlines",
+            body: deliverable,
+            allowed: &["admin"],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/events/{event}/deadlines",
+            body: Value::Null,
+            allowed: &["admin", "coordinator", "technician", "viewer", "coordinator_of_b", "technician_of_b"],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/venues/{venue}/deliverables/{deadline}",
+            body: json!({"note": "已报送"}),
+            allowed: &["admin", "coordinator"],
+        },
+        Case { method: Method::GET, template: "/api/v1/events/{event}/outbox", body: Value::Null, allowed: &["admin"] },
+        Case { method: Method::POST, template: "/api/v1/outbox/{message}/retry", body: json!({}), allowed: &["admin"] },
     ]
+}
+
+/// A message that failed for good, so that it may be retried.
+async fn failed_message(app: &huichang_tests::TestApp) -> String {
+    let event = app.create_event(80).await;
+    app.create_venue(&event, "四川省分会场", 30).await;
+    let port = huichang_tests::smtp::free_port();
+    let mailer =
+        huichang_notify::Mailer::new(Some(&format!("smtp://127.0.0.1:{port}")), std::path::Path::new("/nonexistent"))
+            .unwrap();
+    let mut settings = huichang_notify::Settings::new("http://127.0.0.1", "huichang@example.cn").unwrap();
+    settings.max_attempts = 1;
+    let worker = huichang_notify::Notifier::new(app.store.clone(), mailer, settings);
+    let at = chrono::Utc::now() + chrono::Duration::hours(9);
+    worker.plan(at).await.unwrap();
+    worker.deliver(at).await.unwrap();
+    let outbox =
+        app.get(&format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+    outbox[0]["id"].as_str().unwrap().to_owned()
 }
 
 on_both_stores! {
@@ -88,6 +128,9 @@ on_both_stores! {
         let viewer = app.viewer_token(&event).await;
         let other_event = app.create_event(48).await;
         let other_viewer = app.viewer_token(&other_event).await;
+        let deadline = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
+            &json!({"title": "工作方案", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
+        let message = failed_message(&app).await;
         let tokens = [&app.admin, &a.coordinator, &a.technician, &viewer, &b.coordinator, &b.technician, &other_viewer];
 
         let mut failures = Vec::new();
@@ -95,7 +138,9 @@ on_both_stores! {
             let path = case.template
                 .replace("{event}", event["id"].as_str().unwrap())
                 .replace("{venue}", &a.id)
-                .replace("{attendee}", &attendee);
+                .replace("{attendee}", &attendee)
+                .replace("{deadline}", deadline["id"].as_str().unwrap())
+                .replace("{message}", &message);
             let body = (!case.body.is_null()).then_some(&case.body);
             for (name, token) in CALLERS.iter().zip(tokens) {
                 let status = app.request(case.method.clone(), &path, Some(token), body).await.status.as_u16();

@@ -7,6 +7,8 @@
 
 use std::sync::Arc;
 
+pub mod smtp;
+
 use huichang_server::AppState;
 use huichang_store::Store;
 use reqwest::{Method, StatusCode};
@@ -21,6 +23,7 @@ pub enum Backend {
 
 pub struct TestApp {
     pub url: String,
+    pub database_url: String,
     pub admin: String,
     pub store: Arc<dyn Store>,
     client: reqwest::Client,
@@ -81,7 +84,14 @@ impl TestApp {
         let url = format!("http://{}", listener.local_addr().unwrap());
         let state = AppState::new(store.clone());
         tokio::spawn(huichang_server::serve(listener, state, std::future::pending()));
-        Some(TestApp { url, admin, store, client: reqwest::Client::new(), _database: database })
+        Some(TestApp {
+            url,
+            database_url: database.url.clone(),
+            admin,
+            store,
+            client: reqwest::Client::new(),
+            _database: database,
+        })
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
@@ -129,7 +139,8 @@ impl TestApp {
 
     /// A branch venue with one room of `capacity` seats; the answer carries its tokens.
     pub async fn create_venue(&self, event: &Value, name: &str, capacity: i64) -> Venue {
-        let body = json!({"name": name, "kind": "branch", "region": name, "contact_email": "sc@example.cn",
+        let email = format!("{}@example.cn", Uuid::new_v4().simple());
+        let body = json!({"name": name, "kind": "branch", "region": name, "contact_email": email,
             "rooms": [{"name": format!("{name}报告厅"), "capacity": capacity}]});
         let created = self
             .post(&format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()), &self.admin, &body)
@@ -139,6 +150,7 @@ impl TestApp {
             id: created["id"].as_str().unwrap().to_owned(),
             coordinator: created["coordinator_token"].as_str().unwrap().to_owned(),
             technician: created["technician_token"].as_str().unwrap().to_owned(),
+            email,
             body: created,
         }
     }
@@ -156,6 +168,21 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs SQL on the test's database directly: only to set up what the API cannot, such as
+    /// venues that were made in 2021.
+    pub async fn backdate(&self, table: &str, at: chrono::DateTime<chrono::Utc>) {
+        let sql = sqlx::AssertSqlSafe(format!("UPDATE {table} SET created_at = $1"));
+        if self.database_url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            sqlx::query(sql).bind(at).execute(&pool).await.unwrap();
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            sqlx::query(sql).bind(at).execute(&pool).await.unwrap();
+        }
+    }
+}
+
 async fn reply(response: reqwest::Response) -> Reply {
     let status = response.status();
     let headers = response.headers().clone();
@@ -167,6 +194,7 @@ pub struct Venue {
     pub id: String,
     pub coordinator: String,
     pub technician: String,
+    pub email: String,
     pub body: Value,
 }
 

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, bail};
 use clap::Args;
@@ -38,6 +39,12 @@ pub struct Settings {
     /// Silence after which a connected video link is `lost` [default: 60s]
     #[arg(long, env = "HUICHANG_VIDEO_LINK_TIMEOUT")]
     pub video_link_timeout: Option<String>,
+    /// Attempts before an email ends as `failed` [default: 30]
+    #[arg(long, env = "HUICHANG_MAIL_MAX_ATTEMPTS")]
+    pub mail_max_attempts: Option<i64>,
+    /// How long a worker may hold an email it is sending before another takes it over [default: 2m]
+    #[arg(long, env = "HUICHANG_MAIL_CLAIM_TIMEOUT")]
+    pub mail_claim_timeout: Option<String>,
     /// Log filter, e.g. `info` or `huichang=debug,tower_http=debug` [default: info]
     #[arg(long, env = "HUICHANG_LOG")]
     pub log: Option<String>,
@@ -58,6 +65,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub admin_token: Option<String>,
     pub public_url: String,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub notify_interval: Duration,
+    pub mail_max_attempts: i64,
+    pub mail_claim_timeout: Duration,
     pub log: String,
     pub json_logs: bool,
 }
@@ -80,6 +92,8 @@ impl Settings {
             mail_from: self.mail_from.or(file.mail_from),
             notify_interval: self.notify_interval.or(file.notify_interval),
             video_link_timeout: self.video_link_timeout.or(file.video_link_timeout),
+            mail_max_attempts: self.mail_max_attempts.or(file.mail_max_attempts),
+            mail_claim_timeout: self.mail_claim_timeout.or(file.mail_claim_timeout),
             log: self.log.or(file.log),
             log_format: self.log_format.or(file.log_format),
             config: None,
@@ -98,13 +112,19 @@ impl Settings {
             Some(url) => bail!("HUICHANG_DATABASE_URL: '{}' is neither sqlite://… nor postgres://…", redact(&url)),
             None => format!("sqlite://{}", data_dir.join("huichang.db").display()),
         };
-        for (name, value) in [
-            ("HUICHANG_NOTIFY_INTERVAL", &merged.notify_interval),
-            ("HUICHANG_VIDEO_LINK_TIMEOUT", &merged.video_link_timeout),
-        ] {
-            if let Some(text) = value {
-                huichang_core::duration::parse(text).map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
-            }
+        let duration = |name: &str, value: &Option<String>, default: &str| {
+            huichang_core::duration::parse(value.as_deref().unwrap_or(default))
+                .map_err(|e| anyhow::anyhow!("{name}: {e}"))
+        };
+        let notify_interval = duration("HUICHANG_NOTIFY_INTERVAL", &merged.notify_interval, "30s")?;
+        duration("HUICHANG_VIDEO_LINK_TIMEOUT", &merged.video_link_timeout, "60s")?;
+        let mail_claim_timeout = duration("HUICHANG_MAIL_CLAIM_TIMEOUT", &merged.mail_claim_timeout, "2m")?;
+        if notify_interval.is_zero() {
+            bail!("HUICHANG_NOTIFY_INTERVAL: must be more than 0s");
+        }
+        let mail_max_attempts = merged.mail_max_attempts.unwrap_or(30);
+        if !(1..=1000).contains(&mail_max_attempts) {
+            bail!("HUICHANG_MAIL_MAX_ATTEMPTS: must be between 1 and 1000, got {mail_max_attempts}");
         }
         let json_logs = match merged.log_format.as_deref() {
             None | Some("text") => false,
@@ -118,6 +138,11 @@ impl Settings {
             data_dir,
             admin_token: merged.admin_token.filter(|t| !t.trim().is_empty()),
             public_url,
+            smtp_url: merged.smtp_url.filter(|u| !u.trim().is_empty()),
+            mail_from: merged.mail_from.unwrap_or_else(|| "huichang@localhost".into()),
+            notify_interval,
+            mail_max_attempts,
+            mail_claim_timeout,
             log: merged.log.unwrap_or_else(|| "info".into()),
             json_logs,
         })

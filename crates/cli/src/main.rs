@@ -5,6 +5,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use huichang_core::role::Role;
+use huichang_notify::{Mailer, Notifier};
 use huichang_server::auth::{hash_token, new_token};
 use huichang_store::{Actor, Store};
 use uuid::Uuid;
@@ -35,6 +36,14 @@ enum Command {
         /// Load the demo and exit instead of serving it.
         #[arg(long)]
         no_serve: bool,
+    },
+    /// Plan the reminders and send the emails that are due, once or as a worker of its own.
+    Notify {
+        /// One planning and sending pass, then exit.
+        #[arg(long)]
+        once: bool,
+        #[command(flatten)]
+        settings: Settings,
     },
     /// Issue a new token; the previous one of the same admin or venue role stops working.
     Token {
@@ -101,6 +110,21 @@ async fn main() -> anyhow::Result<()> {
             demo::print(&loaded, &admin_token, &config.public_url);
             demo::write_env(&loaded, &admin_token, &config.public_url, &config.data_dir.join("demo.env"))?;
             if no_serve { Ok(()) } else { serve(&config, store).await }
+        }
+        Command::Notify { once, settings } => {
+            let config = start(settings)?;
+            let store = open(&config).await?;
+            let notifier = notifier(&config, store)?;
+            if once {
+                let (queued, delivery) = notifier.run_once().await?;
+                println!(
+                    "queued {queued}, sent {}, retrying {}, failed {}",
+                    delivery.sent, delivery.retrying, delivery.failed
+                );
+            } else {
+                notifier.run(config.notify_interval, shutdown_signal()).await;
+            }
+            Ok(())
         }
         Command::Token { kind, settings } => {
             let config = start(settings)?;
@@ -176,13 +200,36 @@ async fn ensure_admin_token(config: &Config, store: &dyn Store) -> anyhow::Resul
     Ok(())
 }
 
+fn notifier(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Notifier> {
+    let mail_dir = huichang_notify::mail_dir(&config.data_dir);
+    let mailer = Mailer::new(config.smtp_url.as_deref(), &mail_dir).map_err(anyhow::Error::msg)?;
+    let mut settings =
+        huichang_notify::Settings::new(&config.public_url, &config.mail_from).map_err(anyhow::Error::msg)?;
+    settings.max_attempts = config.mail_max_attempts;
+    settings.claim_timeout = config.mail_claim_timeout;
+    match &config.smtp_url {
+        Some(url) => tracing::info!(smtp = %config::redact(url), "emails go to the SMTP server"),
+        None => {
+            tracing::info!(dir = %mail_dir.display(), "no SMTP server configured: emails are written as .eml files")
+        }
+    }
+    Ok(Notifier::new(store, mailer, settings))
+}
+
 async fn serve(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
+    // The notifier runs beside the server and stops with it; emails are never sent in a request.
+    let (stop_notifier, stopped) = tokio::sync::oneshot::channel::<()>();
+    let notifier = tokio::spawn(notifier(config, store.clone())?.run(config.notify_interval, async {
+        let _ = stopped.await;
+    }));
     let listener =
         tokio::net::TcpListener::bind(config.bind).await.with_context(|| format!("binding {}", config.bind))?;
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %config::redact(&config.database_url), "serving");
     println!("huichang is listening on http://{address} (API reference: {}/docs)", config.public_url);
     huichang_server::serve(listener, huichang_server::AppState::new(store), shutdown_signal()).await?;
+    let _ = stop_notifier.send(());
+    let _ = notifier.await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -100,6 +100,9 @@ impl From<StoreError> for ApiError {
             )
             .with("capacity", over.capacity)
             .with("onsite", over.onsite),
+            StoreError::NotFailed => {
+                ApiError::new(StatusCode::CONFLICT, "not_failed", "only a failed message can be queued again")
+            }
             StoreError::AlreadyReplaced => {
                 ApiError::new(StatusCode::CONFLICT, "already_replaced", "this attendee was already replaced")
             }

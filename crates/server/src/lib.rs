@@ -45,7 +45,7 @@ impl AppState {
 }
 
 pub fn app(state: AppState) -> Router {
-    use api::{events, registration, venues};
+    use api::{deadlines, events, registration, venues};
     Router::new()
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{event}", get(events::get))
@@ -56,6 +56,13 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/venues/{venue}/approval", post(venues::approve))
         .route("/api/v1/venues/{venue}/registration", get(registration::get).put(registration::put))
         .route("/api/v1/attendees/{attendee}/replace", post(registration::replace))
+        .route("/api/v1/events/{event}/deadlines", post(deadlines::create).get(deadlines::list))
+        .route(
+            "/api/v1/venues/{venue}/deliverables/{deadline}",
+            post(deadlines::complete).layer(DefaultBodyLimit::max(deadlines::UPLOAD_LIMIT)),
+        )
+        .route("/api/v1/events/{event}/outbox", get(deadlines::outbox))
+        .route("/api/v1/outbox/{message}/retry", post(deadlines::retry))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))

@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{events, registration, venues};
+use crate::api::{deadlines, events, registration, venues};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,7 @@ use crate::api::{events, registration, venues};
         events::create, events::list, events::get, events::create_viewer_token, events::audit,
         venues::create, venues::list, venues::get, venues::approve,
         registration::get, registration::put, registration::replace,
+        deadlines::create, deadlines::list, deadlines::complete, deadlines::outbox, deadlines::retry,
     ),
     components(schemas(crate::error::Problem, huichang_core::FieldError)),
     modifiers(&BearerAuth, &CommonProblems),
@@ -24,6 +25,7 @@ use crate::api::{events, registration, venues};
         (name = "events", description = "Meetings (会议), viewer tokens and the audit log"),
         (name = "venues", description = "Main and branch venues (主会场 / 分会场), rooms and approval (审批)"),
         (name = "registration", description = "Attendee lists (回执) and replacements"),
+        (name = "deadlines", description = "Deadlines (截止时间), deliverables (材料报送) and the email outbox"),
     )
 )]
 pub struct ApiDoc;

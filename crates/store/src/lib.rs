@@ -6,7 +6,9 @@
 //! event's change log, with the event's next `seq`, and an audit entry in the same transaction.
 
 use async_trait::async_trait;
+use chrono::Utc;
 use chrono::{DateTime, FixedOffset};
+use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::event::{Event, NewEvent};
 use huichang_core::registration::{AttendeeInput, AttendeeView, OverCapacity, RegistrationView, Submission};
 use huichang_core::role::{Grant, Role};
@@ -34,6 +36,8 @@ pub enum StoreError {
     AlreadyReplaced,
     #[error("{0} is already on the list")]
     AlreadyOnList(String),
+    #[error("only a failed message can be queued again")]
+    NotFailed,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -130,6 +134,96 @@ pub struct AttendeeRef {
     pub event_id: Uuid,
 }
 
+/// A venue as the reminder planner needs it.
+#[derive(Debug, Clone)]
+pub struct VenueContact {
+    pub id: Uuid,
+    pub name: String,
+    pub contact_email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A deadline that may owe notices, with the venues that have not met it.
+#[derive(Debug, Clone)]
+pub struct PlanItem {
+    pub event: Event,
+    pub deadline: Deadline,
+    pub missing: Vec<VenueContact>,
+    /// `dedupe_key`s already in the outbox for this deadline.
+    pub queued: std::collections::HashSet<String>,
+}
+
+/// An email to queue. `dedupe_key` makes it at most once.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub event_id: Uuid,
+    pub dedupe_key: String,
+    /// `reminder`, `overdue` or `digest`.
+    pub kind: String,
+    pub deadline_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+}
+
+/// A message a worker has claimed and must send.
+#[derive(Debug, Clone)]
+pub struct ClaimedMessage {
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub recipient: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    /// Including this one.
+    pub attempts: i64,
+}
+
+/// One outbox row as the organiser reads it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct OutboxView {
+    pub id: Uuid,
+    pub to: String,
+    pub subject: String,
+    /// `reminder`, `overdue` or `digest`.
+    pub kind: String,
+    pub deadline_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
+    /// `queued` while waiting or retrying, `sent`, or `failed` after the configured number of tries.
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: Option<DateTime<FixedOffset>>,
+    pub sent_at: Option<DateTime<FixedOffset>>,
+    pub created_at: DateTime<FixedOffset>,
+}
+
+/// A deliverable marked done: a note, and perhaps a file.
+#[derive(Debug, Clone)]
+pub struct DeliverableDone {
+    pub note: String,
+    pub file: Option<UploadedFile>,
+}
+
+#[derive(Debug, Clone)]
+pub struct UploadedFile {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct DeliverableView {
+    pub deadline_id: Uuid,
+    pub venue_id: Uuid,
+    pub note: String,
+    pub file_name: Option<String>,
+    pub file_size: Option<i64>,
+    pub done_at: DateTime<FixedOffset>,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     /// The database answers and the migrations are applied.
@@ -176,6 +270,35 @@ pub trait Store: Send + Sync + 'static {
         replacement: &AttendeeInput,
         actor: &Actor,
     ) -> Result<AttendeeView>;
+
+    async fn create_deadline(&self, event_id: Uuid, deadline: &NewDeadline, actor: &Actor) -> Result<Deadline>;
+    async fn deadlines(&self, event_id: Uuid) -> Result<Vec<Deadline>>;
+    async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>>;
+    /// Marks a deliverable done for a venue; done again replaces the note and file.
+    async fn complete_deliverable(
+        &self,
+        deadline_id: Uuid,
+        venue_id: Uuid,
+        done: &DeliverableDone,
+        actor: &Actor,
+    ) -> Result<DeliverableView>;
+
+    /// Deadlines due within `horizon` before `now` or later, with the branch venues (not
+    /// rejected) that have not met them.
+    async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>>;
+    /// Queues messages whose `dedupe_key` is new; returns how many were queued.
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize>;
+    /// Takes the next message due at `now` (or one whose worker's claim ran out), counting
+    /// the attempt and holding it until `claim_until`.
+    async fn claim_message(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>) -> Result<Option<ClaimedMessage>>;
+    async fn message_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// Records a failed attempt: tried again at `retry_at`, or `failed` for good when `None`.
+    async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()>;
+    async fn outbox(&self, event_id: Uuid, page: Page) -> Result<Vec<OutboxView>>;
+    /// The event a message belongs to.
+    async fn message_event(&self, id: Uuid) -> Result<Option<Uuid>>;
+    /// Queues a failed message again, with a fresh count of attempts.
+    async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView>;
 
     /// Newest first; `page.after` continues with older entries.
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>>;

@@ -40,3 +40,11 @@ impl PostgresStore {
         &self.pool
     }
 }
+
+/// The next due message, or one whose worker's claim ran out. `SKIP LOCKED` lets any number of
+/// workers claim side by side, each a different row.
+const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = $2
+     WHERE id = (SELECT id FROM outbox
+                 WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
+                 ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
+     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts";

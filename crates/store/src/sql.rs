@@ -17,10 +17,12 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Backend, Db, MIGRATOR};
+use super::{Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR};
 use crate::{
-    Actor, AttendeeRef, AuditActor, AuditEntry, AuditTarget, Change, Page, Result, Store, StoreError, VenueTokens,
+    Actor, AttendeeRef, AuditActor, AuditEntry, AuditTarget, Change, ClaimedMessage, DeliverableDone, DeliverableView,
+    NewMessage, OutboxView, Page, PlanItem, Result, Store, StoreError, VenueContact, VenueTokens,
 };
+use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline};
 
 type DbRow = <Db as sqlx::Database>::Row;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -302,6 +304,127 @@ fn duplicate_person(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|e| e.is_unique_violation())
 }
 
+const DEADLINE_COLUMNS: &str = "id, event_id, kind, title, due_at, reminders_from, remind_before, created_at";
+
+fn deadline_from_row(row: &DbRow) -> Result<Deadline> {
+    let Json(offsets): Json<Vec<u64>> = row.try_get("remind_before")?;
+    Ok(Deadline {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        created_at: row.try_get("created_at")?,
+        deadline: NewDeadline {
+            kind: DeadlineKind::parse(row.try_get("kind")?).unwrap_or(DeadlineKind::Deliverable),
+            title: row.try_get("title")?,
+            due_at: row.try_get("due_at")?,
+            reminders_from: row.try_get("reminders_from")?,
+            remind_before: offsets.into_iter().map(std::time::Duration::from_secs).collect(),
+        },
+    })
+}
+
+async fn insert_deadline(
+    tx: &mut Tx,
+    event_id: Uuid,
+    new: &NewDeadline,
+    created_at: DateTime<Utc>,
+) -> Result<Deadline> {
+    let deadline = Deadline { id: Uuid::now_v7(), event_id, created_at, deadline: new.clone() };
+    let offsets: Vec<u64> = new.remind_before.iter().map(|o| o.as_secs()).collect();
+    sqlx::query(
+        "INSERT INTO deadlines (id, event_id, kind, title, due_at, reminders_from, remind_before, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(deadline.id)
+    .bind(event_id)
+    .bind(new.kind.as_str())
+    .bind(&new.title)
+    .bind(new.due_at)
+    .bind(new.reminders_from)
+    .bind(Json(offsets))
+    .bind(created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(deadline)
+}
+
+/// Branch venues, not rejected, that have not met a deadline of each kind.
+const MISSING_REGISTRATION: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
+     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected' AND $2 IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.venue_id = v.id) ORDER BY v.id";
+const MISSING_VIDEO_CHECK: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
+     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected' AND $2 IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') ORDER BY v.id";
+const MISSING_DELIVERABLE: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
+     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected'
+       AND NOT EXISTS (SELECT 1 FROM deliverables d WHERE d.venue_id = v.id AND d.deadline_id = $2) ORDER BY v.id";
+
+const OUTBOX_COLUMNS: &str = "o.id, o.recipient, o.subject, o.kind, o.deadline_id, o.venue_id, o.status, o.attempts, o.last_error, \
+     o.next_attempt_at, o.sent_at, o.created_at, e.timezone";
+
+fn outbox_from_row(row: &DbRow) -> Result<OutboxView> {
+    let tz: Tz = row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC);
+    let status: String = row.try_get("status")?;
+    let waiting = status == "queued" || status == "sending";
+    let next_attempt_at: DateTime<Utc> = row.try_get("next_attempt_at")?;
+    Ok(OutboxView {
+        id: row.try_get("id")?,
+        to: row.try_get("recipient")?,
+        subject: row.try_get("subject")?,
+        kind: row.try_get("kind")?,
+        deadline_id: row.try_get("deadline_id")?,
+        venue_id: row.try_get("venue_id")?,
+        // A message a worker is sending right now is still waiting, as far as anyone can tell.
+        status: if waiting { "queued".into() } else { status },
+        attempts: row.try_get("attempts")?,
+        last_error: row.try_get("last_error")?,
+        next_attempt_at: waiting.then(|| local(next_attempt_at, tz)),
+        sent_at: row.try_get::<Option<DateTime<Utc>>, _>("sent_at")?.map(|at| local(at, tz)),
+        created_at: local(row.try_get("created_at")?, tz),
+    })
+}
+
+/// The live-feed row of an outbox change. The planner and the worker are the server itself,
+/// so they write no audit entry: the outbox row is its own record.
+async fn record_outbox_change(tx: &mut Tx, event_id: Uuid, venue_id: Option<Uuid>, what: &str) -> Result<()> {
+    let seq = next_seq(tx, event_id).await?;
+    sqlx::query("INSERT INTO changes (event_id, seq, venue_id, what, at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(event_id)
+        .bind(seq)
+        .bind(venue_id)
+        .bind(what)
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Ends a claimed message (`status = 'sending'`) as `sent`, `queued` again or `failed`.
+async fn finish_message(
+    tx: &mut Tx,
+    id: Uuid,
+    status: &str,
+    error: Option<&str>,
+    next_attempt_at: Option<DateTime<Utc>>,
+) -> Result<()> {
+    let row = sqlx::query(
+        "UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = COALESCE($4, next_attempt_at), claimed_until = NULL,
+             sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END
+         WHERE id = $1 AND status = 'sending' RETURNING event_id, venue_id",
+    )
+    .bind(id)
+    .bind(status)
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(now())
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(row) = row {
+        record_outbox_change(tx, row.try_get("event_id")?, row.try_get("venue_id")?, &format!("outbox.{status}"))
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl Store for Backend {
     async fn ready(&self) -> Result<()> {
@@ -382,6 +505,9 @@ impl Store for Backend {
         .bind(event.created_at)
         .execute(&mut *tx)
         .await?;
+        for deadline in huichang_core::deadline::event_deadlines(new) {
+            insert_deadline(&mut tx, event.id, &deadline, event.created_at).await?;
+        }
         let seq = next_seq(&mut tx, event.id).await?;
         let detail = json!({"title": new.title});
         record(
@@ -823,6 +949,281 @@ impl Store for Backend {
             status: AttendeeStatus::Registered,
             replaces: Some(attendee_id),
         })
+    }
+
+    async fn create_deadline(&self, event_id: Uuid, new: &NewDeadline, actor: &Actor) -> Result<Deadline> {
+        let mut tx = self.writer().begin().await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        let deadline = insert_deadline(&mut tx, event_id, new, now()).await?;
+        let detail = json!({"kind": new.kind.as_str(), "title": new.title, "due_at": new.due_at});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: None,
+                action: "deadline.created",
+                target_kind: "deadline",
+                target_id: deadline.id,
+                detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(deadline)
+    }
+
+    async fn deadlines(&self, event_id: Uuid) -> Result<Vec<Deadline>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE event_id = $1 ORDER BY due_at, id"
+        )))
+        .bind(event_id)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(deadline_from_row)
+        .collect()
+    }
+
+    async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE id = $1")))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(deadline_from_row).transpose()
+    }
+
+    async fn complete_deliverable(
+        &self,
+        deadline_id: Uuid,
+        venue_id: Uuid,
+        done: &DeliverableDone,
+        actor: &Actor,
+    ) -> Result<DeliverableView> {
+        let mut tx = self.writer().begin().await?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        let at = now();
+        let file = done.file.as_ref();
+        sqlx::query(
+            "INSERT INTO deliverables (deadline_id, venue_id, note, file_name, file_type, file_size, file, done_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (deadline_id, venue_id) DO UPDATE SET note = excluded.note, file_name = excluded.file_name,
+                 file_type = excluded.file_type, file_size = excluded.file_size, file = excluded.file, done_at = excluded.done_at",
+        )
+        .bind(deadline_id)
+        .bind(venue_id)
+        .bind(&done.note)
+        .bind(file.map(|f| f.name.as_str()))
+        .bind(file.map(|f| f.content_type.as_str()))
+        .bind(file.map(|f| f.bytes.len() as i64))
+        .bind(file.map(|f| f.bytes.as_slice()))
+        .bind(at)
+        .execute(&mut *tx)
+        .await?;
+        let detail = json!({"deadline_id": deadline_id, "note": done.note, "file": file.map(|f| &f.name)});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "deliverable.done",
+                target_kind: "venue",
+                target_id: venue_id,
+                detail,
+            },
+        )
+        .await?;
+        let tz: Tz = sqlx::query_scalar::<_, String>("SELECT timezone FROM events WHERE id = $1")
+            .bind(event_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .parse()
+            .unwrap_or(Tz::UTC);
+        tx.commit().await?;
+        Ok(DeliverableView {
+            deadline_id,
+            venue_id,
+            note: done.note.clone(),
+            file_name: file.map(|f| f.name.clone()),
+            file_size: file.map(|f| f.bytes.len() as i64),
+            done_at: local(at, tz),
+        })
+    }
+
+    async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE due_at >= $1 ORDER BY id"
+        )))
+        .bind(now - horizon)
+        .fetch_all(self.reader())
+        .await?;
+        let mut items = Vec::new();
+        for row in &rows {
+            let deadline = deadline_from_row(row)?;
+            // Nothing is owed before the first notice's time.
+            if deadline.notices().first().is_none_or(|first| first.at() > now) {
+                continue;
+            }
+            let Some(event) = self.event(deadline.event_id).await? else { continue };
+            let missing_sql = match deadline.deadline.kind {
+                DeadlineKind::Registration => MISSING_REGISTRATION,
+                DeadlineKind::VideoCheck => MISSING_VIDEO_CHECK,
+                DeadlineKind::Deliverable => MISSING_DELIVERABLE,
+            };
+            let missing = sqlx::query(missing_sql)
+                .bind(deadline.event_id)
+                .bind(deadline.id)
+                .fetch_all(self.reader())
+                .await?
+                .iter()
+                .map(|r| {
+                    Ok(VenueContact {
+                        id: r.try_get("id")?,
+                        name: r.try_get("name")?,
+                        contact_email: r.try_get("contact_email")?,
+                        created_at: r.try_get("created_at")?,
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let queued = sqlx::query_scalar::<_, String>("SELECT dedupe_key FROM outbox WHERE deadline_id = $1")
+                .bind(deadline.id)
+                .fetch_all(self.reader())
+                .await?
+                .into_iter()
+                .collect();
+            items.push(PlanItem { event, deadline, missing, queued });
+        }
+        Ok(items)
+    }
+
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize> {
+        let mut queued = 0;
+        let mut tx = self.writer().begin().await?;
+        let at = now();
+        for m in messages {
+            let inserted: Option<Uuid> = sqlx::query_scalar(
+                "INSERT INTO outbox (id, event_id, dedupe_key, kind, deadline_id, venue_id, recipient, subject, body_text, body_html,
+                     status, attempts, next_attempt_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11)
+                 ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+            )
+            .bind(Uuid::now_v7())
+            .bind(m.event_id)
+            .bind(&m.dedupe_key)
+            .bind(&m.kind)
+            .bind(m.deadline_id)
+            .bind(m.venue_id)
+            .bind(&m.recipient)
+            .bind(&m.subject)
+            .bind(&m.body_text)
+            .bind(&m.body_html)
+            .bind(at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if inserted.is_some() {
+                record_outbox_change(&mut tx, m.event_id, m.venue_id, "outbox.queued").await?;
+                queued += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(queued)
+    }
+
+    async fn claim_message(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>) -> Result<Option<ClaimedMessage>> {
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(CLAIM_NEXT_MESSAGE).bind(now).bind(claim_until).fetch_optional(&mut *tx).await?;
+        tx.commit().await?;
+        row.map(|row| {
+            Ok(ClaimedMessage {
+                id: row.try_get("id")?,
+                event_id: row.try_get("event_id")?,
+                recipient: row.try_get("recipient")?,
+                subject: row.try_get("subject")?,
+                body_text: row.try_get("body_text")?,
+                body_html: row.try_get("body_html")?,
+                attempts: row.try_get("attempts")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn message_sent(&self, id: Uuid, _at: DateTime<Utc>) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
+        finish_message(&mut tx, id, "sent", None, None).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
+        let status = if retry_at.is_some() { "queued" } else { "failed" };
+        finish_message(&mut tx, id, status, Some(error), retry_at).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn outbox(&self, event_id: Uuid, page: Page) -> Result<Vec<OutboxView>> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id
+             WHERE o.event_id = $1 AND ($2 IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
+        )))
+        .bind(event_id)
+        .bind(page.after)
+        .bind(page.limit)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(outbox_from_row)
+        .collect()
+    }
+
+    async fn message_event(&self, id: Uuid) -> Result<Option<Uuid>> {
+        Ok(sqlx::query_scalar("SELECT event_id FROM outbox WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
+    async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView> {
+        let mut tx = self.writer().begin().await?;
+        let row = sqlx::query(
+            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'failed'
+             RETURNING event_id, venue_id",
+        )
+        .bind(id)
+        .bind(now())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFailed)?;
+        let event_id: Uuid = row.try_get("event_id")?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: row.try_get("venue_id")?,
+                action: "outbox.retried",
+                target_kind: "message",
+                target_id: id,
+                detail: json!({}),
+            },
+        )
+        .await?;
+        let view = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = $1"
+        )))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let view = outbox_from_row(&view)?;
+        tx.commit().await?;
+        Ok(view)
     }
 
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {

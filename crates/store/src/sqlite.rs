@@ -49,3 +49,11 @@ impl SqliteStore {
         &self.reader
     }
 }
+
+/// The next due message, or one whose worker's claim ran out. SQLite has one writer, so the
+/// UPDATE alone is atomic.
+const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = $2
+     WHERE id = (SELECT id FROM outbox
+                 WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
+                 ORDER BY next_attempt_at, id LIMIT 1)
+     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts";

@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod deadlines;
 pub mod events;
 pub mod registration;
 pub mod venues;

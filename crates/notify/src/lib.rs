@@ -1,0 +1,228 @@
+//! Deadline reminders by email, through a durable outbox.
+//!
+//! The planner turns (deadline × venue that has not met it) into outbox rows whose
+//! `dedupe_key` makes each message at most once; the worker claims rows one at a time, sends
+//! them, and records the attempt, retrying with exponential backoff. Nothing is sent inside a
+//! request, and a dead SMTP server or a killed process loses nothing: the rows wait.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use huichang_core::deadline::Notice;
+use huichang_store::{ClaimedMessage, NewMessage, Store, StoreError};
+use lettre::message::Mailbox;
+
+pub mod mailer;
+pub mod render;
+
+pub use mailer::Mailer;
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Base of the links in messages, e.g. `https://huichang.example.cn`.
+    pub public_url: String,
+    pub from: Mailbox,
+    /// Attempts before a message ends as `failed`.
+    pub max_attempts: i64,
+    /// How long a worker may hold a message before another may take it over.
+    pub claim_timeout: Duration,
+    /// Deadlines further in the past than this are settled and no longer planned.
+    pub horizon: Duration,
+}
+
+impl Settings {
+    pub fn new(public_url: &str, from: &str) -> Result<Settings, String> {
+        let from: Mailbox = from.parse().map_err(|e| format!("HUICHANG_MAIL_FROM: '{from}' is not an address: {e}"))?;
+        Ok(Settings {
+            public_url: public_url.trim_end_matches('/').to_owned(),
+            from,
+            max_attempts: 30,
+            claim_timeout: Duration::from_secs(120),
+            horizon: Duration::from_secs(7 * 86_400),
+        })
+    }
+}
+
+/// How long to wait after the `attempts`-th failure: 30 s, doubling, at most an hour.
+pub fn retry_delay(attempts: i64) -> Duration {
+    let exponent = attempts.clamp(1, 20) as u32 - 1;
+    Duration::from_secs(30u64.saturating_mul(1 << exponent).min(3600))
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Delivery {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+pub struct Notifier {
+    store: Arc<dyn Store>,
+    mailer: Mailer,
+    settings: Settings,
+}
+
+impl Notifier {
+    pub fn new(store: Arc<dyn Store>, mailer: Mailer, settings: Settings) -> Self {
+        Notifier { store, mailer, settings }
+    }
+
+    /// Queues every notice owed at `now`; returns how many were new.
+    pub async fn plan(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let horizon = chrono::Duration::from_std(self.settings.horizon).unwrap_or(chrono::Duration::days(7));
+        let url = &self.settings.public_url;
+        let mut messages = Vec::new();
+        for item in self.store.plan_items(now, horizon).await? {
+            let deadline = &item.deadline;
+            for venue in &item.missing {
+                let Some(notice) = deadline.notice_due(venue.created_at, now) else { continue };
+                let kind = match notice {
+                    Notice::Reminder { .. } => "reminder",
+                    Notice::Overdue { .. } => "overdue",
+                };
+                let dedupe_key = format!("{}:{}:{}:{kind}", deadline.id, venue.id, notice.offset_seconds());
+                if item.queued.contains(&dedupe_key) {
+                    continue;
+                }
+                let rendered = render::venue_notice(&item.event, deadline, venue, notice, url);
+                messages.push(NewMessage {
+                    event_id: item.event.id,
+                    dedupe_key,
+                    kind: kind.into(),
+                    deadline_id: Some(deadline.id),
+                    venue_id: Some(venue.id),
+                    recipient: venue.contact_email.clone(),
+                    subject: rendered.subject,
+                    body_text: rendered.text,
+                    body_html: rendered.html,
+                });
+            }
+            let dedupe_key = format!("{}:organizer:0:digest", deadline.id);
+            if deadline.deadline.due_at <= now
+                && deadline.deadline.due_at >= deadline.created_at
+                && !item.queued.contains(&dedupe_key)
+            {
+                let missing: Vec<_> =
+                    item.missing.iter().filter(|v| v.created_at <= deadline.deadline.due_at).collect();
+                let rendered = render::digest(&item.event, deadline, &missing, url);
+                messages.push(NewMessage {
+                    event_id: item.event.id,
+                    dedupe_key,
+                    kind: "digest".into(),
+                    deadline_id: Some(deadline.id),
+                    venue_id: None,
+                    recipient: item.event.event.organizer_email.clone(),
+                    subject: rendered.subject,
+                    body_text: rendered.text,
+                    body_html: rendered.html,
+                });
+            }
+        }
+        self.store.enqueue(&messages).await
+    }
+
+    /// Sends every message due at `now`, one claim at a time, until none is left.
+    pub async fn deliver(&self, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
+        let mut delivery = Delivery::default();
+        let claim_for = chrono::Duration::from_std(self.settings.claim_timeout).unwrap_or(chrono::Duration::minutes(2));
+        while let Some(message) = self.store.claim_message(now, Utc::now().max(now) + claim_for).await? {
+            match self.send(&message).await {
+                Ok(()) => {
+                    self.store.message_sent(message.id, Utc::now()).await?;
+                    delivery.sent += 1;
+                }
+                Err(error) => {
+                    let give_up = error.permanent || message.attempts >= self.settings.max_attempts;
+                    let retry_at = (!give_up).then(|| {
+                        now.max(Utc::now())
+                            + chrono::Duration::from_std(retry_delay(message.attempts)).unwrap_or_default()
+                    });
+                    tracing::warn!(message = %message.id, attempts = message.attempts, error = %error.message, give_up, "email not sent");
+                    self.store.message_failed(message.id, &error.message, retry_at).await?;
+                    if give_up {
+                        delivery.failed += 1
+                    } else {
+                        delivery.retrying += 1
+                    }
+                    // The server is down or refusing: leave the rest for the next round.
+                    if !error.permanent {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(delivery)
+    }
+
+    async fn send(&self, message: &ClaimedMessage) -> Result<(), mailer::SendError> {
+        let host = self
+            .settings
+            .public_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split(['/', ':']).next())
+            .filter(|h| !h.is_empty())
+            .unwrap_or("huichang.localhost");
+        let email = mailer::build(
+            &self.settings.from,
+            &message.recipient,
+            &message.subject,
+            &message.body_text,
+            &message.body_html,
+            format!("<{}@{host}>", message.id),
+            format!("huichang <{}.events.{host}>", message.event_id),
+        )
+        .map_err(|message| mailer::SendError { message, permanent: true })?;
+        self.mailer.send(email).await
+    }
+
+    /// One planning and sending pass at the current time.
+    pub async fn run_once(&self) -> Result<(usize, Delivery), StoreError> {
+        let queued = self.plan(Utc::now()).await?;
+        let delivery = self.deliver(Utc::now()).await?;
+        Ok((queued, delivery))
+    }
+
+    /// Plans and sends every `interval` until `shutdown` resolves; errors are logged, not fatal.
+    pub async fn run(self, interval: Duration, shutdown: impl Future<Output = ()>) {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            match self.run_once().await {
+                Ok((queued, delivery)) if queued > 0 || delivery != Delivery::default() => {
+                    tracing::info!(
+                        queued,
+                        sent = delivery.sent,
+                        retrying = delivery.retrying,
+                        failed = delivery.failed,
+                        "notifier pass"
+                    )
+                }
+                Ok(_) => {}
+                Err(error) => tracing::warn!(%error, "notifier pass failed; trying again later"),
+            }
+            tokio::select! {
+                () = tokio::time::sleep(interval) => {}
+                () = &mut shutdown => return,
+            }
+        }
+    }
+}
+
+/// The directory `.eml` files go to when no SMTP server is configured.
+pub fn mail_dir(data_dir: &Path) -> std::path::PathBuf {
+    data_dir.join("mail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_exponentially_up_to_an_hour() {
+        let delays: Vec<u64> = (1..=9).map(|a| retry_delay(a).as_secs()).collect();
+        assert_eq!(delays, [30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(retry_delay(1000).as_secs(), 3600);
+    }
+}

@@ -1,0 +1,156 @@
+//! The words of each email: 中文 first, English below, times in the event's time zone.
+
+use chrono::{DateTime, Utc};
+use huichang_core::deadline::{Deadline, DeadlineKind, Notice};
+use huichang_core::event::{Event, local};
+use huichang_store::VenueContact;
+
+pub struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+fn when(event: &Event, at: DateTime<Utc>) -> (String, String) {
+    let tz = event.event.timezone;
+    let local = local(at, tz);
+    (
+        format!("{}（{}）", local.format("%Y年%-m月%-d日 %H:%M"), tz.name()),
+        format!("{} ({})", local.format("%Y-%m-%d %H:%M"), tz.name()),
+    )
+}
+
+/// What a venue still owes, in both languages.
+fn missing(event: &Event, deadline: &Deadline) -> (String, String) {
+    match deadline.deadline.kind {
+        DeadlineKind::Registration => (
+            "提交参会回执（参会人员名单及会场视频调试负责人）".into(),
+            "submitted its attendee list and the name and mobile of its video-test technician".into(),
+        ),
+        DeadlineKind::VideoCheck => {
+            let (from_zh, from_en) = when(event, event.event.video_check_starts_at);
+            let (to_zh, to_en) = when(event, event.event.video_check_ends_at);
+            (
+                format!("通过视频调试（调试时间：{from_zh} 至 {to_zh}）"),
+                format!("passed the video check (window: {from_en} to {to_en})"),
+            )
+        }
+        DeadlineKind::Deliverable => {
+            (format!("报送“{}”", deadline.deadline.title), format!("submitted \"{}\"", deadline.deadline.title))
+        }
+    }
+}
+
+/// A reminder before the deadline, or the overdue notice at it, for one venue.
+pub fn venue_notice(
+    event: &Event,
+    deadline: &Deadline,
+    venue: &VenueContact,
+    notice: Notice,
+    public_url: &str,
+) -> Rendered {
+    let title = &event.event.title;
+    let what = &deadline.deadline.title;
+    let (due_zh, due_en) = when(event, deadline.deadline.due_at);
+    let (missing_zh, missing_en) = missing(event, deadline);
+    let link = format!("{public_url}/venues/{}", venue.id);
+    let (subject, lead_zh, lead_en) = match notice {
+        Notice::Reminder { .. } => (
+            format!("【提醒】{title}：{what}将于{due_zh}截止 / Reminder: due {due_en}"),
+            format!("{title}的“{what}”将于{due_zh}截止。"),
+            format!("\"{what}\" of {title} is due on {due_en}."),
+        ),
+        Notice::Overdue { .. } => (
+            format!("【逾期】{title}：{what}已于{due_zh}截止 / Overdue since {due_en}"),
+            format!("{title}的“{what}”已于{due_zh}截止。"),
+            format!("\"{what}\" of {title} was due on {due_en}."),
+        ),
+    };
+    let zh = [
+        format!("{}：", venue.name),
+        lead_zh,
+        format!("贵分会场尚未{missing_zh}。"),
+        format!("请登录分会场页面办理：{link}"),
+    ];
+    let en = [
+        format!("{}:", venue.name),
+        lead_en,
+        format!("Your venue has not yet {missing_en}."),
+        format!("Your venue's page: {link}"),
+    ];
+    compose(subject, &zh, &en, &link)
+}
+
+/// The organiser's digest at the deadline: exactly the venues still missing.
+pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], public_url: &str) -> Rendered {
+    let title = &event.event.title;
+    let what = &deadline.deadline.title;
+    let (due_zh, due_en) = when(event, deadline.deadline.due_at);
+    let link = format!("{public_url}/events/{}", event.id);
+    let names: Vec<&str> = missing.iter().map(|v| v.name.as_str()).collect();
+    let subject = if names.is_empty() {
+        format!("【汇总】{title}：{what}已全部按时完成 / Digest: every venue met \"{what}\"")
+    } else {
+        format!(
+            "【汇总】{title}：{what}截止时仍有{}个分会场未完成 / Digest: {} venues missing",
+            names.len(),
+            names.len()
+        )
+    };
+    let list_zh = if names.is_empty() {
+        "所有分会场均已按时完成。".to_owned()
+    } else {
+        format!("截止时仍未完成的分会场（{}个）：{}", names.len(), names.join("、"))
+    };
+    let list_en = if names.is_empty() {
+        "Every branch venue met it.".to_owned()
+    } else {
+        format!("Still missing ({}): {}", names.len(), names.join(", "))
+    };
+    let zh =
+        ["主办方：".to_owned(), format!("{title}的“{what}”已于{due_zh}截止。"), list_zh, format!("实时看板：{link}")];
+    let en = [
+        "Organiser:".to_owned(),
+        format!("\"{what}\" of {title} was due on {due_en}."),
+        list_en,
+        format!("Live dashboard: {link}"),
+    ];
+    compose(subject, &zh, &en, &link)
+}
+
+fn compose(subject: String, zh: &[String], en: &[String], link: &str) -> Rendered {
+    let footer_zh = "此邮件由 huichang 会场系统自动发送，请勿直接回复。";
+    let footer_en = "Sent automatically by huichang; please do not reply to this address.";
+    let text = format!("{}\n\n{footer_zh}\n\n----\n\n{}\n\n{footer_en}\n", zh.join("\n\n"), en.join("\n\n"));
+    let paragraphs =
+        |lines: &[String]| lines.iter().map(|l| format!("<p>{}</p>", linked(&escape(l), link))).collect::<String>();
+    let html = format!(
+        "<!doctype html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\"><title>{}</title></head>\
+         <body style=\"font-family:sans-serif;line-height:1.6\">{}<p style=\"color:#666\">{footer_zh}</p><hr>\
+         <div lang=\"en\">{}<p style=\"color:#666\">{footer_en}</p></div></body></html>",
+        escape(&subject),
+        paragraphs(zh),
+        paragraphs(en)
+    );
+    Rendered { subject, text, html }
+}
+
+/// The page link as an anchor (the link itself is ours, never user input).
+fn linked(escaped: &str, link: &str) -> String {
+    let escaped_link = escape(link);
+    escaped.replace(&escaped_link, &format!("<a href=\"{escaped_link}\">{escaped_link}</a>"))
+}
+
+pub fn escape(text: &str) -> String {
+    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(escape("<img src=x onerror=\"alert(1)\">&"), "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;");
+    }
+}

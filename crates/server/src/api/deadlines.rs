@@ -1,0 +1,197 @@
+//! Deadlines, deliverables and the email outbox.
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{AppendHeaders, IntoResponse};
+use huichang_core::FieldError;
+use huichang_core::deadline::{DeadlineInput, DeadlineKind, DeadlineView};
+use huichang_store::{DeliverableDone, DeliverableView, OutboxView, UploadedFile};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::api::venues;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonBody, PageQuery, id, next_link};
+
+/// An upload larger than this is refused with 413.
+pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
+
+/// What a deliverable may be uploaded as: documents, spreadsheets, slides, images, archives.
+const FILE_TYPES: [&str; 16] = [
+    "pdf", "doc", "docx", "xls", "xlsx", "ods", "odt", "ppt", "pptx", "wps", "jpg", "jpeg", "png", "zip", "txt", "csv",
+];
+
+#[utoipa::path(post, path = "/api/v1/events/{event}/deadlines", tag = "deadlines",
+    params(("event" = Uuid, Path, description = "The event id")), request_body = DeadlineInput,
+    responses((status = 201, body = DeadlineView),
+        (status = 422, description = "`invalid_deadline`: every bad field named", body = Problem, content_type = "application/problem+json")))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    JsonBody(input): JsonBody<DeadlineInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let event_id = id(&event, "event")?;
+    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.is_admin())?;
+    let new = input
+        .validate()
+        .map_err(|errors| ApiError::invalid("invalid_deadline", "the deadline is not valid", errors))?;
+    let deadline = state.store.create_deadline(event_id, &new, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(deadline.view(event.event.timezone))))
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/deadlines", tag = "deadlines",
+    params(("event" = Uuid, Path, description = "The event id")),
+    responses((status = 200, description = "The event's deadlines by due time: registration, video_check and deliverables", body = [DeadlineView])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+) -> Result<Json<Vec<DeadlineView>>, ApiError> {
+    let event_id = id(&event, "event")?;
+    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.may_read_event(event_id))?;
+    let deadlines = state.store.deadlines(event_id).await?;
+    Ok(Json(deadlines.iter().map(|d| d.view(event.event.timezone)).collect()))
+}
+
+/// `POST /api/v1/venues/{venue}/deliverables/{deadline}` as JSON.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct DeliverableNote {
+    /// What was delivered and how (up to 2000 characters).
+    pub note: Option<String>,
+}
+
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/deliverables/{deadline}", tag = "deadlines",
+    params(("venue" = Uuid, Path, description = "The venue id"), ("deadline" = Uuid, Path, description = "A deliverable deadline of the venue's event")),
+    request_body(content = DeliverableNote, description = "JSON with a `note`, or `multipart/form-data` with `note` and a `file` \
+        (pdf, doc(x), xls(x), ods, odt, ppt(x), wps, jpg, png, zip, txt or csv; at most 20 MiB). Marking it done again replaces both."),
+    responses((status = 201, body = DeliverableView),
+        (status = 422, description = "`invalid_deliverable` (a note or a file is needed; file type) or `not_a_deliverable`", body = Problem, content_type = "application/problem+json")))]
+pub async fn complete(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((venue, deadline)): Path<(String, String)>,
+    request: Request,
+) -> Result<impl IntoResponse, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    let deadline_id = id(&deadline, "deadline")?;
+    let deadline = state
+        .store
+        .deadline(deadline_id)
+        .await?
+        .filter(|d| d.event_id == venue.event_id)
+        .ok_or_else(|| ApiError::not_found("deadline"))?;
+    caller.require(caller.grant.may_coordinate(venue.id))?;
+    if deadline.deadline.kind != DeadlineKind::Deliverable {
+        return Err(ApiError::invalid(
+            "not_a_deliverable",
+            "the registration and video-check deadlines are met by the list and the video check, not marked done",
+            vec![FieldError::new("deadline", "is not a deliverable")],
+        ));
+    }
+    let is_multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    let done = if is_multipart {
+        read_multipart(
+            Multipart::from_request(request, &state).await.map_err(|e| upload_error(e.status(), e.body_text()))?,
+        )
+        .await?
+    } else {
+        let JsonBody(body) = JsonBody::<DeliverableNote>::from_request(request, &state).await?;
+        DeliverableDone { note: note(body.note.as_deref())?, file: None }
+    };
+    if done.note.is_empty() && done.file.is_none() {
+        return Err(ApiError::invalid(
+            "invalid_deliverable",
+            "send a note, a file, or both",
+            vec![FieldError::new("note", "a note or a file is required")],
+        ));
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(state.store.complete_deliverable(deadline.id, venue.id, &done, &caller.actor()).await?),
+    ))
+}
+
+fn note(raw: Option<&str>) -> Result<String, ApiError> {
+    huichang_core::field::optional_text(raw, 2000).map_err(|m| {
+        ApiError::invalid("invalid_deliverable", "the note is not valid", vec![FieldError::new("note", m)])
+    })
+}
+
+fn upload_error(status: StatusCode, text: String) -> ApiError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the upload is larger than 20 MiB")
+    } else {
+        ApiError::new(StatusCode::BAD_REQUEST, "malformed_multipart", text)
+    }
+}
+
+async fn read_multipart(mut form: Multipart) -> Result<DeliverableDone, ApiError> {
+    let mut done = DeliverableDone { note: String::new(), file: None };
+    while let Some(field) = form.next_field().await.map_err(|e| upload_error(e.status(), e.body_text()))? {
+        match field.name() {
+            Some("note") => {
+                done.note = note(Some(&field.text().await.map_err(|e| upload_error(e.status(), e.body_text()))?))?
+            }
+            Some("file") => {
+                let name = field.file_name().unwrap_or("upload").to_owned();
+                let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+                if !FILE_TYPES.contains(&extension.as_str()) {
+                    return Err(ApiError::invalid(
+                        "invalid_deliverable",
+                        "this kind of file is not accepted",
+                        vec![FieldError::new("file", format!("'{name}': use one of {}", FILE_TYPES.join(", ")))],
+                    ));
+                }
+                let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
+                let bytes = field.bytes().await.map_err(|e| upload_error(e.status(), e.body_text()))?.to_vec();
+                done.file = Some(UploadedFile { name, content_type, bytes });
+            }
+            _ => {}
+        }
+    }
+    Ok(done)
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/outbox", tag = "deadlines",
+    params(("event" = Uuid, Path, description = "The event id"), PageQuery),
+    responses((status = 200, description = "Every email of the event, oldest first", body = [OutboxView])))]
+pub async fn outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let event_id = id(&event, "event")?;
+    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.is_admin())?;
+    let page = query.page()?;
+    let messages = state.store.outbox(event_id, page).await?;
+    let link =
+        next_link(&format!("/api/v1/events/{event_id}/outbox"), page, messages.len(), messages.last().map(|m| m.id));
+    Ok((AppendHeaders(link), Json(messages)))
+}
+
+#[utoipa::path(post, path = "/api/v1/outbox/{message}/retry", tag = "deadlines",
+    params(("message" = Uuid, Path, description = "The message id")),
+    responses((status = 200, description = "Queued again, with a fresh count of attempts", body = OutboxView),
+        (status = 409, description = "`not_failed`: only a failed message can be retried", body = Problem, content_type = "application/problem+json")))]
+pub async fn retry(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(message): Path<String>,
+) -> Result<Json<OutboxView>, ApiError> {
+    let message_id = id(&message, "message")?;
+    state.store.message_event(message_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    caller.require(caller.grant.is_admin())?;
+    Ok(Json(state.store.retry_message(message_id, &caller.actor()).await?))
+}

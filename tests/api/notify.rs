@@ -1,0 +1,192 @@
+//! Reminders by email through the outbox, delivered to a real SMTP server on loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use huichang_notify::{Delivery, Mailer, Notifier, Settings};
+use huichang_store::Store;
+use huichang_tests::smtp::{SmtpServer, free_port, header, text_part};
+use huichang_tests::{TestApp, attendees, list, on_both_stores};
+use serde_json::json;
+
+fn notifier(store: Arc<dyn Store>, smtp_url: &str) -> Notifier {
+    let mailer = Mailer::new(Some(smtp_url), std::path::Path::new("/nonexistent")).unwrap();
+    Notifier::new(store, mailer, Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap())
+}
+
+fn deadline_of(event: &serde_json::Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(event["registration_deadline"].as_str().unwrap()).unwrap().with_timezone(&Utc)
+}
+
+fn hours(h: i64) -> chrono::Duration {
+    chrono::Duration::hours(h)
+}
+
+async fn reject(app: &TestApp, venue: &huichang_tests::Venue) {
+    app.post(&format!("/api/v1/venues/{}/approval", venue.id), &app.admin, &json!({"status": "rejected"}))
+        .await
+        .expect(200);
+}
+
+on_both_stores! {
+    async fn the_right_venues_get_the_right_reminders_and_nobody_else(app: TestApp) {
+        let event = app.create_event(80).await;
+        let due = deadline_of(&event);
+        let path = format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap());
+        app.post(&path, &app.admin, &json!({"name": "主会场", "kind": "main", "contact_email": "main@example.cn"})).await.expect(201);
+        let submitted = app.create_venue(&event, "北京市分会场", 30).await;
+        app.put(&format!("/api/v1/venues/{}/registration", submitted.id), &submitted.coordinator, &list(attendees(2))).await.expect(200);
+        let missing = app.create_venue(&event, "四川省分会场", 30).await;
+        let rejected = app.create_venue(&event, "西藏自治区分会场", 30).await;
+        reject(&app, &rejected).await;
+        let also_missing = app.create_venue(&event, "重庆市分会场", 30).await;
+
+        let smtp = SmtpServer::start();
+        let worker = notifier(app.store.clone(), &smtp.url());
+        assert_eq!(worker.plan(due - hours(73)).await.unwrap(), 0, "nothing before the 72h reminder");
+        let at = due - hours(72) + chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(at).await.unwrap(), 2);
+        assert_eq!(worker.plan(at).await.unwrap(), 0, "each reminder is queued once");
+        assert_eq!(worker.deliver(at).await.unwrap(), Delivery { sent: 2, retrying: 0, failed: 0 });
+
+        let messages = smtp.messages();
+        let mut recipients: Vec<String> = messages.iter().map(|m| header(m, "To").unwrap()).collect();
+        recipients.sort();
+        let mut expected = vec![missing.email.clone(), also_missing.email.clone()];
+        expected.sort();
+        assert_eq!(recipients, expected);
+        for message in &messages {
+            assert!(header(message, "Subject").unwrap().starts_with("=?utf-8?"), "the subject is encoded UTF-8");
+            assert!(header(message, "Message-ID").unwrap().ends_with("@huichang.example.cn>"));
+            assert_eq!(header(message, "List-Id").unwrap(), format!("huichang <{}.events.huichang.example.cn>", event["id"].as_str().unwrap()));
+            assert!(header(message, "Content-Type").unwrap().starts_with("multipart/alternative"));
+            assert!(message.contains("text/plain") && message.contains("text/html"));
+        }
+
+        let outbox = app.get(&format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+        assert_eq!(outbox.as_array().unwrap().len(), 2);
+        assert!(outbox.as_array().unwrap().iter().all(|m| m["status"] == "sent" && m["attempts"] == 1 && m["kind"] == "reminder"));
+        assert!(outbox[0]["subject"].as_str().unwrap().starts_with("【提醒】"));
+    }
+
+    async fn a_message_held_up_by_an_smtp_outage_arrives_once_when_it_is_back(app: TestApp) {
+        let event = app.create_event(80).await;
+        let due = deadline_of(&event);
+        app.create_venue(&event, "四川省分会场", 30).await;
+        let port = free_port();
+        let worker = notifier(app.store.clone(), &format!("smtp://127.0.0.1:{port}"));
+        let at = due - hours(72) + chrono::Duration::minutes(1);
+        worker.plan(at).await.unwrap();
+        assert_eq!(worker.deliver(at).await.unwrap(), Delivery { sent: 0, retrying: 1, failed: 0 });
+
+        let outbox_path = format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap());
+        let waiting = app.get(&outbox_path, &app.admin).await.expect(200);
+        assert_eq!(waiting[0]["status"], "queued");
+        assert_eq!(waiting[0]["attempts"], 1);
+        assert!(waiting[0]["last_error"].as_str().unwrap().len() > 3);
+        assert!(waiting[0]["next_attempt_at"].is_string());
+
+        let smtp = SmtpServer::start_on(port, Duration::ZERO);
+        assert_eq!(worker.deliver(at).await.unwrap(), Delivery::default(), "not before its next attempt");
+        let later = Utc::now().max(at) + chrono::Duration::seconds(31);
+        assert_eq!(worker.deliver(later).await.unwrap().sent, 1);
+        assert_eq!(worker.deliver(later + hours(1)).await.unwrap(), Delivery::default());
+        assert_eq!(smtp.messages().len(), 1);
+        let sent = app.get(&outbox_path, &app.admin).await.expect(200);
+        assert_eq!(sent[0]["status"], "sent");
+        assert_eq!(sent[0]["attempts"], 2);
+        assert!(sent[0]["sent_at"].is_string());
+    }
+
+    async fn two_workers_on_one_database_send_each_message_once(app: TestApp) {
+        let event = app.create_event(80).await;
+        for i in 0..12 {
+            app.create_venue(&event, &format!("分会场{i}"), 30).await;
+        }
+        let at = deadline_of(&event) - hours(72) + chrono::Duration::minutes(1);
+        let smtp = SmtpServer::start();
+        let first = notifier(app.store.clone(), &smtp.url());
+        // The second worker has a connection pool of its own, as another server instance would.
+        let second = notifier(huichang_store::open(&app.database_url).await.unwrap(), &smtp.url());
+        let (a, b) = tokio::join!(first.plan(at), second.plan(at));
+        assert_eq!(a.unwrap() + b.unwrap(), 12);
+        let (a, b) = tokio::join!(first.deliver(at), second.deliver(at));
+        assert_eq!(a.unwrap().sent + b.unwrap().sent, 12);
+        let mut ids: Vec<String> = smtp.messages().iter().map(|m| header(m, "Message-ID").unwrap()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 12);
+        assert_eq!(smtp.messages().len(), 12);
+    }
+
+    async fn a_failed_message_can_be_queued_again(app: TestApp) {
+        let event = app.create_event(80).await;
+        app.create_venue(&event, "四川省分会场", 30).await;
+        let at = deadline_of(&event) - hours(72) + chrono::Duration::minutes(1);
+        let mailer = Mailer::new(Some(&format!("smtp://127.0.0.1:{}", free_port())), std::path::Path::new("/nonexistent")).unwrap();
+        let mut settings = Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap();
+        settings.max_attempts = 1;
+        let worker = Notifier::new(app.store.clone(), mailer, settings);
+        worker.plan(at).await.unwrap();
+        assert_eq!(worker.deliver(at).await.unwrap().failed, 1);
+        let outbox = app.get(&format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+        assert_eq!(outbox[0]["status"], "failed");
+        let id = outbox[0]["id"].as_str().unwrap();
+        let retried = app.post(&format!("/api/v1/outbox/{id}/retry"), &app.admin, &json!({})).await.expect(200);
+        assert_eq!(retried["status"], "queued");
+        assert_eq!(retried["attempts"], 0);
+        app.post(&format!("/api/v1/outbox/{id}/retry"), &app.admin, &json!({})).await.expect_problem(409, "not_failed");
+    }
+
+    async fn the_2021_ceremony_reminds_exactly_the_five_late_venues(app: TestApp) {
+        let body = json!({
+            "title": "2021年全民终身学习活动周全国总开幕式", "timezone": "Asia/Shanghai",
+            "starts_at": "2021-11-23T10:00:00+08:00", "ends_at": "2021-11-23T11:30:00+08:00",
+            "arrive_minutes_before": 15, "registration_deadline": "2021-11-20T16:00:00+08:00",
+            "video_check": {"starts_at": "2021-11-22T09:30:00+08:00", "ends_at": "2021-11-22T11:30:00+08:00"},
+            "default_capacity": 30, "organizer_email": "org@example.cn"
+        });
+        let event = app.post("/api/v1/events", &app.admin, &body).await.expect(201);
+        let units = ["北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江", "安徽", "福建",
+            "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州", "云南", "西藏", "陕西", "甘肃",
+            "青海", "宁夏", "新疆", "大连", "青岛", "宁波", "厦门", "深圳", "兵团"];
+        let late = ["内蒙古", "西藏", "青海", "宁夏", "兵团"];
+        let mut late_emails = Vec::new();
+        for unit in units {
+            let venue = app.create_venue(&event, &format!("{unit}分会场"), 30).await;
+            if late.contains(&unit) {
+                late_emails.push(venue.email);
+            } else {
+                app.put(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin, &list(attendees(20))).await.expect(200);
+            }
+        }
+        // The venues and the deadlines were made on 1 November 2021.
+        let made = DateTime::parse_from_rfc3339("2021-11-01T09:00:00+08:00").unwrap().with_timezone(&Utc);
+        app.backdate("venues", made).await;
+        app.backdate("deadlines", made).await;
+
+        let smtp = SmtpServer::start();
+        let worker = notifier(app.store.clone(), &smtp.url());
+        for (time, queued) in [("2021-11-17T15:59:00+08:00", 0), ("2021-11-17T16:00:00+08:00", 5), ("2021-11-19T16:00:00+08:00", 5), ("2021-11-20T14:00:00+08:00", 5), ("2021-11-20T16:00:00+08:00", 6), ("2021-11-20T17:00:00+08:00", 0)] {
+            let at = DateTime::parse_from_rfc3339(time).unwrap().with_timezone(&Utc);
+            assert_eq!(worker.plan(at).await.unwrap(), queued, "at {time}");
+            // Queued messages are due at once, whatever the planning time.
+            worker.deliver(Utc::now()).await.unwrap();
+        }
+        let messages = smtp.messages();
+        assert_eq!(messages.len(), 21);
+        for email in &late_emails {
+            assert_eq!(messages.iter().filter(|m| header(m, "To").as_deref() == Some(email)).count(), 4, "{email}: 72h, 24h, 2h and overdue");
+        }
+        let outbox = app.get(&format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+        let digest = outbox.as_array().unwrap().iter().find(|m| m["kind"] == "digest").unwrap();
+        assert_eq!(digest["to"], "org@example.cn");
+        assert!(digest["subject"].as_str().unwrap().contains("5个分会场"));
+        let raw = messages.iter().find(|m| header(m, "To").as_deref() == Some("org@example.cn")).unwrap();
+        let text = text_part(raw);
+        for unit in units {
+            assert_eq!(text.contains(&format!("{unit}分会场")), late.contains(&unit), "{unit} in the digest: {text}");
+        }
+    }
+}
