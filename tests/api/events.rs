@@ -1,4 +1,5 @@
 use huichang_tests::{event_body, on_both_stores};
+use reqwest::Method;
 use serde_json::json;
 
 on_both_stores! {
@@ -27,6 +28,22 @@ on_both_stores! {
         reply.expect_problem(422, "invalid_event");
         assert_eq!(reply.error_fields(), ["timezone", "default_capacity", "organizer_email", "ends_at", "registration_deadline"]);
         assert_eq!(app.get("/api/v1/events", &app.admin).await.expect(200), json!([]));
+    }
+
+    async fn changing_the_dates_moves_the_event_deadlines(app: TestApp) {
+        let event = app.create_event(48).await;
+        let path = format!("/api/v1/events/{}", event["id"].as_str().unwrap());
+        let moved = app.request(Method::PATCH, &path, Some(&app.admin), Some(&json!({"registration_deadline": "2099-01-01T16:00:00+08:00", "starts_at": "2099-01-05T10:00:00+08:00", "ends_at": "2099-01-05T11:30:00+08:00", "video_check": {"starts_at": "2099-01-04T09:30:00+08:00", "ends_at": "2099-01-04T11:30:00+08:00"}}))).await.expect(200);
+        assert_eq!(moved["registration_deadline"], "2099-01-01T16:00:00+08:00");
+        assert_eq!(moved["title"], event["title"]);
+        let deadlines = app.get(&format!("{path}/deadlines"), &app.admin).await.expect(200);
+        assert_eq!(deadlines[0]["due_at"], "2099-01-01T16:00:00+08:00");
+        assert_eq!(deadlines[1]["reminders_from"], "2099-01-04T09:30:00+08:00");
+
+        let bad = app.request(Method::PATCH, &path, Some(&app.admin), Some(&json!({"ends_at": "2099-01-05T09:00:00+08:00", "timezone": "Nowhere"}))).await;
+        bad.expect_problem(422, "invalid_event");
+        assert_eq!(bad.error_fields(), ["timezone", "ends_at"]);
+        assert_eq!(app.get(&path, &app.admin).await.expect(200), moved);
     }
 
     async fn events_page_with_a_next_link(app: TestApp) {

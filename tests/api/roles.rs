@@ -95,6 +95,12 @@ fn cases() -> Vec<Case> {
             allowed: &["admin", "coordinator"],
         },
         Case { method: Method::GET, template: "/api/v1/events/{event}/outbox", body: Value::Null, allowed: &["admin"] },
+        Case {
+            method: Method::PATCH,
+            template: "/api/v1/events/{event}",
+            body: json!({"arrive_minutes_before": 20}),
+            allowed: &["admin"],
+        },
         Case { method: Method::POST, template: "/api/v1/outbox/{message}/retry", body: json!({}), allowed: &["admin"] },
     ]
 }

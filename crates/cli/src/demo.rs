@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use huichang_core::deadline::DeadlineInput;
 use huichang_core::event::EventInput;
 use huichang_core::registration::{self, Submission};
 use huichang_core::role::Role;
@@ -89,6 +90,13 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
     }))?;
     let event =
         store.create_event(&input.validate().map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?, &actor).await?;
+    // A deliverable whose first reminder goes out ten minutes after the demo starts.
+    let plan: DeadlineInput = serde_json::from_value(json!({
+        "kind": "deliverable", "title": "活动周工作方案及展板材料",
+        "due_at": (now + Duration::minutes(130)).to_rfc3339(), "remind_before": ["2h"]
+    }))?;
+    let plan = plan.validate().map_err(|e| anyhow::anyhow!("demo deadline: {e:?}"))?;
+    store.create_deadline(event.id, &plan, &actor).await?;
 
     let mut venues = Vec::new();
     let main: VenueInput = serde_json::from_value(json!({
@@ -176,7 +184,8 @@ pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
     println!("\n{}  (event {})", loaded.title, loaded.event_id);
     println!("admin token: {admin_token}");
     println!("event:       {public_url}/api/v1/events/{}", loaded.event_id);
-    println!("API reference: {public_url}/docs\n");
+    println!("API reference: {public_url}/docs");
+    println!("reminders: the first emails (a deliverable due in 2h10m) are written to data/mail in about 10 minutes\n");
     println!("{:<16} {:<36}  {:<68}  technician token", "venue", "id", "coordinator token");
     for v in &loaded.venues {
         println!("{:<16} {}  {}  {}", v.name, v.id, v.coordinator_token, v.technician_token);

@@ -192,3 +192,93 @@ fn the_readme_walkthrough_runs_verbatim_against_the_demo() {
     assert!(server.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Six messages due now in a fresh SQLite database of `dir`, as the planner would queue them.
+async fn queue_messages(dir: &Path) -> (String, std::sync::Arc<dyn huichang_store::Store>) {
+    let url = format!("sqlite://{}", dir.join("huichang.db").display());
+    let store = huichang_store::open(&url).await.unwrap();
+    let input: huichang_core::event::EventInput = serde_json::from_value(huichang_tests::event_body(80)).unwrap();
+    let event = store.create_event(&input.validate().unwrap(), &huichang_store::Actor::command_line()).await.unwrap();
+    let messages: Vec<_> = (0..6)
+        .map(|i| huichang_store::NewMessage {
+            event_id: event.id,
+            dedupe_key: format!("test:{i}"),
+            kind: "reminder".into(),
+            deadline_id: None,
+            venue_id: None,
+            recipient: format!("venue{i}@example.cn"),
+            subject: format!("【提醒】第{i}封 / Reminder {i}"),
+            body_text: "请提交参会回执。".into(),
+            body_html: "<p>请提交参会回执。</p>".into(),
+        })
+        .collect();
+    assert_eq!(store.enqueue(&messages).await.unwrap(), 6);
+    (url, store)
+}
+
+#[tokio::test]
+async fn a_worker_killed_mid_batch_and_restarted_doubles_nothing() {
+    let dir = data_dir("killed");
+    let (url, store) = queue_messages(&dir).await;
+    // Each recipient takes 700 ms to accept, so the worker is inside a conversation when killed.
+    let smtp =
+        huichang_tests::smtp::SmtpServer::start_on(huichang_tests::smtp::free_port(), Duration::from_millis(700));
+    let worker = |dir: &Path| {
+        huichang(&["notify", "--once"])
+            .env("HUICHANG_DATA_DIR", dir)
+            .env("HUICHANG_DATABASE_URL", &url)
+            .env("HUICHANG_SMTP_URL", smtp.url())
+            .env("HUICHANG_MAIL_CLAIM_TIMEOUT", "1s")
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut first = worker(&dir);
+    let started = std::time::Instant::now();
+    while smtp.messages().len() < 3 {
+        assert!(started.elapsed() < Duration::from_secs(30), "the worker sent nothing");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before_restart = smtp.messages().len();
+    assert!(before_restart < 6, "killed before the end of the batch");
+
+    // Its claim on the message it was sending runs out; the next worker takes over.
+    std::thread::sleep(Duration::from_millis(1200));
+    assert!(worker(&dir).wait().unwrap().success());
+    let mut ids: Vec<String> =
+        smtp.messages().iter().map(|m| huichang_tests::smtp::header(m, "Message-ID").unwrap()).collect();
+    assert_eq!(ids.len(), 6, "every message arrived");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 6, "none twice");
+    let event = store.events(huichang_store::Page::all()).await.unwrap()[0].id;
+    let outbox = store.outbox(event, huichang_store::Page::all()).await.unwrap();
+    assert!(outbox.iter().all(|m| m.status == "sent"), "{outbox:?}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn without_an_smtp_server_emails_are_written_as_eml_files() {
+    let dir = data_dir("eml");
+    queue_messages(&dir).await;
+    let url = format!("sqlite://{}", dir.join("huichang.db").display());
+    let run = huichang(&["notify", "--once"])
+        .env("HUICHANG_DATA_DIR", &dir)
+        .env("HUICHANG_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(run.status.success(), "{}", String::from_utf8_lossy(&run.stderr));
+    assert_eq!(String::from_utf8_lossy(&run.stdout).trim(), "queued 0, sent 6, retrying 0, failed 0");
+    let files: Vec<_> = std::fs::read_dir(dir.join("mail"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "eml"))
+        .collect();
+    assert_eq!(files.len(), 6);
+    let first = std::fs::read_to_string(files[0].path()).unwrap();
+    assert!(first.contains("List-Id: huichang <") && first.contains("multipart/alternative"));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -123,6 +123,28 @@ fn in_range(value: i64, min: i64, max: i64) -> Result<i64, String> {
     if (min..=max).contains(&value) { Ok(value) } else { Err(format!("must be between {min} and {max}, got {value}")) }
 }
 
+impl EventInput {
+    /// A partial change (`PATCH`) filled in from the event as it is, to be validated whole.
+    pub fn patched(self, current: &NewEvent) -> EventInput {
+        let text = |at: DateTime<Utc>| Some(at.to_rfc3339());
+        let window = self.video_check.unwrap_or_default();
+        EventInput {
+            title: self.title.or_else(|| Some(current.title.clone())),
+            timezone: self.timezone.or_else(|| Some(current.timezone.name().to_owned())),
+            starts_at: self.starts_at.or_else(|| text(current.starts_at)),
+            ends_at: self.ends_at.or_else(|| text(current.ends_at)),
+            arrive_minutes_before: self.arrive_minutes_before.or(Some(current.arrive_minutes_before)),
+            registration_deadline: self.registration_deadline.or_else(|| text(current.registration_deadline)),
+            video_check: Some(WindowInput {
+                starts_at: window.starts_at.or_else(|| text(current.video_check_starts_at)),
+                ends_at: window.ends_at.or_else(|| text(current.video_check_ends_at)),
+            }),
+            default_capacity: self.default_capacity.or(Some(current.default_capacity)),
+            organizer_email: self.organizer_email.or_else(|| Some(current.organizer_email.clone())),
+        }
+    }
+}
+
 /// An RFC 3339 time with an offset, truncated to microseconds (what both databases keep).
 pub fn instant(text: &str) -> Result<DateTime<Utc>, String> {
     let parsed = DateTime::parse_from_rfc3339(text.trim())

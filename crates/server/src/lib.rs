@@ -48,7 +48,7 @@ pub fn app(state: AppState) -> Router {
     use api::{deadlines, events, registration, venues};
     Router::new()
         .route("/api/v1/events", post(events::create).get(events::list))
-        .route("/api/v1/events/{event}", get(events::get))
+        .route("/api/v1/events/{event}", get(events::get).patch(events::update))
         .route("/api/v1/events/{event}/viewer-tokens", post(events::create_viewer_token))
         .route("/api/v1/events/{event}/audit", get(events::audit))
         .route("/api/v1/events/{event}/venues", post(venues::create).get(venues::list))

@@ -238,6 +238,8 @@ pub trait Store: Send + Sync + 'static {
 
     async fn create_event(&self, event: &NewEvent, actor: &Actor) -> Result<Event>;
     async fn event(&self, id: Uuid) -> Result<Option<Event>>;
+    /// Changes an event; its registration and video-check deadlines move with it.
+    async fn update_event(&self, id: Uuid, event: &NewEvent, actor: &Actor) -> Result<Event>;
     async fn events(&self, page: Page) -> Result<Vec<Event>>;
 
     async fn create_venue(

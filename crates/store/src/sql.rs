@@ -536,6 +536,62 @@ impl Store for Backend {
         row.as_ref().map(event_from_row).transpose()
     }
 
+    async fn update_event(&self, id: Uuid, new: &NewEvent, actor: &Actor) -> Result<Event> {
+        let mut tx = self.writer().begin().await?;
+        let seq = next_seq(&mut tx, id).await?;
+        sqlx::query(
+            "UPDATE events SET title = $2, timezone = $3, starts_at = $4, ends_at = $5, arrive_minutes_before = $6,
+                 registration_deadline = $7, video_check_starts_at = $8, video_check_ends_at = $9, default_capacity = $10,
+                 organizer_email = $11
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(&new.title)
+        .bind(new.timezone.name())
+        .bind(new.starts_at)
+        .bind(new.ends_at)
+        .bind(new.arrive_minutes_before)
+        .bind(new.registration_deadline)
+        .bind(new.video_check_starts_at)
+        .bind(new.video_check_ends_at)
+        .bind(new.default_capacity)
+        .bind(&new.organizer_email)
+        .execute(&mut *tx)
+        .await?;
+        for deadline in huichang_core::deadline::event_deadlines(new) {
+            sqlx::query("UPDATE deadlines SET due_at = $3, reminders_from = $4 WHERE event_id = $1 AND kind = $2")
+                .bind(id)
+                .bind(deadline.kind.as_str())
+                .bind(deadline.due_at)
+                .bind(deadline.reminders_from)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let detail =
+            json!({"title": new.title, "starts_at": new.starts_at, "registration_deadline": new.registration_deadline});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id: id,
+                seq,
+                venue_id: None,
+                action: "event.updated",
+                target_kind: "event",
+                target_id: id,
+                detail,
+            },
+        )
+        .await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let event = event_from_row(&row)?;
+        tx.commit().await?;
+        Ok(event)
+    }
+
     async fn events(&self, page: Page) -> Result<Vec<Event>> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {EVENT_COLUMNS} FROM events WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"

@@ -63,6 +63,27 @@ pub async fn get(
     Ok(Json(event.view()))
 }
 
+#[utoipa::path(patch, path = "/api/v1/events/{event}", tag = "events",
+    params(("event" = Uuid, Path, description = "The event id")),
+    request_body(content = EventInput, description = "Only the fields to change; the rules of a new event apply to the result"),
+    responses((status = 200, description = "The event; its registration and video-check deadlines moved with it", body = EventView),
+        (status = 422, description = "`invalid_event`: every bad field named; nothing changed", body = Problem, content_type = "application/problem+json")))]
+pub async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    JsonBody(input): JsonBody<EventInput>,
+) -> Result<Json<EventView>, ApiError> {
+    let event_id = id(&event, "event")?;
+    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    caller.require(caller.grant.is_admin())?;
+    let changed = input
+        .patched(&event.event)
+        .validate()
+        .map_err(|errors| ApiError::invalid("invalid_event", "the event is not valid", errors))?;
+    Ok(Json(state.store.update_event(event_id, &changed, &caller.actor()).await?.view()))
+}
+
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct ViewerTokenInput {
     /// Where the token is used, e.g. `主会场大屏` (up to 100 characters).
