@@ -120,6 +120,22 @@ on_both_stores! {
         assert_eq!(smtp.messages().len(), 12);
     }
 
+    async fn a_venue_that_marked_the_deliverable_done_is_not_reminded(app: TestApp) {
+        let event = app.create_event(80).await;
+        let due = deadline_of(&event);
+        let done = app.create_venue(&event, "北京市分会场", 30).await;
+        let owing = app.create_venue(&event, "四川省分会场", 30).await;
+        let deadline = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
+            &json!({"title": "活动周工作总结", "due_at": (due + hours(24)).to_rfc3339(), "remind_before": ["24h"]})).await.expect(201);
+        app.post(&format!("/api/v1/venues/{}/deliverables/{}", done.id, deadline["id"].as_str().unwrap()), &done.coordinator, &json!({"note": "已报送"})).await.expect(201);
+
+        let worker = notifier(app.store.clone(), "smtp://127.0.0.1:9");
+        assert_eq!(worker.plan(due + chrono::Duration::minutes(1)).await.unwrap(), 4, "two overdue lists, their digest, one deliverable reminder");
+        let outbox = app.get(&format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+        let reminded: Vec<&str> = outbox.as_array().unwrap().iter().filter(|m| m["deadline_id"] == deadline["id"]).map(|m| m["to"].as_str().unwrap()).collect();
+        assert_eq!(reminded, [owing.email.as_str()]);
+    }
+
     async fn a_failed_message_can_be_queued_again(app: TestApp) {
         let event = app.create_event(80).await;
         app.create_venue(&event, "四川省分会场", 30).await;

@@ -149,6 +149,58 @@ pub fn escape(text: &str) -> String {
 mod tests {
     use super::*;
 
+    use chrono::TimeZone;
+    use huichang_core::deadline::{Deadline, event_deadlines};
+    use huichang_core::event::EventInput;
+    use uuid::Uuid;
+
+    fn ceremony() -> (Event, Deadline, VenueContact) {
+        let input: EventInput = serde_json::from_value(serde_json::json!({
+            "title": "2021年全民终身学习活动周全国总开幕式", "timezone": "Asia/Shanghai",
+            "starts_at": "2021-11-23T10:00:00+08:00", "ends_at": "2021-11-23T11:30:00+08:00",
+            "registration_deadline": "2021-11-20T16:00:00+08:00",
+            "video_check": {"starts_at": "2021-11-22T09:30:00+08:00", "ends_at": "2021-11-22T11:30:00+08:00"},
+            "organizer_email": "org@example.cn"}))
+        .unwrap();
+        let created = Utc.with_ymd_and_hms(2021, 11, 1, 0, 0, 0).unwrap();
+        let event = Event { id: Uuid::nil(), created_at: created, event: input.validate().unwrap() };
+        let [registration, _] = event_deadlines(&event.event);
+        let deadline = Deadline { id: Uuid::nil(), event_id: event.id, created_at: created, deadline: registration };
+        let venue = VenueContact {
+            id: Uuid::nil(),
+            name: "四川省分会场".into(),
+            contact_email: "sc@example.cn".into(),
+            created_at: created,
+        };
+        (event, deadline, venue)
+    }
+
+    #[test]
+    fn a_reminder_says_which_deadline_when_and_what_is_missing_in_both_languages() {
+        let (event, deadline, venue) = ceremony();
+        let notice = deadline.notices()[0];
+        let mail = venue_notice(&event, &deadline, &venue, notice, "https://hc.example.cn");
+        assert!(mail.subject.starts_with("【提醒】2021年全民终身学习活动周全国总开幕式"), "{}", mail.subject);
+        assert!(mail.subject.contains("2021年11月20日 16:00（Asia/Shanghai）"));
+        let (zh, en) = mail.text.split_once("----").unwrap();
+        assert!(zh.contains("四川省分会场：") && zh.contains("尚未提交参会回执"));
+        assert!(
+            en.contains("2021-11-20 16:00 (Asia/Shanghai)") && en.contains("has not yet submitted its attendee list")
+        );
+        assert!(mail.text.contains("https://hc.example.cn/venues/00000000-0000-0000-0000-000000000000"));
+        assert!(mail.html.contains("<a href=\"https://hc.example.cn/venues/"));
+    }
+
+    #[test]
+    fn the_digest_names_exactly_the_missing_venues() {
+        let (event, deadline, venue) = ceremony();
+        let other = VenueContact { name: "西藏自治区分会场".into(), ..venue.clone() };
+        let mail = digest(&event, &deadline, &[&venue, &other], "https://hc.example.cn");
+        assert!(mail.subject.contains("2个分会场"));
+        assert!(mail.text.contains("四川省分会场、西藏自治区分会场"));
+        assert!(digest(&event, &deadline, &[], "https://hc.example.cn").subject.contains("全部按时完成"));
+    }
+
     #[test]
     fn html_is_escaped() {
         assert_eq!(escape("<img src=x onerror=\"alert(1)\">&"), "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;");
