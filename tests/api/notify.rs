@@ -68,6 +68,12 @@ on_both_stores! {
         assert_eq!(outbox.as_array().unwrap().len(), 2);
         assert!(outbox.as_array().unwrap().iter().all(|m| m["status"] == "sent" && m["attempts"] == 1 && m["kind"] == "reminder"));
         assert!(outbox[0]["subject"].as_str().unwrap().starts_with("【提醒】"));
+
+        // The live feed saw each message queued and sent.
+        let event_id = event["id"].as_str().unwrap().parse().unwrap();
+        let changes = app.store.changes(event_id, 0, 10_000).await.unwrap();
+        let outbox_changes: Vec<&str> = changes.iter().map(|c| c.what.as_str()).filter(|w| w.starts_with("outbox.")).collect();
+        assert_eq!(outbox_changes, ["outbox.queued", "outbox.queued", "outbox.sent", "outbox.sent"]);
     }
 
     async fn a_message_held_up_by_an_smtp_outage_arrives_once_when_it_is_back(app: TestApp) {

@@ -82,7 +82,7 @@ impl TestApp {
         store.set_admin_token(&huichang_server::auth::hash_token(&admin)).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let state = AppState::new(store.clone());
+        let state = AppState::new(store.clone(), "http://huichang.test");
         tokio::spawn(huichang_server::serve(listener, state, std::future::pending()));
         Some(TestApp {
             url,

@@ -68,6 +68,7 @@ pub struct Config {
     pub smtp_url: Option<String>,
     pub mail_from: String,
     pub notify_interval: Duration,
+    pub video_link_timeout: Duration,
     pub mail_max_attempts: i64,
     pub mail_claim_timeout: Duration,
     pub log: String,
@@ -117,7 +118,10 @@ impl Settings {
                 .map_err(|e| anyhow::anyhow!("{name}: {e}"))
         };
         let notify_interval = duration("HUICHANG_NOTIFY_INTERVAL", &merged.notify_interval, "30s")?;
-        duration("HUICHANG_VIDEO_LINK_TIMEOUT", &merged.video_link_timeout, "60s")?;
+        let video_link_timeout = duration("HUICHANG_VIDEO_LINK_TIMEOUT", &merged.video_link_timeout, "60s")?;
+        if video_link_timeout < Duration::from_secs(1) {
+            bail!("HUICHANG_VIDEO_LINK_TIMEOUT: must be at least 1s");
+        }
         let mail_claim_timeout = duration("HUICHANG_MAIL_CLAIM_TIMEOUT", &merged.mail_claim_timeout, "2m")?;
         if notify_interval.is_zero() {
             bail!("HUICHANG_NOTIFY_INTERVAL: must be more than 0s");
@@ -141,6 +145,7 @@ impl Settings {
             smtp_url: merged.smtp_url.filter(|u| !u.trim().is_empty()),
             mail_from: merged.mail_from.unwrap_or_else(|| "huichang@localhost".into()),
             notify_interval,
+            video_link_timeout,
             mail_max_attempts,
             mail_claim_timeout,
             log: merged.log.unwrap_or_else(|| "info".into()),

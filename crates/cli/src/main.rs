@@ -227,9 +227,14 @@ async fn serve(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(%address, database = %config::redact(&config.database_url), "serving");
     println!("huichang is listening on http://{address} (API reference: {}/docs)", config.public_url);
-    huichang_server::serve(listener, huichang_server::AppState::new(store), shutdown_signal()).await?;
-    let _ = stop_notifier.send(());
-    let _ = notifier.await;
+    let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sweeper = tokio::spawn(huichang_server::sweeper::run(store.clone(), config.video_link_timeout, async {
+        let _ = sweeper_stopped.await;
+    }));
+    let state = huichang_server::AppState::new(store, &config.public_url);
+    huichang_server::serve(listener, state, shutdown_signal()).await?;
+    let _ = (stop_notifier.send(()), stop_sweeper.send(()));
+    let _ = tokio::join!(notifier, sweeper);
     tracing::info!("stopped");
     Ok(())
 }

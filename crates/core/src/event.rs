@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::door::Requirement;
 use crate::field::{self, FieldError, Report};
 
 /// `POST /api/v1/events`. Every field is optional here so that all missing ones are reported at once.
@@ -31,6 +32,8 @@ pub struct EventInput {
     /// Seats of a room made without an explicit capacity (1–100000, default 30).
     pub default_capacity: Option<i64>,
     pub organizer_email: Option<String>,
+    /// What attendees must show at the door, e.g. `[{"key": "health_code"}, {"key": "test_within_48h", "valid_for": "48h"}]`.
+    pub requirements: Option<Vec<Requirement>>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -52,6 +55,7 @@ pub struct NewEvent {
     pub video_check_ends_at: DateTime<Utc>,
     pub default_capacity: i64,
     pub organizer_email: String,
+    pub requirements: Vec<Requirement>,
 }
 
 pub const MAX_CAPACITY: i64 = 100_000;
@@ -76,6 +80,7 @@ impl EventInput {
         let arrive = report.check("arrive_minutes_before", in_range(self.arrive_minutes_before.unwrap_or(15), 0, 1440));
         let capacity = report.check("default_capacity", in_range(self.default_capacity.unwrap_or(30), 1, MAX_CAPACITY));
         let email = report.check("organizer_email", required(self.organizer_email).and_then(|t| field::email(&t)));
+        let requirements = crate::door::validate_requirements(&self.requirements.unwrap_or_default(), &mut report);
 
         if let (Some(starts), Some(ends)) = (starts_at, ends_at)
             && ends <= starts
@@ -109,6 +114,7 @@ impl EventInput {
                 video_check_ends_at: check_ends?,
                 default_capacity: capacity?,
                 organizer_email: email?,
+                requirements,
             })
         })();
         report.finish(event)
@@ -141,6 +147,7 @@ impl EventInput {
             }),
             default_capacity: self.default_capacity.or(Some(current.default_capacity)),
             organizer_email: self.organizer_email.or_else(|| Some(current.organizer_email.clone())),
+            requirements: self.requirements.or_else(|| Some(current.requirements.clone())),
         }
     }
 }
@@ -189,6 +196,7 @@ impl Event {
             },
             default_capacity: e.default_capacity,
             organizer_email: e.organizer_email.clone(),
+            requirements: e.requirements.clone(),
             created_at: local(self.created_at, tz),
         }
     }
@@ -212,6 +220,7 @@ pub struct EventView {
     pub video_check: Window,
     pub default_capacity: i64,
     pub organizer_email: String,
+    pub requirements: Vec<Requirement>,
     pub created_at: DateTime<FixedOffset>,
 }
 

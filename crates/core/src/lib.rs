@@ -2,6 +2,7 @@
 //! Callers pass `now` in, so every rule can be tested with fixed times.
 
 pub mod deadline;
+pub mod door;
 pub mod duration;
 pub mod event;
 pub mod field;

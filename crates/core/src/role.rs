@@ -74,6 +74,11 @@ impl Grant {
         self.is_admin() || (self.role == Role::Coordinator && self.venue_id == Some(venue_id))
     }
 
+    /// Video checks and the video link: admin and that venue's technician.
+    pub fn may_operate_video(&self, venue_id: Uuid) -> bool {
+        self.is_admin() || (self.role == Role::Technician && self.venue_id == Some(venue_id))
+    }
+
     /// Phones are masked for everyone but the admin and the venue's coordinator.
     pub fn sees_phones_of(&self, venue_id: Uuid) -> bool {
         self.may_coordinate(venue_id)

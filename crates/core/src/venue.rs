@@ -210,6 +210,9 @@ pub struct VenueView {
     pub approval: Approval,
     /// The decision behind `approval`, once one was recorded.
     pub approval_record: Option<ApprovalRecord>,
+    /// The latest video-check result: `none`, `passed` or `failed`.
+    pub video_check: String,
+    pub video_link: crate::door::LinkStatus,
     pub created_at: DateTime<FixedOffset>,
 }
 
@@ -218,6 +221,8 @@ pub struct RoomView {
     pub id: Uuid,
     pub name: String,
     pub capacity: i64,
+    /// People checked in right now.
+    pub occupancy: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

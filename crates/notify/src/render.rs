@@ -118,6 +118,29 @@ pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], pub
     compose(subject, &zh, &en, &link)
 }
 
+/// The live-stream notice to a person a capacity cut moved to online participation.
+pub fn online_notice(event: &Event, name: &str, public_url: &str) -> Rendered {
+    let title = &event.event.title;
+    let (starts_zh, starts_en) = when(event, event.event.starts_at);
+    let link = format!("{public_url}/events/{}", event.id);
+    let subject = format!("【线上参会通知】{title} / You will join online");
+    let zh = [
+        format!("{name}："),
+        format!("因会场容量调整，您将通过线上直播参加{title}（{starts_zh}开始），无需到会场签到。"),
+        "直播观看方式请以主办方通知为准。".to_owned(),
+        format!("会议信息：{link}"),
+    ];
+    let en = [
+        format!("{name}:"),
+        format!(
+            "The room's capacity was reduced, so you will join {title} (starting {starts_en}) by live stream; please do not come to the venue."
+        ),
+        "The organiser will tell you how to watch.".to_owned(),
+        format!("Meeting: {link}"),
+    ];
+    compose(subject, &zh, &en, &link)
+}
+
 fn compose(subject: String, zh: &[String], en: &[String], link: &str) -> Rendered {
     let footer_zh = "此邮件由 huichang 会场系统自动发送，请勿直接回复。";
     let footer_en = "Sent automatically by huichang; please do not reply to this address.";

@@ -100,6 +100,17 @@ impl From<StoreError> for ApiError {
             )
             .with("capacity", over.capacity)
             .with("onsite", over.onsite),
+            StoreError::AlreadyCheckedIn => {
+                ApiError::new(StatusCode::CONFLICT, "already_checked_in", "the attendee is already inside a room")
+            }
+            StoreError::RoomFull => ApiError::new(
+                StatusCode::CONFLICT,
+                "room_full",
+                "the room is full; nobody new gets in until a seat is free",
+            ),
+            StoreError::NotCheckedIn => {
+                ApiError::new(StatusCode::CONFLICT, "not_checked_in", "the attendee is not checked in to this room")
+            }
             StoreError::NotFailed => {
                 ApiError::new(StatusCode::CONFLICT, "not_failed", "only a failed message can be queued again")
             }

@@ -21,6 +21,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod service;
+pub mod sweeper;
 
 use error::ApiError;
 
@@ -30,14 +31,17 @@ pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Base of the links in emails the API queues.
+    pub public_url: String,
     pub metrics: Arc<metrics::Metrics>,
     pub failed_auth: Arc<auth::FailedAuth>,
 }
 
 impl AppState {
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    pub fn new(store: Arc<dyn Store>, public_url: &str) -> Self {
         AppState {
             store,
+            public_url: public_url.trim_end_matches('/').to_owned(),
             metrics: Arc::default(),
             failed_auth: Arc::new(auth::FailedAuth::new(20, Duration::from_secs(60))),
         }
@@ -45,7 +49,7 @@ impl AppState {
 }
 
 pub fn app(state: AppState) -> Router {
-    use api::{deadlines, events, registration, venues};
+    use api::{deadlines, door, events, registration, venues};
     Router::new()
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{event}", get(events::get).patch(events::update))
@@ -63,6 +67,12 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/api/v1/events/{event}/outbox", get(deadlines::outbox))
         .route("/api/v1/outbox/{message}/retry", post(deadlines::retry))
+        .route("/api/v1/venues/{venue}/video-checks", post(door::record_check).get(door::list_checks))
+        .route("/api/v1/venues/{venue}/video-link", post(door::video_link))
+        .route("/api/v1/rooms/{room}", axum::routing::patch(door::set_capacity))
+        .route("/api/v1/rooms/{room}/checkins", post(door::check_in))
+        .route("/api/v1/rooms/{room}/checkins/{attendee}", axum::routing::delete(door::check_out))
+        .route("/api/v1/attendees/{attendee}/attestations", post(door::attest))
         .route("/healthz", get(service::healthz))
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))

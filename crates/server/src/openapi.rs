@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{deadlines, events, registration, venues};
+use crate::api::{deadlines, door, events, registration, venues};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,7 @@ use crate::api::{deadlines, events, registration, venues};
         venues::create, venues::list, venues::get, venues::approve,
         registration::get, registration::put, registration::replace,
         deadlines::create, deadlines::list, deadlines::complete, deadlines::outbox, deadlines::retry,
+        door::record_check, door::list_checks, door::video_link, door::check_in, door::check_out, door::attest, door::set_capacity,
     ),
     components(schemas(crate::error::Problem, huichang_core::FieldError)),
     modifiers(&BearerAuth, &CommonProblems),
@@ -25,6 +26,7 @@ use crate::api::{deadlines, events, registration, venues};
         (name = "events", description = "Meetings (会议), viewer tokens and the audit log"),
         (name = "venues", description = "Main and branch venues (主会场 / 分会场), rooms and approval (审批)"),
         (name = "registration", description = "Attendee lists (回执) and replacements"),
+        (name = "door", description = "The day of the meeting: video checks (视频调试), the video link (视频连线), admission and check-in (签到), room capacity"),
         (name = "deadlines", description = "Deadlines (截止时间), deliverables (材料报送) and the email outbox"),
     )
 )]

@@ -36,6 +36,12 @@ pub enum StoreError {
     AlreadyReplaced,
     #[error("{0} is already on the list")]
     AlreadyOnList(String),
+    #[error("the attendee is already inside a room")]
+    AlreadyCheckedIn,
+    #[error("the room is full")]
+    RoomFull,
+    #[error("the attendee is not checked in to this room")]
+    NotCheckedIn,
     #[error("only a failed message can be queued again")]
     NotFailed,
     #[error("database: {0}")]
@@ -66,6 +72,11 @@ impl Actor {
     /// The operator at the server's command line (`huichang demo`, `huichang token`).
     pub fn command_line() -> Self {
         Actor { role: Role::Admin, token_id: None, address: None }
+    }
+
+    /// The server itself, for changes its timers make (a video link found lost).
+    pub fn server() -> Self {
+        Actor { role: Role::Admin, token_id: None, address: Some("server".into()) }
     }
 }
 
@@ -132,6 +143,70 @@ pub struct AttendeeRef {
     pub id: Uuid,
     pub venue_id: Uuid,
     pub event_id: Uuid,
+    /// On the venue's current list (not replaced, not removed).
+    pub current: bool,
+    pub onsite: bool,
+}
+
+/// A room and where it belongs.
+#[derive(Debug, Clone)]
+pub struct RoomRef {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub event_id: Uuid,
+    pub name: String,
+    pub capacity: i64,
+    pub occupancy: i64,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CheckinView {
+    pub attendee_id: Uuid,
+    pub room_id: Uuid,
+    pub checked_in_at: DateTime<FixedOffset>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct VideoCheckView {
+    pub id: Uuid,
+    pub venue_id: Uuid,
+    pub result: huichang_core::door::CheckResult,
+    #[schema(value_type = Object)]
+    pub items: Value,
+    pub note: String,
+    pub at: DateTime<FixedOffset>,
+    /// Made inside the event's video-check window.
+    pub in_window: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AttestationView {
+    pub id: Uuid,
+    pub attendee_id: Uuid,
+    pub key: String,
+    pub at: DateTime<FixedOffset>,
+}
+
+/// An attendee a capacity cut moved to online participation, for the email that tells them.
+#[derive(Debug, Clone)]
+pub struct MovedOnline {
+    pub attendee_id: Uuid,
+    pub name: String,
+    pub email: Option<String>,
+}
+
+/// Writes the email telling a person moved online; `None` when there is nobody to write to.
+pub type OnlineNotice = dyn Fn(&Event, &MovedOnline) -> Option<NewMessage> + Send + Sync;
+
+/// What a capacity cut did.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct CapacityChange {
+    pub room: huichang_core::venue::RoomView,
+    pub venue_capacity: i64,
+    /// Attendees moved to online participation, most recently added first.
+    pub moved_online: Vec<Uuid>,
+    /// Of those, how many have an email address and were sent the live-stream notice.
+    pub emailed: usize,
 }
 
 /// A venue as the reminder planner needs it.
@@ -301,6 +376,49 @@ pub trait Store: Send + Sync + 'static {
     async fn message_event(&self, id: Uuid) -> Result<Option<Uuid>>;
     /// Queues a failed message again, with a fresh count of attempts.
     async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView>;
+
+    async fn record_video_check(
+        &self,
+        venue_id: Uuid,
+        check: &huichang_core::door::NewVideoCheck,
+        in_window: bool,
+        actor: &Actor,
+    ) -> Result<VideoCheckView>;
+    /// Newest first.
+    async fn video_checks(&self, venue_id: Uuid) -> Result<Vec<VideoCheckView>>;
+    /// A post from the technician: a change of status is a change; the same status again only
+    /// refreshes the heartbeat.
+    async fn set_video_link(
+        &self,
+        venue_id: Uuid,
+        status: huichang_core::door::LinkStatus,
+        actor: &Actor,
+    ) -> Result<VenueView>;
+    /// Marks `lost` every connected link silent since before `silent_since`; returns how many.
+    async fn sweep_video_links(&self, silent_since: DateTime<Utc>) -> Result<usize>;
+
+    async fn room(&self, id: Uuid) -> Result<Option<RoomRef>>;
+    async fn add_attestation(
+        &self,
+        attendee_id: Uuid,
+        key: &str,
+        at: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<AttestationView>;
+    /// The newest attestation per key of an attendee.
+    async fn latest_attestations(&self, attendee_id: Uuid) -> Result<std::collections::HashMap<String, DateTime<Utc>>>;
+    /// Takes a seat: `AlreadyCheckedIn` when inside any room, `RoomFull` when no seat is free.
+    async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView>;
+    async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()>;
+    /// Sets a room's capacity; when the venue's on-site list no longer fits, the excess moves
+    /// online (most recently added first) and each is emailed `notice(moved)` through the outbox.
+    async fn set_room_capacity(
+        &self,
+        room_id: Uuid,
+        capacity: i64,
+        actor: &Actor,
+        notice: &OnlineNotice,
+    ) -> Result<CapacityChange>;
 
     /// Newest first; `page.after` continues with older entries.
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>>;

@@ -19,10 +19,12 @@ use uuid::Uuid;
 
 use super::{Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR};
 use crate::{
-    Actor, AttendeeRef, AuditActor, AuditEntry, AuditTarget, Change, ClaimedMessage, DeliverableDone, DeliverableView,
-    NewMessage, OutboxView, Page, PlanItem, Result, Store, StoreError, VenueContact, VenueTokens,
+    Actor, AttendeeRef, AttestationView, AuditActor, AuditEntry, AuditTarget, CapacityChange, Change, CheckinView,
+    ClaimedMessage, DeliverableDone, DeliverableView, MovedOnline, NewMessage, OnlineNotice, OutboxView, Page,
+    PlanItem, Result, RoomRef, Store, StoreError, VenueContact, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline};
+use huichang_core::door::{LinkStatus, NewVideoCheck, Requirement};
 
 type DbRow = <Db as sqlx::Database>::Row;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -107,15 +109,17 @@ fn event_from_row(row: &DbRow) -> Result<Event> {
             video_check_ends_at: row.try_get("video_check_ends_at")?,
             default_capacity: row.try_get("default_capacity")?,
             organizer_email: row.try_get("organizer_email")?,
+            requirements: row.try_get::<Json<Vec<Requirement>>, _>("requirements")?.0,
         },
     })
 }
 
 const EVENT_COLUMNS: &str = "id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline, \
-     video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, created_at";
+     video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at";
 
 const VENUE_SELECT: &str = "SELECT v.id, v.event_id, v.name, v.kind, v.region, v.contact_email, v.approval, \
-     v.approval_authority, v.approval_reference, v.approval_note, v.approval_recorded_at, v.created_at, e.timezone \
+     v.approval_authority, v.approval_reference, v.approval_note, v.approval_recorded_at, v.created_at, e.timezone, \
+     v.video_link, (SELECT c.result FROM video_checks c WHERE c.venue_id = v.id ORDER BY c.id DESC LIMIT 1) AS video_check \
      FROM venues v JOIN events e ON e.id = v.event_id";
 
 fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueView> {
@@ -141,6 +145,8 @@ fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueView> {
         rooms,
         approval: Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending),
         approval_record,
+        video_check: row.try_get::<Option<String>, _>("video_check")?.unwrap_or_else(|| "none".into()),
+        video_link: LinkStatus::parse(row.try_get("video_link")?).unwrap_or(LinkStatus::Unknown),
         created_at: local(row.try_get("created_at")?, tz),
     })
 }
@@ -148,7 +154,12 @@ fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueView> {
 fn room_from_row(row: &DbRow) -> Result<(Uuid, RoomView)> {
     Ok((
         row.try_get("venue_id")?,
-        RoomView { id: row.try_get("id")?, name: row.try_get("name")?, capacity: row.try_get("capacity")? },
+        RoomView {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            capacity: row.try_get("capacity")?,
+            occupancy: row.try_get("occupancy")?,
+        },
     ))
 }
 
@@ -160,13 +171,14 @@ async fn load_venue(conn: &mut Conn, id: Uuid) -> Result<Option<VenueView>> {
     else {
         return Ok(None);
     };
-    let rooms = sqlx::query("SELECT id, venue_id, name, capacity FROM rooms WHERE venue_id = $1 ORDER BY id")
-        .bind(id)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| room_from_row(r).map(|(_, room)| room))
-        .collect::<Result<Vec<_>>>()?;
+    let rooms =
+        sqlx::query("SELECT id, venue_id, name, capacity, occupancy FROM rooms WHERE venue_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?
+            .iter()
+            .map(|r| room_from_row(r).map(|(_, room)| room))
+            .collect::<Result<Vec<_>>>()?;
     venue_from_row(&row, rooms).map(Some)
 }
 
@@ -305,6 +317,12 @@ fn duplicate_person(error: &sqlx::Error) -> bool {
 }
 
 const DEADLINE_COLUMNS: &str = "id, event_id, kind, title, due_at, reminders_from, remind_before, created_at";
+
+async fn event_timezone(tx: &mut Tx, event_id: Uuid) -> Result<Tz> {
+    let name: String =
+        sqlx::query_scalar("SELECT timezone FROM events WHERE id = $1").bind(event_id).fetch_one(&mut **tx).await?;
+    Ok(name.parse().unwrap_or(Tz::UTC))
+}
 
 fn deadline_from_row(row: &DbRow) -> Result<Deadline> {
     let Json(offsets): Json<Vec<u64>> = row.try_get("remind_before")?;
@@ -488,8 +506,8 @@ impl Store for Backend {
         let mut tx = self.writer().begin().await?;
         sqlx::query(
             "INSERT INTO events (id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline,
-                 video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                 video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, created_at, requirements)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(event.id)
         .bind(&new.title)
@@ -503,6 +521,7 @@ impl Store for Backend {
         .bind(new.default_capacity)
         .bind(&new.organizer_email)
         .bind(event.created_at)
+        .bind(Json(&new.requirements))
         .execute(&mut *tx)
         .await?;
         for deadline in huichang_core::deadline::event_deadlines(new) {
@@ -542,7 +561,7 @@ impl Store for Backend {
         sqlx::query(
             "UPDATE events SET title = $2, timezone = $3, starts_at = $4, ends_at = $5, arrive_minutes_before = $6,
                  registration_deadline = $7, video_check_starts_at = $8, video_check_ends_at = $9, default_capacity = $10,
-                 organizer_email = $11
+                 organizer_email = $11, requirements = $12
              WHERE id = $1",
         )
         .bind(id)
@@ -556,6 +575,7 @@ impl Store for Backend {
         .bind(new.video_check_ends_at)
         .bind(new.default_capacity)
         .bind(&new.organizer_email)
+        .bind(Json(&new.requirements))
         .execute(&mut *tx)
         .await?;
         for deadline in huichang_core::deadline::event_deadlines(new) {
@@ -696,7 +716,7 @@ impl Store for Backend {
         .fetch_all(self.reader())
         .await?;
         let mut rooms: std::collections::HashMap<Uuid, Vec<RoomView>> = std::collections::HashMap::new();
-        let room_rows = sqlx::query("SELECT r.id, r.venue_id, r.name, r.capacity FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE v.event_id = $1 ORDER BY r.id")
+        let room_rows = sqlx::query("SELECT r.id, r.venue_id, r.name, r.capacity, r.occupancy FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE v.event_id = $1 ORDER BY r.id")
             .bind(event_id)
             .fetch_all(self.reader())
             .await?;
@@ -920,15 +940,21 @@ impl Store for Backend {
     }
 
     async fn attendee(&self, id: Uuid) -> Result<Option<AttendeeRef>> {
-        let row = sqlx::query("SELECT a.id, a.venue_id, v.event_id FROM attendees a JOIN venues v ON v.id = a.venue_id WHERE a.id = $1 AND a.removed_at IS NULL")
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
+        let row = sqlx::query(
+            "SELECT a.id, a.venue_id, v.event_id, a.status, a.participation, a.removed_at FROM attendees a
+             JOIN venues v ON v.id = a.venue_id WHERE a.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(self.reader())
+        .await?;
         row.map(|row| {
+            let removed: Option<DateTime<Utc>> = row.try_get("removed_at")?;
             Ok(AttendeeRef {
                 id: row.try_get("id")?,
                 venue_id: row.try_get("venue_id")?,
                 event_id: row.try_get("event_id")?,
+                current: removed.is_none() && row.try_get::<String, _>("status")? == "registered",
+                onsite: row.try_get::<String, _>("participation")? == "onsite",
             })
         })
         .transpose()
@@ -1280,6 +1306,429 @@ impl Store for Backend {
         let view = outbox_from_row(&view)?;
         tx.commit().await?;
         Ok(view)
+    }
+
+    async fn record_video_check(
+        &self,
+        venue_id: Uuid,
+        check: &NewVideoCheck,
+        in_window: bool,
+        actor: &Actor,
+    ) -> Result<VideoCheckView> {
+        let mut tx = self.writer().begin().await?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        let (id, at) = (Uuid::now_v7(), now());
+        let items = Value::Object(check.items.clone());
+        sqlx::query("INSERT INTO video_checks (id, venue_id, result, items, note, in_window, at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+            .bind(id)
+            .bind(venue_id)
+            .bind(check.result.as_str())
+            .bind(Json(&items))
+            .bind(&check.note)
+            .bind(in_window)
+            .bind(at)
+            .execute(&mut *tx)
+            .await?;
+        let action = if check.result == huichang_core::door::CheckResult::Passed {
+            "video_check.passed"
+        } else {
+            "video_check.failed"
+        };
+        let detail = json!({"items": items, "note": check.note, "in_window": in_window});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action,
+                target_kind: "venue",
+                target_id: venue_id,
+                detail,
+            },
+        )
+        .await?;
+        let tz = event_timezone(&mut tx, event_id).await?;
+        tx.commit().await?;
+        Ok(VideoCheckView {
+            id,
+            venue_id,
+            result: check.result,
+            items,
+            note: check.note.clone(),
+            at: local(at, tz),
+            in_window,
+        })
+    }
+
+    async fn video_checks(&self, venue_id: Uuid) -> Result<Vec<VideoCheckView>> {
+        let rows = sqlx::query(
+            "SELECT c.id, c.result, c.items, c.note, c.in_window, c.at, e.timezone FROM video_checks c
+             JOIN venues v ON v.id = c.venue_id JOIN events e ON e.id = v.event_id
+             WHERE c.venue_id = $1 ORDER BY c.id DESC",
+        )
+        .bind(venue_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let tz: Tz = row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC);
+                Ok(VideoCheckView {
+                    id: row.try_get("id")?,
+                    venue_id,
+                    result: huichang_core::door::CheckResult::parse(row.try_get("result")?)
+                        .unwrap_or(huichang_core::door::CheckResult::Failed),
+                    items: row.try_get::<Json<Value>, _>("items")?.0,
+                    note: row.try_get("note")?,
+                    at: local(row.try_get("at")?, tz),
+                    in_window: row.try_get("in_window")?,
+                })
+            })
+            .collect()
+    }
+
+    async fn set_video_link(&self, venue_id: Uuid, status: LinkStatus, actor: &Actor) -> Result<VenueView> {
+        let mut tx = self.writer().begin().await?;
+        let at = now();
+        // The same status again is a heartbeat: it keeps the link from being swept as lost.
+        let heartbeat = sqlx::query("UPDATE venues SET video_link_at = $3 WHERE id = $1 AND video_link = $2")
+            .bind(venue_id)
+            .bind(status.as_str())
+            .bind(at)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if heartbeat == 0 {
+            let event_id = event_of_venue(&mut tx, venue_id).await?;
+            let seq = next_seq(&mut tx, event_id).await?;
+            sqlx::query("UPDATE venues SET video_link = $2, video_link_at = $3 WHERE id = $1")
+                .bind(venue_id)
+                .bind(status.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            let action = format!("video_link.{}", status.as_str());
+            record(
+                &mut tx,
+                actor,
+                Record {
+                    event_id,
+                    seq,
+                    venue_id: Some(venue_id),
+                    action: &action,
+                    target_kind: "venue",
+                    target_id: venue_id,
+                    detail: json!({}),
+                },
+            )
+            .await?;
+        }
+        let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(venue)
+    }
+
+    async fn sweep_video_links(&self, silent_since: DateTime<Utc>) -> Result<usize> {
+        let mut tx = self.writer().begin().await?;
+        // Conditional: of two sweepers, only the first finds the link still connected.
+        let lost = sqlx::query(
+            "UPDATE venues SET video_link = 'lost' WHERE video_link = 'connected' AND video_link_at < $1 RETURNING id, event_id, video_link_at",
+        )
+        .bind(silent_since)
+        .fetch_all(&mut *tx)
+        .await?;
+        for row in &lost {
+            let (venue_id, event_id): (Uuid, Uuid) = (row.try_get("id")?, row.try_get("event_id")?);
+            let last: Option<DateTime<Utc>> = row.try_get("video_link_at")?;
+            let seq = next_seq(&mut tx, event_id).await?;
+            let detail = json!({"last_heard": last});
+            record(
+                &mut tx,
+                &Actor::server(),
+                Record {
+                    event_id,
+                    seq,
+                    venue_id: Some(venue_id),
+                    action: "video_link.lost",
+                    target_kind: "venue",
+                    target_id: venue_id,
+                    detail,
+                },
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(lost.len())
+    }
+
+    async fn room(&self, id: Uuid) -> Result<Option<RoomRef>> {
+        let row = sqlx::query("SELECT r.id, r.venue_id, v.event_id, r.name, r.capacity, r.occupancy FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE r.id = $1")
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.map(|row| {
+            Ok(RoomRef {
+                id: row.try_get("id")?,
+                venue_id: row.try_get("venue_id")?,
+                event_id: row.try_get("event_id")?,
+                name: row.try_get("name")?,
+                capacity: row.try_get("capacity")?,
+                occupancy: row.try_get("occupancy")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn add_attestation(
+        &self,
+        attendee_id: Uuid,
+        key: &str,
+        at: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<AttestationView> {
+        let mut tx = self.writer().begin().await?;
+        let venue_id: Uuid = sqlx::query_scalar("SELECT venue_id FROM attendees WHERE id = $1")
+            .bind(attendee_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        let id = Uuid::now_v7();
+        sqlx::query("INSERT INTO attestations (id, attendee_id, key, at, recorded_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(attendee_id)
+            .bind(key)
+            .bind(at)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        let detail = json!({"key": key, "at": at});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "attestation.recorded",
+                target_kind: "attendee",
+                target_id: attendee_id,
+                detail,
+            },
+        )
+        .await?;
+        let tz = event_timezone(&mut tx, event_id).await?;
+        tx.commit().await?;
+        Ok(AttestationView { id, attendee_id, key: key.to_owned(), at: local(at, tz) })
+    }
+
+    async fn latest_attestations(&self, attendee_id: Uuid) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
+        let rows = sqlx::query("SELECT key, MAX(at) AS at FROM attestations WHERE attendee_id = $1 GROUP BY key")
+            .bind(attendee_id)
+            .fetch_all(self.reader())
+            .await?;
+        rows.iter().map(|row| Ok((row.try_get("key")?, row.try_get("at")?))).collect()
+    }
+
+    async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView> {
+        let mut tx = self.writer().begin().await?;
+        let inside: Option<Uuid> =
+            sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
+                .bind(attendee_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if inside.is_some() {
+            return Err(StoreError::AlreadyCheckedIn);
+        }
+        // The seat is taken by the database: of any number of racing check-ins, only as many
+        // as there are free seats find `occupancy < capacity`.
+        let seat = sqlx::query(
+            "UPDATE rooms SET occupancy = occupancy + 1 WHERE id = $1 AND occupancy < capacity RETURNING venue_id",
+        )
+        .bind(room_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::RoomFull)?;
+        let venue_id: Uuid = seat.try_get("venue_id")?;
+        let at = now();
+        let inserted =
+            sqlx::query("INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) VALUES ($1, $2, $3, $4)")
+                .bind(Uuid::now_v7())
+                .bind(attendee_id)
+                .bind(room_id)
+                .bind(at)
+                .execute(&mut *tx)
+                .await;
+        match inserted {
+            Err(e) if duplicate_person(&e) => return Err(StoreError::AlreadyCheckedIn),
+            other => other?,
+        };
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "checkin.created",
+                target_kind: "attendee",
+                target_id: attendee_id,
+                detail: json!({"room_id": room_id}),
+            },
+        )
+        .await?;
+        let tz = event_timezone(&mut tx, event_id).await?;
+        tx.commit().await?;
+        Ok(CheckinView { attendee_id, room_id, checked_in_at: local(at, tz) })
+    }
+
+    async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
+        let closed = sqlx::query("UPDATE checkins SET checked_out_at = $3 WHERE attendee_id = $1 AND room_id = $2 AND checked_out_at IS NULL")
+            .bind(attendee_id)
+            .bind(room_id)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if closed == 0 {
+            return Err(StoreError::NotCheckedIn);
+        }
+        let venue_id: Uuid =
+            sqlx::query_scalar("UPDATE rooms SET occupancy = occupancy - 1 WHERE id = $1 RETURNING venue_id")
+                .bind(room_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "checkin.closed",
+                target_kind: "attendee",
+                target_id: attendee_id,
+                detail: json!({"room_id": room_id}),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_room_capacity(
+        &self,
+        room_id: Uuid,
+        capacity: i64,
+        actor: &Actor,
+        notice: &OnlineNotice,
+    ) -> Result<CapacityChange> {
+        let mut tx = self.writer().begin().await?;
+        // The room first, then the event: the same order as a check-in, so the two cannot deadlock.
+        let room = sqlx::query(
+            "UPDATE rooms SET capacity = $2 WHERE id = $1 RETURNING id, venue_id, name, capacity, occupancy",
+        )
+        .bind(room_id)
+        .bind(capacity)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+        let (venue_id, room) = room_from_row(&room)?;
+        let event_id = event_of_venue(&mut tx, venue_id).await?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        let venue_capacity: i64 =
+            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
+                .bind(venue_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let onsite: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
+        )
+        .bind(venue_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let excess = (onsite - venue_capacity).max(0);
+        // Most recently added first; within one list, later rows count as later.
+        let moved = sqlx::query(
+            "SELECT id, name, email FROM attendees
+             WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'
+             ORDER BY added_at DESC, position DESC, id DESC LIMIT $2",
+        )
+        .bind(venue_id)
+        .bind(excess)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(MovedOnline {
+                attendee_id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                email: row.try_get("email")?,
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+        let event = {
+            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
+                .bind(event_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            event_from_row(&row)?
+        };
+        let mut emailed = 0;
+        for person in &moved {
+            sqlx::query("UPDATE attendees SET participation = 'online' WHERE id = $1")
+                .bind(person.attendee_id)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(mut message) = notice(&event, person) {
+                message.dedupe_key = format!("online:{}:{seq}", person.attendee_id);
+                let queued = sqlx::query(
+                    "INSERT INTO outbox (id, event_id, dedupe_key, kind, deadline_id, venue_id, recipient, subject, body_text, body_html,
+                         status, attempts, next_attempt_at, created_at)
+                     VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, 'queued', 0, $10, $10)",
+                )
+                .bind(Uuid::now_v7())
+                .bind(event_id)
+                .bind(&message.dedupe_key)
+                .bind(&message.kind)
+                .bind(venue_id)
+                .bind(&message.recipient)
+                .bind(&message.subject)
+                .bind(&message.body_text)
+                .bind(&message.body_html)
+                .bind(now())
+                .execute(&mut *tx)
+                .await;
+                queued?;
+                emailed += 1;
+            }
+        }
+        let moved_online: Vec<Uuid> = moved.iter().map(|m| m.attendee_id).collect();
+        let detail = json!({"room_id": room_id, "capacity": capacity, "venue_capacity": venue_capacity, "moved_online": moved_online});
+        record(
+            &mut tx,
+            actor,
+            Record {
+                event_id,
+                seq,
+                venue_id: Some(venue_id),
+                action: "room.capacity_changed",
+                target_kind: "room",
+                target_id: room_id,
+                detail,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(CapacityChange { room, venue_capacity, moved_online, emailed })
     }
 
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {

@@ -11,7 +11,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
-use crate::api::venues;
+use crate::api::{events, venues};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, PageQuery, id, next_link};
@@ -34,8 +34,8 @@ pub async fn create(
     Path(event): Path<String>,
     JsonBody(input): JsonBody<DeadlineInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event_id = id(&event, "event")?;
-    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = events::load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.is_admin())?;
     let new = input
         .validate()
@@ -52,8 +52,8 @@ pub async fn list(
     caller: Caller,
     Path(event): Path<String>,
 ) -> Result<Json<Vec<DeadlineView>>, ApiError> {
-    let event_id = id(&event, "event")?;
-    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = events::load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.may_read_event(event_id))?;
     let deadlines = state.store.deadlines(event_id).await?;
     Ok(Json(deadlines.iter().map(|d| d.view(event.event.timezone)).collect()))
@@ -171,8 +171,8 @@ pub async fn outbox(
     Path(event): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event_id = id(&event, "event")?;
-    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = events::load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.is_admin())?;
     let page = query.page()?;
     let messages = state.store.outbox(event_id, page).await?;

@@ -5,7 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
-use huichang_core::event::{EventInput, EventView};
+use huichang_core::event::{Event, EventInput, EventView};
 use huichang_core::role::Role;
 use huichang_store::AuditEntry;
 use serde::{Deserialize, Serialize};
@@ -57,8 +57,8 @@ pub async fn get(
     caller: Caller,
     Path(event): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
-    let event_id = id(&event, "event")?;
-    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.may_read_event(event_id))?;
     Ok(Json(event.view()))
 }
@@ -74,14 +74,20 @@ pub async fn update(
     Path(event): Path<String>,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<Json<EventView>, ApiError> {
-    let event_id = id(&event, "event")?;
-    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.is_admin())?;
     let changed = input
         .patched(&event.event)
         .validate()
         .map_err(|errors| ApiError::invalid("invalid_event", "the event is not valid", errors))?;
     Ok(Json(state.store.update_event(event_id, &changed, &caller.actor()).await?.view()))
+}
+
+/// An event by its id from the path, or the right 400/404.
+pub async fn load(state: &AppState, raw: &str) -> Result<Event, ApiError> {
+    let event_id = id(raw, "event")?;
+    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -107,8 +113,8 @@ pub async fn create_viewer_token(
     Path(event): Path<String>,
     body: Bytes,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event_id = id(&event, "event")?;
-    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.is_admin())?;
     let input: ViewerTokenInput = if body.iter().all(u8::is_ascii_whitespace) {
         ViewerTokenInput::default()
@@ -139,8 +145,8 @@ pub async fn audit(
     Path(event): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event_id = id(&event, "event")?;
-    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.is_admin())?;
     let page = query.page()?;
     let entries = state.store.audit(event_id, page).await?;

@@ -1,6 +1,7 @@
 //! The JSON API under `/api/v1`.
 
 pub mod deadlines;
+pub mod door;
 pub mod events;
 pub mod registration;
 pub mod venues;

@@ -51,7 +51,7 @@ pub async fn put(
             "deadline_passed",
             format!(
                 "the registration deadline ({}) has passed; ask the organiser to submit the list",
-                event.view().registration_deadline
+                event.view().registration_deadline.format("%Y-%m-%d %H:%M UTC%:z")
             ),
         ));
     }

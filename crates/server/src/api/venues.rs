@@ -11,6 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::AppState;
+use crate::api::events;
 use crate::auth::{Caller, hash_token, new_token};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, PageQuery, id, next_link};
@@ -39,8 +40,8 @@ pub async fn create(
     Path(event): Path<String>,
     JsonBody(input): JsonBody<VenueInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event_id = id(&event, "event")?;
-    let event = state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = events::load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.is_admin())?;
     let new = input
         .validate(event.event.default_capacity)
@@ -69,8 +70,8 @@ pub async fn list(
     Path(event): Path<String>,
     Query(query): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event_id = id(&event, "event")?;
-    state.store.event(event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let event = events::load(&state, &event).await?;
+    let event_id = event.id;
     caller.require(caller.grant.may_list_venues(event_id))?;
     let page = query.page()?;
     let venues = state.store.venues(event_id, page).await?;

@@ -1,0 +1,266 @@
+//! The day of the meeting: check-in within capacity, every refusal, the video link, the
+//! capacity cut and admission requirements.
+
+use std::sync::Arc;
+
+use huichang_tests::smtp::SmtpServer;
+use huichang_tests::{TestApp, Venue, attendees, list, on_both_stores};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn approve(app: &TestApp, venue: &Venue) {
+    app.post(&format!("/api/v1/venues/{}/approval", venue.id), &app.admin, &json!({"status": "approved"}))
+        .await
+        .expect(200);
+}
+
+/// An approved venue with a 30-seat room and a second room for the rest of its `registered`.
+async fn venue_with_list(app: &TestApp, registered: usize) -> (Venue, String, Vec<String>) {
+    let event = app.create_event(48).await;
+    let body = json!({"name": "四川省分会场", "kind": "branch", "region": "四川", "contact_email": "sc@example.cn",
+        "rooms": [{"name": "报告厅", "capacity": 30}, {"name": "大礼堂", "capacity": registered.max(30) - 30 + 1}]});
+    let created = app
+        .post(&format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()), &app.admin, &body)
+        .await
+        .expect(201);
+    let venue = Venue {
+        id: created["id"].as_str().unwrap().to_owned(),
+        coordinator: created["coordinator_token"].as_str().unwrap().to_owned(),
+        technician: created["technician_token"].as_str().unwrap().to_owned(),
+        email: "sc@example.cn".into(),
+        body: created.clone(),
+    };
+    approve(app, &venue).await;
+    let stored = app
+        .put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(attendees(registered)))
+        .await
+        .expect(200);
+    let ids = stored["attendees"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    (venue, created["rooms"][0]["id"].as_str().unwrap().to_owned(), ids)
+}
+
+async fn occupancy(app: &TestApp, venue: &Venue, room: &str) -> i64 {
+    let read = app.get(&format!("/api/v1/venues/{}", venue.id), &app.admin).await.expect(200);
+    read["rooms"].as_array().unwrap().iter().find(|r| r["id"] == room).unwrap()["occupancy"].as_i64().unwrap()
+}
+
+on_both_stores! {
+    async fn a_room_never_exceeds_its_capacity_under_concurrent_checkins(app: TestApp) {
+        let (venue, room, ids) = venue_with_list(&app, 200).await;
+        let app = Arc::new(app);
+        for round in 0..20 {
+            let attempts: Vec<_> = ids.iter().map(|id| {
+                let (app, room, id, token) = (app.clone(), room.clone(), id.clone(), venue.coordinator.clone());
+                tokio::spawn(async move {
+                    app.post(&format!("/api/v1/rooms/{room}/checkins"), &token, &json!({"attendee_id": id})).await
+                })
+            }).collect();
+            let mut inside = Vec::new();
+            for (attempt, id) in attempts.into_iter().zip(&ids) {
+                let reply = attempt.await.unwrap();
+                match reply.status.as_u16() {
+                    201 => inside.push(id.clone()),
+                    _ => reply.expect_problem(409, "room_full"),
+                }
+            }
+            assert_eq!(inside.len(), 30, "round {round}");
+            assert_eq!(occupancy(&app, &venue, &room).await, 30);
+
+            // Check-outs and check-ins interleaved: never more than 30 inside.
+            let waiting: Vec<&String> = ids.iter().filter(|id| !inside.contains(id)).take(60).collect();
+            let mut racers = Vec::new();
+            for (i, id) in inside.iter().enumerate() {
+                let (a, r, leaving, token) = (app.clone(), room.clone(), id.clone(), venue.coordinator.clone());
+                racers.push(tokio::spawn(async move {
+                    let reply = a.request(Method::DELETE, &format!("/api/v1/rooms/{r}/checkins/{leaving}"), Some(&token), None).await;
+                    assert_eq!(reply.status, 204);
+                }));
+                for newcomer in waiting.iter().skip(i * 2).take(2) {
+                    let (a, r, coming, token) = (app.clone(), room.clone(), (*newcomer).clone(), venue.coordinator.clone());
+                    racers.push(tokio::spawn(async move {
+                        let reply = a.post(&format!("/api/v1/rooms/{r}/checkins"), &token, &json!({"attendee_id": coming})).await;
+                        assert!(reply.status == 201 || reply.body["code"] == "room_full", "{}", reply.body);
+                    }));
+                }
+                assert!(occupancy(&app, &venue, &room).await <= 30);
+            }
+            for racer in racers {
+                racer.await.unwrap();
+            }
+            assert!(occupancy(&app, &venue, &room).await <= 30);
+            // Empty the room for the next round.
+            for id in &ids {
+                app.request(Method::DELETE, &format!("/api/v1/rooms/{room}/checkins/{id}"), Some(&venue.coordinator), None).await;
+            }
+            assert_eq!(occupancy(&app, &venue, &room).await, 0);
+        }
+    }
+
+    async fn every_refusal_at_the_door_has_its_code_in_order(app: TestApp) {
+        let (venue, room, ids) = venue_with_list(&app, 40).await;
+        let checkins = format!("/api/v1/rooms/{room}/checkins");
+        let unknown = "01a20000-0000-7000-8000-000000000000";
+        app.post(&format!("/api/v1/rooms/{unknown}/checkins"), &venue.coordinator, &json!({"attendee_id": ids[0]})).await.expect_problem(404, "not_found");
+        app.post(&checkins, &venue.coordinator, &json!({"attendee_id": unknown})).await.expect_problem(404, "not_found");
+
+        let event = json!({"id": venue.body["event_id"]});
+        let other = app.create_venue(&event, "重庆市分会场", 30).await;
+        app.post(&checkins, &other.coordinator, &json!({"attendee_id": ids[0]})).await.expect_problem(403, "forbidden");
+        app.post(&checkins, &venue.technician, &json!({"attendee_id": ids[0]})).await.expect_problem(403, "forbidden");
+
+        let others = app.put(&format!("/api/v1/venues/{}/registration", other.id), &other.coordinator, &list(attendees(1))).await.expect(200);
+        app.post(&checkins, &venue.coordinator, &json!({"attendee_id": others["attendees"][0]["id"]})).await.expect_problem(422, "not_registered_here");
+        let replacement = json!({"name": "赵六", "organization": "四川省教育厅", "title": "处长", "phone": "13900000009"});
+        app.post(&format!("/api/v1/attendees/{}/replace", ids[1]), &venue.coordinator, &replacement).await.expect(201);
+        app.post(&checkins, &venue.coordinator, &json!({"attendee_id": ids[1]})).await.expect_problem(422, "not_registered_here");
+
+        let other_room = other.body["rooms"][0]["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/rooms/{other_room}/checkins"), &other.coordinator, &json!({"attendee_id": others["attendees"][0]["id"]})).await.expect_problem(409, "venue_not_approved");
+
+        app.post(&checkins, &venue.coordinator, &json!({"attendee_id": ids[2]})).await.expect(201);
+        app.post(&checkins, &venue.coordinator, &json!({"attendee_id": ids[2]})).await.expect_problem(409, "already_checked_in");
+        let hall = venue.body["rooms"][1]["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/rooms/{hall}/checkins"), &venue.coordinator, &json!({"attendee_id": ids[2]})).await.expect_problem(409, "already_checked_in");
+
+        app.request(Method::DELETE, &format!("{checkins}/{}", ids[3]), Some(&venue.coordinator), None).await.expect_problem(409, "not_checked_in");
+        assert_eq!(app.request(Method::DELETE, &format!("{checkins}/{}", ids[2]), Some(&venue.coordinator), None).await.status, 204);
+        app.post(&format!("/api/v1/rooms/{hall}/checkins"), &venue.coordinator, &json!({"attendee_id": ids[2]})).await.expect(201);
+
+        for id in &ids[4..34] {
+            app.post(&checkins, &venue.coordinator, &json!({"attendee_id": id})).await.expect(201);
+        }
+        app.post(&checkins, &venue.coordinator, &json!({"attendee_id": ids[34]})).await.expect_problem(409, "room_full");
+    }
+
+    async fn an_online_attendee_is_not_let_in(app: TestApp) {
+        let (venue, room, _) = venue_with_list(&app, 2).await;
+        let mut rows = attendees(2);
+        rows[1]["participation"] = json!("online");
+        let stored = app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(rows)).await.expect(200);
+        app.post(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator, &json!({"attendee_id": stored["attendees"][1]["id"]})).await.expect_problem(422, "not_registered_here");
+    }
+
+    async fn a_silent_link_is_lost_once_even_with_two_sweepers(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("/api/v1/venues/{}/video-link", venue.id);
+        assert_eq!(app.post(&path, &venue.technician, &json!({"status": "connected"})).await.expect(200)["video_link"], "connected");
+        app.post(&path, &venue.coordinator, &json!({"status": "connected"})).await.expect_problem(403, "forbidden");
+        app.post(&path, &venue.technician, &json!({"status": "maybe"})).await.expect_problem(422, "invalid_video_link");
+
+        // Not yet silent for the timeout: nothing happens.
+        assert_eq!(app.store.sweep_video_links(chrono::Utc::now() - chrono::Duration::seconds(60)).await.unwrap(), 0);
+        let other = huichang_store::open(&app.database_url).await.unwrap();
+        let later = chrono::Utc::now() + chrono::Duration::seconds(1);
+        let (a, b) = tokio::join!(app.store.sweep_video_links(later), other.sweep_video_links(later));
+        assert_eq!(a.unwrap() + b.unwrap(), 1);
+        assert_eq!(app.store.sweep_video_links(later).await.unwrap(), 0);
+        assert_eq!(app.get(&format!("/api/v1/venues/{}", venue.id), &app.admin).await.expect(200)["video_link"], "lost");
+
+        let event_id = event["id"].as_str().unwrap().parse().unwrap();
+        let changes = app.store.changes(event_id, 0, 1000).await.unwrap();
+        assert_eq!(changes.iter().filter(|c| c.what == "video_link.lost").count(), 1);
+        // A heartbeat of the same status is no change; a new status is.
+        app.post(&path, &venue.technician, &json!({"status": "connected"})).await.expect(200);
+        app.post(&path, &venue.technician, &json!({"status": "connected"})).await.expect(200);
+        let changes = app.store.changes(event_id, 0, 1000).await.unwrap();
+        assert_eq!(changes.iter().filter(|c| c.what == "video_link.connected").count(), 2);
+    }
+
+    async fn a_technician_records_video_checks_and_the_latest_is_the_status(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("/api/v1/venues/{}/video-checks", venue.id);
+        let failed = app.post(&path, &venue.technician, &json!({"result": "failed", "items": {"picture": true, "sound": false}, "note": "无声音"})).await.expect(201);
+        assert_eq!(failed["in_window"], false);
+        app.post(&path, &venue.technician, &json!({"result": "passed", "items": {"picture": true, "sound": true, "network_mbps": 20}})).await.expect(201);
+        let history = app.get(&path, &venue.coordinator).await.expect(200);
+        let results: Vec<&str> = history.as_array().unwrap().iter().map(|c| c["result"].as_str().unwrap()).collect();
+        assert_eq!(results, ["passed", "failed"]);
+        assert_eq!(app.get(&format!("/api/v1/venues/{}", venue.id), &app.admin).await.expect(200)["video_check"], "passed");
+        let bad = app.post(&path, &venue.technician, &json!({"result": "ok"})).await;
+        bad.expect_problem(422, "invalid_video_check");
+        app.post(&path, &venue.coordinator, &json!({"result": "passed"})).await.expect_problem(403, "forbidden");
+    }
+
+    async fn a_capacity_cut_moves_the_latest_200_of_panzhihua_online_and_emails_each_once(app: TestApp) {
+        let event = app.create_event(48).await;
+        let body = json!({"name": "攀枝花市分会场", "kind": "branch", "region": "四川", "contact_email": "pzh@example.cn",
+            "rooms": [{"name": "攀枝花市大礼堂", "capacity": 300}]});
+        let created = app.post(&format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()), &app.admin, &body).await.expect(201);
+        let (venue, room) = (created["id"].as_str().unwrap(), created["rooms"][0]["id"].as_str().unwrap());
+        let token = created["coordinator_token"].as_str().unwrap();
+        app.post(&format!("/api/v1/venues/{venue}/approval"), &app.admin, &json!({"status": "approved"})).await.expect(200);
+        let rows: Vec<Value> = (0..300).map(|i| json!({"name": format!("市民{i}"), "organization": "攀枝花市教育局", "title": "教师",
+            "phone": format!("139{:08}", i), "email": format!("p{i}@example.cn")})).collect();
+        let list_path = format!("/api/v1/venues/{venue}/registration");
+        app.put(&list_path, token, &list(rows)).await.expect(200);
+        for i in 0..120 {
+            let id = &app.get(&list_path, token).await.expect(200)["attendees"][i]["id"];
+            app.post(&format!("/api/v1/rooms/{room}/checkins"), token, &json!({"attendee_id": id})).await.expect(201);
+        }
+
+        let cut = app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 100}))).await.expect(200);
+        assert_eq!(cut["moved_online"].as_array().unwrap().len(), 200);
+        assert_eq!(cut["emailed"], 200);
+        assert_eq!(cut["room"]["occupancy"], 120, "people inside stay inside");
+        let after = app.get(&list_path, token).await.expect(200);
+        let attendees = after["attendees"].as_array().unwrap();
+        assert_eq!(attendees.len(), 300, "nothing is deleted");
+        assert!(attendees[..100].iter().all(|a| a["participation"] == "onsite"));
+        assert!(attendees[100..].iter().all(|a| a["participation"] == "online"), "the most recently added move first");
+        // 120 inside a room of 100: one who steps out cannot come back in until it is below 100.
+        let stepping_out = attendees[99]["id"].as_str().unwrap();
+        let out = app.request(Method::DELETE, &format!("/api/v1/rooms/{room}/checkins/{stepping_out}"), Some(token), None).await;
+        assert_eq!(out.status, 204);
+        app.post(&format!("/api/v1/rooms/{room}/checkins"), token, &json!({"attendee_id": stepping_out})).await.expect_problem(409, "room_full");
+
+        let smtp = SmtpServer::start();
+        let mailer = huichang_notify::Mailer::new(Some(&smtp.url()), std::path::Path::new("/nonexistent")).unwrap();
+        let worker = huichang_notify::Notifier::new(app.store.clone(), mailer, huichang_notify::Settings::new("http://huichang.test", "huichang@example.cn").unwrap());
+        assert_eq!(worker.deliver(chrono::Utc::now()).await.unwrap().sent, 200);
+        let mut recipients: Vec<String> = smtp.messages().iter().map(|m| huichang_tests::smtp::header(m, "To").unwrap()).collect();
+        recipients.sort();
+        let mut expected: Vec<String> = (100..300).map(|i| format!("p{i}@example.cn")).collect();
+        expected.sort();
+        assert_eq!(recipients, expected);
+
+        // Raising the capacity again moves nobody back by itself.
+        let raised = app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 300}))).await.expect(200);
+        assert_eq!(raised["moved_online"], json!([]));
+        assert_eq!(app.get(&list_path, token).await.expect(200)["attendees"][150]["participation"], "online");
+        app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 0}))).await.expect_problem(422, "invalid_room");
+    }
+
+    async fn a_test_older_than_48h_before_the_start_is_refused(app: TestApp) {
+        // The meeting starts in 26 hours, so a test taken now is within 48 hours of it.
+        let mut body = huichang_tests::event_body(-40);
+        body["requirements"] = json!([{"key": "health_code"}, {"key": "test_within_48h", "valid_for": "48h"}]);
+        let event = app.post("/api/v1/events", &app.admin, &body).await.expect(201);
+        assert_eq!(event["requirements"][1], json!({"key": "test_within_48h", "valid_for": "48h"}));
+        let venue = app.create_venue(&event, "主会场分组", 30).await;
+        approve(&app, &venue).await;
+        let stored = app.put(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin, &list(attendees(1))).await.expect(200);
+        let attendee = stored["attendees"][0]["id"].as_str().unwrap();
+        let room = venue.body["rooms"][0]["id"].as_str().unwrap();
+        let checkin = format!("/api/v1/rooms/{room}/checkins");
+
+        let refused = app.post(&checkin, &venue.coordinator, &json!({"attendee_id": attendee})).await;
+        refused.expect_problem(409, "requirement_not_met");
+        assert_eq!(refused.body["missing"], json!(["health_code", "test_within_48h"]));
+
+        let starts = chrono::DateTime::parse_from_rfc3339(event["starts_at"].as_str().unwrap()).unwrap();
+        let attest = format!("/api/v1/attendees/{attendee}/attestations");
+        app.post(&attest, &venue.coordinator, &json!({"key": "health_code", "at": chrono::Utc::now().to_rfc3339()})).await.expect(201);
+        let stale = (starts - chrono::Duration::hours(49)).to_rfc3339();
+        app.post(&attest, &venue.coordinator, &json!({"key": "test_within_48h", "at": stale})).await.expect(201);
+        let refused = app.post(&checkin, &venue.coordinator, &json!({"attendee_id": attendee})).await;
+        assert_eq!(refused.body["missing"], json!(["test_within_48h"]));
+
+        let bad = app.post(&attest, &venue.coordinator, &json!({"key": "passport", "at": "yesterday"})).await;
+        bad.expect_problem(422, "invalid_attestation");
+        assert_eq!(bad.error_fields(), ["key", "at"]);
+        app.post(&attest, &venue.coordinator, &json!({"key": "test_within_48h", "at": chrono::Utc::now().to_rfc3339()})).await.expect(201);
+        app.post(&checkin, &venue.coordinator, &json!({"attendee_id": attendee})).await.expect(201);
+    }
+}
