@@ -423,6 +423,7 @@ async fn finish_message(
     status: &str,
     error: Option<&str>,
     next_attempt_at: Option<DateTime<Utc>>,
+    at: DateTime<Utc>,
 ) -> Result<()> {
     let row = sqlx::query(
         "UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = COALESCE($4, next_attempt_at), claimed_until = NULL,
@@ -433,7 +434,7 @@ async fn finish_message(
     .bind(status)
     .bind(error)
     .bind(next_attempt_at)
-    .bind(now())
+    .bind(at)
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(row) = row {
@@ -1233,9 +1234,9 @@ impl Store for Backend {
         .transpose()
     }
 
-    async fn message_sent(&self, id: Uuid, _at: DateTime<Utc>) -> Result<()> {
+    async fn message_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<()> {
         let mut tx = self.writer().begin().await?;
-        finish_message(&mut tx, id, "sent", None, None).await?;
+        finish_message(&mut tx, id, "sent", None, None, event::truncate(at)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1243,7 +1244,7 @@ impl Store for Backend {
     async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
         let mut tx = self.writer().begin().await?;
         let status = if retry_at.is_some() { "queued" } else { "failed" };
-        finish_message(&mut tx, id, status, Some(error), retry_at).await?;
+        finish_message(&mut tx, id, status, Some(error), retry_at, now()).await?;
         tx.commit().await?;
         Ok(())
     }
