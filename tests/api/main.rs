@@ -5,6 +5,7 @@ mod changes;
 mod deadlines;
 mod door;
 mod events;
+mod live;
 mod notify;
 mod registration;
 mod roles;

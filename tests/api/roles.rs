@@ -96,6 +96,18 @@ fn cases() -> Vec<Case> {
         },
         Case { method: Method::GET, template: "/api/v1/events/{event}/outbox", body: Value::Null, allowed: &["admin"] },
         Case {
+            method: Method::GET,
+            template: "/api/v1/events/{event}/dashboard",
+            body: Value::Null,
+            allowed: &["admin", "viewer"],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/events/{event}/live",
+            body: Value::Null,
+            allowed: &["admin", "viewer"],
+        },
+        Case {
             method: Method::POST,
             template: "/api/v1/venues/{venue}/video-checks",
             body: json!({"result": "passed"}),

@@ -1,6 +1,7 @@
 //! Domain types and rules of huichang. Pure functions only: no I/O, no async, no clock.
 //! Callers pass `now` in, so every rule can be tested with fixed times.
 
+pub mod dashboard;
 pub mod deadline;
 pub mod door;
 pub mod duration;

@@ -18,6 +18,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod service;
@@ -35,6 +36,7 @@ pub struct AppState {
     pub public_url: String,
     pub metrics: Arc<metrics::Metrics>,
     pub failed_auth: Arc<auth::FailedAuth>,
+    pub hub: Arc<live::Hub>,
 }
 
 impl AppState {
@@ -44,17 +46,20 @@ impl AppState {
             public_url: public_url.trim_end_matches('/').to_owned(),
             metrics: Arc::default(),
             failed_auth: Arc::new(auth::FailedAuth::new(20, Duration::from_secs(60))),
+            hub: Arc::default(),
         }
     }
 }
 
 pub fn app(state: AppState) -> Router {
-    use api::{deadlines, door, events, registration, venues};
+    use api::{dashboard, deadlines, door, events, registration, venues};
     Router::new()
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{event}", get(events::get).patch(events::update))
         .route("/api/v1/events/{event}/viewer-tokens", post(events::create_viewer_token))
         .route("/api/v1/events/{event}/audit", get(events::audit))
+        .route("/api/v1/events/{event}/dashboard", get(dashboard::get))
+        .route("/api/v1/events/{event}/live", get(dashboard::live))
         .route("/api/v1/events/{event}/venues", post(venues::create).get(venues::list))
         .route("/api/v1/venues/{venue}", get(venues::get))
         .route("/api/v1/venues/{venue}/approval", post(venues::approve))

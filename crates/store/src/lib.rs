@@ -420,6 +420,13 @@ pub trait Store: Send + Sync + 'static {
         notice: &OnlineNotice,
     ) -> Result<CapacityChange>;
 
+    /// The event, its last `seq` and one row per venue, read from one snapshot.
+    async fn dashboard(
+        &self,
+        event_id: Uuid,
+        now: DateTime<Utc>,
+    ) -> Result<Option<(Event, i64, Vec<huichang_core::dashboard::VenueRow>)>>;
+
     /// Newest first; `page.after` continues with older entries.
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>>;
     /// The change log after `after_seq`, in order.

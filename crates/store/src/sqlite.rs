@@ -57,3 +57,6 @@ const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts
                  WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
                  ORDER BY next_attempt_at, id LIMIT 1)
      RETURNING id, event_id, recipient, subject, body_text, body_html, attempts";
+
+/// A read transaction in WAL mode already sees one snapshot.
+const SNAPSHOT: Option<&str> = None;

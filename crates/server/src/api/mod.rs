@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod dashboard;
 pub mod deadlines;
 pub mod door;
 pub mod events;

@@ -1,0 +1,114 @@
+//! The organiser's dashboard: one row per venue and the totals over them.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::door::LinkStatus;
+use crate::event::EventView;
+use crate::venue::{Approval, VenueKind};
+
+/// One venue as the dashboard shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct VenueRow {
+    pub id: Uuid,
+    pub name: String,
+    pub kind: VenueKind,
+    pub region: String,
+    pub approval: Approval,
+    /// Current attendees (not replaced, not removed), on site and online.
+    pub registered: i64,
+    /// Of those, the ones taking part online.
+    pub online: i64,
+    pub capacity: i64,
+    /// People inside the venue's rooms right now.
+    pub checked_in: i64,
+    /// The list names the venue's video-test technician.
+    pub technician: bool,
+    /// `none`, `passed` or `failed`: the latest video check.
+    pub video_check: String,
+    pub video_link: LinkStatus,
+    /// The list was accepted after the registration deadline.
+    pub late: bool,
+    /// Deadlines past due that the venue has not met.
+    pub overdue: Vec<Uuid>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Totals {
+    pub venues: i64,
+    pub approved: i64,
+    pub registered: i64,
+    pub capacity: i64,
+    pub checked_in: i64,
+    pub video_passed: i64,
+    pub video_live: i64,
+}
+
+pub fn totals(rows: &[VenueRow]) -> Totals {
+    let count = |keep: &dyn Fn(&VenueRow) -> bool| rows.iter().filter(|r| keep(r)).count() as i64;
+    Totals {
+        venues: rows.len() as i64,
+        approved: count(&|r| r.approval == Approval::Approved),
+        registered: rows.iter().map(|r| r.registered).sum(),
+        capacity: rows.iter().map(|r| r.capacity).sum(),
+        checked_in: rows.iter().map(|r| r.checked_in).sum(),
+        video_passed: count(&|r| r.video_check == "passed"),
+        video_live: count(&|r| r.video_link == LinkStatus::Connected),
+    }
+}
+
+/// `GET /api/v1/events/{event}/dashboard`, and the snapshot of the live feed.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Dashboard {
+    pub event: EventView,
+    /// The last change this picture includes; the live feed continues after it.
+    pub seq: i64,
+    pub totals: Totals,
+    pub venues: Vec<VenueRow>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(approval: Approval, registered: i64, video_check: &str, video_link: LinkStatus) -> VenueRow {
+        VenueRow {
+            id: Uuid::new_v4(),
+            name: "分会场".into(),
+            kind: VenueKind::Branch,
+            region: String::new(),
+            approval,
+            registered,
+            online: 0,
+            capacity: 30,
+            checked_in: 3,
+            technician: true,
+            video_check: video_check.into(),
+            video_link,
+            late: false,
+            overdue: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn totals_add_up_the_rows() {
+        let rows = [
+            row(Approval::Approved, 20, "passed", LinkStatus::Connected),
+            row(Approval::Pending, 10, "failed", LinkStatus::Lost),
+            row(Approval::Approved, 0, "none", LinkStatus::Unknown),
+        ];
+        assert_eq!(
+            totals(&rows),
+            Totals {
+                venues: 3,
+                approved: 2,
+                registered: 30,
+                capacity: 90,
+                checked_in: 9,
+                video_passed: 1,
+                video_live: 1
+            }
+        );
+    }
+}

@@ -1,0 +1,151 @@
+//! The organiser's dashboard and its live WebSocket feed.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::Response;
+use futures_util::{SinkExt, StreamExt};
+use huichang_core::dashboard::Dashboard;
+use serde::Deserialize;
+use tokio::sync::broadcast::error::RecvError;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::api::events;
+use crate::auth::{Caller, hash_token};
+use crate::error::ApiError;
+use crate::live::{self, REPLAY_LIMIT};
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/dashboard", tag = "events",
+    params(("event" = Uuid, Path, description = "The event id")),
+    responses((status = 200, description = "Totals and one row per venue, as of change `seq` (admin, viewer)", body = Dashboard)))]
+pub async fn get(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+) -> Result<Json<Dashboard>, ApiError> {
+    let event = events::load(&state, &event).await?;
+    caller.require(caller.grant.may_list_venues(event.id))?;
+    live::snapshot(state.store.as_ref(), event.id).await?.map(Json).ok_or_else(|| ApiError::not_found("event"))
+}
+
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LiveQuery {
+    /// The token, for clients that cannot send an `Authorization` header.
+    pub token: Option<String>,
+    /// Replay every change after this `seq` (a fresh snapshot when it is too old).
+    pub since: Option<i64>,
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/live", tag = "events",
+    params(("event" = Uuid, Path, description = "The event id"), LiveQuery),
+    responses((status = 101, description = "A WebSocket: first `{'type': 'snapshot', 'seq', 'dashboard'}` (or the changes after \
+        `since`), then one `{'type': 'change', 'seq', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
+        A client that falls behind gets a fresh snapshot. Pings every 20 s keep it open through proxies.")))]
+pub async fn live(
+    State(state): State<AppState>,
+    Path(event): Path<String>,
+    Query(query): Query<LiveQuery>,
+    headers: HeaderMap,
+    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let event = events::load(&state, &event).await?;
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_owned);
+    let token = bearer
+        .or(query.token)
+        .ok_or_else(|| ApiError::unauthorized("send the token as 'Authorization: Bearer <token>' or ?token="))?;
+    let grant = state
+        .store
+        .grant(&hash_token(&token))
+        .await?
+        .ok_or_else(|| ApiError::unauthorized("the token is unknown or was revoked"))?;
+    if !grant.may_list_venues(event.id) {
+        return Err(ApiError::forbidden());
+    }
+    let upgrade = upgrade.map_err(|rejection| {
+        ApiError::new(
+            axum::http::StatusCode::UPGRADE_REQUIRED,
+            "websocket_required",
+            format!("connect with a WebSocket client: {}", rejection.body_text()),
+        )
+    })?;
+    let receiver = state.hub.subscribe(&state.store, event.id).await?;
+    Ok(upgrade
+        .max_message_size(64 * 1024)
+        .on_upgrade(move |socket| serve_client(socket, state, event.id, query.since, receiver)))
+}
+
+async fn serve_client(
+    socket: WebSocket,
+    state: AppState,
+    event_id: Uuid,
+    since: Option<i64>,
+    mut receiver: tokio::sync::broadcast::Receiver<live::Message>,
+) {
+    let (mut sink, mut stream) = socket.split();
+    let send = |text: std::sync::Arc<str>| WsMessage::Text(text.as_ref().into());
+    // Start from a snapshot, or replay what the client missed when it is not too far behind.
+    let Ok(Some(snapshot)) = live::snapshot(state.store.as_ref(), event_id).await else { return };
+    let mut sent = snapshot.seq;
+    let replay = match since {
+        Some(since) if since <= snapshot.seq && snapshot.seq - since <= REPLAY_LIMIT => {
+            live::changes_after(state.store.as_ref(), event_id, since).await.ok()
+        }
+        _ => None,
+    };
+    let first: Vec<live::Message> = match replay {
+        Some(messages) => messages.into_iter().filter(|m| m.seq <= snapshot.seq).collect(),
+        None => vec![live::snapshot_message(&snapshot)],
+    };
+    for message in first {
+        if sink.send(send(message.text)).await.is_err() {
+            return;
+        }
+    }
+    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            received = receiver.recv() => {
+                let text = match received {
+                    Ok(message) if message.seq <= sent => continue,
+                    Ok(message) => {
+                        sent = message.seq;
+                        message.text
+                    }
+                    // Fallen behind: start again from a fresh snapshot instead of slowing the others.
+                    Err(RecvError::Lagged(_)) => match live::snapshot(state.store.as_ref(), event_id).await {
+                        Ok(Some(snapshot)) => {
+                            sent = snapshot.seq;
+                            live::snapshot_message(&snapshot).text
+                        }
+                        _ => return,
+                    },
+                    Err(RecvError::Closed) => return,
+                };
+                match tokio::time::timeout(Duration::from_secs(10), sink.send(send(text))).await {
+                    Ok(Ok(())) => {}
+                    _ => return,
+                }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            _ = ping.tick() => {
+                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

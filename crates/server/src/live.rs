@@ -1,0 +1,124 @@
+//! The live feed: every committed change of an event, in `seq` order, to every WebSocket client.
+//!
+//! One feed task per event with listeners reads the event's change log after the last `seq` it
+//! sent, so a change made through any server instance reaches the clients of every instance, in
+//! order and without gaps. Clients hear it through a bounded broadcast channel: one that falls
+//! behind gets a fresh snapshot instead of slowing the others or growing memory.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use huichang_core::dashboard::{Dashboard, VenueRow, totals};
+use huichang_store::Store;
+use serde_json::json;
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+/// How often a feed looks for new changes.
+const POLL: Duration = Duration::from_millis(100);
+/// Messages a client may fall behind by before it is resynchronised with a snapshot.
+pub const BACKLOG: usize = 512;
+/// A reconnecting client further behind than this gets a snapshot instead of a replay.
+pub const REPLAY_LIMIT: i64 = 1000;
+
+/// One message of the feed, already serialised, with its `seq`.
+#[derive(Debug, Clone)]
+pub struct Message {
+    pub seq: i64,
+    pub text: Arc<str>,
+}
+
+#[derive(Default)]
+pub struct Hub {
+    feeds: Mutex<HashMap<Uuid, broadcast::Sender<Message>>>,
+}
+
+impl Hub {
+    /// Listens to an event's changes, starting its feed when it is the first listener. A
+    /// client subscribes before it reads its snapshot, and a new feed starts from a `seq` read
+    /// before that, so no change falls between the two.
+    pub async fn subscribe(
+        self: &Arc<Self>,
+        store: &Arc<dyn Store>,
+        event_id: Uuid,
+    ) -> Result<broadcast::Receiver<Message>, huichang_store::StoreError> {
+        if let Some(sender) = self.feeds.lock().unwrap_or_else(|e| e.into_inner()).get(&event_id) {
+            return Ok(sender.subscribe());
+        }
+        let start = store.dashboard(event_id, chrono::Utc::now()).await?.map(|(_, seq, _)| seq).unwrap_or(0);
+        let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(sender) = feeds.get(&event_id) {
+            return Ok(sender.subscribe());
+        }
+        let (sender, receiver) = broadcast::channel(BACKLOG);
+        feeds.insert(event_id, sender.clone());
+        tokio::spawn(feed(self.clone(), store.clone(), event_id, sender, start));
+        Ok(receiver)
+    }
+}
+
+/// The dashboard of an event now: the snapshot a client starts from.
+pub async fn snapshot(store: &dyn Store, event_id: Uuid) -> Result<Option<Dashboard>, huichang_store::StoreError> {
+    Ok(store.dashboard(event_id, chrono::Utc::now()).await?.map(|(event, seq, venues)| Dashboard {
+        event: event.view(),
+        seq,
+        totals: totals(&venues),
+        venues,
+    }))
+}
+
+pub fn snapshot_message(dashboard: &Dashboard) -> Message {
+    Message {
+        seq: dashboard.seq,
+        text: json!({"type": "snapshot", "seq": dashboard.seq, "dashboard": dashboard}).to_string().into(),
+    }
+}
+
+/// The messages of the changes after `after`, each with its venue's row and the totals as they are now.
+pub async fn changes_after(
+    store: &dyn Store,
+    event_id: Uuid,
+    after: i64,
+) -> Result<Vec<Message>, huichang_store::StoreError> {
+    let changes = store.changes(event_id, after, REPLAY_LIMIT).await?;
+    if changes.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some((_, _, venues)) = store.dashboard(event_id, chrono::Utc::now()).await? else { return Ok(Vec::new()) };
+    let totals = totals(&venues);
+    let rows: HashMap<Uuid, &VenueRow> = venues.iter().map(|v| (v.id, v)).collect();
+    Ok(changes
+        .into_iter()
+        .map(|change| {
+            let venue = change.venue_id.and_then(|id| rows.get(&id));
+            let text = json!({"type": "change", "seq": change.seq, "venue_id": change.venue_id, "what": change.what,
+                "venue": venue, "totals": totals});
+            Message { seq: change.seq, text: text.to_string().into() }
+        })
+        .collect())
+}
+
+async fn feed(hub: Arc<Hub>, store: Arc<dyn Store>, event_id: Uuid, sender: broadcast::Sender<Message>, start: i64) {
+    let mut last = start;
+    loop {
+        tokio::time::sleep(POLL).await;
+        {
+            // Stop when the last listener has gone; a new one starts a new feed.
+            let mut feeds = hub.feeds.lock().unwrap_or_else(|e| e.into_inner());
+            if sender.receiver_count() == 0 {
+                feeds.remove(&event_id);
+                return;
+            }
+        }
+        match changes_after(store.as_ref(), event_id, last).await {
+            Ok(messages) => {
+                for message in messages {
+                    last = message.seq;
+                    let _ = sender.send(message);
+                }
+            }
+            Err(error) => tracing::warn!(%error, %event_id, "live feed could not read the change log; trying again"),
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! The dashboard and its live WebSocket feed.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use huichang_tests::{TestApp, attendees, list, on_both_stores};
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, event: &Value, token: &str, since: Option<i64>) -> Socket {
+    let mut url = format!(
+        "{}/api/v1/events/{}/live?token={token}",
+        app.url.replace("http://", "ws://"),
+        event["id"].as_str().unwrap()
+    );
+    if let Some(since) = since {
+        url.push_str(&format!("&since={since}"));
+    }
+    tokio_tungstenite::connect_async(url).await.expect("the live feed accepts the connection").0
+}
+
+/// The next JSON message, within two seconds.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(2), socket.next())
+            .await
+            .expect("a message within 2 s")
+            .unwrap()
+            .unwrap();
+        if let Message::Text(text) = message {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+on_both_stores! {
+    async fn the_dashboard_counts_every_venue(app: TestApp) {
+        let event = app.create_event(48).await;
+        let a = app.create_venue(&event, "四川省分会场", 30).await;
+        app.create_venue(&event, "重庆市分会场", 30).await;
+        app.put(&format!("/api/v1/venues/{}/registration", a.id), &a.coordinator, &list(attendees(12))).await.expect(200);
+        app.post(&format!("/api/v1/venues/{}/approval", a.id), &a.coordinator, &json!({"status": "approved"})).await.expect(200);
+        let viewer = app.viewer_token(&event).await;
+        let board = app.get(&format!("/api/v1/events/{}/dashboard", event["id"].as_str().unwrap()), &viewer).await.expect(200);
+        assert_eq!(board["totals"], json!({"venues": 2, "approved": 1, "registered": 12, "capacity": 60, "checked_in": 0, "video_passed": 0, "video_live": 0}));
+        assert_eq!(board["venues"][0]["registered"], 12);
+        assert_eq!(board["venues"][0]["technician"], true);
+        assert_eq!(board["venues"][1]["technician"], false);
+        assert_eq!(board["venues"][1]["video_link"], "unknown");
+        assert_eq!(board["seq"], 6);
+    }
+
+    async fn the_live_feed_sends_a_snapshot_then_every_change_in_order(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let mut socket = connect(&app, &event, &app.admin, None).await;
+        let snapshot = next(&mut socket).await;
+        assert_eq!(snapshot["type"], "snapshot");
+        let seq = snapshot["seq"].as_i64().unwrap();
+        assert_eq!(snapshot["dashboard"]["venues"].as_array().unwrap().len(), 1);
+
+        app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(attendees(3))).await.expect(200);
+        app.post(&format!("/api/v1/venues/{}/approval", venue.id), &venue.coordinator, &json!({"status": "approved"})).await.expect(200);
+        let first = next(&mut socket).await;
+        assert_eq!((first["type"].as_str(), first["seq"].as_i64(), first["what"].as_str()), (Some("change"), Some(seq + 1), Some("registration.submitted")));
+        assert_eq!(first["venue_id"], venue.id.as_str());
+        let second = next(&mut socket).await;
+        assert_eq!(second["seq"], seq + 2);
+        assert_eq!(second["venue"]["approval"], "approved");
+        assert_eq!(second["totals"]["registered"], 3);
+
+        // A change not tied to a venue carries none.
+        app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin, &json!({"title": "总结", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
+        let third = next(&mut socket).await;
+        assert_eq!((third["seq"].as_i64(), &third["venue_id"], &third["venue"]), (Some(seq + 3), &Value::Null, &Value::Null));
+
+        // Reconnecting with ?since= replays what was missed, then goes on live.
+        drop(socket);
+        app.create_venue(&event, "重庆市分会场", 30).await;
+        let mut again = connect(&app, &event, &app.admin, Some(seq + 1)).await;
+        let replayed: Vec<i64> = [next(&mut again).await, next(&mut again).await, next(&mut again).await].iter().map(|m| m["seq"].as_i64().unwrap()).collect();
+        assert_eq!(replayed, [seq + 2, seq + 3, seq + 4]);
+        app.post(&format!("/api/v1/venues/{}/approval", venue.id), &app.admin, &json!({"status": "rejected"})).await.expect(200);
+        assert_eq!(next(&mut again).await["seq"], seq + 5);
+
+        // Far too old, or from the future: a fresh snapshot.
+        let mut future = connect(&app, &event, &app.admin, Some(seq + 100)).await;
+        assert_eq!(next(&mut future).await["type"], "snapshot");
+    }
+
+    async fn the_live_feed_checks_the_token(app: TestApp) {
+        let event = app.create_event(48).await;
+        let url = format!("{}/api/v1/events/{}/live", app.url.replace("http://", "ws://"), event["id"].as_str().unwrap());
+        let refused = tokio_tungstenite::connect_async(format!("{url}?token=hcv_unknown")).await.unwrap_err();
+        assert!(refused.to_string().contains("401"), "{refused}");
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let forbidden = tokio_tungstenite::connect_async(format!("{url}?token={}", venue.coordinator)).await.unwrap_err();
+        assert!(forbidden.to_string().contains("403"), "{forbidden}");
+        let viewer = app.viewer_token(&event).await;
+        let mut socket = connect(&app, &event, &viewer, None).await;
+        assert_eq!(next(&mut socket).await["type"], "snapshot");
+    }
+}
