@@ -38,6 +38,16 @@ on_both_stores! {
         assert_eq!(changes[0].venue_id, None);
     }
 
+    async fn postgresql_announces_each_change_when_it_commits(app: TestApp) {
+        let announcements = app.store.change_announcements().await.unwrap();
+        assert_eq!(announcements.is_some(), app.database_url.starts_with("postgres"), "SQLite announces nothing");
+        if let Some(mut announcements) = announcements {
+            let event = app.create_event(48).await;
+            let heard = tokio::time::timeout(std::time::Duration::from_secs(2), announcements.recv()).await.unwrap().unwrap();
+            assert_eq!(heard.to_string(), event["id"].as_str().unwrap());
+        }
+    }
+
     async fn every_change_is_audited_with_who_and_from_where(app: TestApp) {
         let event = app.create_event(48).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;

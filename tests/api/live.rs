@@ -10,9 +10,13 @@ use tokio_tungstenite::tungstenite::Message;
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp, event: &Value, token: &str, since: Option<i64>) -> Socket {
+    connect_to(&app.url, event, token, since).await
+}
+
+async fn connect_to(base: &str, event: &Value, token: &str, since: Option<i64>) -> Socket {
     let mut url = format!(
         "{}/api/v1/events/{}/live?token={token}",
-        app.url.replace("http://", "ws://"),
+        base.replace("http://", "ws://"),
         event["id"].as_str().unwrap()
     );
     if let Some(since) = since {
@@ -88,6 +92,21 @@ on_both_stores! {
         // Far too old, or from the future: a fresh snapshot.
         let mut future = connect(&app, &event, &app.admin, Some(seq + 100)).await;
         assert_eq!(next(&mut future).await["type"], "snapshot");
+    }
+
+    async fn a_change_through_one_instance_reaches_the_clients_of_another(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let other = app.second_instance().await;
+        let mut socket = connect_to(&other, &event, &app.admin, None).await;
+        let seq = next(&mut socket).await["seq"].as_i64().unwrap();
+        for round in 1..=3 {
+            let status = if round % 2 == 1 { "connected" } else { "disconnected" };
+            app.post(&format!("/api/v1/venues/{}/video-link", venue.id), &venue.technician, &json!({"status": status})).await.expect(200);
+            let change = next(&mut socket).await;
+            assert_eq!(change["seq"], seq + round);
+            assert_eq!(change["venue"]["video_link"], status);
+        }
     }
 
     async fn the_live_feed_checks_the_token(app: TestApp) {

@@ -169,6 +169,19 @@ impl TestApp {
 }
 
 impl TestApp {
+    /// Another server instance on the same database, as behind a load balancer; its base URL.
+    pub async fn second_instance(&self) -> String {
+        let store = huichang_store::open(&self.database_url).await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(huichang_server::serve(
+            listener,
+            AppState::new(store, "http://huichang.test"),
+            std::future::pending(),
+        ));
+        url
+    }
+
     /// Runs SQL on the test's database directly: only to set up what the API cannot, such as
     /// venues that were made in 2021.
     pub async fn backdate(&self, table: &str, at: chrono::DateTime<chrono::Utc>) {

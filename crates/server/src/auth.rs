@@ -54,8 +54,8 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let address = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        let token =
-            bearer(parts).ok_or_else(|| ApiError::unauthorized("send the token as 'Authorization: Bearer <token>'"))?;
+        let token = bearer(&parts.headers)
+            .ok_or_else(|| ApiError::unauthorized("send the token as 'Authorization: Bearer <token>'"))?;
         if let Some(grant) = state.store.grant(&hash_token(&token)).await? {
             return Ok(Caller { grant, address });
         }
@@ -76,8 +76,9 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-fn bearer(parts: &Parts) -> Option<String> {
-    let value = parts.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+/// The token of an `Authorization: Bearer …` header.
+pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
 }

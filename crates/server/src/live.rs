@@ -15,8 +15,10 @@ use serde_json::json;
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-/// How often a feed looks for new changes.
+/// How often a feed looks for new changes when the store announces nothing (SQLite) ...
 const POLL: Duration = Duration::from_millis(100);
+/// ... and, as a fallback, when it does (PostgreSQL `LISTEN`): announcements wake it at once.
+const FALLBACK_POLL: Duration = Duration::from_secs(1);
 /// Messages a client may fall behind by before it is resynchronised with a snapshot.
 pub const BACKLOG: usize = 512;
 /// A reconnecting client further behind than this gets a snapshot instead of a replay.
@@ -47,13 +49,20 @@ impl Hub {
             return Ok(sender.subscribe());
         }
         let start = store.dashboard(event_id, chrono::Utc::now()).await?.map(|(_, seq, _)| seq).unwrap_or(0);
-        let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(sender) = feeds.get(&event_id) {
-            return Ok(sender.subscribe());
-        }
-        let (sender, receiver) = broadcast::channel(BACKLOG);
-        feeds.insert(event_id, sender.clone());
-        tokio::spawn(feed(self.clone(), store.clone(), event_id, sender, start));
+        let (sender, receiver) = {
+            let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(sender) = feeds.get(&event_id) {
+                return Ok(sender.subscribe());
+            }
+            let (sender, receiver) = broadcast::channel(BACKLOG);
+            feeds.insert(event_id, sender.clone());
+            (sender, receiver)
+        };
+        let wake = store.change_announcements().await.unwrap_or_else(|error| {
+            tracing::warn!(%error, "no change announcements; the live feed reads the change log every 100 ms");
+            None
+        });
+        tokio::spawn(feed(self.clone(), store.clone(), event_id, sender, start, wake));
         Ok(receiver)
     }
 }
@@ -99,10 +108,25 @@ pub async fn changes_after(
         .collect())
 }
 
-async fn feed(hub: Arc<Hub>, store: Arc<dyn Store>, event_id: Uuid, sender: broadcast::Sender<Message>, start: i64) {
+async fn feed(
+    hub: Arc<Hub>,
+    store: Arc<dyn Store>,
+    event_id: Uuid,
+    sender: broadcast::Sender<Message>,
+    start: i64,
+    mut wake: Option<broadcast::Receiver<Uuid>>,
+) {
     let mut last = start;
     loop {
-        tokio::time::sleep(POLL).await;
+        match wake.as_mut() {
+            Some(announcements) => {
+                tokio::select! {
+                    () = tokio::time::sleep(FALLBACK_POLL) => {}
+                    heard = announced(announcements, event_id) => if !heard { wake = None },
+                }
+            }
+            None => tokio::time::sleep(POLL).await,
+        }
         {
             // Stop when the last listener has gone; a new one starts a new feed.
             let mut feeds = hub.feeds.lock().unwrap_or_else(|e| e.into_inner());
@@ -119,6 +143,19 @@ async fn feed(hub: Arc<Hub>, store: Arc<dyn Store>, event_id: Uuid, sender: broa
                 }
             }
             Err(error) => tracing::warn!(%error, %event_id, "live feed could not read the change log; trying again"),
+        }
+    }
+}
+
+/// Waits until a change of `event_id` is announced (or announcements were missed, which may
+/// include one); `false` when the announcements have stopped.
+async fn announced(announcements: &mut broadcast::Receiver<Uuid>, event_id: Uuid) -> bool {
+    loop {
+        match announcements.recv().await {
+            Ok(id) if id == event_id => return true,
+            Ok(_) => {}
+            Err(broadcast::error::RecvError::Lagged(_)) => return true,
+            Err(broadcast::error::RecvError::Closed) => return false,
         }
     }
 }

@@ -427,6 +427,10 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<Option<(Event, i64, Vec<huichang_core::dashboard::VenueRow>)>>;
 
+    /// The event ids of changes as they commit, from any instance (PostgreSQL `LISTEN`), or
+    /// `None` where the store announces nothing and readers look at the change log themselves.
+    async fn change_announcements(&self) -> Result<Option<tokio::sync::broadcast::Receiver<Uuid>>>;
+
     /// Newest first; `page.after` continues with older entries.
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>>;
     /// The change log after `after_seq`, in order.

@@ -21,6 +21,7 @@ mod sql;
 
 pub struct PostgresStore {
     pool: Pool<Postgres>,
+    announcements: tokio::sync::OnceCell<tokio::sync::broadcast::Sender<uuid::Uuid>>,
 }
 
 impl PostgresStore {
@@ -29,7 +30,7 @@ impl PostgresStore {
         let pool =
             PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new() })
     }
 
     fn writer(&self) -> &Pool<Postgres> {
@@ -39,7 +40,42 @@ impl PostgresStore {
     fn reader(&self) -> &Pool<Postgres> {
         &self.pool
     }
+
+    /// The events of changes committed by any instance, heard through `LISTEN`. One connection
+    /// listens for the whole process; `PgListener` reconnects by itself after a failure.
+    async fn announcements(&self) -> Result<Option<tokio::sync::broadcast::Receiver<uuid::Uuid>>> {
+        let sender = self
+            .announcements
+            .get_or_try_init(|| async {
+                let mut listener = sqlx::postgres::PgListener::connect_with(&self.pool).await?;
+                listener.listen(CHANGES_CHANNEL).await?;
+                let (sender, _) = tokio::sync::broadcast::channel(1024);
+                let announce = sender.clone();
+                tokio::spawn(async move {
+                    loop {
+                        match listener.recv().await {
+                            Ok(notification) => {
+                                if let Ok(event_id) = notification.payload().parse() {
+                                    let _ = announce.send(event_id);
+                                }
+                            }
+                            Err(error) => {
+                                tracing::warn!(%error, "LISTEN connection lost; reconnecting");
+                                tokio::time::sleep(Duration::from_secs(1)).await;
+                            }
+                        }
+                    }
+                });
+                Ok::<_, crate::StoreError>(sender)
+            })
+            .await?;
+        Ok(Some(sender.subscribe()))
+    }
 }
+
+/// Every change announces its event on this channel when its transaction commits.
+const CHANGES_CHANNEL: &str = "huichang_changes";
+const ANNOUNCE_CHANGE: Option<&str> = Some("SELECT pg_notify('huichang_changes', $1)");
 
 /// The next due message, or one whose worker's claim ran out. `SKIP LOCKED` lets any number of
 /// workers claim side by side, each a different row.

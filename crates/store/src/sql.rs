@@ -17,7 +17,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
-use super::{Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR, SNAPSHOT};
+use super::{ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR, SNAPSHOT};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditActor, AuditEntry, AuditTarget, CapacityChange, Change, CheckinView,
     ClaimedMessage, DeliverableDone, DeliverableView, MovedOnline, NewMessage, OnlineNotice, OutboxView, Page,
@@ -56,16 +56,32 @@ struct Record<'a> {
     detail: Value,
 }
 
-async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
-    let at = now();
+/// The live-feed row of a change, announced to every instance when the transaction commits.
+async fn append_change(
+    tx: &mut Tx,
+    event_id: Uuid,
+    seq: i64,
+    venue_id: Option<Uuid>,
+    what: &str,
+    at: DateTime<Utc>,
+) -> Result<()> {
     sqlx::query("INSERT INTO changes (event_id, seq, venue_id, what, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(change.event_id)
-        .bind(change.seq)
-        .bind(change.venue_id)
-        .bind(change.action)
+        .bind(event_id)
+        .bind(seq)
+        .bind(venue_id)
+        .bind(what)
         .bind(at)
         .execute(&mut **tx)
         .await?;
+    if let Some(announce) = ANNOUNCE_CHANGE {
+        sqlx::query(announce).bind(event_id.to_string()).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
+    let at = now();
+    append_change(tx, change.event_id, change.seq, change.venue_id, change.action, at).await?;
     sqlx::query(
         "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -406,15 +422,35 @@ fn outbox_from_row(row: &DbRow) -> Result<OutboxView> {
 /// so they write no audit entry: the outbox row is its own record.
 async fn record_outbox_change(tx: &mut Tx, event_id: Uuid, venue_id: Option<Uuid>, what: &str) -> Result<()> {
     let seq = next_seq(tx, event_id).await?;
-    sqlx::query("INSERT INTO changes (event_id, seq, venue_id, what, at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(event_id)
-        .bind(seq)
-        .bind(venue_id)
-        .bind(what)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    append_change(tx, event_id, seq, venue_id, what, now()).await
+}
+
+/// Queues one message unless its `dedupe_key` is taken; its live-feed row goes with it.
+async fn insert_message(tx: &mut Tx, m: &NewMessage) -> Result<bool> {
+    let at = now();
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO outbox (id, event_id, dedupe_key, kind, deadline_id, venue_id, recipient, subject, body_text, body_html,
+             status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11)
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(m.event_id)
+    .bind(&m.dedupe_key)
+    .bind(&m.kind)
+    .bind(m.deadline_id)
+    .bind(m.venue_id)
+    .bind(&m.recipient)
+    .bind(&m.subject)
+    .bind(&m.body_text)
+    .bind(&m.body_html)
+    .bind(at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if inserted.is_some() {
+        record_outbox_change(tx, m.event_id, m.venue_id, "outbox.queued").await?;
+    }
+    Ok(inserted.is_some())
 }
 
 /// Ends a claimed message (`status = 'sending'`) as `sent`, `queued` again or `failed`.
@@ -1187,29 +1223,8 @@ impl Store for Backend {
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize> {
         let mut queued = 0;
         let mut tx = self.writer().begin().await?;
-        let at = now();
-        for m in messages {
-            let inserted: Option<Uuid> = sqlx::query_scalar(
-                "INSERT INTO outbox (id, event_id, dedupe_key, kind, deadline_id, venue_id, recipient, subject, body_text, body_html,
-                     status, attempts, next_attempt_at, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11)
-                 ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-            )
-            .bind(Uuid::now_v7())
-            .bind(m.event_id)
-            .bind(&m.dedupe_key)
-            .bind(&m.kind)
-            .bind(m.deadline_id)
-            .bind(m.venue_id)
-            .bind(&m.recipient)
-            .bind(&m.subject)
-            .bind(&m.body_text)
-            .bind(&m.body_html)
-            .bind(at)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if inserted.is_some() {
-                record_outbox_change(&mut tx, m.event_id, m.venue_id, "outbox.queued").await?;
+        for message in messages {
+            if insert_message(&mut tx, message).await? {
                 queued += 1;
             }
         }
@@ -1692,25 +1707,10 @@ impl Store for Backend {
                 .await?;
             if let Some(mut message) = notice(&event, person) {
                 message.dedupe_key = format!("online:{}:{seq}", person.attendee_id);
-                let queued = sqlx::query(
-                    "INSERT INTO outbox (id, event_id, dedupe_key, kind, deadline_id, venue_id, recipient, subject, body_text, body_html,
-                         status, attempts, next_attempt_at, created_at)
-                     VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8, $9, 'queued', 0, $10, $10)",
-                )
-                .bind(Uuid::now_v7())
-                .bind(event_id)
-                .bind(&message.dedupe_key)
-                .bind(&message.kind)
-                .bind(venue_id)
-                .bind(&message.recipient)
-                .bind(&message.subject)
-                .bind(&message.body_text)
-                .bind(&message.body_html)
-                .bind(now())
-                .execute(&mut *tx)
-                .await;
-                queued?;
-                emailed += 1;
+                message.venue_id = Some(venue_id);
+                if insert_message(&mut tx, &message).await? {
+                    emailed += 1;
+                }
             }
         }
         let moved_online: Vec<Uuid> = moved.iter().map(|m| m.attendee_id).collect();
@@ -1822,6 +1822,10 @@ impl Store for Backend {
             .collect::<Result<Vec<_>>>()?;
         tx.commit().await?;
         Ok(Some((event, seq, venues)))
+    }
+
+    async fn change_announcements(&self) -> Result<Option<tokio::sync::broadcast::Receiver<Uuid>>> {
+        self.announcements().await
     }
 
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {

@@ -48,7 +48,14 @@ impl SqliteStore {
     fn reader(&self) -> &Pool<Sqlite> {
         &self.reader
     }
+
+    /// One process writes a SQLite file, and its feeds read the change log directly.
+    async fn announcements(&self) -> Result<Option<tokio::sync::broadcast::Receiver<uuid::Uuid>>> {
+        Ok(None)
+    }
 }
+
+const ANNOUNCE_CHANGE: Option<&str> = None;
 
 /// The next due message, or one whose worker's claim ran out. SQLite has one writer, so the
 /// UPDATE alone is atomic.

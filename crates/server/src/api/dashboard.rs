@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, header};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use huichang_core::dashboard::Dashboard;
@@ -55,12 +55,7 @@ pub async fn live(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let event = events::load(&state, &event).await?;
-    let bearer = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::to_owned);
-    let token = bearer
+    let token = crate::auth::bearer(&headers)
         .or(query.token)
         .ok_or_else(|| ApiError::unauthorized("send the token as 'Authorization: Bearer <token>' or ?token="))?;
     let grant = state
