@@ -79,6 +79,19 @@ async fn append_change(
     Ok(())
 }
 
+impl<'a> Record<'a> {
+    /// A change numbered `seq` of an event, about `target` (its kind and id).
+    fn new(
+        (event_id, seq): (Uuid, i64),
+        venue_id: Option<Uuid>,
+        action: &'a str,
+        (target_kind, target_id): (&'a str, Uuid),
+        detail: Value,
+    ) -> Self {
+        Record { event_id, seq, venue_id, action, target_kind, target_id, detail }
+    }
+}
+
 async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
     let at = now();
     append_change(tx, change.event_id, change.seq, change.venue_id, change.action, at).await?;
@@ -567,20 +580,8 @@ impl Store for Backend {
         }
         let seq = next_seq(&mut tx, event.id).await?;
         let detail = json!({"title": new.title});
-        record(
-            &mut tx,
-            actor,
-            Record {
-                event_id: event.id,
-                seq,
-                venue_id: None,
-                action: "event.created",
-                target_kind: "event",
-                target_id: event.id,
-                detail,
-            },
-        )
-        .await?;
+        record(&mut tx, actor, Record::new((event.id, seq), None, "event.created", ("event", event.id), detail))
+            .await?;
         tx.commit().await?;
         Ok(event)
     }
@@ -627,20 +628,7 @@ impl Store for Backend {
         }
         let detail =
             json!({"title": new.title, "starts_at": new.starts_at, "registration_deadline": new.registration_deadline});
-        record(
-            &mut tx,
-            actor,
-            Record {
-                event_id: id,
-                seq,
-                venue_id: None,
-                action: "event.updated",
-                target_kind: "event",
-                target_id: id,
-                detail,
-            },
-        )
-        .await?;
+        record(&mut tx, actor, Record::new((id, seq), None, "event.updated", ("event", id), detail)).await?;
         let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
             .bind(id)
             .fetch_one(&mut *tx)
@@ -723,15 +711,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "venue.created",
-                target_kind: "venue",
-                target_id: venue_id,
-                detail,
-            },
+            Record::new((event_id, seq), Some(venue_id), "venue.created", ("venue", venue_id), detail),
         )
         .await?;
         let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
@@ -788,20 +768,8 @@ impl Store for Backend {
         .await?;
         let action = if approval.status == Approval::Approved { "venue.approved" } else { "venue.rejected" };
         let detail = json!({"authority": approval.authority, "reference": approval.reference, "note": approval.note});
-        record(
-            &mut tx,
-            actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action,
-                target_kind: "venue",
-                target_id: venue_id,
-                detail,
-            },
-        )
-        .await?;
+        record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), action, ("venue", venue_id), detail))
+            .await?;
         let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(venue)
@@ -819,20 +787,8 @@ impl Store for Backend {
             .await?;
         let id = insert_token(&mut tx, role, token_hash, Some(event_id), Some(venue_id), "").await?;
         let detail = json!({"role": role.as_str(), "venue_id": venue_id});
-        record(
-            &mut tx,
-            actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "token.reissued",
-                target_kind: "token",
-                target_id: id,
-                detail,
-            },
-        )
-        .await?;
+        record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), "token.reissued", ("token", id), detail))
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -842,20 +798,7 @@ impl Store for Backend {
         let seq = next_seq(&mut tx, event_id).await?;
         let id = insert_token(&mut tx, Role::Viewer, token_hash, Some(event_id), None, label).await?;
         let detail = json!({"role": "viewer", "label": label});
-        record(
-            &mut tx,
-            actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: None,
-                action: "token.created",
-                target_kind: "token",
-                target_id: id,
-                detail,
-            },
-        )
-        .await?;
+        record(&mut tx, actor, Record::new((event_id, seq), None, "token.created", ("token", id), detail)).await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -961,15 +904,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "registration.submitted",
-                target_kind: "registration",
-                target_id: venue_id,
-                detail,
-            },
+            Record::new((event_id, seq), Some(venue_id), "registration.submitted", ("registration", venue_id), detail),
         )
         .await?;
         let view = load_registration(&mut tx, venue_id).await?;
@@ -1045,15 +980,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "attendee.replaced",
-                target_kind: "attendee",
-                target_id: new.id,
-                detail,
-            },
+            Record::new((event_id, seq), Some(venue_id), "attendee.replaced", ("attendee", new.id), detail),
         )
         .await?;
         tx.commit().await?;
@@ -1079,15 +1006,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: None,
-                action: "deadline.created",
-                target_kind: "deadline",
-                target_id: deadline.id,
-                detail,
-            },
+            Record::new((event_id, seq), None, "deadline.created", ("deadline", deadline.id), detail),
         )
         .await?;
         tx.commit().await?;
@@ -1146,15 +1065,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "deliverable.done",
-                target_kind: "venue",
-                target_id: venue_id,
-                detail,
-            },
+            Record::new((event_id, seq), Some(venue_id), "deliverable.done", ("venue", venue_id), detail),
         )
         .await?;
         let tz: Tz = sqlx::query_scalar::<_, String>("SELECT timezone FROM events WHERE id = $1")
@@ -1303,15 +1214,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: row.try_get("venue_id")?,
-                action: "outbox.retried",
-                target_kind: "message",
-                target_id: id,
-                detail: json!({}),
-            },
+            Record::new((event_id, seq), row.try_get("venue_id")?, "outbox.retried", ("message", id), json!({})),
         )
         .await?;
         let view = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -1353,20 +1256,8 @@ impl Store for Backend {
             "video_check.failed"
         };
         let detail = json!({"items": items, "note": check.note, "in_window": in_window});
-        record(
-            &mut tx,
-            actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action,
-                target_kind: "venue",
-                target_id: venue_id,
-                detail,
-            },
-        )
-        .await?;
+        record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), action, ("venue", venue_id), detail))
+            .await?;
         let tz = event_timezone(&mut tx, event_id).await?;
         tx.commit().await?;
         Ok(VideoCheckView {
@@ -1430,15 +1321,7 @@ impl Store for Backend {
             record(
                 &mut tx,
                 actor,
-                Record {
-                    event_id,
-                    seq,
-                    venue_id: Some(venue_id),
-                    action: &action,
-                    target_kind: "venue",
-                    target_id: venue_id,
-                    detail: json!({}),
-                },
+                Record::new((event_id, seq), Some(venue_id), &action, ("venue", venue_id), json!({})),
             )
             .await?;
         }
@@ -1464,15 +1347,7 @@ impl Store for Backend {
             record(
                 &mut tx,
                 &Actor::server(),
-                Record {
-                    event_id,
-                    seq,
-                    venue_id: Some(venue_id),
-                    action: "video_link.lost",
-                    target_kind: "venue",
-                    target_id: venue_id,
-                    detail,
-                },
+                Record::new((event_id, seq), Some(venue_id), "video_link.lost", ("venue", venue_id), detail),
             )
             .await?;
         }
@@ -1526,15 +1401,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "attestation.recorded",
-                target_kind: "attendee",
-                target_id: attendee_id,
-                detail,
-            },
+            Record::new((event_id, seq), Some(venue_id), "attestation.recorded", ("attendee", attendee_id), detail),
         )
         .await?;
         let tz = event_timezone(&mut tx, event_id).await?;
@@ -1588,15 +1455,13 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "checkin.created",
-                target_kind: "attendee",
-                target_id: attendee_id,
-                detail: json!({"room_id": room_id}),
-            },
+            Record::new(
+                (event_id, seq),
+                Some(venue_id),
+                "checkin.created",
+                ("attendee", attendee_id),
+                json!({"room_id": room_id}),
+            ),
         )
         .await?;
         let tz = event_timezone(&mut tx, event_id).await?;
@@ -1626,15 +1491,13 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "checkin.closed",
-                target_kind: "attendee",
-                target_id: attendee_id,
-                detail: json!({"room_id": room_id}),
-            },
+            Record::new(
+                (event_id, seq),
+                Some(venue_id),
+                "checkin.closed",
+                ("attendee", attendee_id),
+                json!({"room_id": room_id}),
+            ),
         )
         .await?;
         tx.commit().await?;
@@ -1718,15 +1581,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record {
-                event_id,
-                seq,
-                venue_id: Some(venue_id),
-                action: "room.capacity_changed",
-                target_kind: "room",
-                target_id: room_id,
-                detail,
-            },
+            Record::new((event_id, seq), Some(venue_id), "room.capacity_changed", ("room", room_id), detail),
         )
         .await?;
         tx.commit().await?;
