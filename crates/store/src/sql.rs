@@ -147,6 +147,14 @@ fn event_from_row(row: &DbRow) -> Result<Event> {
 const EVENT_COLUMNS: &str = "id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline, \
      video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at";
 
+async fn load_event(conn: &mut Conn, id: Uuid) -> Result<Option<Event>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?;
+    row.as_ref().map(event_from_row).transpose()
+}
+
 const VENUE_SELECT: &str = "SELECT v.id, v.event_id, v.name, v.kind, v.region, v.contact_email, v.approval, \
      v.approval_authority, v.approval_reference, v.approval_note, v.approval_recorded_at, v.created_at, e.timezone, \
      v.video_link, (SELECT c.result FROM video_checks c WHERE c.venue_id = v.id ORDER BY c.id DESC LIMIT 1) AS video_check \
@@ -587,11 +595,8 @@ impl Store for Backend {
     }
 
     async fn event(&self, id: Uuid) -> Result<Option<Event>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
-            .bind(id)
-            .fetch_optional(self.reader())
-            .await?;
-        row.as_ref().map(event_from_row).transpose()
+        let mut conn = self.reader().acquire().await?;
+        load_event(&mut conn, id).await
     }
 
     async fn update_event(&self, id: Uuid, new: &NewEvent, actor: &Actor) -> Result<Event> {
@@ -629,11 +634,7 @@ impl Store for Backend {
         let detail =
             json!({"title": new.title, "starts_at": new.starts_at, "registration_deadline": new.registration_deadline});
         record(&mut tx, actor, Record::new((id, seq), None, "event.updated", ("event", id), detail)).await?;
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
-            .bind(id)
-            .fetch_one(&mut *tx)
-            .await?;
-        let event = event_from_row(&row)?;
+        let event = load_event(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(event)
     }
@@ -1068,12 +1069,7 @@ impl Store for Backend {
             Record::new((event_id, seq), Some(venue_id), "deliverable.done", ("venue", venue_id), detail),
         )
         .await?;
-        let tz: Tz = sqlx::query_scalar::<_, String>("SELECT timezone FROM events WHERE id = $1")
-            .bind(event_id)
-            .fetch_one(&mut *tx)
-            .await?
-            .parse()
-            .unwrap_or(Tz::UTC);
+        let tz = event_timezone(&mut tx, event_id).await?;
         tx.commit().await?;
         Ok(DeliverableView {
             deadline_id,
@@ -1555,13 +1551,7 @@ impl Store for Backend {
             })
         })
         .collect::<Result<Vec<_>>>()?;
-        let event = {
-            let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
-                .bind(event_id)
-                .fetch_one(&mut *tx)
-                .await?;
-            event_from_row(&row)?
-        };
+        let event = load_event(&mut tx, event_id).await?.ok_or(StoreError::NotFound)?;
         let mut emailed = 0;
         for person in &moved {
             sqlx::query("UPDATE attendees SET participation = 'online' WHERE id = $1")
