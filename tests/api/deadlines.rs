@@ -57,6 +57,10 @@ on_both_stores! {
         let done: serde_json::Value = response.json().await.unwrap();
         assert_eq!(done["file_name"], "工作总结.pdf");
         assert_eq!(done["file_size"], 16);
+        let listed = app.get(&format!("/api/v1/venues/{}/deliverables", venue.id), &venue.technician).await.expect(200);
+        assert_eq!(listed.as_array().unwrap().len(), 1, "marking it done again replaces it: {listed}");
+        assert_eq!(listed[0]["deadline_id"], deadline["id"]);
+        assert_eq!(listed[0]["file_name"], "工作总结.pdf");
 
         let refused = upload("run.exe", b"MZ".to_vec()).await.unwrap();
         assert_eq!(refused.status(), 422);

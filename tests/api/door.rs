@@ -65,6 +65,14 @@ on_both_stores! {
             }
             assert_eq!(inside.len(), 30, "round {round}");
             assert_eq!(occupancy(&app, &venue, &room).await, 30);
+            if round == 0 {
+                let listed = app.get(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator).await.expect(200);
+                let mut listed: Vec<String> = listed.as_array().unwrap().iter().map(|c| c["attendee_id"].as_str().unwrap().to_owned()).collect();
+                listed.sort();
+                let mut expected = inside.clone();
+                expected.sort();
+                assert_eq!(listed, expected, "the room's list names exactly the people inside");
+            }
 
             // Check-outs and check-ins interleaved: never more than 30 inside.
             let waiting: Vec<&String> = ids.iter().filter(|id| !inside.contains(id)).take(60).collect();
@@ -94,6 +102,7 @@ on_both_stores! {
             }
             assert_eq!(occupancy(&app, &venue, &room).await, 0);
         }
+        assert_eq!(app.get(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator).await.expect(200), json!([]));
     }
 
     async fn every_refusal_at_the_door_has_its_code_in_order(app: TestApp) {

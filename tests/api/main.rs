@@ -7,6 +7,7 @@ mod door;
 mod events;
 mod live;
 mod notify;
+mod pages;
 mod registration;
 mod roles;
 mod service;

@@ -94,6 +94,12 @@ fn cases() -> Vec<Case> {
             body: json!({"note": "已报送"}),
             allowed: &["admin", "coordinator"],
         },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/venues/{venue}/deliverables",
+            body: Value::Null,
+            allowed: &["admin", "coordinator", "technician", "viewer"],
+        },
         Case { method: Method::GET, template: "/api/v1/events/{event}/outbox", body: Value::Null, allowed: &["admin"] },
         Case {
             method: Method::GET,
@@ -135,6 +141,12 @@ fn cases() -> Vec<Case> {
             method: Method::POST,
             template: "/api/v1/rooms/{room}/checkins",
             body: json!({"attendee_id": "{attendee}"}),
+            allowed: &["admin", "coordinator"],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/rooms/{room}/checkins",
+            body: Value::Null,
             allowed: &["admin", "coordinator"],
         },
         Case {

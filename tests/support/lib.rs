@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+pub mod browser;
 pub mod smtp;
 
 use huichang_server::AppState;

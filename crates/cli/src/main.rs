@@ -231,7 +231,8 @@ async fn serve(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let sweeper = tokio::spawn(huichang_server::sweeper::run(store.clone(), config.video_link_timeout, async {
         let _ = sweeper_stopped.await;
     }));
-    let state = huichang_server::AppState::new(store, &config.public_url);
+    let mut state = huichang_server::AppState::new(store, &config.public_url);
+    state.video_link_timeout = config.video_link_timeout;
     huichang_server::serve(listener, state, shutdown_signal()).await?;
     let _ = (stop_notifier.send(()), stop_sweeper.send(()));
     let _ = tokio::join!(notifier, sweeper);

@@ -2,76 +2,15 @@
 //! answers the registration flow, and SIGTERM stops it cleanly. Once on SQLite, once on
 //! PostgreSQL when it is reachable (required under `CI=true`).
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
-struct Server {
-    child: Child,
-    url: String,
-}
+mod common;
 
-/// The binary, with no `HUICHANG_*` setting inherited from the environment.
-fn huichang(args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_huichang"));
-    command.args(args).env("HUICHANG_LOG", "warn");
-    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUICHANG_") && k != "HUICHANG_TEST_DATABASE_URL") {
-        command.env_remove(key);
-    }
-    command
-}
-
-impl Server {
-    /// Runs `huichang serve` on a free port and waits for it to say where it listens.
-    fn start(data_dir: &Path, database_url: Option<&str>, admin_token: &str) -> Server {
-        let mut command = huichang(&["serve", "--bind", "127.0.0.1:0"]);
-        command.env("HUICHANG_DATA_DIR", data_dir).env("HUICHANG_ADMIN_TOKEN", admin_token);
-        if let Some(url) = database_url {
-            command.env("HUICHANG_DATABASE_URL", url);
-        }
-        Server::spawn(command)
-    }
-
-    /// Runs `command` and waits for the server to say where it listens.
-    fn spawn(mut command: Command) -> Server {
-        let mut child = command.stdout(Stdio::piped()).spawn().expect("the binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        let line = lines
-            .by_ref()
-            .find(|line| line.starts_with("huichang is listening on "))
-            .expect("the server says where it listens");
-        let url = line.trim_start_matches("huichang is listening on ").split(' ').next().unwrap().to_owned();
-        Server { child, url }
-    }
-
-    fn stop(mut self) -> std::process::ExitStatus {
-        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        for _ in 0..100 {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("the server did not stop within 5 s of SIGTERM");
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
-
-fn data_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("huichang-binary-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::{Server, data_dir, huichang};
 
 /// A value of the demo's printed table: the tokens of the named venue.
 fn venue_tokens(demo_output: &str, venue: &str) -> (String, String, String) {
@@ -131,31 +70,8 @@ async fn the_binary_serves_the_demo_on_sqlite() {
 
 #[tokio::test]
 async fn the_binary_serves_the_demo_on_postgres() {
-    let admin_url = std::env::var("HUICHANG_TEST_DATABASE_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let name = format!("huichang_binary_{}", std::process::id());
-    let create = Command::new("psql")
-        .args([
-            admin_url.as_str(),
-            "-qAt",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name}"),
-            "-c",
-            &format!("CREATE DATABASE {name}"),
-        ])
-        .output();
-    match create {
-        Ok(out) if out.status.success() => {}
-        other if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("PostgreSQL is required under CI=true: {other:?}")
-        }
-        _ => return eprintln!("skipped: PostgreSQL not reachable at {admin_url}"),
-    }
-    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
-    flow(Some(&format!("{base}/{name}")), "postgres").await;
-    let _ = Command::new("psql")
-        .args([admin_url.as_str(), "-qAtc", &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")])
-        .output();
+    let Some(database) = common::PostgresDatabase::create("binary") else { return };
+    flow(Some(&database.url), "postgres").await;
 }
 
 /// The README's curl walkthrough, run as written against `huichang demo` started as the

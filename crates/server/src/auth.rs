@@ -54,8 +54,24 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let address = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-        let token = bearer(&parts.headers)
-            .ok_or_else(|| ApiError::unauthorized("send the token as 'Authorization: Bearer <token>'"))?;
+        let token = match bearer(&parts.headers) {
+            Some(token) => token,
+            None => {
+                let token = crate::pages::cookie(&parts.headers, crate::pages::SESSION_COOKIE).ok_or_else(|| {
+                    ApiError::unauthorized("send the token as 'Authorization: Bearer <token>', or sign in")
+                })?;
+                // A cookie rides along with any request the browser makes, even one another site
+                // triggers; only the pages' own scripts send this header, and no other site can.
+                if !parts.method.is_safe() && parts.headers.get(PAGE_HEADER).is_none_or(|v| v != "huichang") {
+                    return Err(ApiError::new(
+                        axum::http::StatusCode::FORBIDDEN,
+                        "cross_site_request",
+                        format!("a change signed in by the session cookie must carry '{PAGE_HEADER}: huichang'"),
+                    ));
+                }
+                token
+            }
+        };
         if let Some(grant) = state.store.grant(&hash_token(&token)).await? {
             return Ok(Caller { grant, address });
         }
@@ -75,6 +91,9 @@ impl FromRequestParts<AppState> for Caller {
         Err(ApiError::unauthorized("the token is unknown or was revoked"))
     }
 }
+
+/// Sent by the pages' scripts with every change they make (see the cookie case above).
+pub const PAGE_HEADER: &str = "x-requested-with";
 
 /// The token of an `Authorization: Bearer …` header.
 pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
@@ -96,7 +115,7 @@ impl FailedAuth {
         FailedAuth { limit, window, seen: Mutex::new(HashMap::new()) }
     }
 
-    fn record(&self, address: IpAddr) {
+    pub(crate) fn record(&self, address: IpAddr) {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() > 100_000 {
@@ -110,7 +129,7 @@ impl FailedAuth {
     }
 
     /// How long `address` must still wait, if it is over the limit.
-    fn blocked(&self, address: IpAddr) -> Option<Duration> {
+    pub(crate) fn blocked(&self, address: IpAddr) -> Option<Duration> {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         let (since, count) = seen.get(&address)?;
         let elapsed = since.elapsed();

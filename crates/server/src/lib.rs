@@ -21,6 +21,7 @@ pub mod extract;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
+pub mod pages;
 pub mod service;
 pub mod sweeper;
 
@@ -37,13 +38,24 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     pub failed_auth: Arc<auth::FailedAuth>,
     pub hub: Arc<live::Hub>,
+    /// The sub-path the app is served under, from the public URL (`https://x.cn/huichang` → `/huichang`).
+    pub base_path: String,
+    /// Silence after which a connected video link is lost; the technician page beats faster.
+    pub video_link_timeout: Duration,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> Self {
+        let public_url = public_url.trim_end_matches('/').to_owned();
+        let base_path = public_url
+            .split_once("://")
+            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
+            .unwrap_or_default();
         AppState {
             store,
-            public_url: public_url.trim_end_matches('/').to_owned(),
+            public_url,
+            base_path,
+            video_link_timeout: Duration::from_secs(60),
             metrics: Arc::default(),
             failed_auth: Arc::new(auth::FailedAuth::new(20, Duration::from_secs(60))),
             hub: Arc::default(),
@@ -70,12 +82,13 @@ pub fn app(state: AppState) -> Router {
             "/api/v1/venues/{venue}/deliverables/{deadline}",
             post(deadlines::complete).layer(DefaultBodyLimit::max(deadlines::UPLOAD_LIMIT)),
         )
+        .route("/api/v1/venues/{venue}/deliverables", get(deadlines::list_done))
         .route("/api/v1/events/{event}/outbox", get(deadlines::outbox))
         .route("/api/v1/outbox/{message}/retry", post(deadlines::retry))
         .route("/api/v1/venues/{venue}/video-checks", post(door::record_check).get(door::list_checks))
         .route("/api/v1/venues/{venue}/video-link", post(door::video_link))
         .route("/api/v1/rooms/{room}", axum::routing::patch(door::set_capacity))
-        .route("/api/v1/rooms/{room}/checkins", post(door::check_in))
+        .route("/api/v1/rooms/{room}/checkins", post(door::check_in).get(door::list_checkins))
         .route("/api/v1/rooms/{room}/checkins/{attendee}", axum::routing::delete(door::check_out))
         .route("/api/v1/attendees/{attendee}/attestations", post(door::attest))
         .route("/healthz", get(service::healthz))
@@ -84,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/openapi.json", get(service::openapi))
         .route("/docs", get(service::docs))
         .route("/docs/{file}", get(service::docs_asset))
+        .merge(pages::router())
         .fallback(|| async { ApiError::not_found("page or endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here")

@@ -94,15 +94,16 @@ pub async fn changes_after(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let Some((_, _, venues)) = store.dashboard(event_id, chrono::Utc::now()).await? else { return Ok(Vec::new()) };
+    let Some((event, _, venues)) = store.dashboard(event_id, chrono::Utc::now()).await? else { return Ok(Vec::new()) };
     let totals = totals(&venues);
     let rows: HashMap<Uuid, &VenueRow> = venues.iter().map(|v| (v.id, v)).collect();
     Ok(changes
         .into_iter()
         .map(|change| {
             let venue = change.venue_id.and_then(|id| rows.get(&id));
-            let text = json!({"type": "change", "seq": change.seq, "venue_id": change.venue_id, "what": change.what,
-                "venue": venue, "totals": totals});
+            let at = huichang_core::event::local(change.at, event.event.timezone);
+            let text = json!({"type": "change", "seq": change.seq, "at": at, "venue_id": change.venue_id,
+                "what": change.what, "venue": venue, "totals": totals});
             Message { seq: change.seq, text: text.to_string().into() }
         })
         .collect())

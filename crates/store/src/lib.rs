@@ -135,6 +135,7 @@ pub struct Change {
     pub seq: i64,
     pub venue_id: Option<Uuid>,
     pub what: String,
+    pub at: DateTime<Utc>,
 }
 
 /// Where an attendee belongs, for authorisation before a change.
@@ -359,6 +360,8 @@ pub trait Store: Send + Sync + 'static {
         done: &DeliverableDone,
         actor: &Actor,
     ) -> Result<DeliverableView>;
+    /// The deliverables a venue has marked done.
+    async fn deliverables(&self, venue_id: Uuid) -> Result<Vec<DeliverableView>>;
 
     /// Deadlines due within `horizon` before `now` or later, with the branch venues (not
     /// rejected) that have not met them.
@@ -410,6 +413,8 @@ pub trait Store: Send + Sync + 'static {
     /// Takes a seat: `AlreadyCheckedIn` when inside any room, `RoomFull` when no seat is free.
     async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView>;
     async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()>;
+    /// The people inside a room now, earliest first.
+    async fn checkins(&self, room_id: Uuid) -> Result<Vec<CheckinView>>;
     /// Sets a room's capacity; when the venue's on-site list no longer fits, the excess moves
     /// online (most recently added first) and each is emailed `notice(moved)` through the outbox.
     async fn set_room_capacity(

@@ -31,6 +31,11 @@ type DbRow = <Db as sqlx::Database>::Row;
 type Conn = <Db as sqlx::Database>::Connection;
 type Tx = Transaction<'static, Db>;
 
+/// The event time zone a query selected as `timezone`, for answering in local time.
+fn row_timezone(row: &DbRow) -> Result<Tz> {
+    Ok(row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC))
+}
+
 fn now() -> DateTime<Utc> {
     event::truncate(Utc::now())
 }
@@ -161,7 +166,7 @@ const VENUE_SELECT: &str = "SELECT v.id, v.event_id, v.name, v.kind, v.region, v
      FROM venues v JOIN events e ON e.id = v.event_id";
 
 fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueView> {
-    let tz: Tz = row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC);
+    let tz = row_timezone(row)?;
     let recorded_at: Option<DateTime<Utc>> = row.try_get("approval_recorded_at")?;
     let approval_record = match recorded_at {
         Some(at) => Some(ApprovalRecord {
@@ -418,7 +423,7 @@ const OUTBOX_COLUMNS: &str = "o.id, o.recipient, o.subject, o.kind, o.deadline_i
      o.next_attempt_at, o.sent_at, o.created_at, e.timezone";
 
 fn outbox_from_row(row: &DbRow) -> Result<OutboxView> {
-    let tz: Tz = row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC);
+    let tz = row_timezone(row)?;
     let status: String = row.try_get("status")?;
     let waiting = status == "queued" || status == "sending";
     let next_attempt_at: DateTime<Utc> = row.try_get("next_attempt_at")?;
@@ -1081,6 +1086,30 @@ impl Store for Backend {
         })
     }
 
+    async fn deliverables(&self, venue_id: Uuid) -> Result<Vec<DeliverableView>> {
+        let rows = sqlx::query(
+            "SELECT d.deadline_id, d.note, d.file_name, d.file_size, d.done_at, e.timezone FROM deliverables d
+             JOIN venues v ON v.id = d.venue_id JOIN events e ON e.id = v.event_id
+             WHERE d.venue_id = $1 ORDER BY d.done_at",
+        )
+        .bind(venue_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let tz = row_timezone(row)?;
+                Ok(DeliverableView {
+                    deadline_id: row.try_get("deadline_id")?,
+                    venue_id,
+                    note: row.try_get("note")?,
+                    file_name: row.try_get("file_name")?,
+                    file_size: row.try_get("file_size")?,
+                    done_at: local(row.try_get("done_at")?, tz),
+                })
+            })
+            .collect()
+    }
+
     async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE due_at >= $1 ORDER BY id"
@@ -1278,7 +1307,7 @@ impl Store for Backend {
         .await?;
         rows.iter()
             .map(|row| {
-                let tz: Tz = row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC);
+                let tz = row_timezone(row)?;
                 Ok(VideoCheckView {
                     id: row.try_get("id")?,
                     venue_id,
@@ -1349,6 +1378,27 @@ impl Store for Backend {
         }
         tx.commit().await?;
         Ok(lost.len())
+    }
+
+    async fn checkins(&self, room_id: Uuid) -> Result<Vec<CheckinView>> {
+        let rows = sqlx::query(
+            "SELECT c.attendee_id, c.checked_in_at, e.timezone FROM checkins c
+             JOIN rooms r ON r.id = c.room_id JOIN venues v ON v.id = r.venue_id JOIN events e ON e.id = v.event_id
+             WHERE c.room_id = $1 AND c.checked_out_at IS NULL ORDER BY c.checked_in_at, c.id",
+        )
+        .bind(room_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let tz = row_timezone(row)?;
+                Ok(CheckinView {
+                    attendee_id: row.try_get("attendee_id")?,
+                    room_id,
+                    checked_in_at: local(row.try_get("checked_in_at")?, tz),
+                })
+            })
+            .collect()
     }
 
     async fn room(&self, id: Uuid) -> Result<Option<RoomRef>> {
@@ -1704,16 +1754,23 @@ impl Store for Backend {
     }
 
     async fn changes(&self, event_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<Change>> {
-        sqlx::query("SELECT seq, venue_id, what FROM changes WHERE event_id = $1 AND seq > $2 ORDER BY seq LIMIT $3")
-            .bind(event_id)
-            .bind(after_seq)
-            .bind(limit)
-            .fetch_all(self.reader())
-            .await?
-            .iter()
-            .map(|row| {
-                Ok(Change { seq: row.try_get("seq")?, venue_id: row.try_get("venue_id")?, what: row.try_get("what")? })
+        sqlx::query(
+            "SELECT seq, venue_id, what, at FROM changes WHERE event_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        )
+        .bind(event_id)
+        .bind(after_seq)
+        .bind(limit)
+        .fetch_all(self.reader())
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(Change {
+                seq: row.try_get("seq")?,
+                venue_id: row.try_get("venue_id")?,
+                what: row.try_get("what")?,
+                at: row.try_get("at")?,
             })
-            .collect()
+        })
+        .collect()
     }
 }

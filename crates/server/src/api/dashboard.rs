@@ -45,7 +45,7 @@ pub struct LiveQuery {
 #[utoipa::path(get, path = "/api/v1/events/{event}/live", tag = "events",
     params(("event" = Uuid, Path, description = "The event id"), LiveQuery),
     responses((status = 101, description = "A WebSocket: first `{'type': 'snapshot', 'seq', 'dashboard'}` (or the changes after \
-        `since`), then one `{'type': 'change', 'seq', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
+        `since`), then one `{'type': 'change', 'seq', 'at', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
         A client that falls behind gets a fresh snapshot. Pings every 20 s keep it open through proxies.")))]
 pub async fn live(
     State(state): State<AppState>,
@@ -55,9 +55,14 @@ pub async fn live(
     upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let event = events::load(&state, &event).await?;
-    let token = crate::auth::bearer(&headers)
-        .or(query.token)
-        .ok_or_else(|| ApiError::unauthorized("send the token as 'Authorization: Bearer <token>' or ?token="))?;
+    let cookie = crate::pages::cookie(&headers, crate::pages::SESSION_COOKIE);
+    // Only pages of this server may open the feed with the session cookie.
+    if cookie.is_some() && crate::auth::bearer(&headers).is_none() && query.token.is_none() && !same_origin(&headers) {
+        return Err(ApiError::forbidden());
+    }
+    let token = crate::auth::bearer(&headers).or(query.token).or(cookie).ok_or_else(|| {
+        ApiError::unauthorized("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")
+    })?;
     let grant = state
         .store
         .grant(&hash_token(&token))
@@ -77,6 +82,16 @@ pub async fn live(
     Ok(upgrade
         .max_message_size(64 * 1024)
         .on_upgrade(move |socket| serve_client(socket, state, event.id, query.since, receiver)))
+}
+
+/// The WebSocket was opened by a page of this host (browsers always send `Origin` with it).
+fn same_origin(headers: &HeaderMap) -> bool {
+    let text = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    match (text("origin"), text("x-forwarded-host").or(text("host"))) {
+        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, h)| h == host),
+        (None, _) => true,
+        _ => false,
+    }
 }
 
 async fn serve_client(

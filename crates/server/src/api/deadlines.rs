@@ -59,6 +59,19 @@ pub async fn list(
     Ok(Json(deadlines.iter().map(|d| d.view(event.event.timezone)).collect()))
 }
 
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/deliverables", tag = "deadlines",
+    params(("venue" = Uuid, Path, description = "The venue id")),
+    responses((status = 200, description = "The deliverables the venue has marked done", body = [DeliverableView])))]
+pub async fn list_done(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+) -> Result<Json<Vec<DeliverableView>>, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
+    Ok(Json(state.store.deliverables(venue.id).await?))
+}
+
 /// `POST /api/v1/venues/{venue}/deliverables/{deadline}` as JSON.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct DeliverableNote {

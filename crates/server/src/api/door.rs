@@ -165,6 +165,19 @@ pub async fn check_out(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(get, path = "/api/v1/rooms/{room}/checkins", tag = "door",
+    params(("room" = Uuid, Path, description = "The room id")),
+    responses((status = 200, description = "The people inside the room now, earliest first", body = [CheckinView])))]
+pub async fn list_checkins(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(room): Path<String>,
+) -> Result<Json<Vec<CheckinView>>, ApiError> {
+    let room = load_room(&state, &room).await?;
+    caller.require(caller.grant.may_coordinate(room.venue_id))?;
+    Ok(Json(state.store.checkins(room.id).await?))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct AttestationInput {
     /// One of the event's requirement keys.

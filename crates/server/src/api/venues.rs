@@ -25,6 +25,10 @@ pub struct CreatedVenue {
     pub coordinator_token: String,
     /// For the venue's video-test technician (视频调试负责人).
     pub technician_token: String,
+    /// The coordinator's sign-in link (it carries the token): opens the coordinator page.
+    pub coordinator_link: String,
+    /// The technician's sign-in link (it carries the token): opens the technician page.
+    pub technician_link: String,
 }
 
 #[utoipa::path(post, path = "/api/v1/events/{event}/venues", tag = "venues",
@@ -57,7 +61,13 @@ pub async fn create(
     Ok((
         StatusCode::CREATED,
         [(header::LOCATION, location)],
-        Json(CreatedVenue { venue, coordinator_token, technician_token }),
+        Json(CreatedVenue {
+            coordinator_link: sign_in_link(&state.public_url, &coordinator_token, &format!("/venues/{}", venue.id)),
+            technician_link: sign_in_link(&state.public_url, &technician_token, &format!("/venues/{}/video", venue.id)),
+            venue,
+            coordinator_token,
+            technician_token,
+        }),
     ))
 }
 
@@ -114,4 +124,9 @@ pub async fn approve(
 pub async fn load(state: &AppState, raw: &str) -> Result<VenueView, ApiError> {
     let venue_id = id(raw, "venue")?;
     state.store.venue(venue_id).await?.ok_or_else(|| ApiError::not_found("venue"))
+}
+
+/// A link that signs its holder in with `token` and opens the page at `next`.
+pub fn sign_in_link(public_url: &str, token: &str, next: &str) -> String {
+    format!("{public_url}/signin?token={token}&next={next}")
 }

@@ -1,0 +1,224 @@
+//! The pages in a real browser (headless Chromium) against the real binary serving the demo:
+//! a coordinator fixes a list with two bad rows, a technician passes the video test, a dashboard
+//! open in another browser shows both within a second without reloading, and the door refuses
+//! the 31st person of a 30-seat room. The screenshots in `docs/images/` come from this test.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use common::{Server, data_dir, huichang};
+use huichang_tests::browser::{self, Browser};
+use serde_json::{Value, json};
+
+const WITHIN_A_SECOND: Duration = Duration::from_secs(1);
+const PAGE_LOAD: Duration = Duration::from_secs(15);
+
+fn screenshot(name: &str) -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/images")).join(name)
+}
+
+struct Api {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Api {
+    async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> Value {
+        let mut request = self.client.request(method, format!("{}{path}", self.url)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{path}: {status} {body}");
+        body
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
+    if !browser::available() {
+        return;
+    }
+    let dir = data_dir("browser");
+    let admin = "hca_browser-test-admin-token";
+    let demo = huichang(&["demo", "--no-serve"])
+        .env("HUICHANG_DATA_DIR", &dir)
+        .env("HUICHANG_ADMIN_TOKEN", admin)
+        .output()
+        .expect("the demo loads");
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let printed = String::from_utf8(demo.stdout).unwrap();
+    let event = printed.split("(event ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().to_owned();
+    let server = Server::start(&dir, None, admin);
+    let url = server.url.clone();
+    let api = Api { client: reqwest::Client::new(), url: url.clone() };
+    use reqwest::Method;
+
+    // A venue with a 30-seat hall and a 10-seat side room, approved, as the organiser sets it up.
+    let venue = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/events/{event}/venues"),
+            admin,
+            Some(json!({
+            "name": "雄安新区分会场", "kind": "branch", "region": "河北", "contact_email": "xa@example.cn",
+            "rooms": [{"name": "报告厅", "capacity": 30}, {"name": "第二会议室", "capacity": 10}]})),
+        )
+        .await;
+    let venue_id = venue["id"].as_str().unwrap().to_owned();
+    let coordinator = venue["coordinator_token"].as_str().unwrap().to_owned();
+    let hall = venue["rooms"][0]["id"].as_str().unwrap().to_owned();
+    api.send(
+        Method::POST,
+        &format!("/api/v1/venues/{venue_id}/approval"),
+        admin,
+        Some(json!({"status": "approved", "authority": "雄安新区公共服务局", "reference": "雄安教函〔2021〕12号"})),
+    )
+    .await;
+
+    // The wall screen: signed in through a link, then never reloaded.
+    let wall = Browser::start(1920, 1080).await;
+    wall.goto(&format!("{url}/")).await;
+    wall.wait_for("return document.querySelector('input[name=token]')", PAGE_LOAD).await;
+    wall.screenshot(&screenshot("signin.png")).await;
+    wall.goto(&format!("{url}/signin?token={admin}&next=/events/{event}")).await;
+    let tiles = wall
+        .wait_for(
+            "return document.querySelector('#connection.live') && document.querySelectorAll('#venues .tile').length",
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(tiles, 39, "the demo's 38 venues and the new one");
+    assert!(!wall.run("return location.search", json!([])).await.as_str().unwrap().contains("token"));
+    wall.run("window.notReloaded = true", json!([])).await;
+    let tile = |check: &str| format!("const t = document.getElementById('venue-{venue_id}'); return t && {check};");
+
+    // The coordinator opens the link from venue creation and submits a list with two bad rows.
+    let desk = Browser::start(1280, 900).await;
+    desk.goto(venue["coordinator_link"].as_str().unwrap()).await;
+    desk.wait_for("return document.querySelectorAll('#attendees tbody tr').length === 3", PAGE_LOAD).await;
+    desk.type_into("input[name=technician-name]", "付宇豪").await;
+    desk.type_into("input[name=technician-phone]", "185 0021 9116").await;
+    let people = [
+        ["王立", "雄安新区公共服务局", "局长", "13800000000"],
+        ["李娜", "雄安新区公共服务局", "处长", "1380000"],
+        ["张伟", "雄安新区教育发展中心", "", "13800000002"],
+    ];
+    for (row, person) in people.iter().enumerate() {
+        for (field, value) in ["name", "organization", "title", "phone"].iter().zip(person) {
+            desk.type_into(&format!("tr[data-row='{row}'] input[name={field}]"), value).await;
+        }
+    }
+    desk.click("#submit-list").await;
+    desk.wait_for("return document.querySelectorAll('#attendees tr.has-error').length === 2", PAGE_LOAD).await;
+    let phone_problem = desk.text("tr[data-row='1'] td.problems").await;
+    assert!(phone_problem.starts_with("手机：“1380000”既不是 11 位手机号"), "row 2 names the phone: {phone_problem}");
+    assert_eq!(desk.text("tr[data-row='2'] td.problems").await, "职务：不能为空", "row 3 names the title");
+    assert_eq!(
+        desk.run("return !!document.querySelector(\"tr[data-row='1'] input[name=phone].invalid\")", json!([])).await,
+        true
+    );
+    assert!(desk.text("#list-banner").await.contains("2 行有误"));
+    desk.screenshot(&screenshot("coordinator-errors.png")).await;
+    assert_eq!(
+        wall.run(&tile("t.dataset.registered"), json!([])).await,
+        "0",
+        "nothing was stored from the refused list"
+    );
+
+    desk.type_into("tr[data-row='1'] input[name=phone]", "13800000001").await;
+    desk.type_into("tr[data-row='2'] input[name=title]", "主任").await;
+    desk.click("#submit-list").await;
+    desk.wait_for("return document.querySelector('#list-banner .banner.good')", PAGE_LOAD).await;
+    let accepted = Instant::now();
+    wall.wait_for(&tile("t.dataset.registered === '3'"), WITHIN_A_SECOND).await;
+    let list_seen = accepted.elapsed();
+    assert_eq!(desk.run("return document.querySelectorAll('#attendees tr.has-error').length", json!([])).await, 0);
+    desk.screenshot(&screenshot("coordinator.png")).await;
+
+    // The technician, on a phone, passes the video test and switches the link on.
+    let phone = Browser::start(390, 844).await;
+    phone.goto(venue["technician_link"].as_str().unwrap()).await;
+    phone.wait_for("return document.querySelector('#link-state [data-status]')", PAGE_LOAD).await;
+    phone.type_into("input[name=network_mbps]", "20").await;
+    phone.type_into("input[name=note]", "画面、声音正常").await;
+    phone.click("#pass").await;
+    phone.wait_for("return document.querySelector('#check-banner .banner.good')", PAGE_LOAD).await;
+    let passed = Instant::now();
+    wall.wait_for(&tile("t.dataset.videoCheck === 'passed'"), WITHIN_A_SECOND).await;
+    let check_seen = passed.elapsed();
+    phone.click("#link-switch").await;
+    phone.wait_for("return document.querySelector('#link-state [data-status=connected]')", PAGE_LOAD).await;
+    wall.wait_for(&tile("t.dataset.videoLink === 'connected'"), WITHIN_A_SECOND).await;
+    phone.screenshot(&screenshot("technician.png")).await;
+    let feed = wall.text("#feed").await;
+    assert!(feed.contains("雄安新区分会场：提交了参会名单") && feed.contains("雄安新区分会场：视频调试通过"), "{feed}");
+    eprintln!("dashboard caught up: list after {list_seen:?}, video test after {check_seen:?}");
+
+    // On the day: 31 on the list, 30 already inside the 30-seat hall; the door turns the 31st away.
+    let list: Vec<Value> = (0..31)
+        .map(|i| json!({"name": format!("参会人{i:02}"), "organization": "雄安新区公共服务局", "title": "科员", "phone": format!("139{i:08}")}))
+        .collect();
+    let stored = api
+        .send(
+            Method::PUT,
+            &format!("/api/v1/venues/{venue_id}/registration"),
+            &coordinator,
+            Some(json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": list})),
+        )
+        .await;
+    for person in stored["attendees"].as_array().unwrap().iter().take(30) {
+        api.send(
+            Method::POST,
+            &format!("/api/v1/rooms/{hall}/checkins"),
+            &coordinator,
+            Some(json!({"attendee_id": person["id"]})),
+        )
+        .await;
+    }
+    desk.goto(&format!("{url}/venues/{venue_id}/door")).await;
+    desk.wait_for("return document.getElementById('occupancy').textContent === '30 / 30'", PAGE_LOAD).await;
+    desk.type_into("#search", "参会人30").await;
+    desk.wait_for("return document.querySelectorAll('#people li[data-attendee]').length === 1", PAGE_LOAD).await;
+    desk.click("#people li[data-status=waiting] button.check-in").await;
+    let refusal = desk
+        .wait_for("const b = document.querySelector('#door-banner .banner.bad'); return b && b.textContent", PAGE_LOAD)
+        .await;
+    assert_eq!(refusal, "参会人30：会场已满（30/30），不能再签到。");
+    desk.screenshot(&screenshot("door.png")).await;
+    let room = api.send(Method::GET, &format!("/api/v1/venues/{venue_id}"), admin, None).await;
+    assert_eq!(room["rooms"][0]["occupancy"], 30, "nobody got in");
+    // Someone leaves: the door lets the 31st in.
+    desk.type_into("#search", "参会人00").await;
+    desk.wait_for("return document.querySelector('#people li[data-status=inside_here] button.check-out')", PAGE_LOAD)
+        .await;
+    desk.click("#people li[data-status=inside_here] button.check-out").await;
+    desk.wait_for("return document.getElementById('occupancy').textContent === '29 / 30'", PAGE_LOAD).await;
+    desk.type_into("#search", "参会人30").await;
+    desk.wait_for("return document.querySelector('#people li[data-status=waiting] button.check-in')", PAGE_LOAD).await;
+    desk.click("#people li[data-status=waiting] button.check-in").await;
+    desk.wait_for("return document.getElementById('occupancy').textContent === '30 / 30'", PAGE_LOAD).await;
+
+    wall.wait_for(&tile("t.dataset.checkedIn === '30'"), Duration::from_secs(5)).await;
+    assert_eq!(wall.run("return window.notReloaded === true", json!([])).await, true, "the dashboard never reloaded");
+    wall.screenshot(&screenshot("dashboard.png")).await;
+
+    // English, remembered once chosen.
+    wall.goto(&format!("{url}/events/{event}?lang=en")).await;
+    wall.wait_for("return document.querySelector('#connection.live')", PAGE_LOAD).await;
+    wall.screenshot(&screenshot("dashboard-en.png")).await;
+    wall.goto(&format!("{url}/events")).await;
+    wall.wait_for("return document.querySelector('#events li a')", PAGE_LOAD).await;
+    assert_eq!(wall.run("return document.documentElement.lang", json!([])).await, "en");
+    wall.goto(&format!("{url}/events?lang=zh")).await;
+    wall.wait_for("return document.querySelector('#events li a')", PAGE_LOAD).await;
+    wall.screenshot(&screenshot("events.png")).await;
+
+    drop((wall, desk, phone));
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

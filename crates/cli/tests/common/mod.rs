@@ -1,0 +1,121 @@
+//! The real `huichang` binary as the end-to-end tests run it: on a free port, with its own data
+//! directory and, where asked, its own PostgreSQL database.
+
+#![allow(dead_code)] // each test file uses its own part of this module
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub struct Server {
+    child: Child,
+    pub url: String,
+}
+
+/// The binary, with no `HUICHANG_*` setting inherited from the environment.
+pub fn huichang(args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_huichang"));
+    command.args(args).env("HUICHANG_LOG", "warn");
+    for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUICHANG_") && k != "HUICHANG_TEST_DATABASE_URL") {
+        command.env_remove(key);
+    }
+    command
+}
+
+impl Server {
+    /// Runs `huichang serve` on a free port and waits for it to say where it listens.
+    pub fn start(data_dir: &Path, database_url: Option<&str>, admin_token: &str) -> Server {
+        // A known port, so that the public URL (and the links the API prints) is right.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = huichang(&["serve", "--bind", &format!("127.0.0.1:{port}")]);
+        command.env("HUICHANG_DATA_DIR", data_dir).env("HUICHANG_ADMIN_TOKEN", admin_token);
+        if let Some(url) = database_url {
+            command.env("HUICHANG_DATABASE_URL", url);
+        }
+        Server::spawn(command)
+    }
+
+    /// Runs `command` and waits for the server to say where it listens.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command.stdout(Stdio::piped()).spawn().expect("the binary starts");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let line = lines
+            .by_ref()
+            .find(|line| line.starts_with("huichang is listening on "))
+            .expect("the server says where it listens");
+        let url = line.trim_start_matches("huichang is listening on ").split(' ').next().unwrap().to_owned();
+        Server { child, url }
+    }
+
+    pub fn stop(mut self) -> std::process::ExitStatus {
+        Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("the server did not stop within 5 s of SIGTERM");
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+pub fn data_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("huichang-binary-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A PostgreSQL database of a test's own, dropped at the end. `None` (the test skips) when the
+/// server is not reachable, except under `CI=true`, where that fails the test.
+pub struct PostgresDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl PostgresDatabase {
+    pub fn create(label: &str) -> Option<PostgresDatabase> {
+        let admin_url = std::env::var("HUICHANG_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
+        let name = format!("huichang_{label}_{}", std::process::id());
+        let create = Command::new("psql")
+            .args([
+                admin_url.as_str(),
+                "-qAt",
+                "-c",
+                &format!("DROP DATABASE IF EXISTS {name}"),
+                "-c",
+                &format!("CREATE DATABASE {name}"),
+            ])
+            .output();
+        match create {
+            Ok(out) if out.status.success() => {}
+            other if std::env::var("CI").is_ok_and(|v| v == "true") => {
+                panic!("PostgreSQL is required under CI=true: {other:?}")
+            }
+            _ => {
+                eprintln!("skipped: PostgreSQL not reachable at {admin_url}");
+                return None;
+            }
+        }
+        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
+        Some(PostgresDatabase { url: format!("{base}/{name}"), admin_url: admin_url.clone(), name })
+    }
+}
+
+impl Drop for PostgresDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args([self.admin_url.as_str(), "-qAtc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
+            .output();
+    }
+}

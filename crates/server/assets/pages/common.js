@@ -1,0 +1,190 @@
+"use strict";
+// Shared by every page: the language, calls to the JSON API, and small DOM helpers.
+// Every string from the server is put into the page as text, never as HTML.
+const HC = (() => {
+  const root = document.documentElement;
+  const base = root.dataset.base || "";
+  const lang = root.lang === "en" ? "en" : "zh";
+
+  // Each entry: [中文, English]. `{name}` is filled in by t().
+  const TEXT = {
+    loading: ["正在加载…", "Loading…"],
+    network: ["无法连接服务器，请检查网络。", "The server cannot be reached; check the network."],
+    saved: ["已保存", "Saved"],
+    save: ["保存", "Save"],
+    cancel: ["取消", "Cancel"],
+    none: ["无", "none"],
+    error: ["出错了", "Something went wrong"],
+    rows_bad: ["{n} 行有误，请按提示修改后重新提交。", "{n} rows need fixing; correct them and submit again."],
+    // Problem codes the API answers with.
+    err_invalid_registration: ["名单有误，请按每行提示修改。", "The list has mistakes; see the note on each row."],
+    err_over_capacity: ["现场参会人数超过会场容量。", "More people on site than the venue holds."],
+    err_deadline_passed: ["报名已截止，请联系会务组。", "Registration has closed; contact the organisers."],
+    err_room_full: ["会场已满（{occupancy}/{capacity}），不能再签到。", "The room is full ({occupancy}/{capacity}); nobody else can check in."],
+    err_already_checked_in: ["此人已签到。", "This person is already checked in."],
+    err_venue_not_approved: ["分会场尚未获得批准，不能签到入场。", "The branch venue is not approved yet; nobody may be admitted."],
+    err_not_registered_here: ["此人不在本会场的现场名单上。", "This person is not on this venue's on-site list."],
+    err_requirement_not_met: ["未满足入场要求：{missing}", "Admission requirement not met: {missing}"],
+    err_not_checked_in: ["此人不在此会场内。", "This person is not inside this room."],
+    err_forbidden: ["您的令牌不能进行此操作。", "Your token may not do this."],
+    err_too_many_attempts: ["尝试次数过多，请稍后再试。", "Too many attempts; try again shortly."],
+    req_health_code: ["健康码", "health code"],
+    req_test_within_48h: ["48小时内核酸检测", "test within 48 hours"],
+    // States shown on several pages.
+    approval_pending: ["待批准", "approval pending"],
+    approval_approved: ["已批准", "approved"],
+    approval_rejected: ["未批准", "rejected"],
+    video_check_none: ["未调试", "not tested"],
+    video_check_passed: ["调试通过", "test passed"],
+    video_check_failed: ["调试未通过", "test failed"],
+    video_link_unknown: ["链路未知", "link unknown"],
+    video_link_connected: ["链路在线", "link live"],
+    video_link_disconnected: ["链路断开", "link off"],
+    video_link_lost: ["链路丢失", "link lost"],
+    kind_main: ["主会场", "main venue"],
+    kind_branch: ["分会场", "branch venue"],
+    deadline_registration: ["报名截止", "registration"],
+    deadline_video_check: ["视频调试", "video check"],
+    deadline_deliverable: ["材料报送", "deliverable"],
+    days: ["{d}天 ", "{d}d "],
+    due_in: ["还有 {time}", "in {time}"],
+    overdue_by: ["已超过 {time}", "overdue by {time}"],
+  };
+
+  function t(key, vars) {
+    const pair = TEXT[key];
+    let text = pair ? pair[lang === "en" ? 1 : 0] : key;
+    for (const [name, value] of Object.entries(vars || {})) text = text.split(`{${name}}`).join(String(value));
+    return text;
+  }
+
+  /** Adds a page's own texts. */
+  function texts(more) {
+    Object.assign(TEXT, more);
+  }
+
+  /** An element with attributes, listeners (`onclick`) and children (strings become text). */
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === null || value === undefined || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "dataset") Object.assign(node.dataset, value);
+      else if (key === "value" || key === "checked") node[key] = value;
+      else node.setAttribute(key, value === true ? "" : value);
+    }
+    for (const child of children.flat()) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : String(child));
+    }
+    return node;
+  }
+
+  /** Calls the API with the session cookie: `{ok, status, data}` or `{ok: false, status, problem}`. */
+  async function api(method, path, body) {
+    const init = { method, credentials: "same-origin", headers: { "X-Requested-With": "huichang" } };
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body !== undefined) {
+      init.headers["Content-Type"] = "application/json";
+      init.body = JSON.stringify(body);
+    }
+    let response;
+    try {
+      response = await fetch(base + path, init);
+    } catch (_) {
+      return { ok: false, status: 0, problem: { code: "network", detail: t("network") } };
+    }
+    if (response.status === 401) {
+      location.href = `${base}/?next=${encodeURIComponent(location.pathname)}`;
+    }
+    const type = response.headers.get("content-type") || "";
+    const data = type.includes("json") ? await response.json().catch(() => null) : null;
+    if (response.ok) return { ok: true, status: response.status, data };
+    return { ok: false, status: response.status, problem: data || { detail: response.statusText } };
+  }
+
+  /** A problem as a person should read it. */
+  function problemText(problem, vars) {
+    if (!problem) return t("error");
+    const key = `err_${problem.code}`;
+    if (problem.code && TEXT[key]) {
+      const missing = (problem.missing || []).map((k) => (TEXT[`req_${k}`] ? t(`req_${k}`) : k)).join(lang === "en" ? ", " : "、");
+      return t(key, Object.assign({ missing }, vars || {}));
+    }
+    if (problem.code === "network") return t("network");
+    return problem.detail || problem.title || t("error");
+  }
+
+  // The API's validation messages are in English; a Chinese page shows the common ones in Chinese.
+  const MESSAGES_ZH = [
+    [/^must not be empty$/, () => "不能为空"],
+    [/^is required$/, () => "必填"],
+    [/^a phone number is required$/, () => "请填写电话"],
+    [/^must be at most (\d+) characters, got (\d+)$/, (m) => `最多 ${m[1]} 个字，现为 ${m[2]} 个`],
+    [/^'(.*)' is not a valid email address$/, (m) => `“${m[1]}”不是有效的邮箱地址`],
+    [/^'(.*)' is neither a mainland mobile/, (m) => `“${m[1]}”既不是 11 位手机号，也不是带区号的固定电话（如 010-66096253）`],
+    [/^'(.*)' contains '(.*)', which is not part of a phone number$/, (m) => `“${m[1]}”含有“${m[2]}”，不是电话号码`],
+    [/^the same name and phone as row (\d+)$/, (m) => `与第 ${Number(m[1]) + 1} 行的姓名和手机相同`],
+    [/^is required: the name and mobile/, () => "必填：本会场视频调试技术人员的姓名和手机"],
+  ];
+
+  /** A field error's message in the page's language, where a translation is known. */
+  function message(text) {
+    if (lang === "en" || !text) return text;
+    for (const [pattern, zh] of MESSAGES_ZH) {
+      const m = pattern.exec(text);
+      if (m) return zh(m);
+    }
+    return text;
+  }
+
+  /** `2021-11-20T16:00:00+08:00` as the event's wall clock: `11月20日 16:00` or `20 Nov 16:00`. */
+  function when(iso) {
+    if (!iso) return "";
+    const m = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2})/.exec(iso);
+    if (!m) return iso;
+    const months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    return lang === "en"
+      ? `${Number(m[3])} ${months[Number(m[2]) - 1]} ${m[1]} ${m[4]}:${m[5]}`
+      : `${m[1]}年${Number(m[2])}月${Number(m[3])}日 ${m[4]}:${m[5]}`;
+  }
+
+  /** A duration in milliseconds as `2天 03:04:05`. */
+  function span(ms) {
+    const total = Math.max(0, Math.floor(Math.abs(ms) / 1000));
+    const d = Math.floor(total / 86400);
+    const pad = (n) => String(n).padStart(2, "0");
+    const clock = `${pad(Math.floor((total % 86400) / 3600))}:${pad(Math.floor((total % 3600) / 60))}:${pad(total % 60)}`;
+    return (d > 0 ? t("days", { d }) : "") + clock;
+  }
+
+  /** Time left until `iso`, or how long ago it passed. */
+  function countdown(iso, now) {
+    const left = Date.parse(iso) - (now || Date.now());
+    return left >= 0 ? t("due_in", { time: span(left) }) : t("overdue_by", { time: span(left) });
+  }
+
+  /** A short-lived message in the page's banner area. */
+  function banner(target, kind, text) {
+    target.replaceChildren(text ? el("p", { class: `banner ${kind}`, role: kind === "bad" ? "alert" : "status" }, text) : "");
+  }
+
+  return {
+    base,
+    lang,
+    t,
+    texts,
+    el,
+    api,
+    problemText,
+    message,
+    when,
+    span,
+    countdown,
+    banner,
+    data: root.dataset,
+    app: document.getElementById("app"),
+  };
+})();

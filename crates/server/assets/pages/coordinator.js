@@ -1,0 +1,312 @@
+"use strict";
+// The coordinator page: the venue's attendee list edited as a table (every rejected row shows its
+// reason beside it), the local approval, the deadlines and deliverables, and replacements.
+(() => {
+  const { t, el, api, when, banner } = HC;
+  HC.texts({
+    venue: ["会场", "Venue"],
+    capacity: ["容量 {n} 人", "capacity {n}"],
+    rooms: ["会议室", "Rooms"],
+    door_page: ["打开签到页", "Open the door page"],
+    deadlines: ["截止事项", "Deadlines"],
+    list_submitted: ["名单已于 {at} 提交（第 {r} 版）", "list submitted {at} (revision {r})"],
+    list_missing: ["名单尚未提交", "list not submitted yet"],
+    done_at: ["已于 {at} 报送", "delivered {at}"],
+    not_done: ["尚未报送", "not delivered yet"],
+    mark_done: ["标记为已报送", "Mark delivered"],
+    note: ["说明", "Note"],
+    file: ["附件（可选）", "File (optional)"],
+    approval: ["地方批准", "Local approval"],
+    approval_status: ["结果", "Decision"],
+    authority: ["批准单位", "Approving authority"],
+    reference: ["文号", "Reference"],
+    record: ["记录批准", "Record the decision"],
+    list: ["参会名单", "Attendee list"],
+    technician: ["视频调试技术人员", "Video technician"],
+    col_name: ["姓名", "Name"],
+    col_organization: ["单位", "Organisation"],
+    col_title: ["职务", "Title"],
+    col_phone: ["手机", "Phone"],
+    col_email: ["邮箱", "Email"],
+    col_participation: ["参会方式", "Attends"],
+    col_problems: ["问题", "Problems"],
+    onsite: ["现场", "on site"],
+    online_part: ["线上", "online"],
+    add_row: ["添加一行", "Add a row"],
+    remove: ["删除", "Remove"],
+    replace: ["更换", "Replace"],
+    replace_with: ["更换为：", "Replace with:"],
+    submit_list: ["提交名单", "Submit the list"],
+    submitted: ["名单已提交：{n} 人（第 {r} 版）。", "List submitted: {n} people (revision {r})."],
+    replaced_ok: ["已更换为 {name}。", "Replaced by {name}."],
+    replaced_people: ["已更换的人员", "Replaced"],
+    row_general: ["第 {n} 行", "row {n}"],
+    late_note: ["逾期提交", "submitted late"],
+  });
+
+  const venueId = HC.data.venue;
+  const eventId = HC.data.event;
+  const FIELDS = ["name", "organization", "title", "phone", "email"];
+  const state = { venue: null, registration: null, deadlines: [], done: [], rows: [] };
+
+  const summary = el("section", { class: "card", id: "venue" }, t("loading"));
+  const deadlines = el("section", { class: "card", id: "deadlines" });
+  const approval = el("section", { class: "card", id: "approval" });
+  const listBanner = el("div", { id: "list-banner", "aria-live": "polite" });
+  const technicianName = el("input", { name: "technician-name", autocomplete: "off" });
+  const technicianPhone = el("input", { name: "technician-phone", inputmode: "tel", autocomplete: "off" });
+  const body = el("tbody");
+  const replaced = el("div", { id: "replaced" });
+  const list = el("section", { class: "card", id: "list" },
+    el("h2", {}, t("list")),
+    el("div", { class: "row" },
+      el("label", { class: "grow" }, `${t("technician")} · ${t("col_name")}`, technicianName),
+      el("label", { class: "grow" }, `${t("technician")} · ${t("col_phone")}`, technicianPhone)),
+    el("div", { class: "table-scroll" },
+      el("table", { id: "attendees" },
+        el("thead", {}, el("tr", {}, el("th", {}, "#"), FIELDS.map((f) => el("th", {}, t(`col_${f}`))),
+          el("th", {}, t("col_participation")), el("th", {}, t("col_problems")), el("th", {}))),
+        body)),
+    el("div", { class: "row" },
+      el("button", { type: "button", id: "add-row", onclick: () => { state.rows.push(blank()); renderRows(); } }, t("add_row")),
+      el("span", { class: "grow" }),
+      el("button", { type: "button", class: "primary", id: "submit-list", onclick: submit }, t("submit_list"))),
+    listBanner,
+    replaced);
+  HC.app.replaceChildren(summary, list, deadlines, approval);
+
+  function blank() {
+    return { id: null, name: "", organization: "", title: "", phone: "", email: "", participation: "onsite" };
+  }
+
+  function renderSummary() {
+    const v = state.venue;
+    const r = state.registration;
+    summary.replaceChildren(
+      el("h2", {}, v.name, " ", el("span", { class: "chip muted" }, t(`kind_${v.kind}`))),
+      el("div", { class: "row" },
+        el("span", { class: `chip ${v.approval === "approved" ? "good" : v.approval === "rejected" ? "bad" : "warn"}`, id: "approval-state" }, t(`approval_${v.approval}`)),
+        el("span", { class: "chip info" }, t("capacity", { n: v.capacity })),
+        el("span", { class: `chip ${r.submitted_at ? "good" : "warn"}` },
+          r.submitted_at ? t("list_submitted", { at: when(r.submitted_at), r: r.revision }) : t("list_missing")),
+        r.late && el("span", { class: "chip bad" }, t("late_note")),
+        el("span", { class: "grow" }),
+        el("a", { href: `${HC.base}/venues/${venueId}/door` }, t("door_page"))),
+      el("p", { class: "hint" }, `${t("rooms")}：`, v.rooms.map((room) => `${room.name}（${room.capacity}）`).join("、")),
+    );
+  }
+
+  function renderDeadlines() {
+    const done = new Map(state.done.map((d) => [d.deadline_id, d]));
+    const items = state.deadlines.map((d) => {
+      let status;
+      let form = null;
+      if (d.kind === "registration") {
+        status = state.registration.submitted_at ? el("span", { class: "chip good" }, t("list_submitted", { at: when(state.registration.submitted_at), r: state.registration.revision }))
+          : el("span", { class: "chip warn" }, t("list_missing"));
+      } else if (d.kind === "video_check") {
+        const check = state.venue.video_check;
+        status = el("span", { class: `chip ${check === "passed" ? "good" : check === "failed" ? "bad" : "warn"}` }, t(`video_check_${check}`));
+      } else {
+        const delivered = done.get(d.id);
+        status = delivered
+          ? el("span", { class: "chip good" }, t("done_at", { at: when(delivered.done_at) }), delivered.file_name ? ` · ${delivered.file_name}` : "")
+          : el("span", { class: "chip warn" }, t("not_done"));
+        form = deliverableForm(d, delivered);
+      }
+      return el("li", { dataset: { deadline: d.id } },
+        el("div", { class: "row" }, el("b", {}, d.title), el("span", { class: "chip muted" }, t(`deadline_${d.kind}`)),
+          el("span", {}, when(d.due_at)), el("span", { class: "hint" }, HC.countdown(d.due_at)), status),
+        form);
+    });
+    deadlines.replaceChildren(el("h2", {}, t("deadlines")), el("ul", { class: "stack" }, items));
+  }
+
+  function deliverableForm(deadline, delivered) {
+    const note = el("input", { name: "note", value: delivered ? delivered.note : "" });
+    const file = el("input", { type: "file", name: "file" });
+    const message = el("div");
+    const send = async (event) => {
+      event.preventDefault();
+      const form = new FormData();
+      form.append("note", note.value);
+      if (file.files.length) form.append("file", file.files[0]);
+      const reply = await api("POST", `/api/v1/venues/${venueId}/deliverables/${deadline.id}`, form);
+      if (reply.ok) {
+        await load();
+      } else {
+        banner(message, "bad", HC.problemText(reply.problem));
+      }
+    };
+    return el("form", { class: "row", onsubmit: send },
+      el("label", { class: "grow" }, t("note"), note), el("label", {}, t("file"), file),
+      el("button", { type: "submit" }, t("mark_done")), message);
+  }
+
+  function renderApproval() {
+    const v = state.venue;
+    const record = v.approval_record || {};
+    const status = el("select", { name: "status" },
+      el("option", { value: "approved" }, t("approval_approved")), el("option", { value: "rejected" }, t("approval_rejected")));
+    status.value = v.approval === "rejected" ? "rejected" : "approved";
+    const authority = el("input", { name: "authority", value: record.authority || "" });
+    const reference = el("input", { name: "reference", value: record.reference || "" });
+    const note = el("input", { name: "note", value: record.note || "" });
+    const message = el("div", { "aria-live": "polite" });
+    const send = async (event) => {
+      event.preventDefault();
+      const reply = await api("POST", `/api/v1/venues/${venueId}/approval`,
+        { status: status.value, authority: authority.value, reference: reference.value, note: note.value });
+      if (reply.ok) {
+        state.venue = reply.data;
+        renderSummary();
+        banner(message, "good", t("saved"));
+      } else {
+        banner(message, "bad", HC.problemText(reply.problem));
+      }
+    };
+    approval.replaceChildren(el("h2", {}, t("approval")),
+      el("form", { class: "row", id: "approval-form", onsubmit: send },
+        el("label", {}, t("approval_status"), status), el("label", { class: "grow" }, t("authority"), authority),
+        el("label", {}, t("reference"), reference), el("label", { class: "grow" }, t("note"), note),
+        el("button", { type: "submit", class: "primary" }, t("record"))),
+      message);
+  }
+
+  function renderRows(errors) {
+    const byRow = new Map();
+    for (const e of errors || []) {
+      if (e.row === undefined || e.row === null) continue;
+      if (!byRow.has(e.row)) byRow.set(e.row, []);
+      byRow.get(e.row).push(e);
+    }
+    body.replaceChildren(...state.rows.map((row, i) => {
+      const rowErrors = byRow.get(i) || [];
+      const bad = new Set(rowErrors.map((e) => e.field));
+      const cells = FIELDS.map((field) => el("td", {}, el("input", {
+        name: field,
+        value: row[field] || "",
+        class: bad.has(field) ? "invalid" : null,
+        "aria-invalid": bad.has(field) ? "true" : null,
+        inputmode: field === "phone" ? "tel" : null,
+        oninput: (event) => { row[field] = event.target.value; },
+      })));
+      const participation = el("select", { name: "participation", onchange: (event) => { row.participation = event.target.value; } },
+        el("option", { value: "onsite" }, t("onsite")), el("option", { value: "online" }, t("online_part")));
+      participation.value = row.participation || "onsite";
+      const problems = rowErrors.map((e) => el("div", {}, `${t(`col_${e.field}`) === `col_${e.field}` ? e.field : t(`col_${e.field}`)}：${HC.message(e.message)}`));
+      const actions = el("td", { class: "actions" },
+        el("button", { type: "button", class: "remove", onclick: () => { state.rows.splice(i, 1); renderRows(); } }, t("remove")),
+        row.id && el("button", { type: "button", class: "replace", onclick: () => openReplace(i) }, t("replace")));
+      return el("tr", { class: rowErrors.length ? "has-error" : null, dataset: { row: i } },
+        el("td", {}, i + 1), cells, el("td", {}, participation), el("td", { class: "problems" }, problems), actions);
+    }));
+  }
+
+  function openReplace(i) {
+    const old = state.rows[i];
+    const row = body.querySelector(`tr[data-row="${i}"]`);
+    const person = blank();
+    const inputs = FIELDS.map((field) => el("input", { name: field, placeholder: t(`col_${field}`), oninput: (e) => { person[field] = e.target.value; } }));
+    const message = el("div");
+    const send = async () => {
+      const reply = await api("POST", `/api/v1/attendees/${old.id}/replace`,
+        { name: person.name, organization: person.organization, title: person.title, phone: person.phone, email: person.email || null });
+      if (reply.ok) {
+        await load();
+        banner(listBanner, "good", t("replaced_ok", { name: reply.data.name }));
+      } else {
+        const errors = reply.problem.errors || [];
+        inputs.forEach((input) => input.classList.toggle("invalid", errors.some((e) => e.field === input.name)));
+        banner(message, "bad", errors.length ? errors.map((e) => `${t(`col_${e.field}`)}：${HC.message(e.message)}`).join("；") : HC.problemText(reply.problem));
+      }
+    };
+    const form = el("tr", { class: "replace-form" }, el("td", { colspan: 9 },
+      el("div", { class: "row" }, el("b", {}, `${old.name} → ${t("replace_with")}`), inputs,
+        el("button", { type: "button", class: "primary", onclick: send }, t("replace")),
+        el("button", { type: "button", onclick: () => form.remove() }, t("cancel"))),
+      message));
+    row.after(form);
+    inputs[0].focus();
+  }
+
+  function renderReplaced() {
+    const gone = state.registration.attendees.filter((a) => a.status === "replaced");
+    replaced.replaceChildren(gone.length
+      ? el("details", {}, el("summary", {}, `${t("replaced_people")}（${gone.length}）`),
+        el("ul", {}, gone.map((a) => el("li", {}, `${a.name} · ${a.organization} · ${a.title}`))))
+      : "");
+  }
+
+  function showRegistration(registration) {
+    state.registration = registration;
+    technicianName.value = registration.technician ? registration.technician.name : "";
+    technicianPhone.value = registration.technician ? registration.technician.phone : "";
+    state.rows = registration.attendees.filter((a) => a.status === "registered").map((a) => ({ ...a, email: a.email || "" }));
+    if (state.rows.length === 0) state.rows = [blank(), blank(), blank()];
+    renderRows();
+    renderReplaced();
+  }
+
+  async function submit() {
+    // Rows left entirely empty are not people; drop them so row numbers match what is sent.
+    state.rows = state.rows.filter((r) => r.id || FIELDS.some((f) => (r[f] || "").trim()));
+    const rows = state.rows;
+    const payload = {
+      technician: { name: technicianName.value, phone: technicianPhone.value },
+      attendees: rows.map((r) => ({
+        name: r.name, organization: r.organization, title: r.title, phone: r.phone,
+        email: r.email ? r.email : null, participation: r.participation || "onsite",
+      })),
+    };
+    const button = document.getElementById("submit-list");
+    button.disabled = true;
+    const reply = await api("PUT", `/api/v1/venues/${venueId}/registration`, payload);
+    button.disabled = false;
+    technicianName.classList.remove("invalid");
+    technicianPhone.classList.remove("invalid");
+    if (reply.ok) {
+      showRegistration(reply.data);
+      renderSummary();
+      renderDeadlines();
+      banner(listBanner, "good", t("submitted", { n: reply.data.attendees.filter((a) => a.status === "registered").length, r: reply.data.revision }));
+      return;
+    }
+    const errors = reply.problem.errors || [];
+    renderRows(errors);
+    const general = [];
+    for (const e of errors) {
+      if (e.field && e.field.startsWith("technician")) {
+        (e.field.endsWith("phone") ? technicianPhone : technicianName).classList.add("invalid");
+        general.push(`${t("technician")}：${HC.message(e.message)}`);
+      } else if (e.row === undefined || e.row === null) {
+        general.push(HC.message(e.message));
+      }
+    }
+    const rowsWithErrors = new Set(errors.filter((e) => e.row !== undefined && e.row !== null).map((e) => e.row)).size;
+    const headline = reply.problem.code === "invalid_registration" && rowsWithErrors
+      ? t("rows_bad", { n: rowsWithErrors }) : HC.problemText(reply.problem);
+    banner(listBanner, "bad", [headline, ...general].join(" "));
+  }
+
+  async function load() {
+    const [venue, registration, deadlineList, done] = await Promise.all([
+      api("GET", `/api/v1/venues/${venueId}`),
+      api("GET", `/api/v1/venues/${venueId}/registration`),
+      api("GET", `/api/v1/events/${eventId}/deadlines`),
+      api("GET", `/api/v1/venues/${venueId}/deliverables`),
+    ]);
+    if (!venue.ok || !registration.ok) {
+      banner(summary, "bad", HC.problemText((venue.ok ? registration : venue).problem));
+      return;
+    }
+    state.venue = venue.data;
+    state.deadlines = deadlineList.ok ? deadlineList.data : [];
+    state.done = done.ok ? done.data : [];
+    showRegistration(registration.data);
+    renderSummary();
+    renderDeadlines();
+    renderApproval();
+  }
+  load();
+})();

@@ -1,0 +1,298 @@
+"use strict";
+// The organiser dashboard: totals, one tile per venue coloured by its worst state, the countdown
+// to the next deadline and a feed of changes, kept current by the live WebSocket feed.
+(() => {
+  const { t, el, api, when } = HC;
+  HC.texts({
+    connecting: ["正在连接…", "Connecting…"],
+    live: ["实时更新中", "Live"],
+    reconnecting: ["连接中断，{s} 秒后重连…", "Disconnected; reconnecting in {s} s…"],
+    updated: ["更新于 {time}", "updated {time}"],
+    next_deadline: ["下一截止：{title}，{left}", "Next deadline: {title}, {left}"],
+    no_deadline: ["没有待到期的截止事项", "No deadline ahead"],
+    total_venues: ["会场", "venues"],
+    total_approved: ["已批准", "approved"],
+    total_registered: ["已报名", "registered"],
+    total_capacity: ["容量", "capacity"],
+    total_checked_in: ["已签到", "checked in"],
+    total_video_passed: ["调试通过", "video tests passed"],
+    total_video_live: ["链路在线", "links live"],
+    filter_state: ["状态", "State"],
+    filter_region: ["地区", "Region"],
+    filter_all: ["全部", "all"],
+    filter_attention: ["需要关注", "needs attention"],
+    filter_pending: ["待批准", "approval pending"],
+    filter_late: ["逾期", "late"],
+    filter_no_list: ["未报名", "no list yet"],
+    filter_over: ["超出容量", "over capacity"],
+    filter_video: ["视频未通过", "video not passed"],
+    filter_link: ["链路异常", "link not live"],
+    all_regions: ["全部地区", "all regions"],
+    list_none: ["未报名", "no list"],
+    list_count: ["名单 {n}/{cap}", "list {n}/{cap}"],
+    list_late: ["迟交", "late"],
+    over: ["超出容量", "over capacity"],
+    overdue: ["逾期：{what}", "overdue: {what}"],
+    online: ["线上 {n}", "online {n}"],
+    checked: ["签到 {n}/{cap}", "in {n}/{cap}"],
+    shown: ["显示 {n}/{all} 个会场", "showing {n} of {all} venues"],
+    feed: ["最新动态", "Recent changes"],
+    feed_empty: ["暂无动态", "Nothing yet"],
+    "what_registration.submitted": ["提交了参会名单", "submitted its list"],
+    "what_attendee.replaced": ["更换了参会人员", "replaced an attendee"],
+    "what_venue.approved": ["获得批准", "was approved"],
+    "what_venue.rejected": ["未获批准", "was not approved"],
+    "what_venue.created": ["新增会场", "was added"],
+    "what_video_check.passed": ["视频调试通过", "passed the video test"],
+    "what_video_check.failed": ["视频调试未通过", "failed the video test"],
+    "what_video_link.connected": ["视频链路已连通", "video link is live"],
+    "what_video_link.disconnected": ["视频链路已断开", "video link switched off"],
+    "what_video_link.lost": ["视频链路丢失", "video link lost"],
+    "what_checkin.created": ["有人签到入场", "someone checked in"],
+    "what_checkin.closed": ["有人签退", "someone checked out"],
+    "what_deliverable.done": ["报送了材料", "delivered a document"],
+    "what_room.capacity_changed": ["会场容量调整", "room capacity changed"],
+    "what_attestation.recorded": ["登记了入场凭证", "recorded an admission proof"],
+    "what_deadline.created": ["新增截止事项", "a deadline was added"],
+    "what_event.updated": ["会议信息已更新", "the meeting was updated"],
+    "what_outbox.queued": ["发送了提醒邮件", "a reminder email was queued"],
+  });
+
+  const eventId = HC.data.event;
+  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [], socket: null, retry: 0 };
+  const FILTERS = ["all", "attention", "pending", "late", "no_list", "over", "video", "link"];
+
+  const connection = el("span", { class: "connection down", id: "connection" }, t("connecting"));
+  const updated = el("span", { class: "hint", id: "updated" });
+  const next = el("span", { class: "countdown", id: "countdown" });
+  const totals = el("div", { class: "totals", id: "totals" });
+  const stateFilter = el("select", { id: "filter-state", onchange: renderGrid },
+    FILTERS.map((f) => el("option", { value: f }, t(`filter_${f}`))));
+  const regionFilter = el("select", { id: "filter-region", onchange: renderGrid });
+  const shown = el("span", { class: "hint", id: "shown" });
+  const grid = el("div", { class: "grid", id: "venues", "aria-live": "polite" });
+  const feed = el("ol", { class: "feed", id: "feed" }, el("li", { class: "hint" }, t("feed_empty")));
+  document.body.classList.add("dashboard");
+  HC.app.replaceChildren(
+    el("div", { class: "status-bar" }, connection, next, updated),
+    totals,
+    el("div", { class: "board" },
+      el("section", {},
+        el("div", { class: "filters" },
+          el("label", { class: "inline" }, t("filter_state"), stateFilter),
+          el("label", { class: "inline" }, t("filter_region"), regionFilter),
+          shown),
+        grid),
+      el("section", { class: "card" }, el("h2", {}, t("feed")), feed)),
+  );
+
+  /** What is wrong with a venue, worst first: [severity, text]. */
+  function problems(v) {
+    const found = [];
+    const onsite = v.registered - v.online;
+    if (v.approval === "rejected") found.push(["bad", "pending"]);
+    if (v.kind === "branch" && v.approval === "pending") found.push(["warn", "pending"]);
+    if (v.overdue.length || v.late) found.push(["bad", "late"]);
+    if (v.registered === 0) found.push([v.overdue.length ? "bad" : "warn", "no_list"]);
+    if (onsite > v.capacity || v.checked_in > v.capacity) found.push(["bad", "over"]);
+    if (v.video_check === "failed") found.push(["bad", "video"]);
+    if (v.video_check === "none") found.push(["warn", "video"]);
+    if (v.video_link === "lost") found.push(["bad", "link"]);
+    if (v.video_link === "disconnected") found.push(["warn", "link"]);
+    return found;
+  }
+
+  function severity(v) {
+    const found = problems(v).map(([s]) => s);
+    return found.includes("bad") ? "bad" : found.includes("warn") ? "warn" : "good";
+  }
+
+  function shows(v) {
+    const filter = stateFilter.value;
+    if (regionFilter.value && v.region !== regionFilter.value) return false;
+    if (filter === "all") return true;
+    if (filter === "attention") return severity(v) !== "good";
+    return problems(v).some(([, key]) => key === filter);
+  }
+
+  function deadlineTitle(id) {
+    const d = state.deadlines.find((x) => x.id === id);
+    return d ? d.title : "";
+  }
+
+  function tile(v) {
+    const tone = { none: "warn", passed: "good", failed: "bad" }[v.video_check] || "muted";
+    const linkTone = { connected: "good", lost: "bad", disconnected: "warn" }[v.video_link] || "muted";
+    const approvalTone = { approved: "good", rejected: "bad" }[v.approval] || "warn";
+    const onsite = v.registered - v.online;
+    const chips = [
+      el("span", { class: `chip ${approvalTone}`, dataset: { field: "approval" } }, t(`approval_${v.approval}`)),
+      v.registered === 0
+        ? el("span", { class: `chip ${v.overdue.length ? "bad" : "warn"}`, dataset: { field: "list" } }, t("list_none"))
+        : el("span", { class: `chip ${onsite > v.capacity ? "bad" : "good"}`, dataset: { field: "list" } },
+          t("list_count", { n: onsite, cap: v.capacity })),
+      v.late && el("span", { class: "chip bad" }, t("list_late")),
+      v.online > 0 && el("span", { class: "chip info" }, t("online", { n: v.online })),
+      el("span", { class: `chip ${tone}`, dataset: { field: "video-check" } }, t(`video_check_${v.video_check}`)),
+      el("span", { class: `chip ${linkTone}`, dataset: { field: "video-link" } }, t(`video_link_${v.video_link}`)),
+      v.overdue.length > 0 &&
+        el("span", { class: "chip bad" }, t("overdue", { what: v.overdue.map(deadlineTitle).filter(Boolean).join("、") || v.overdue.length })),
+    ];
+    const fill = el("i");
+    fill.style.width = `${Math.min(100, v.capacity ? (100 * v.checked_in) / v.capacity : 0)}%`;
+    return el("article", {
+      class: `tile ${severity(v)}`,
+      id: `venue-${v.id}`,
+      dataset: { venueId: v.id, registered: v.registered, videoCheck: v.video_check, videoLink: v.video_link, checkedIn: v.checked_in },
+    },
+    el("h3", {}, el("span", {}, v.name), el("small", {}, v.kind === "main" ? t("kind_main") : v.region)),
+    el("div", { class: "chips" }, chips),
+    el("div", { class: `meter${v.checked_in > v.capacity ? " over" : ""}` }, fill),
+    el("div", { class: "numbers" }, el("span", {}, t("checked", { n: v.checked_in, cap: v.capacity }))));
+  }
+
+  function renderTotals() {
+    const tt = state.totals;
+    if (!tt) return;
+    const cell = (key, value) => el("div", { class: "total", dataset: { total: key } }, el("b", {}, value), el("span", {}, t(`total_${key}`)));
+    totals.replaceChildren(
+      cell("venues", tt.venues),
+      cell("approved", `${tt.approved}/${tt.venues}`),
+      cell("registered", tt.registered),
+      cell("capacity", tt.capacity),
+      cell("checked_in", tt.checked_in),
+      cell("video_passed", `${tt.video_passed}/${tt.venues}`),
+      cell("video_live", `${tt.video_live}/${tt.venues}`),
+    );
+  }
+
+  function renderRegions() {
+    const chosen = regionFilter.value;
+    const regions = [...new Set([...state.venues.values()].map((v) => v.region).filter(Boolean))].sort((a, b) => a.localeCompare(b, "zh"));
+    regionFilter.replaceChildren(el("option", { value: "" }, t("all_regions")), regions.map((r) => el("option", { value: r }, r)));
+    regionFilter.value = regions.includes(chosen) ? chosen : "";
+  }
+
+  function renderGrid() {
+    const all = [...state.venues.values()];
+    const visible = all.filter(shows);
+    grid.replaceChildren(...visible.map(tile));
+    shown.textContent = t("shown", { n: visible.length, all: all.length });
+  }
+
+  function stamp(iso) {
+    updated.textContent = t("updated", { time: iso ? when(iso).slice(-5) : new Date().toTimeString().slice(0, 8) });
+  }
+
+  function addToFeed(message) {
+    const venue = message.venue ? message.venue.name : "";
+    const key = `what_${message.what}`;
+    const text = HC.t(key) === key ? message.what : t(key);
+    if (feed.firstChild && feed.firstChild.classList.contains("hint")) feed.replaceChildren();
+    feed.prepend(el("li", { dataset: { seq: message.seq } },
+      el("time", {}, message.at ? when(message.at).slice(-5) : ""), venue ? `${venue}：` : "", text));
+    while (feed.children.length > 100) feed.lastChild.remove();
+  }
+
+  function applySnapshot(dashboard) {
+    state.seq = dashboard.seq;
+    state.totals = dashboard.totals;
+    state.venues = new Map(dashboard.venues.map((v) => [v.id, v]));
+    renderTotals();
+    renderRegions();
+    renderGrid();
+    stamp();
+  }
+
+  function applyChange(message) {
+    if (message.seq <= state.seq) {
+      addToFeed(message); // a replayed recent change: history for the feed only
+      return;
+    }
+    if (message.seq !== state.seq + 1) {
+      reconnect(0); // a gap should not happen; start again from where we are
+      return;
+    }
+    state.seq = message.seq;
+    state.totals = message.totals;
+    addToFeed(message);
+    renderTotals();
+    if (message.venue) {
+      const isNew = !state.venues.has(message.venue.id);
+      state.venues.set(message.venue.id, message.venue);
+      if (isNew) renderRegions();
+      const old = document.getElementById(`venue-${message.venue.id}`);
+      if (old && shows(message.venue)) {
+        const fresh = tile(message.venue);
+        fresh.classList.add("flash");
+        old.replaceWith(fresh);
+      } else {
+        renderGrid();
+      }
+    } else {
+      loadDeadlines();
+    }
+    stamp(message.at);
+  }
+
+  function connect(since) {
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    const query = since === undefined ? "" : `?since=${since}`;
+    const socket = new WebSocket(`${scheme}://${location.host}${HC.base}/api/v1/events/${eventId}/live${query}`);
+    state.socket = socket;
+    socket.onopen = () => {
+      state.retry = 0;
+      connection.className = "connection live";
+      connection.textContent = t("live");
+    };
+    socket.onmessage = (event) => {
+      const message = JSON.parse(event.data);
+      if (message.type === "snapshot") applySnapshot(message.dashboard);
+      else if (message.type === "change") applyChange(message);
+    };
+    socket.onclose = () => {
+      if (state.socket !== socket) return;
+      state.socket = null;
+      const wait = Math.min(10, 2 ** state.retry);
+      state.retry += 1;
+      connection.className = "connection down";
+      connection.textContent = t("reconnecting", { s: wait });
+      setTimeout(() => connect(state.seq), wait * 1000);
+    };
+  }
+
+  function reconnect() {
+    if (state.socket) {
+      const old = state.socket;
+      state.socket = null;
+      old.close();
+    }
+    connect(state.seq);
+  }
+
+  async function loadDeadlines() {
+    const reply = await api("GET", `/api/v1/events/${eventId}/deadlines`);
+    if (reply.ok) state.deadlines = reply.data;
+    tick();
+  }
+
+  function tick() {
+    const now = Date.now();
+    const ahead = state.deadlines.filter((d) => Date.parse(d.due_at) > now).sort((a, b) => Date.parse(a.due_at) - Date.parse(b.due_at))[0];
+    next.textContent = ahead ? t("next_deadline", { title: ahead.title, left: HC.countdown(ahead.due_at, now) }) : t("no_deadline");
+  }
+
+  async function start() {
+    await loadDeadlines();
+    setInterval(tick, 1000);
+    // Draw the board at once, then let the feed replay the last changes for the history list.
+    const first = await api("GET", `/api/v1/events/${eventId}/dashboard`);
+    if (first.ok) {
+      applySnapshot(first.data);
+      connect(Math.max(0, first.data.seq - 20));
+    } else {
+      connect();
+    }
+  }
+  start();
+})();

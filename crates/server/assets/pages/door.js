@@ -1,0 +1,128 @@
+"use strict";
+// The door page: find a person by name or phone digits, check in or out with one tap, see the
+// room's occupancy, and read plainly why a check-in was refused. Refreshes every few seconds so
+// that two doors of one room agree.
+(() => {
+  const { t, el, api, banner } = HC;
+  HC.texts({
+    room: ["会议室", "Room"],
+    search: ["输入姓名或手机号数字查找", "Type a name or phone digits"],
+    check_in: ["签到", "Check in"],
+    check_out: ["签退", "Check out"],
+    inside_here: ["已在场", "inside"],
+    inside_other: ["在其他会议室", "in another room"],
+    waiting: ["未签到", "not yet in"],
+    checked_in_ok: ["{name} 已签到。", "{name} checked in."],
+    checked_out_ok: ["{name} 已签退。", "{name} checked out."],
+    nobody: ["没有找到此人。线上参会和已更换的人员不在此列。", "Nobody found. People attending online or replaced are not listed."],
+    in_room: ["在场人数", "Inside"],
+    more: ["还有 {n} 人，请输入更多字符缩小范围。", "{n} more; type more to narrow the list."],
+    not_approved: ["分会场尚未获得批准，暂不能签到入场。", "The venue is not approved yet: nobody may be admitted."],
+  });
+
+  const venueId = HC.data.venue;
+  const SHOWN = 50;
+  const state = { venue: null, people: [], inside: new Map(), roomId: null };
+
+  const roomSelect = el("select", { id: "room", onchange: () => { state.roomId = roomSelect.value; localStorage.setItem(`huichang-room-${venueId}`, state.roomId); refresh(); } });
+  const occupancy = el("div", { class: "occupancy", id: "occupancy", "aria-live": "polite" });
+  const search = el("input", { type: "search", class: "search", id: "search", placeholder: t("search"), autocomplete: "off", oninput: render });
+  const message = el("div", { id: "door-banner", "aria-live": "assertive" });
+  const people = el("ul", { class: "people", id: "people" });
+  const notice = el("div");
+  HC.app.replaceChildren(
+    el("section", { class: "card" },
+      el("div", { class: "row" }, el("label", { class: "grow" }, t("room"), roomSelect),
+        el("div", {}, el("div", { class: "hint" }, t("in_room")), occupancy)),
+      notice),
+    el("section", { class: "card" }, search, message, people),
+  );
+
+  function room() {
+    return state.venue.rooms.find((r) => r.id === state.roomId) || state.venue.rooms[0];
+  }
+
+  function showOccupancy() {
+    const r = room();
+    occupancy.textContent = `${r.occupancy} / ${r.capacity}`;
+    occupancy.classList.toggle("full", r.occupancy >= r.capacity);
+  }
+
+  function matches(person, query) {
+    if (!query) return true;
+    const digits = query.replace(/\D/g, "");
+    if (digits && digits === query.replace(/\s/g, "")) return person.phone.replace(/\D/g, "").includes(digits);
+    return person.name.includes(query) || person.name.toLowerCase().includes(query.toLowerCase());
+  }
+
+  function render() {
+    const query = search.value.trim();
+    const found = state.people.filter((p) => matches(p, query));
+    const here = room().id;
+    people.replaceChildren(...found.slice(0, SHOWN).map((p) => {
+      const where = state.inside.get(p.id);
+      const status = where === here ? "inside_here" : where ? "inside_other" : "waiting";
+      const button = where === here
+        ? el("button", { type: "button", class: "check-out", onclick: () => checkOut(p) }, t("check_out"))
+        : el("button", { type: "button", class: "good check-in", disabled: Boolean(where), onclick: () => checkIn(p) }, t("check_in"));
+      return el("li", { dataset: { attendee: p.id, status } },
+        el("div", { class: "who" }, el("b", {}, p.name), el("small", {}, `${p.organization} · ${p.title} · ${p.phone}`)),
+        el("span", { class: `chip ${status === "inside_here" ? "good" : status === "inside_other" ? "info" : "muted"}` }, t(status)),
+        button);
+    }));
+    if (found.length === 0) people.replaceChildren(el("li", { class: "hint" }, t("nobody")));
+    if (found.length > SHOWN) people.append(el("li", { class: "hint" }, t("more", { n: found.length - SHOWN })));
+  }
+
+  async function checkIn(person) {
+    const r = room();
+    const reply = await api("POST", `/api/v1/rooms/${r.id}/checkins`, { attendee_id: person.id });
+    await refresh();
+    if (reply.ok) {
+      banner(message, "good", t("checked_in_ok", { name: person.name }));
+    } else {
+      const fresh = room();
+      banner(message, "bad", `${person.name}：${HC.problemText(reply.problem, { occupancy: fresh.occupancy, capacity: fresh.capacity })}`);
+    }
+  }
+
+  async function checkOut(person) {
+    const reply = await api("DELETE", `/api/v1/rooms/${room().id}/checkins/${person.id}`);
+    await refresh();
+    banner(message, reply.ok ? "good" : "bad", reply.ok ? t("checked_out_ok", { name: person.name }) : HC.problemText(reply.problem));
+  }
+
+  /** The rooms, who is inside each, and the list: all read again, so every door agrees. */
+  async function refresh() {
+    const [venue, registration] = await Promise.all([
+      api("GET", `/api/v1/venues/${venueId}`),
+      api("GET", `/api/v1/venues/${venueId}/registration`),
+    ]);
+    if (!venue.ok || !registration.ok) {
+      banner(message, "bad", HC.problemText((venue.ok ? registration : venue).problem));
+      return;
+    }
+    state.venue = venue.data;
+    const lists = await Promise.all(state.venue.rooms.map((r) => api("GET", `/api/v1/rooms/${r.id}/checkins`)));
+    state.inside = new Map();
+    state.venue.rooms.forEach((r, i) => (lists[i].ok ? lists[i].data : []).forEach((c) => state.inside.set(c.attendee_id, r.id)));
+    state.people = registration.data.attendees.filter((a) => a.status === "registered" && a.participation === "onsite");
+    if (!state.venue.rooms.some((r) => r.id === state.roomId)) {
+      const remembered = localStorage.getItem(`huichang-room-${venueId}`);
+      state.roomId = state.venue.rooms.some((r) => r.id === remembered) ? remembered : state.venue.rooms[0].id;
+    }
+    if (roomSelect.options.length !== state.venue.rooms.length) {
+      roomSelect.replaceChildren(...state.venue.rooms.map((r) => el("option", { value: r.id }, r.name)));
+    }
+    roomSelect.value = state.roomId;
+    const closed = state.venue.kind === "branch" && state.venue.approval !== "approved";
+    banner(notice, closed ? "warn" : "", closed ? t("not_approved") : "");
+    showOccupancy();
+    render();
+  }
+
+  refresh();
+  setInterval(() => {
+    if (!document.hidden) refresh();
+  }, 5000);
+})();

@@ -1,0 +1,581 @@
+//! The pages people work in. Each is a small HTML shell rendered here (its title, language and
+//! the ids its script needs) and a script from `assets/pages/` that talks to the same JSON API as
+//! everyone else, signed in by the session cookie. Nothing is loaded from anywhere but this server:
+//! officials often work on intranets.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use huichang_core::role::{Grant, Role};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::auth::hash_token;
+
+/// The cookie that carries a signed-in browser's token (HttpOnly, SameSite=Strict).
+pub const SESSION_COOKIE: &str = "huichang_session";
+/// The remembered language of the pages.
+const LANG_COOKIE: &str = "huichang_lang";
+/// A browser stays signed in this long: a meeting is prepared over weeks.
+const SESSION_SECONDS: u32 = 30 * 24 * 3600;
+
+const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+     connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(index))
+        .route("/signin", get(sign_in_link).post(sign_in_form))
+        .route("/signout", post(sign_out))
+        .route("/events", get(events_page))
+        .route("/events/{event}", get(dashboard_page))
+        .route("/venues/{venue}", get(coordinator_page))
+        .route("/venues/{venue}/video", get(technician_page))
+        .route("/venues/{venue}/door", get(door_page))
+        .route("/assets/{file}", get(asset))
+        .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Every page and asset: no framing, no sniffing, no token in a `Referer`, scripts only from here.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.entry(header::CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    response
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Zh,
+    En,
+}
+
+impl Lang {
+    fn parse(text: &str) -> Option<Lang> {
+        match text {
+            "zh" | "zh-CN" | "zh-cn" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    fn pick(self, zh: &'static str, en: &'static str) -> &'static str {
+        if self == Lang::Zh { zh } else { en }
+    }
+}
+
+/// What every page needs to know of its request.
+pub struct PageContext {
+    /// Where the app lives: empty, or the sub-path a reverse proxy serves it under (`/huichang`).
+    base: String,
+    lang: Lang,
+    /// `?lang=` asked for a language: remember it in a cookie.
+    remember_lang: bool,
+    /// Cookies get `Secure` when the server is reached over HTTPS.
+    secure: bool,
+    /// The signed-in token, if any.
+    grant: Option<Grant>,
+    /// The path asked for, within the app, to come back to after signing in.
+    path: String,
+    /// The browser navigated here from another site.
+    cross_site: bool,
+    address: Option<std::net::IpAddr>,
+}
+
+impl FromRequestParts<AppState> for PageContext {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let headers = &parts.headers;
+        let base = header_text(headers, "x-forwarded-prefix")
+            .map(|p| p.trim_end_matches('/').to_owned())
+            .filter(|p| is_base_path(p))
+            .unwrap_or_else(|| state.base_path.clone());
+        let asked = parts
+            .uri
+            .query()
+            .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")))
+            .and_then(Lang::parse);
+        let lang = asked.or_else(|| cookie(headers, LANG_COOKIE).and_then(|l| Lang::parse(&l))).unwrap_or(Lang::Zh);
+        let secure = state.public_url.starts_with("https://")
+            || header_text(headers, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
+        let grant = match cookie(headers, SESSION_COOKIE) {
+            Some(token) => state.store.grant(&hash_token(&token)).await.ok().flatten(),
+            None => None,
+        };
+        Ok(PageContext {
+            base,
+            lang,
+            remember_lang: asked.is_some(),
+            secure,
+            grant,
+            path: parts.uri.path().to_owned(),
+            cross_site: header_text(headers, "sec-fetch-site").is_some_and(|s| s == "cross-site"),
+            address: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
+        })
+    }
+}
+
+fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// A sub-path such as `/huichang` or `/org/huichang`: safe to put in links and cookies.
+fn is_base_path(path: &str) -> bool {
+    path.is_empty()
+        || (path.starts_with('/')
+            && path.len() < 200
+            && path[1..].split('/').all(|s| {
+                !s.is_empty() && s != ".." && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
+            }))
+}
+
+/// The value of cookie `name` in the request.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+/// The path of the page a token belongs on.
+fn home(grant: &Grant) -> String {
+    let id = |id: Option<Uuid>| id.map(|i| i.to_string()).unwrap_or_default();
+    match grant.role {
+        Role::Admin => "/events".to_owned(),
+        Role::Viewer => format!("/events/{}", id(grant.event_id)),
+        Role::Coordinator => format!("/venues/{}", id(grant.venue_id)),
+        Role::Technician => format!("/venues/{}/video", id(grant.venue_id)),
+    }
+}
+
+/// `next` when it is a path of this app, never another site (`//evil`, `/\evil`, `https:`).
+fn local_path(next: &str) -> Option<&str> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.contains('\\')
+        && next.len() < 500
+        && next.bytes().all(|b| b.is_ascii_graphic());
+    ok.then_some(next)
+}
+
+/// Escapes text for HTML content and quoted attributes: every user-supplied string stays text.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A page: the shell around `main`, with its script and the data that script reads.
+struct Page<'a> {
+    status: StatusCode,
+    title: String,
+    main: String,
+    script: Option<&'a str>,
+    data: Vec<(&'a str, String)>,
+    cookies: Vec<String>,
+}
+
+impl<'a> Page<'a> {
+    fn new(title: impl Into<String>) -> Self {
+        Page {
+            status: StatusCode::OK,
+            title: title.into(),
+            main: String::new(),
+            script: None,
+            data: Vec::new(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn render(self, ctx: &PageContext) -> Response {
+        let base = escape(&ctx.base);
+        let lang = ctx.lang;
+        let (switch_to, switch_label) = match lang {
+            Lang::Zh => ("en", "English"),
+            Lang::En => ("zh", "中文"),
+        };
+        let mut nav = format!(r#"<a class="lang" href="?lang={switch_to}" hreflang="{switch_to}">{switch_label}</a>"#);
+        if let Some(grant) = &ctx.grant {
+            nav.push_str(&format!(
+                r#"<a href="{base}{home}">{label}</a><form method="post" action="{base}/signout"><button type="submit" class="link">{out}</button></form>"#,
+                home = escape(&home(grant)),
+                label = lang.pick("我的页面", "My page"),
+                out = lang.pick("退出", "Sign out"),
+            ));
+        }
+        let data: String = self.data.iter().map(|(k, v)| format!(r#" data-{k}="{}""#, escape(v))).collect();
+        let script = self
+            .script
+            .map(|s| {
+                format!(
+                    r#"<script src="{base}/assets/common.js"></script><script src="{base}/assets/{s}.js"></script>"#
+                )
+            })
+            .unwrap_or_default();
+        let noscript = if self.script.is_some() {
+            format!("<noscript>{}</noscript>", lang.pick("此页面需要启用 JavaScript。", "This page needs JavaScript."))
+        } else {
+            String::new()
+        };
+        let html = format!(
+            r#"<!doctype html>
+<html lang="{code}" data-base="{base}"{data}>
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · {brand}</title>
+<link rel="stylesheet" href="{base}/assets/app.css">
+</head>
+<body class="{page}">
+<header class="top"><a class="brand" href="{base}/">{brand}</a><h1>{title}</h1><nav>{nav}</nav></header>
+<main id="app">{noscript}{main}</main>
+{script}
+</body>
+</html>
+"#,
+            code = if lang == Lang::Zh { "zh-CN" } else { "en" },
+            title = escape(&self.title),
+            brand = lang.pick("会场", "huichang"),
+            main = self.main,
+            page = self.script.unwrap_or("plain"),
+        );
+        let mut response = (self.status, Html(html)).into_response();
+        let mut cookies = self.cookies;
+        if ctx.remember_lang {
+            let value = if lang == Lang::Zh { "zh" } else { "en" };
+            cookies.push(format!("{LANG_COOKIE}={value}; Path={}; Max-Age=31536000; SameSite=Lax", cookie_path(ctx)));
+        }
+        for cookie in cookies {
+            if let Ok(value) = HeaderValue::from_str(&cookie) {
+                response.headers_mut().append(header::SET_COOKIE, value);
+            }
+        }
+        response
+    }
+}
+
+fn cookie_path(ctx: &PageContext) -> &str {
+    if ctx.base.is_empty() { "/" } else { &ctx.base }
+}
+
+fn session_cookie(ctx: &PageContext, token: &str, max_age: u32) -> String {
+    let secure = if ctx.secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path={}; Max-Age={max_age}; HttpOnly; SameSite=Strict{secure}", cookie_path(ctx))
+}
+
+fn see_other(ctx: &PageContext, path: &str, cookies: &[String]) -> Response {
+    let mut response = StatusCode::SEE_OTHER.into_response();
+    let headers = response.headers_mut();
+    if let Ok(location) = HeaderValue::from_str(&format!("{}{path}", ctx.base)) {
+        headers.insert(header::LOCATION, location);
+    }
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            headers.append(header::SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct SignIn {
+    token: Option<String>,
+    next: Option<String>,
+}
+
+/// The sign-in form, with an error when a token was refused.
+fn sign_in_page(ctx: &PageContext, next: Option<&str>, error: Option<&str>, status: StatusCode) -> Response {
+    let lang = ctx.lang;
+    let mut page = Page::new(lang.pick("登录", "Sign in"));
+    page.status = status;
+    let error = error.map(|e| format!(r#"<p class="banner bad" role="alert">{}</p>"#, escape(e))).unwrap_or_default();
+    let next = next.and_then(local_path).map(|n| format!(r#"<input type="hidden" name="next" value="{}">"#, escape(n)));
+    page.main = format!(
+        r#"<section class="card narrow">
+<p>{intro}</p>{error}
+<form method="post" action="{base}/signin" class="stack">
+<label>{label}<input name="token" autocomplete="off" spellcheck="false" required autofocus placeholder="hcc_…"></label>
+{next}<button type="submit" class="primary">{submit}</button>
+</form>
+<p class="hint">{hint}</p>
+</section>"#,
+        intro = lang.pick(
+            "请使用会务组发给您的链接登录，或在下方粘贴令牌。",
+            "Open the link the organisers sent you, or paste your token below."
+        ),
+        label = lang.pick("令牌", "Token"),
+        base = escape(&ctx.base),
+        next = next.unwrap_or_default(),
+        submit = lang.pick("登录", "Sign in"),
+        hint = lang.pick(
+            "令牌以 hca_（管理员）、hcc_（分会场联络人）、hct_（技术人员）或 hcv_（观看）开头。",
+            "Tokens start with hca_ (admin), hcc_ (coordinator), hct_ (technician) or hcv_ (viewer)."
+        ),
+    );
+    page.render(ctx)
+}
+
+async fn index(ctx: PageContext, Query(query): Query<SignIn>) -> Response {
+    match &ctx.grant {
+        Some(grant) => see_other(&ctx, &home(grant), &[]),
+        None => sign_in_page(&ctx, query.next.as_deref(), None, StatusCode::OK),
+    }
+}
+
+/// `GET /signin?token=…&next=…`: the link printed by `huichang demo` and shown at venue creation.
+async fn sign_in_link(State(state): State<AppState>, ctx: PageContext, Query(query): Query<SignIn>) -> Response {
+    sign_in(&state, ctx, query).await
+}
+
+/// The sign-in form posts here, so the token stays out of the address bar and the history.
+async fn sign_in_form(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    axum::Form(form): axum::Form<SignIn>,
+) -> Response {
+    if ctx.cross_site {
+        return error_page(&ctx, StatusCode::FORBIDDEN, ctx.lang.pick("请从本站登录。", "Sign in from this site."));
+    }
+    sign_in(&state, ctx, form).await
+}
+
+async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn) -> Response {
+    let token = form.token.as_deref().map(str::trim).unwrap_or_default();
+    if token.is_empty() {
+        return sign_in_page(&ctx, form.next.as_deref(), None, StatusCode::OK);
+    }
+    let grant = match state.store.grant(&hash_token(token)).await {
+        Ok(grant) => grant,
+        Err(_) => {
+            let message =
+                ctx.lang.pick("数据库暂时不可用，请稍后再试。", "The database is unavailable; try again shortly.");
+            return error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE, message);
+        }
+    };
+    let Some(grant) = grant else {
+        if let Some(address) = ctx.address {
+            if state.failed_auth.blocked(address).is_some() {
+                let message =
+                    ctx.lang.pick("尝试次数过多，请一分钟后再试。", "Too many attempts; try again in a minute.");
+                return error_page(&ctx, StatusCode::TOO_MANY_REQUESTS, message);
+            }
+            state.failed_auth.record(address);
+        }
+        ctx.grant = None;
+        let message = ctx.lang.pick(
+            "该令牌无效或已被撤销，请核对后重试。",
+            "This token is unknown or was revoked; check it and try again.",
+        );
+        return sign_in_page(&ctx, form.next.as_deref(), Some(message), StatusCode::UNAUTHORIZED);
+    };
+    let next = form.next.as_deref().and_then(local_path).map(str::to_owned).unwrap_or_else(|| home(&grant));
+    let cookie = session_cookie(&ctx, token, SESSION_SECONDS);
+    see_other(&ctx, &next, &[cookie])
+}
+
+async fn sign_out(ctx: PageContext) -> Response {
+    see_other(&ctx, "/", &[session_cookie(&ctx, "", 0)])
+}
+
+fn error_page(ctx: &PageContext, status: StatusCode, message: &str) -> Response {
+    let lang = ctx.lang;
+    let mut page = Page::new(match status {
+        StatusCode::FORBIDDEN => lang.pick("无权访问", "Not allowed"),
+        StatusCode::NOT_FOUND => lang.pick("未找到", "Not found"),
+        _ => lang.pick("出错了", "Something went wrong"),
+    });
+    page.status = status;
+    page.main = format!(
+        r#"<section class="card narrow"><p class="banner bad" role="alert">{}</p><p><a href="{}/">{}</a></p></section>"#,
+        escape(message),
+        escape(&ctx.base),
+        lang.pick("返回首页", "Back to the start"),
+    );
+    page.render(ctx)
+}
+
+/// Who may see a page: signed in with a grant that `allowed` accepts.
+enum Access {
+    Granted,
+    Refused(Response),
+}
+
+fn check(ctx: &PageContext, allowed: impl Fn(&Grant) -> bool) -> Access {
+    let lang = ctx.lang;
+    match &ctx.grant {
+        Some(grant) if allowed(grant) => Access::Granted,
+        Some(_) => Access::Refused(error_page(
+            ctx,
+            StatusCode::FORBIDDEN,
+            lang.pick("您的令牌不能打开此页面。", "Your token does not open this page."),
+        )),
+        // A link followed from an email arrives cross-site, and a SameSite=Strict cookie set by
+        // the sign-in redirect is not sent with it; loading the page again from here sends it.
+        None if ctx.cross_site => Access::Refused(
+            ([(header::REFRESH, "0")], Html("<!doctype html><meta charset=\"utf-8\"><title>…</title>".to_owned()))
+                .into_response(),
+        ),
+        None => Access::Refused(see_other(ctx, &format!("/?next={}", ctx.path), &[])),
+    }
+}
+
+fn not_found(ctx: &PageContext) -> Response {
+    error_page(ctx, StatusCode::NOT_FOUND, ctx.lang.pick("没有这个会议或会场。", "There is no such meeting or venue."))
+}
+
+async fn events_page(ctx: PageContext) -> Response {
+    if let Access::Refused(response) = check(&ctx, Grant::is_admin) {
+        return response;
+    }
+    let mut page = Page::new(ctx.lang.pick("会议", "Meetings"));
+    page.script = Some("events");
+    page.render(&ctx)
+}
+
+async fn dashboard_page(State(state): State<AppState>, ctx: PageContext, Path(event): Path<String>) -> Response {
+    let Some(event) = load(Uuid::parse_str(&event).ok(), |id| state.store.event(id)).await else {
+        return not_found(&ctx);
+    };
+    if let Access::Refused(response) = check(&ctx, |g| g.may_list_venues(event.id)) {
+        return response;
+    }
+    let mut page = Page::new(event.event.title.clone());
+    page.script = Some("dashboard");
+    page.data = vec![("event", event.id.to_string())];
+    page.render(&ctx)
+}
+
+async fn coordinator_page(State(state): State<AppState>, ctx: PageContext, Path(venue): Path<String>) -> Response {
+    venue_page(&state, ctx, &venue, "coordinator", Grant::may_coordinate).await
+}
+
+async fn technician_page(State(state): State<AppState>, ctx: PageContext, Path(venue): Path<String>) -> Response {
+    venue_page(&state, ctx, &venue, "technician", Grant::may_operate_video).await
+}
+
+async fn door_page(State(state): State<AppState>, ctx: PageContext, Path(venue): Path<String>) -> Response {
+    venue_page(&state, ctx, &venue, "door", Grant::may_coordinate).await
+}
+
+async fn venue_page(
+    state: &AppState,
+    ctx: PageContext,
+    venue: &str,
+    script: &'static str,
+    allowed: fn(&Grant, Uuid) -> bool,
+) -> Response {
+    let Some(venue) = load(Uuid::parse_str(venue).ok(), |id| state.store.venue(id)).await else {
+        return not_found(&ctx);
+    };
+    if let Access::Refused(response) = check(&ctx, |g| allowed(g, venue.id)) {
+        return response;
+    }
+    let mut page = Page::new(venue.name.clone());
+    page.script = Some(script);
+    page.data = vec![
+        ("venue", venue.id.to_string()),
+        ("event", venue.event_id.to_string()),
+        ("heartbeat", (state.video_link_timeout.as_secs() / 3).max(1).to_string()),
+    ];
+    page.render(&ctx)
+}
+
+/// Loads a record by id; `None` for a malformed id, an unknown one, or a store error.
+async fn load<T, F, Fut>(id: Option<Uuid>, fetch: F) -> Option<T>
+where
+    F: FnOnce(Uuid) -> Fut,
+    Fut: Future<Output = Result<Option<T>, huichang_store::StoreError>>,
+{
+    fetch(id?).await.ok().flatten()
+}
+
+/// The pages' scripts and style sheet, built into the binary.
+const ASSETS: [(&str, &str, &str); 7] = [
+    ("app.css", "text/css; charset=utf-8", include_str!("../assets/pages/app.css")),
+    ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/common.js")),
+    ("events.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/events.js")),
+    ("dashboard.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/dashboard.js")),
+    ("coordinator.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/coordinator.js")),
+    ("technician.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/technician.js")),
+    ("door.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/door.js")),
+];
+
+/// Each asset's ETag, so a browser revalidates cheaply and never runs a stale script after an upgrade.
+static ETAGS: LazyLock<HashMap<&'static str, String>> = LazyLock::new(|| {
+    ASSETS.iter().map(|(name, _, body)| (*name, format!("\"{}\"", &hex::encode(Sha256::digest(body))[..16]))).collect()
+});
+
+async fn asset(Path(file): Path<String>, headers: HeaderMap) -> Response {
+    let Some((name, content_type, body)) = ASSETS.iter().find(|(name, _, _)| *name == file) else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let etag = &ETAGS[name];
+    let cache = [(header::CACHE_CONTROL, "no-cache".to_owned()), (header::ETAG, etag.clone())];
+    if header_text(&headers, "if-none-match") == Some(etag.as_str()) {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    (cache, [(header::CONTENT_TYPE, *content_type)], *body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_paths_of_this_app_are_followed_after_sign_in() {
+        assert_eq!(local_path("/venues/1?lang=en"), Some("/venues/1?lang=en"));
+        for bad in ["//evil.example", "/\\evil.example", "https://evil.example", "evil", "/a b", ""] {
+            assert_eq!(local_path(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_proxy_prefix_is_used_only_when_it_is_a_plain_path() {
+        for good in ["", "/huichang", "/org/hui-chang_2"] {
+            assert!(is_base_path(good), "{good}");
+        }
+        for bad in ["huichang", "/a//b", "/a/../b", "/a\"><script>", "/a?b"] {
+            assert!(!is_base_path(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn user_text_is_escaped() {
+        assert_eq!(
+            escape(r#"<img src=x onerror="alert(1)">&'"#),
+            "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;"
+        );
+    }
+
+    #[test]
+    fn the_session_cookie_is_read_among_others() {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; huichang_session=hcc_abc; huichang_lang=en"));
+        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("hcc_abc"));
+        assert_eq!(cookie(&headers, LANG_COOKIE).as_deref(), Some("en"));
+        assert_eq!(cookie(&headers, "b"), None);
+    }
+}

@@ -1,0 +1,246 @@
+//! The pages over HTTP: sign-in and the session cookie, who may open which page, the language
+//! switch, the headers every page carries, a proxy sub-path, and the cookie's limits on the API.
+//! What the pages do in a browser is tested with Chromium in `crates/cli/tests/browser.rs`.
+
+use huichang_tests::{TestApp, attendees, list, on_both_stores};
+use reqwest::StatusCode;
+use reqwest::header::{self, HeaderMap};
+use serde_json::json;
+
+/// A browser that does not follow redirects, so that each answer can be looked at.
+fn browser() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+struct Page {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    fn location(&self) -> &str {
+        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+    }
+
+    fn cookies(&self) -> Vec<&str> {
+        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).collect()
+    }
+}
+
+async fn open(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Page {
+    let mut request = browser().get(format!("{}{path}", app.url));
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.unwrap();
+    Page { status: response.status(), headers: response.headers().clone(), body: response.text().await.unwrap() }
+}
+
+fn session(token: &str) -> String {
+    format!("huichang_session={token}")
+}
+
+on_both_stores! {
+    async fn a_sign_in_link_sets_a_strict_http_only_session_and_drops_the_token(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let link = venue.body["coordinator_link"].as_str().unwrap();
+        assert_eq!(link, format!("http://huichang.test/signin?token={}&next=/venues/{}", venue.coordinator, venue.id));
+        assert!(venue.body["technician_link"].as_str().unwrap().ends_with(&format!("&next=/venues/{}/video", venue.id)));
+
+        let signed_in = open(&app, &format!("/signin?token={}&next=/venues/{}/door", venue.coordinator, venue.id), &[]).await;
+        assert_eq!(signed_in.status, StatusCode::SEE_OTHER);
+        assert_eq!(signed_in.location(), format!("/venues/{}/door", venue.id), "to next, without the token");
+        let cookie = signed_in.cookies()[0];
+        for part in [session(&venue.coordinator).as_str(), "HttpOnly", "SameSite=Strict", "Path=/"] {
+            assert!(cookie.contains(part), "{part} in {cookie}");
+        }
+        assert!(!cookie.contains("Secure"), "plain HTTP here");
+
+        // `next` may only be a path of this server; otherwise the token's own page.
+        for next in ["//evil.example/x", "https://evil.example", "/\\evil.example"] {
+            let page = open(&app, &format!("/signin?token={}&next={next}", venue.coordinator), &[]).await;
+            assert_eq!(page.location(), format!("/venues/{}", venue.id), "{next}");
+        }
+        let technician = open(&app, &format!("/signin?token={}", venue.technician), &[]).await;
+        assert_eq!(technician.location(), format!("/venues/{}/video", venue.id));
+        assert_eq!(open(&app, &format!("/signin?token={}", app.admin), &[]).await.location(), "/events");
+
+        // An unknown token: the sign-in form again, with 401 and no session.
+        let refused = open(&app, "/signin?token=hcc_unknown&next=/events", &[]).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+        assert!(refused.body.contains("<form") && refused.body.contains("该令牌无效"), "{}", refused.body);
+        assert!(refused.body.contains(r#"name="next" value="/events""#));
+        assert!(refused.cookies().is_empty());
+
+        // The form posts the token, so it never shows in an address bar or a history.
+        let posted = browser().post(format!("{}/signin", app.url))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={}&next=%2Fvenues%2Fx", venue.coordinator)).send().await.unwrap();
+        assert_eq!(posted.status(), StatusCode::SEE_OTHER);
+        assert_eq!(posted.headers()[header::LOCATION], "/venues/x");
+
+        // The start page: a form, or the way home when signed in.
+        let start = open(&app, "/", &[]).await;
+        assert_eq!(start.status, StatusCode::OK);
+        assert!(start.body.contains(r#"action="/signin""#));
+        let home = open(&app, "/", &[("cookie", &session(&venue.coordinator))]).await;
+        assert_eq!((home.status, home.location()), (StatusCode::SEE_OTHER, format!("/venues/{}", venue.id).as_str()));
+
+        let out = browser().post(format!("{}/signout", app.url)).header("cookie", session(&venue.coordinator)).send().await.unwrap();
+        assert_eq!(out.status(), StatusCode::SEE_OTHER);
+        let cleared = out.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+        assert!(cleared.starts_with("huichang_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
+    }
+
+    async fn each_page_opens_only_for_the_tokens_it_belongs_to(app: TestApp) {
+        let event = app.create_event(48).await;
+        let event_id = event["id"].as_str().unwrap();
+        let a = app.create_venue(&event, "四川省分会场", 30).await;
+        let b = app.create_venue(&event, "重庆市分会场", 30).await;
+        let viewer = app.viewer_token(&event).await;
+        let pages = [
+            "/events".to_owned(),
+            format!("/events/{event_id}"),
+            format!("/venues/{}", a.id),
+            format!("/venues/{}/video", a.id),
+            format!("/venues/{}/door", a.id),
+        ];
+        // Which of the pages above each token opens.
+        let tokens: [(&str, &str, [bool; 5]); 6] = [
+            ("admin", &app.admin, [true, true, true, true, true]),
+            ("viewer", &viewer, [false, true, false, false, false]),
+            ("coordinator", &a.coordinator, [false, false, true, false, true]),
+            ("technician", &a.technician, [false, false, false, true, false]),
+            ("coordinator of b", &b.coordinator, [false, false, false, false, false]),
+            ("technician of b", &b.technician, [false, false, false, false, false]),
+        ];
+        for (name, token, opens) in tokens {
+            for (path, open_it) in pages.iter().zip(opens) {
+                let page = open(&app, path, &[("cookie", &session(token))]).await;
+                let expected = if open_it { StatusCode::OK } else { StatusCode::FORBIDDEN };
+                assert_eq!(page.status, expected, "{name} at {path}");
+                assert!(page.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+            }
+        }
+        // Signed out: to the sign-in form, which brings the person back.
+        let anonymous = open(&app, &format!("/venues/{}", a.id), &[]).await;
+        assert_eq!((anonymous.status, anonymous.location()), (StatusCode::SEE_OTHER, format!("/?next=/venues/{}", a.id).as_str()));
+        // A link followed from an email arrives cross-site without the Strict cookie: the page
+        // loads itself again from here, and then the cookie comes along.
+        let from_email = open(&app, &format!("/venues/{}", a.id), &[("sec-fetch-site", "cross-site")]).await;
+        assert_eq!(from_email.status, StatusCode::OK);
+        assert_eq!(from_email.headers[header::REFRESH], "0");
+        for unknown in ["/venues/0191c0de-0000-7000-8000-000000000000", "/venues/not-an-id/door", "/events/0191c0de-0000-7000-8000-000000000000"] {
+            assert_eq!(open(&app, unknown, &[("cookie", &session(&app.admin))]).await.status, StatusCode::NOT_FOUND, "{unknown}");
+        }
+    }
+
+    async fn pages_carry_strict_headers_and_show_names_as_text(app: TestApp) {
+        let event = app.create_event(48).await;
+        let xss = "<img src=x onerror=alert(1)>";
+        let venue = app.post(&format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()), &app.admin,
+            &json!({"name": xss, "kind": "branch", "contact_email": "x@example.cn"})).await.expect(201);
+        let page = open(&app, &format!("/venues/{}", venue["id"].as_str().unwrap()), &[("cookie", &session(&app.admin))]).await;
+        assert_eq!(page.status, StatusCode::OK);
+        let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
+        for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'"] {
+            assert!(csp.contains(directive), "{directive} in {csp}");
+        }
+        assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(page.headers[header::REFERRER_POLICY], "no-referrer");
+        assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+        assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(!page.body.contains(xss));
+        assert!(!page.body.contains("<script>") && !page.body.contains(" style="), "no inline script or style");
+        let signin = open(&app, "/", &[]).await;
+        assert!(signin.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
+    }
+
+    async fn the_session_cookie_reaches_the_api_but_changes_need_the_pages_header(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("{}/api/v1/venues/{}/registration", app.url, venue.id);
+        let client = browser();
+        let read = client.get(&path).header("cookie", session(&venue.coordinator)).send().await.unwrap();
+        assert_eq!(read.status(), StatusCode::OK);
+
+        // A form on another site could make the browser send the cookie; it cannot add a header.
+        let forged = client.put(&path).header("cookie", session(&venue.coordinator)).json(&list(attendees(2))).send().await.unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        let problem: serde_json::Value = forged.json().await.unwrap();
+        assert_eq!(problem["code"], "cross_site_request");
+        assert_eq!(app.get(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin).await.expect(200)["revision"], 0);
+
+        let from_page = client.put(&path).header("cookie", session(&venue.coordinator)).header("x-requested-with", "huichang")
+            .json(&list(attendees(2))).send().await.unwrap();
+        assert_eq!(from_page.status(), StatusCode::OK);
+        let unknown = client.get(&path).header("cookie", session("hcc_unknown")).send().await.unwrap();
+        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    async fn the_live_feed_takes_the_cookie_only_from_this_servers_pages(app: TestApp) {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        let event = app.create_event(48).await;
+        let url = format!("{}/api/v1/events/{}/live", app.url.replace("http://", "ws://"), event["id"].as_str().unwrap());
+        let host = app.url.trim_start_matches("http://").to_owned();
+        let connect = |origin: String| {
+            let mut request = url.clone().into_client_request().unwrap();
+            request.headers_mut().insert("cookie", session(&app.admin).parse().unwrap());
+            request.headers_mut().insert("origin", origin.parse().unwrap());
+            tokio_tungstenite::connect_async(request)
+        };
+        let refused = connect("http://evil.example".into()).await.unwrap_err();
+        assert!(refused.to_string().contains("403"), "{refused}");
+        let (mut socket, _) = connect(format!("http://{host}")).await.expect("a page of this server connects");
+        use futures_util::StreamExt;
+        let first = socket.next().await.unwrap().unwrap().into_text().unwrap();
+        assert!(first.contains("\"type\":\"snapshot\""));
+    }
+
+    async fn the_language_switch_is_remembered_and_english_is_whole(app: TestApp) {
+        let admin = session(&app.admin);
+        let chinese = open(&app, "/events", &[("cookie", &admin)]).await;
+        assert!(chinese.body.contains(r#"<html lang="zh-CN""#) && chinese.body.contains("退出"));
+        let switched = open(&app, "/events?lang=en", &[("cookie", &admin)]).await;
+        assert!(switched.body.contains(r#"<html lang="en""#) && switched.body.contains("Sign out"));
+        let remembered = switched.cookies().into_iter().find(|c| c.starts_with("huichang_lang=")).unwrap().to_owned();
+        assert!(remembered.starts_with("huichang_lang=en;"));
+        let later = open(&app, "/events", &[("cookie", &format!("{admin}; huichang_lang=en"))]).await;
+        assert!(later.body.contains(r#"<html lang="en""#));
+        let chinese_left = later.body.replace("中文", "");
+        assert!(!chinese_left.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "only the switch back is in Chinese: {}", later.body);
+    }
+
+    async fn behind_a_proxy_under_a_sub_path_every_link_keeps_the_prefix(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let proxied = [("x-forwarded-prefix", "/huichang"), ("x-forwarded-proto", "https")];
+        let signin = open(&app, &format!("/signin?token={}&next=/venues/{}", venue.coordinator, venue.id), &proxied).await;
+        assert_eq!(signin.location(), format!("/huichang/venues/{}", venue.id));
+        let cookie = signin.cookies()[0];
+        assert!(cookie.contains("Path=/huichang;") && cookie.contains("; Secure"), "{cookie}");
+        let cookie_header = session(&venue.coordinator);
+        let page = open(&app, &format!("/venues/{}", venue.id), &[proxied[0], proxied[1], ("cookie", &cookie_header)]).await;
+        for link in [r#"data-base="/huichang""#, r#"href="/huichang/assets/app.css""#, r#"src="/huichang/assets/coordinator.js""#, r#"action="/huichang/signout""#] {
+            assert!(page.body.contains(link), "{link} in {}", page.body);
+        }
+        let hostile = open(&app, "/", &[("x-forwarded-prefix", "/a\"><script>")]).await;
+        assert!(hostile.body.contains(r#"data-base="""#), "a prefix that is not a plain path is ignored");
+    }
+
+    async fn the_scripts_and_style_come_from_the_binary_with_etags(app: TestApp) {
+        for (file, kind) in [("app.css", "text/css"), ("common.js", "text/javascript"), ("dashboard.js", "text/javascript"),
+            ("coordinator.js", "text/javascript"), ("technician.js", "text/javascript"), ("door.js", "text/javascript"), ("events.js", "text/javascript")] {
+            let asset = open(&app, &format!("/assets/{file}"), &[]).await;
+            assert_eq!(asset.status, StatusCode::OK, "{file}");
+            assert!(asset.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind));
+            assert!(!asset.body.contains("http://") && !asset.body.contains("https://"), "{file} loads nothing from elsewhere");
+            let etag = asset.headers[header::ETAG].to_str().unwrap().to_owned();
+            let again = open(&app, &format!("/assets/{file}"), &[("if-none-match", &etag)]).await;
+            assert_eq!(again.status, StatusCode::NOT_MODIFIED);
+        }
+        assert_eq!(open(&app, "/assets/nothing.js", &[]).await.status, StatusCode::NOT_FOUND);
+    }
+}
