@@ -186,6 +186,20 @@ pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
     println!("event:       {public_url}/api/v1/events/{}", loaded.event_id);
     println!("API reference: {public_url}/docs");
     println!("reminders: the first emails (a deliverable due in 2h10m) are written to data/mail in about 10 minutes\n");
+    // Each link signs its holder in and opens the page; every venue's links work the same way.
+    let sign_in = huichang_server::api::venues::sign_in_link;
+    println!("pages (a link signs in with its token, then opens the page):");
+    println!(
+        "  dashboard (看板):           {}",
+        sign_in(public_url, admin_token, &format!("/events/{}", loaded.event_id))
+    );
+    if let Some(v) = loaded.venues.iter().find(|v| v.slug == "sichuan") {
+        let link = |token: &str, page: &str| sign_in(public_url, token, &format!("/venues/{}{page}", v.id));
+        println!("  四川 coordinator (联络人):  {}", link(&v.coordinator_token, ""));
+        println!("  四川 door (签到):           {}", link(&v.coordinator_token, "/door"));
+        println!("  四川 technician (技术人员): {}", link(&v.technician_token, "/video"));
+    }
+    println!("  any venue:                 {public_url}/signin?token=<its coordinator or technician token>\n");
     println!("{:<16} {:<36}  {:<68}  technician token", "venue", "id", "coordinator token");
     for v in &loaded.venues {
         println!("{:<16} {}  {}  {}", v.name, v.id, v.coordinator_token, v.technician_token);

@@ -57,6 +57,17 @@ async fn flow(database_url: Option<&str>, name: &str) {
         .unwrap();
     assert_eq!(masked["revision"], stored["revision"]);
     assert_eq!(masked["attendees"][0]["phone"], "138****0000");
+    // The printed dashboard link signs the admin in and opens the dashboard.
+    let link = output.lines().find_map(|l| l.trim().strip_prefix("dashboard (看板):")).unwrap().trim();
+    let path = link.split_once("/signin").unwrap().1;
+    let no_redirects = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let signed_in = no_redirects.get(format!("{}/signin{path}", server.url)).send().await.unwrap();
+    assert_eq!(signed_in.status(), 303);
+    let dashboard = signed_in.headers()["location"].to_str().unwrap().to_owned();
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().split(';').next().unwrap().to_owned();
+    let page = no_redirects.get(format!("{}{dashboard}", server.url)).header("cookie", cookie).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("2021年全民终身学习活动周全国总开幕式（演示）"));
     let ready = client.get(format!("{}/readyz", server.url)).send().await.unwrap();
     assert_eq!(ready.status(), 200);
     assert!(server.stop().success(), "SIGTERM ends the server with status 0");
@@ -197,4 +208,112 @@ async fn without_an_smtp_server_emails_are_written_as_eml_files() {
     let first = std::fs::read_to_string(files[0].path()).unwrap();
     assert!(first.contains("List-Id: huichang <") && first.contains("multipart/alternative"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next feed message that carries a `seq` (pings are skipped).
+async fn next_message(socket: &mut Socket) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("a feed message within 30 s")
+            .expect("the feed stays open")
+            .unwrap();
+        if let Ok(text) = message.into_text()
+            && !text.is_empty()
+        {
+            return serde_json::from_str(&text).unwrap();
+        }
+    }
+}
+
+/// Reads changes until `last`, each exactly one after the one before; returns how many came.
+async fn follow(socket: &mut Socket, mut seq: i64, last: i64) -> i64 {
+    let mut count = 0;
+    while seq < last {
+        let message = next_message(socket).await;
+        assert_eq!(message["type"], "change", "no resnapshot: {message}");
+        assert_eq!(message["seq"], seq + 1, "in order and without gaps");
+        seq += 1;
+        count += 1;
+    }
+    count
+}
+
+/// Two `huichang serve` processes on one PostgreSQL database: a dashboard client of B sees the
+/// 1,000 changes made through A in order and without gaps, and a client of B that drops out
+/// and reconnects with `since` misses none of them.
+#[tokio::test(flavor = "multi_thread")]
+async fn two_servers_on_one_postgres_deliver_every_change_to_each_others_clients() {
+    let Some(database) = common::PostgresDatabase::create("cluster") else { return };
+    let admin = "hca_cluster-test-admin-token";
+    let (dir_a, dir_b) = (data_dir("cluster-a"), data_dir("cluster-b"));
+    let a = Server::start(&dir_a, Some(&database.url), admin);
+    let b = Server::start(&dir_b, Some(&database.url), admin);
+    let client = reqwest::Client::new();
+    let post = |url: String, token: &str, body: Value| client.post(url).bearer_auth(token).json(&body).send();
+    let event: Value = post(format!("{}/api/v1/events", a.url), admin, huichang_tests::event_body(48))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let mut technicians = Vec::new();
+    for i in 0..10 {
+        let venue: Value = post(
+            format!("{}/api/v1/events/{event_id}/venues", a.url),
+            admin,
+            json!({"name": format!("分会场{i}"), "kind": "branch", "contact_email": format!("v{i}@example.cn")}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        technicians
+            .push((venue["id"].as_str().unwrap().to_owned(), venue["technician_token"].as_str().unwrap().to_owned()));
+    }
+
+    let feed = format!("{}/api/v1/events/{event_id}/live?token={admin}", b.url.replace("http://", "ws://"));
+    let (mut steady, _) = tokio_tungstenite::connect_async(&feed).await.unwrap();
+    let (mut dropping, _) = tokio_tungstenite::connect_async(&feed).await.unwrap();
+    let start = next_message(&mut steady).await["seq"].as_i64().unwrap();
+    assert_eq!(next_message(&mut dropping).await["seq"], start, "both start from the same snapshot");
+    let last = start + 1000;
+
+    // 1,000 changes through A: ten technicians switch their links on and off 100 times each.
+    let writers: Vec<_> = technicians
+        .into_iter()
+        .map(|(venue, token)| {
+            let (client, url) = (client.clone(), format!("{}/api/v1/venues/{venue}/video-link", a.url));
+            tokio::spawn(async move {
+                for k in 0..100 {
+                    let status = if k % 2 == 0 { "connected" } else { "disconnected" };
+                    let reply =
+                        client.post(&url).bearer_auth(&token).json(&json!({"status": status})).send().await.unwrap();
+                    assert_eq!(reply.status(), 200);
+                }
+            })
+        })
+        .collect();
+    let steady_reader = tokio::spawn(async move { follow(&mut steady, start, last).await });
+    let dropping_reader = tokio::spawn(async move {
+        let midway = start + 300;
+        follow(&mut dropping, start, midway).await;
+        drop(dropping);
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let again = format!("{feed}&since={midway}");
+        let (mut socket, _) = tokio_tungstenite::connect_async(&again).await.unwrap();
+        300 + follow(&mut socket, midway, last).await
+    });
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(steady_reader.await.unwrap(), 1000);
+    assert_eq!(dropping_reader.await.unwrap(), 1000);
+    assert!(a.stop().success() && b.stop().success());
+    let _ = (std::fs::remove_dir_all(&dir_a), std::fs::remove_dir_all(&dir_b));
 }

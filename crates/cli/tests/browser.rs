@@ -207,6 +207,25 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     assert_eq!(wall.run("return window.notReloaded === true", json!([])).await, true, "the dashboard never reloaded");
     wall.screenshot(&screenshot("dashboard.png")).await;
 
+    // The server dies: the dashboard says so, and when it is back it reconnects by itself and
+    // catches up with what changed meanwhile.
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    server.kill();
+    wall.wait_for("return document.querySelector('#connection.down')", Duration::from_secs(10)).await;
+    assert!(wall.text("#connection").await.starts_with("连接中断"));
+    let server = Server::start_on(port, &dir, None, admin);
+    let technician = venue["technician_token"].as_str().unwrap();
+    api.send(
+        Method::POST,
+        &format!("/api/v1/venues/{venue_id}/video-link"),
+        technician,
+        Some(json!({"status": "disconnected"})),
+    )
+    .await;
+    wall.wait_for("return document.querySelector('#connection.live')", Duration::from_secs(20)).await;
+    wall.wait_for(&tile("t.dataset.videoLink === 'disconnected'"), Duration::from_secs(5)).await;
+    assert_eq!(wall.run("return window.notReloaded === true", json!([])).await, true, "reconnected without a reload");
+
     // English, remembered once chosen.
     wall.goto(&format!("{url}/events/{event}?lang=en")).await;
     wall.wait_for("return document.querySelector('#connection.live')", PAGE_LOAD).await;
@@ -216,6 +235,31 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     assert_eq!(wall.run("return document.documentElement.lang", json!([])).await, "en");
     wall.goto(&format!("{url}/events?lang=zh")).await;
     wall.wait_for("return document.querySelector('#events li a')", PAGE_LOAD).await;
+
+    // The organiser creates a meeting with its venues from the form and gets their links.
+    let fill = "const [name, value] = arguments; document.querySelector(`[name='${name}']`).value = value;";
+    for (name, value) in [
+        ("starts_at", "2099-11-23T10:00"),
+        ("ends_at", "2099-11-23T11:30"),
+        ("registration_deadline", "2099-11-20T16:00"),
+        ("video_check.starts_at", "2099-11-22T09:30"),
+        ("video_check.ends_at", "2099-11-22T11:30"),
+    ] {
+        wall.run(fill, json!([name, value])).await;
+    }
+    wall.type_into("input[name=title]", "2099年全民终身学习活动周开幕式").await;
+    wall.type_into("input[name=organizer_email]", "org@example.cn").await;
+    wall.type_into("textarea[name=venues]", "主会场，北京，main@example.cn，300\n四川省分会场，四川，sc@example.cn")
+        .await;
+    wall.click("#create-event button[type=submit]").await;
+    let links = wall.wait_for("return document.querySelectorAll('#venue-links tbody tr').length", PAGE_LOAD).await;
+    assert_eq!(links, 2);
+    let link = wall.text("#venue-links tbody tr:nth-child(2) td:nth-child(2) code").await;
+    assert!(link.starts_with(&format!("{url}/signin?token=hcc_")), "{link}");
+    let made = api.send(Method::GET, "/api/v1/events", admin, None).await;
+    let made =
+        made.as_array().unwrap().iter().find(|e| e["title"] == "2099年全民终身学习活动周开幕式").unwrap().clone();
+    assert_eq!(made["starts_at"], "2099-11-23T10:00:00+08:00", "the form's local time is Beijing time");
     wall.screenshot(&screenshot("events.png")).await;
 
     drop((wall, desk, phone));

@@ -47,14 +47,10 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Arc<dyn Store>, public_url: &str) -> Self {
         let public_url = public_url.trim_end_matches('/').to_owned();
-        let base_path = public_url
-            .split_once("://")
-            .and_then(|(_, rest)| rest.find('/').map(|i| rest[i..].to_owned()))
-            .unwrap_or_default();
         AppState {
+            base_path: base_path(&public_url),
             store,
             public_url,
-            base_path,
             video_link_timeout: Duration::from_secs(60),
             metrics: Arc::default(),
             failed_auth: Arc::new(auth::FailedAuth::new(20, Duration::from_secs(60))),
@@ -118,4 +114,22 @@ pub async fn serve(
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// The path part of the public URL (`https://x.cn/huichang` → `/huichang`): where the pages live.
+fn base_path(public_url: &str) -> String {
+    let path = public_url.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..])).unwrap_or("");
+    path.trim_end_matches('/').to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_public_url_path_is_where_the_pages_live() {
+        for (url, base) in
+            [("http://127.0.0.1:8080", ""), ("https://edu.example.cn/huichang/", "/huichang"), ("https://x.cn/", "")]
+        {
+            assert_eq!(super::base_path(url), base, "{url}");
+        }
+    }
 }

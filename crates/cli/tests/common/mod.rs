@@ -28,6 +28,11 @@ impl Server {
     pub fn start(data_dir: &Path, database_url: Option<&str>, admin_token: &str) -> Server {
         // A known port, so that the public URL (and the links the API prints) is right.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        Server::start_on(port, data_dir, database_url, admin_token)
+    }
+
+    /// `start` on a given port, e.g. to restart a server where its clients expect it.
+    pub fn start_on(port: u16, data_dir: &Path, database_url: Option<&str>, admin_token: &str) -> Server {
         let mut command = huichang(&["serve", "--bind", &format!("127.0.0.1:{port}")]);
         command.env("HUICHANG_DATA_DIR", data_dir).env("HUICHANG_ADMIN_TOKEN", admin_token);
         if let Some(url) = database_url {
@@ -47,6 +52,12 @@ impl Server {
             .expect("the server says where it listens");
         let url = line.trim_start_matches("huichang is listening on ").split(' ').next().unwrap().to_owned();
         Server { child, url }
+    }
+
+    /// Ends the process at once, as a crash or `kill -9` would.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 
     pub fn stop(mut self) -> std::process::ExitStatus {
