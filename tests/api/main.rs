@@ -11,4 +11,5 @@ mod pages;
 mod registration;
 mod roles;
 mod service;
+mod sheets;
 mod venues;

@@ -71,6 +71,36 @@ fn cases() -> Vec<Case> {
             allowed: &["admin", "coordinator"],
         },
         Case {
+            method: Method::GET,
+            template: "/api/v1/venues/{venue}/registration/template.xlsx",
+            body: Value::Null,
+            allowed: &["admin", "coordinator"],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/venues/{venue}/registration/import",
+            body: Value::Null,
+            allowed: &["admin", "coordinator"],
+        },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/events/{event}/registrations/import",
+            body: Value::Null,
+            allowed: &["admin"],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/events/{event}/registrations.xlsx",
+            body: Value::Null,
+            allowed: &["admin"],
+        },
+        Case {
+            method: Method::GET,
+            template: "/api/v1/events/{event}/registrations.csv",
+            body: Value::Null,
+            allowed: &["admin"],
+        },
+        Case {
             method: Method::POST,
             template: "/api/v1/attendees/{attendee}/replace",
             body: replacement,

@@ -124,7 +124,7 @@ impl Browser {
         self.call(reqwest::Method::POST, &format!("/element/{id}/click"), Some(json!({}))).await;
     }
 
-    /// Replaces the text of an input by typing `text` into it.
+    /// Replaces the text of an input by typing `text` into it (for a file input: the file's path).
     pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.element(css).await;
         self.call(reqwest::Method::POST, &format!("/element/{id}/clear"), Some(json!({}))).await;

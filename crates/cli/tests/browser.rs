@@ -140,6 +140,23 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     assert_eq!(desk.run("return document.querySelectorAll('#attendees tr.has-error').length", json!([])).await, 0);
     desk.screenshot(&screenshot("coordinator.png")).await;
 
+    // The venue's Excel list, saved as CSV in GBK as Excel in China does, with a bad phone in
+    // sheet row 3: the page names the row and the column, and the list stays as it was.
+    let csv =
+        "姓名,单位,职务,手机\r\n王立,雄安新区公共服务局,局长,13800000000\r\n李娜,雄安新区公共服务局,处长,1380000\r\n";
+    let file = dir.join("回执.csv");
+    std::fs::write(&file, encoding_rs::GBK.encode(csv).0).unwrap();
+    desk.type_into("#import-file", file.to_str().unwrap()).await;
+    desk.click("#import-button").await;
+    let problem = desk
+        .wait_for(
+            "const li = document.querySelector('#import-banner li[data-sheet-row=\"3\"]'); return li && li.textContent",
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(problem, "表格第 3 行 · 手机：“1380000”既不是 11 位手机号，也不是带区号的固定电话（如 010-66096253）");
+    assert_eq!(wall.run(&tile("t.dataset.registered"), json!([])).await, "3", "the refused file changed nothing");
+
     // The technician, on a phone, passes the video test and switches the link on.
     let phone = Browser::start(390, 844).await;
     phone.goto(venue["technician_link"].as_str().unwrap()).await;

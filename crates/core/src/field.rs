@@ -12,15 +12,28 @@ pub struct FieldError {
     /// The field name as it appears in the request (`phone`, `rooms[1].capacity`).
     pub field: String,
     pub message: String,
+    /// For an uploaded spreadsheet: the row number a person sees in the sheet (first data row = 2).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet_row: Option<usize>,
+    /// For an uploaded spreadsheet: the column's header text as written in the sheet.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { row: None, field: field.into(), message: message.into() }
+        Self { row: None, field: field.into(), message: message.into(), sheet_row: None, column: None }
     }
 
     pub fn in_row(row: usize, field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { row: Some(row), field: field.into(), message: message.into() }
+        Self { row: Some(row), ..Self::new(field, message) }
+    }
+
+    /// Where a person finds the bad cell in the spreadsheet they uploaded.
+    pub fn at_cell(mut self, sheet_row: Option<usize>, column: Option<String>) -> Self {
+        self.sheet_row = sheet_row;
+        self.column = column;
+        self
     }
 }
 

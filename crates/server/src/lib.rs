@@ -60,7 +60,7 @@ impl AppState {
 }
 
 pub fn app(state: AppState) -> Router {
-    use api::{dashboard, deadlines, door, events, registration, venues};
+    use api::{dashboard, deadlines, door, events, registration, sheets, venues};
     Router::new()
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{event}", get(events::get).patch(events::update))
@@ -72,6 +72,17 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/venues/{venue}", get(venues::get))
         .route("/api/v1/venues/{venue}/approval", post(venues::approve))
         .route("/api/v1/venues/{venue}/registration", get(registration::get).put(registration::put))
+        .route(
+            "/api/v1/venues/{venue}/registration/import",
+            post(sheets::import).layer(DefaultBodyLimit::max(deadlines::UPLOAD_LIMIT)),
+        )
+        .route("/api/v1/venues/{venue}/registration/template.xlsx", get(sheets::template))
+        .route(
+            "/api/v1/events/{event}/registrations/import",
+            post(sheets::import_all).layer(DefaultBodyLimit::max(deadlines::UPLOAD_LIMIT)),
+        )
+        .route("/api/v1/events/{event}/registrations.xlsx", get(sheets::export_xlsx))
+        .route("/api/v1/events/{event}/registrations.csv", get(sheets::export_csv))
         .route("/api/v1/attendees/{attendee}/replace", post(registration::replace))
         .route("/api/v1/events/{event}/deadlines", post(deadlines::create).get(deadlines::list))
         .route(

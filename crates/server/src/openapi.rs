@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{dashboard, deadlines, door, events, registration, venues};
+use crate::api::{dashboard, deadlines, door, events, registration, sheets, venues};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -16,6 +16,7 @@ use crate::api::{dashboard, deadlines, door, events, registration, venues};
         events::create, events::list, events::get, events::update, dashboard::get, dashboard::live, events::create_viewer_token, events::audit,
         venues::create, venues::list, venues::get, venues::approve,
         registration::get, registration::put, registration::replace,
+        sheets::import, sheets::template, sheets::import_all, sheets::export_xlsx, sheets::export_csv,
         deadlines::create, deadlines::list, deadlines::complete, deadlines::list_done, deadlines::outbox, deadlines::retry,
         door::record_check, door::list_checks, door::video_link, door::check_in, door::check_out, door::list_checkins, door::attest, door::set_capacity,
     ),

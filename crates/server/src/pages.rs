@@ -41,6 +41,7 @@ pub fn router() -> Router<AppState> {
         .route("/venues/{venue}", get(coordinator_page))
         .route("/venues/{venue}/video", get(technician_page))
         .route("/venues/{venue}/door", get(door_page))
+        .route("/rooms/{room}/sign-in-sheet", get(sign_in_sheet))
         .route("/assets/{file}", get(asset))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -235,7 +236,7 @@ impl<'a> Page<'a> {
                 )
             })
             .unwrap_or_default();
-        let noscript = if self.script.is_some() {
+        let noscript = if self.script.is_some_and(|s| s != "print") {
             format!("<noscript>{}</noscript>", lang.pick("此页面需要启用 JavaScript。", "This page needs JavaScript."))
         } else {
             String::new()
@@ -503,6 +504,79 @@ async fn venue_page(
     page.render(&ctx)
 }
 
+/// The printable sign-in sheet (签到表) of a room: every on-site attendee of its venue with a
+/// column to sign, on A4.
+async fn sign_in_sheet(State(state): State<AppState>, ctx: PageContext, Path(room): Path<String>) -> Response {
+    let Some(room) = load(Uuid::parse_str(&room).ok(), |id| state.store.room(id)).await else {
+        return not_found(&ctx);
+    };
+    if let Access::Refused(response) = check(&ctx, |g| g.may_coordinate(room.venue_id)) {
+        return response;
+    }
+    let (Ok(Some(venue)), Ok(Some(event)), Ok(list)) = (
+        state.store.venue(room.venue_id).await,
+        state.store.event(room.event_id).await,
+        state.store.registration(room.venue_id).await,
+    ) else {
+        return error_page(
+            &ctx,
+            StatusCode::SERVICE_UNAVAILABLE,
+            ctx.lang.pick("暂时无法读取名单。", "The list cannot be read now."),
+        );
+    };
+    let lang = ctx.lang;
+    let people: Vec<_> = list
+        .attendees
+        .iter()
+        .filter(|a| {
+            a.status == huichang_core::registration::AttendeeStatus::Registered
+                && a.participation == huichang_core::registration::Participation::Onsite
+        })
+        .collect();
+    let mut rows = String::new();
+    for (i, person) in people.iter().enumerate() {
+        rows.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td></td></tr>",
+            i + 1,
+            escape(&person.name),
+            escape(&person.organization),
+            escape(&person.title)
+        ));
+    }
+    // A few blank lines for a replacement who arrives at the door.
+    for i in people.len()..people.len() + 5 {
+        rows.push_str(&format!("<tr class=\"blank\"><td>{}</td><td></td><td></td><td></td><td></td></tr>", i + 1));
+    }
+    let view = event.view();
+    let mut page = Page::new(format!("{} · {}", venue.name, lang.pick("签到表", "sign-in sheet")));
+    page.main = format!(
+        r#"<article class="sign-sheet">
+<h2>{title}</h2>
+<p class="sheet-meta">{venue} · {room_label}{room}（{capacity_label} {capacity}）· {starts}</p>
+<p class="no-print"><button type="button" class="primary print">{print}</button></p>
+<table>
+<thead><tr><th class="no">{no}</th><th>{name}</th><th>{organization}</th><th>{job}</th><th class="signature">{signature}</th></tr></thead>
+<tbody>{rows}</tbody>
+</table>
+</article>"#,
+        title = escape(&format!("{} {}", event.event.title, lang.pick("签到表", "sign-in sheet"))),
+        venue = escape(&venue.name),
+        room_label = lang.pick("会议室：", "room: "),
+        room = escape(&room.name),
+        capacity_label = lang.pick("容量", "seats"),
+        capacity = room.capacity,
+        starts = view.starts_at.format("%Y-%m-%d %H:%M"),
+        print = lang.pick("打印", "Print"),
+        no = lang.pick("序号", "No."),
+        name = lang.pick("姓名", "Name"),
+        organization = lang.pick("单位", "Organisation"),
+        job = lang.pick("职务", "Title"),
+        signature = lang.pick("签名", "Signature"),
+    );
+    page.script = Some("print");
+    page.render(&ctx)
+}
+
 /// Loads a record by id; `None` for a malformed id, an unknown one, or a store error.
 async fn load<T, F, Fut>(id: Option<Uuid>, fetch: F) -> Option<T>
 where
@@ -513,7 +587,7 @@ where
 }
 
 /// The pages' scripts and style sheet, built into the binary.
-const ASSETS: [(&str, &str, &str); 7] = [
+const ASSETS: [(&str, &str, &str); 8] = [
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/pages/app.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/common.js")),
     ("events.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/events.js")),
@@ -521,6 +595,7 @@ const ASSETS: [(&str, &str, &str); 7] = [
     ("coordinator.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/coordinator.js")),
     ("technician.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/technician.js")),
     ("door.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/door.js")),
+    ("print.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/print.js")),
 ];
 
 /// Each asset's ETag, so a browser revalidates cheaply and never runs a stale script after an upgrade.

@@ -42,6 +42,13 @@
     replaced_people: ["已更换的人员", "Replaced"],
     row_general: ["第 {n} 行", "row {n}"],
     late_note: ["逾期提交", "submitted late"],
+    import_title: ["从表格导入", "Import from a spreadsheet"],
+    import_help: ["上传填好的回执（.xlsx、.xls、.ods 或 .csv），将替换整份名单；技术人员可填在表格上方，或填在本页上方。", "Upload the filled-in receipt (.xlsx, .xls, .ods or .csv); it replaces the whole list. The technician may be in the block above the table or in the fields at the top of this page."],
+    import_button: ["上传并导入", "Upload and import"],
+    template: ["下载回执模板", "Download the receipt template"],
+    sheet_cell: ["表格第 {row} 行", "sheet row {row}"],
+    imported: ["已从表格导入 {n} 人（第 {r} 版）。", "Imported {n} people from the sheet (revision {r})."],
+    sign_in_sheet: ["打印签到表", "Print the sign-in sheet"],
   });
 
   const venueId = HC.data.venue;
@@ -73,7 +80,41 @@
       el("button", { type: "button", class: "primary", id: "submit-list", onclick: submit }, t("submit_list"))),
     listBanner,
     replaced);
-  HC.app.replaceChildren(summary, list, deadlines, approval);
+  const importFile = el("input", { type: "file", name: "file", id: "import-file", accept: ".xlsx,.xls,.ods,.csv" });
+  const importBanner = el("div", { id: "import-banner", "aria-live": "polite" });
+  const importing = el("section", { class: "card", id: "import" },
+    el("h2", {}, t("import_title")),
+    el("p", { class: "hint" }, t("import_help")),
+    el("div", { class: "row" }, importFile,
+      el("button", { type: "button", id: "import-button", onclick: importSheet }, t("import_button")),
+      el("span", { class: "grow" }),
+      el("a", { href: `${HC.base}/api/v1/venues/${venueId}/registration/template.xlsx` }, t("template"))),
+    importBanner);
+  HC.app.replaceChildren(summary, list, importing, deadlines, approval);
+
+  async function importSheet() {
+    if (!importFile.files.length) return;
+    const form = new FormData();
+    form.append("file", importFile.files[0]);
+    if (technicianName.value.trim() || technicianPhone.value.trim()) {
+      form.append("technician_name", technicianName.value);
+      form.append("technician_phone", technicianPhone.value);
+    }
+    const reply = await api("POST", `/api/v1/venues/${venueId}/registration/import`, form);
+    if (reply.ok) {
+      showRegistration(reply.data);
+      renderSummary();
+      banner(importBanner, "good", t("imported", { n: reply.data.attendees.filter((a) => a.status === "registered").length, r: reply.data.revision }));
+      return;
+    }
+    const errors = reply.problem.errors || [];
+    importBanner.replaceChildren(
+      el("p", { class: "banner bad", role: "alert" }, HC.problemText(reply.problem)),
+      errors.length ? el("ul", { class: "problems-list" }, errors.map((e) => el("li", { dataset: { sheetRow: e.sheet_row || "" } },
+        e.sheet_row ? `${t("sheet_cell", { row: e.sheet_row })} · ` : "",
+        e.column ? `${e.column}：` : (e.field ? `${e.field}：` : ""),
+        HC.message(e.message)))) : "");
+  }
 
   function blank() {
     return { id: null, name: "", organization: "", title: "", phone: "", email: "", participation: "onsite" };
@@ -92,7 +133,8 @@
         r.late && el("span", { class: "chip bad" }, t("late_note")),
         el("span", { class: "grow" }),
         el("a", { href: `${HC.base}/venues/${venueId}/door` }, t("door_page"))),
-      el("p", { class: "hint" }, `${t("rooms")}：`, v.rooms.map((room) => `${room.name}（${room.capacity}）`).join("、")),
+      el("p", { class: "hint" }, `${t("rooms")}：`, v.rooms.map((room, i) => [i ? "、" : "", `${room.name}（${room.capacity}）`, " ",
+        el("a", { href: `${HC.base}/rooms/${room.id}/sign-in-sheet` }, t("sign_in_sheet"))])),
     );
   }
 

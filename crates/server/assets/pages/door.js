@@ -18,6 +18,7 @@
     in_room: ["在场人数", "Inside"],
     more: ["还有 {n} 人，请输入更多字符缩小范围。", "{n} more; type more to narrow the list."],
     not_approved: ["分会场尚未获得批准，暂不能签到入场。", "The venue is not approved yet: nobody may be admitted."],
+    sign_in_sheet: ["打印纸质签到表", "Print a paper sign-in sheet"],
   });
 
   const venueId = HC.data.venue;
@@ -30,11 +31,12 @@
   const message = el("div", { id: "door-banner", "aria-live": "assertive" });
   const people = el("ul", { class: "people", id: "people" });
   const notice = el("div");
+  const sheetLink = el("a", { id: "sign-in-sheet" }, t("sign_in_sheet"));
   HC.app.replaceChildren(
     el("section", { class: "card" },
       el("div", { class: "row" }, el("label", { class: "grow" }, t("room"), roomSelect),
         el("div", {}, el("div", { class: "hint" }, t("in_room")), occupancy)),
-      notice),
+      notice, sheetLink),
     el("section", { class: "card" }, search, message, people),
   );
 
@@ -117,6 +119,7 @@
     roomSelect.value = state.roomId;
     const closed = state.venue.kind === "branch" && state.venue.approval !== "approved";
     banner(notice, closed ? "warn" : "", closed ? t("not_approved") : "");
+    sheetLink.href = `${HC.base}/rooms/${state.roomId}/sign-in-sheet`;
     showOccupancy();
     render();
   }

@@ -140,7 +140,7 @@ fn note(raw: Option<&str>) -> Result<String, ApiError> {
     })
 }
 
-fn upload_error(status: StatusCode, text: String) -> ApiError {
+pub(crate) fn upload_error(status: StatusCode, text: String) -> ApiError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the upload is larger than 20 MiB")
     } else {

@@ -5,4 +5,5 @@ pub mod deadlines;
 pub mod door;
 pub mod events;
 pub mod registration;
+pub mod sheets;
 pub mod venues;

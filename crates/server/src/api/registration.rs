@@ -4,8 +4,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use huichang_core::FieldError;
 use huichang_core::registration::{self, AttendeeBody, AttendeeView, RegistrationView, SubmissionBody};
 use huichang_core::role::Role;
+use huichang_core::venue::VenueView;
 
 use crate::AppState;
 use crate::api::venues;
@@ -43,6 +45,12 @@ pub async fn put(
 ) -> Result<Json<RegistrationView>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
     caller.require(caller.grant.may_coordinate(venue.id))?;
+    Ok(Json(submit(&state, &caller, &venue, &body, &|error| error).await?))
+}
+
+/// Whether the registration deadline has passed; after it, a coordinator is refused with 409
+/// `deadline_passed` (an admin may still submit, and the list is then marked late).
+pub async fn refuse_after_deadline(state: &AppState, caller: &Caller, venue: &VenueView) -> Result<bool, ApiError> {
     let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let closed = event.registration_closed(chrono::Utc::now());
     if closed && caller.grant.role != Role::Admin {
@@ -55,14 +63,28 @@ pub async fn put(
             ),
         ));
     }
-    let submission = registration::parse_submission(&body).map_err(|errors| {
+    Ok(closed)
+}
+
+/// Stores `body` as the venue's whole list by the rules of `PUT …/registration`: a coordinator
+/// after the deadline is refused before the rows are read, then every bad row is reported
+/// (each passed through `locate`, which may point it at a spreadsheet cell) and nothing is stored.
+pub async fn submit(
+    state: &AppState,
+    caller: &Caller,
+    venue: &VenueView,
+    body: &serde_json::Value,
+    locate: &(dyn Fn(FieldError) -> FieldError + Sync),
+) -> Result<RegistrationView, ApiError> {
+    let closed = refuse_after_deadline(state, caller, venue).await?;
+    let submission = registration::parse_submission(body).map_err(|errors| {
         ApiError::invalid(
             "invalid_registration",
             format!("{} problem(s) in the list; nothing was stored", errors.len()),
-            errors,
+            errors.into_iter().map(locate).collect(),
         )
     })?;
-    Ok(Json(state.store.submit_registration(venue.id, &submission, closed, &caller.actor()).await?))
+    Ok(state.store.submit_registration(venue.id, &submission, closed, &caller.actor()).await?)
 }
 
 #[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration",

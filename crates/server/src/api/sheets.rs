@@ -1,0 +1,412 @@
+//! Spreadsheets: a venue's list imported from the file it already keeps, the receipt template,
+//! the organiser's consolidated exports, and the bulk import of every venue from one workbook.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use huichang_core::FieldError;
+use huichang_core::registration::{Participation, RegistrationView};
+use huichang_core::venue::VenueView;
+use huichang_sheets::write::{AttendeeExport, TemplateInfo, VenueExport};
+use huichang_sheets::{Format, Receipt, Sheet};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::AppState;
+use crate::api::{events, registration, venues};
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// `multipart/form-data` of a spreadsheet import.
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)] // describes the form in the OpenAPI document
+pub struct ImportForm {
+    /// The list: .xlsx, .xls, .ods or .csv (UTF-8, UTF-8 with BOM, UTF-16 or GBK), at most 20 MiB.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// The video technician's name, unless the sheet has a labelled block (技术人员姓名).
+    technician_name: Option<String>,
+    /// The video technician's phone, unless the sheet has a labelled block (技术人员手机).
+    technician_phone: Option<String>,
+}
+
+/// An uploaded file and the text fields sent with it.
+struct Upload {
+    file_name: String,
+    bytes: Vec<u8>,
+    fields: HashMap<String, String>,
+}
+
+fn bad_file(message: impl Into<String>) -> ApiError {
+    ApiError::invalid("invalid_file", "the file cannot be read as a list", vec![FieldError::new("file", message)])
+}
+
+async fn read_upload(request: Request, state: &AppState) -> Result<Upload, ApiError> {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the spreadsheet as multipart/form-data with a 'file' field",
+        ));
+    }
+    let upload_error =
+        |e: axum::extract::multipart::MultipartError| super::deadlines::upload_error(e.status(), e.body_text());
+    let mut form = Multipart::from_request(request, state)
+        .await
+        .map_err(|e| super::deadlines::upload_error(e.status(), e.body_text()))?;
+    let mut upload = Upload { file_name: String::new(), bytes: Vec::new(), fields: HashMap::new() };
+    let mut has_file = false;
+    while let Some(field) = form.next_field().await.map_err(upload_error)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            upload.file_name = field.file_name().unwrap_or("upload").to_owned();
+            upload.bytes = field.bytes().await.map_err(upload_error)?.to_vec();
+            has_file = true;
+        } else {
+            upload.fields.insert(name, field.text().await.map_err(upload_error)?);
+        }
+    }
+    if !has_file {
+        return Err(bad_file("a 'file' field is required"));
+    }
+    Ok(upload)
+}
+
+fn sheets_of(upload: &Upload) -> Result<Vec<Sheet>, ApiError> {
+    let format = Format::of(&upload.file_name).ok_or_else(|| {
+        bad_file(format!("'{}' is not a spreadsheet: send .xlsx, .xls, .ods or .csv", upload.file_name))
+    })?;
+    let sheets = huichang_sheets::read(&upload.bytes, format).map_err(bad_file)?;
+    if sheets.iter().all(|s| s.rows.is_empty()) {
+        return Err(bad_file("the file has no rows"));
+    }
+    Ok(sheets)
+}
+
+/// The first sheet with a list on it, read as a receipt; the first sheet's problems otherwise.
+fn receipt_of(sheets: &[Sheet], technician: Option<(String, String)>) -> Result<Receipt, ApiError> {
+    let mut first_errors = None;
+    for sheet in sheets {
+        match huichang_sheets::parse_receipt(sheet, technician.clone()) {
+            Ok(receipt) => return Ok(receipt),
+            Err(errors) => {
+                first_errors.get_or_insert(errors);
+            }
+        }
+    }
+    Err(ApiError::invalid(
+        "invalid_registration",
+        "the spreadsheet holds no list huichang can read; nothing was stored",
+        first_errors.unwrap_or_default(),
+    ))
+}
+
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/registration/import", tag = "registration",
+    params(("venue" = Uuid, Path, description = "The venue id")),
+    request_body(content = ImportForm, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "The stored list, as `PUT …/registration` answers", body = RegistrationView),
+        (status = 409, description = "`deadline_passed` (a coordinator after the deadline; checked before the file is read)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "A file over 20 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_file`, `invalid_registration` (each error also names `sheet_row`, the row number \
+            a person sees, and `column`, the header text) or `over_capacity`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn import(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+    request: Request,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    caller.require(caller.grant.may_coordinate(venue.id))?;
+    registration::refuse_after_deadline(&state, &caller, &venue).await?;
+    let upload = read_upload(request, &state).await?;
+    let sheets = sheets_of(&upload)?;
+    let field = |name: &str| upload.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
+    let (name, phone) = (field("technician_name"), field("technician_phone"));
+    let technician = (!name.is_empty() || !phone.is_empty()).then_some((name, phone));
+    let receipt = receipt_of(&sheets, technician)?;
+    Ok(Json(registration::submit(&state, &caller, &venue, &receipt.body, &|e| receipt.locate(e)).await?))
+}
+
+/// One venue's part of a bulk import.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ImportedVenue {
+    /// The sheet it came from (its name, or the venue named in a venue column).
+    pub sheet: String,
+    pub venue_id: Option<Uuid>,
+    /// `accepted`, or `rejected` with `code`, `detail` and `errors`; a rejected venue's list is unchanged.
+    pub status: String,
+    /// Current attendees after the import.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attendees: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// What a bulk import did, venue by venue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkImport {
+    pub accepted: usize,
+    pub rejected: usize,
+    pub venues: Vec<ImportedVenue>,
+}
+
+impl ImportedVenue {
+    fn rejected(sheet: &str, venue_id: Option<Uuid>, error: ApiError) -> Self {
+        ImportedVenue {
+            sheet: sheet.to_owned(),
+            venue_id,
+            status: "rejected".into(),
+            attendees: None,
+            revision: None,
+            code: Some(error.code.to_owned()),
+            detail: Some(error.detail),
+            errors: error.errors,
+        }
+    }
+}
+
+/// One venue's list in a bulk import: its label (sheet or venue-column name), the venue it
+/// names if any, and the list read or the sheet's problems.
+type Job<'a> = (String, Option<&'a VenueView>, Result<Receipt, Vec<FieldError>>);
+
+#[utoipa::path(post, path = "/api/v1/events/{event}/registrations/import", tag = "registration",
+    params(("event" = Uuid, Path, description = "The event id")),
+    request_body(content = ImportForm, content_type = "multipart/form-data",
+        description = "One workbook with one sheet per venue (named as the venue), or one sheet with a venue column (会场/venue). \
+            A venue's technician comes from its sheet's labelled block, else from its current list."),
+    responses(
+        (status = 200, description = "Each venue accepted or rejected on its own, all or nothing per venue", body = BulkImport),
+        (status = 422, description = "`invalid_file`, or `invalid_workbook` when no venue's list was accepted (the report is in `venues`)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn import_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let event = events::load(&state, &event).await?;
+    caller.require(caller.grant.is_admin())?;
+    let upload = read_upload(request, &state).await?;
+    let sheets = sheets_of(&upload)?;
+    let venues = state.store.venues(event.id, huichang_store::Page::all()).await?;
+    let find = |name: &str| {
+        let name = huichang_sheets::read::normalise(name);
+        venues.iter().find(|v| huichang_sheets::read::normalise(&v.name) == name)
+    };
+    let mut jobs: Vec<Job> = Vec::new();
+    for sheet in &sheets {
+        let receipt = huichang_sheets::parse_receipt(sheet, None);
+        match (find(&sheet.name), receipt) {
+            (Some(venue), receipt) => jobs.push((sheet.name.clone(), Some(venue), receipt)),
+            (None, Ok(receipt)) if receipt.venues.iter().any(|v| !v.is_empty()) => {
+                for (name, part) in receipt.by_venue() {
+                    jobs.push((name.clone(), find(&name), Ok(part)));
+                }
+            }
+            (None, Ok(_)) if sheets.len() > 1 => jobs.push((
+                sheet.name.clone(),
+                None,
+                Err(vec![FieldError::new("sheet", "names no venue of this event")]),
+            )),
+            (None, receipt) => jobs.push((sheet.name.clone(), None, receipt)),
+        }
+    }
+    let mut report = Vec::new();
+    for (label, venue, receipt) in jobs {
+        let Some(venue) = venue else {
+            let errors =
+                receipt.err().unwrap_or_else(|| vec![FieldError::new("venue", "names no venue of this event")]);
+            report.push(ImportedVenue::rejected(
+                &label,
+                None,
+                ApiError::invalid("unknown_venue", format!("'{label}' is not a venue of this event"), errors),
+            ));
+            continue;
+        };
+        let mut receipt = match receipt {
+            Ok(receipt) => receipt,
+            Err(errors) => {
+                report.push(ImportedVenue::rejected(
+                    &label,
+                    Some(venue.id),
+                    ApiError::invalid("invalid_registration", "no list found", errors),
+                ));
+                continue;
+            }
+        };
+        if receipt.body.get("technician").is_none()
+            && let Some(technician) = state.store.registration(venue.id).await?.technician
+        {
+            receipt.body["technician"] = serde_json::json!({"name": technician.name, "phone": technician.phone});
+        }
+        match registration::submit(&state, &caller, venue, &receipt.body, &|e| receipt.locate(e)).await {
+            Ok(list) => report.push(ImportedVenue {
+                sheet: label,
+                venue_id: Some(venue.id),
+                status: "accepted".into(),
+                attendees: Some(current(&list)),
+                revision: Some(list.revision),
+                code: None,
+                detail: None,
+                errors: Vec::new(),
+            }),
+            Err(error) if error.status.is_server_error() => return Err(error),
+            Err(error) => report.push(ImportedVenue::rejected(&label, Some(venue.id), error)),
+        }
+    }
+    let accepted = report.iter().filter(|v| v.status == "accepted").count();
+    let result = BulkImport { accepted, rejected: report.len() - accepted, venues: report };
+    if accepted == 0 {
+        let venues = serde_json::to_value(&result.venues).unwrap_or_default();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_workbook",
+            "no venue's list was accepted; nothing was stored",
+        )
+        .with("venues", venues));
+    }
+    Ok(Json(result).into_response())
+}
+
+fn current(list: &RegistrationView) -> usize {
+    list.attendees.iter().filter(|a| a.status == huichang_core::registration::AttendeeStatus::Registered).count()
+}
+
+/// A file to save, named in UTF-8 as RFC 6266 allows (and in ASCII for old clients).
+fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Response {
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }
+        })
+        .collect();
+    let extension = file_name.rsplit_once('.').map(|(_, e)| e).unwrap_or("bin");
+    let disposition = format!("attachment; filename=\"huichang.{extension}\"; filename*=UTF-8''{encoded}");
+    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], bytes)
+        .into_response()
+}
+
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration/template.xlsx", tag = "registration",
+    params(("venue" = Uuid, Path, description = "The venue id")),
+    responses((status = 200, description = "The receipt to fill in: the venue, the deadline and the seats filled in, a technician \
+        block, and rows with validated phone and participation cells; it imports as it is", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
+pub async fn template(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+) -> Result<Response, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    caller.require(caller.grant.may_coordinate(venue.id))?;
+    let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let deadline = event.view().registration_deadline.format("%Y-%m-%d %H:%M (UTC%:z)").to_string();
+    let info = TemplateInfo {
+        event_title: &event.event.title,
+        venue_name: &venue.name,
+        deadline: &deadline,
+        capacity: venue.capacity,
+    };
+    let bytes = huichang_sheets::write::receipt_template(&info).map_err(ApiError::internal)?;
+    Ok(download(bytes, XLSX, &format!("{}-参会回执.xlsx", venue.name)))
+}
+
+/// Every venue of the event with its whole list, for the exports.
+async fn export_rows(state: &AppState, event_id: Uuid) -> Result<(String, Vec<VenueExport>), ApiError> {
+    let (event, _, rows) =
+        state.store.dashboard(event_id, chrono::Utc::now()).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let mut venues = Vec::with_capacity(rows.len());
+    for row in rows {
+        let list = state.store.registration(row.id).await?;
+        let attendees = list
+            .attendees
+            .into_iter()
+            .map(|a| AttendeeExport {
+                name: a.name,
+                organization: a.organization,
+                title: a.title,
+                phone: a.phone,
+                email: a.email.unwrap_or_default(),
+                participation: match a.participation {
+                    Participation::Onsite => "现场 onsite".into(),
+                    Participation::Online => "线上 online".into(),
+                },
+                status: match a.status {
+                    huichang_core::registration::AttendeeStatus::Registered => "已报名 registered".into(),
+                    huichang_core::registration::AttendeeStatus::Replaced => "已更换 replaced".into(),
+                },
+            })
+            .collect();
+        venues.push(VenueExport {
+            approval: match row.approval.as_str() {
+                "approved" => "已批准 approved".into(),
+                "rejected" => "未批准 rejected".into(),
+                _ => "待批准 pending".into(),
+            },
+            video_check: match row.video_check.as_str() {
+                "passed" => "通过 passed".into(),
+                "failed" => "未通过 failed".into(),
+                _ => "未调试 none".into(),
+            },
+            name: row.name,
+            region: row.region,
+            registered: row.registered,
+            capacity: row.capacity,
+            late: row.late || !row.overdue.is_empty(),
+            attendees,
+        });
+    }
+    Ok((event.event.title, venues))
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.xlsx", tag = "registration",
+    params(("event" = Uuid, Path, description = "The event id")),
+    responses((status = 200, description = "A summary sheet (venue, region, approval, registered, capacity, video check, late) \
+        and one sheet per venue with its whole list; every typed cell is text, never a formula", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+) -> Result<Response, ApiError> {
+    let event = events::load(&state, &event).await?;
+    caller.require(caller.grant.is_admin())?;
+    let (title, venues) = export_rows(&state, event.id).await?;
+    let bytes = huichang_sheets::write::registrations_workbook(&venues).map_err(ApiError::internal)?;
+    Ok(download(bytes, XLSX, &format!("{title}-参会名单.xlsx")))
+}
+
+#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.csv", tag = "registration",
+    params(("event" = Uuid, Path, description = "The event id")),
+    responses((status = 200, description = "Every venue's list in one CSV (UTF-8 with BOM); a cell starting with =, +, -, @ \
+        gets a leading apostrophe so that no spreadsheet takes it for a formula", content_type = "text/csv")))]
+pub async fn export_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+) -> Result<Response, ApiError> {
+    let event = events::load(&state, &event).await?;
+    caller.require(caller.grant.is_admin())?;
+    let (title, venues) = export_rows(&state, event.id).await?;
+    Ok(download(
+        huichang_sheets::write::registrations_csv(&venues),
+        "text/csv; charset=utf-8",
+        &format!("{title}-参会名单.csv"),
+    ))
+}

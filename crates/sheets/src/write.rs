@@ -1,0 +1,239 @@
+//! Workbooks and CSV written for people: the receipt template a venue fills in, and the
+//! organiser's consolidated list. Every cell a person typed is written as text, never as a
+//! formula; in CSV, where a reader may take `=…` for a formula, such a cell is made inert.
+
+use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
+
+/// The receipt's columns, as the importer reads them back.
+const RECEIPT_HEADERS: [&str; 7] =
+    ["序号 No.", "姓名 Name", "单位 Organization", "职务 Title", "手机 Phone", "邮箱 Email", "参会方式 Participation"];
+
+/// What a venue's receipt template says about it.
+pub struct TemplateInfo<'a> {
+    pub event_title: &'a str,
+    pub venue_name: &'a str,
+    /// The registration deadline as the venue reads it, e.g. `2021-11-20 16:00 (UTC+08:00)`.
+    pub deadline: &'a str,
+    pub capacity: i64,
+}
+
+fn error(e: XlsxError) -> String {
+    format!("the workbook could not be written: {e}")
+}
+
+/// The receipt template: a title, the deadline and the seats, a technician block, and rows to
+/// fill with validated phone and participation cells.
+pub fn receipt_template(info: &TemplateInfo) -> Result<Vec<u8>, String> {
+    let mut workbook = Workbook::new();
+    let title = Format::new().set_bold().set_font_size(16).set_align(FormatAlign::Center);
+    let label = Format::new().set_bold();
+    let header = Format::new().set_bold().set_background_color(0xE7EFFB).set_border(FormatBorder::Thin).set_text_wrap();
+    let cell = Format::new().set_border(FormatBorder::Thin);
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("参会回执").map_err(error)?;
+    let last = RECEIPT_HEADERS.len() as u16 - 1;
+    sheet.merge_range(0, 0, 0, last, &format!("{} 参会回执", info.event_title), &title).map_err(error)?;
+    sheet
+        .merge_range(1, 0, 1, last, &format!("{}（{} / attendee receipt）", info.venue_name, "分会场回执"), &label)
+        .map_err(error)?;
+    sheet.write_string(2, 0, format!("报名截止 Due: {}", info.deadline)).map_err(error)?;
+    sheet.write_string(2, 4, format!("容量 Seats: {}", info.capacity)).map_err(error)?;
+    sheet.write_string_with_format(3, 0, "视频调试技术人员姓名 Technician name", &label).map_err(error)?;
+    sheet.write_string_with_format(3, 4, "技术人员手机 Technician phone", &label).map_err(error)?;
+    let header_row = 5;
+    for (column, text) in RECEIPT_HEADERS.iter().enumerate() {
+        sheet.write_string_with_format(header_row, column as u16, *text, &header).map_err(error)?;
+    }
+    let rows = info.capacity.clamp(1, 1000) as u32;
+    for i in 0..rows {
+        let row = header_row + 1 + i;
+        sheet.write_number_with_format(row, 0, f64::from(i + 1), &cell).map_err(error)?;
+        for column in 1..=last {
+            sheet.write_blank(row, column, &cell).map_err(error)?;
+        }
+    }
+    let first = header_row + 1;
+    let end = header_row + rows;
+    let phone = DataValidation::new()
+        .allow_text_length(DataValidationRule::Between(7, 20))
+        .set_error_message("手机为 11 位数字，固定电话请带区号，如 010-66096253")
+        .map_err(error)?;
+    sheet.add_data_validation(first, 4, end, 4, &phone).map_err(error)?;
+    sheet.add_data_validation(3, 5, 3, 5, &phone).map_err(error)?;
+    let participation = DataValidation::new().allow_list_strings(&["现场", "线上"]).map_err(error)?;
+    sheet.add_data_validation(first, 6, end, 6, &participation).map_err(error)?;
+    for (column, width) in [(0, 8.0), (1, 14.0), (2, 30.0), (3, 16.0), (4, 16.0), (5, 24.0), (6, 14.0)] {
+        sheet.set_column_width(column, width).map_err(error)?;
+    }
+    sheet.set_freeze_panes(header_row + 1, 0).map_err(error)?;
+    workbook.save_to_buffer().map_err(error)
+}
+
+/// One venue in the organiser's export.
+pub struct VenueExport {
+    pub name: String,
+    pub region: String,
+    pub approval: String,
+    pub registered: i64,
+    pub capacity: i64,
+    pub video_check: String,
+    pub late: bool,
+    pub attendees: Vec<AttendeeExport>,
+}
+
+pub struct AttendeeExport {
+    pub name: String,
+    pub organization: String,
+    pub title: String,
+    pub phone: String,
+    pub email: String,
+    pub participation: String,
+    pub status: String,
+}
+
+const SUMMARY_HEADERS: [&str; 7] = [
+    "会场 Venue",
+    "地区 Region",
+    "审批 Approval",
+    "已报名 Registered",
+    "容量 Capacity",
+    "视频调试 Video check",
+    "逾期 Late",
+];
+const LIST_HEADERS: [&str; 8] = [
+    "序号 No.",
+    "姓名 Name",
+    "单位 Organization",
+    "职务 Title",
+    "手机 Phone",
+    "邮箱 Email",
+    "参会方式 Participation",
+    "状态 Status",
+];
+
+/// The consolidated workbook: a summary sheet, then one sheet per venue.
+pub fn registrations_workbook(venues: &[VenueExport]) -> Result<Vec<u8>, String> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold().set_background_color(0xE7EFFB);
+    let summary = workbook.add_worksheet();
+    summary.set_name("汇总 Summary").map_err(error)?;
+    for (column, text) in SUMMARY_HEADERS.iter().enumerate() {
+        summary.write_string_with_format(0, column as u16, *text, &bold).map_err(error)?;
+    }
+    for (i, venue) in venues.iter().enumerate() {
+        let row = i as u32 + 1;
+        summary.write_string(row, 0, &venue.name).map_err(error)?;
+        summary.write_string(row, 1, &venue.region).map_err(error)?;
+        summary.write_string(row, 2, &venue.approval).map_err(error)?;
+        summary.write_number(row, 3, venue.registered as f64).map_err(error)?;
+        summary.write_number(row, 4, venue.capacity as f64).map_err(error)?;
+        summary.write_string(row, 5, &venue.video_check).map_err(error)?;
+        summary.write_string(row, 6, if venue.late { "是 yes" } else { "" }).map_err(error)?;
+    }
+    for (column, width) in [(0, 24.0), (1, 12.0), (2, 12.0), (3, 10.0), (4, 10.0), (5, 14.0), (6, 8.0)] {
+        summary.set_column_width(column, width).map_err(error)?;
+    }
+    summary.set_freeze_panes(1, 0).map_err(error)?;
+
+    let mut used = vec!["汇总 Summary".to_owned()];
+    for venue in venues {
+        let sheet = workbook.add_worksheet();
+        sheet.set_name(sheet_name(&venue.name, &mut used)).map_err(error)?;
+        for (column, text) in LIST_HEADERS.iter().enumerate() {
+            sheet.write_string_with_format(0, column as u16, *text, &bold).map_err(error)?;
+        }
+        for (i, person) in venue.attendees.iter().enumerate() {
+            let row = i as u32 + 1;
+            sheet.write_number(row, 0, f64::from(row)).map_err(error)?;
+            let cells = [
+                &person.name,
+                &person.organization,
+                &person.title,
+                &person.phone,
+                &person.email,
+                &person.participation,
+                &person.status,
+            ];
+            for (column, text) in cells.into_iter().enumerate() {
+                sheet.write_string(row, column as u16 + 1, text).map_err(error)?;
+            }
+        }
+        for (column, width) in [(0, 6.0), (1, 12.0), (2, 28.0), (3, 14.0), (4, 15.0), (5, 24.0), (6, 10.0), (7, 10.0)] {
+            sheet.set_column_width(column, width).map_err(error)?;
+        }
+        sheet.set_freeze_panes(1, 0).map_err(error)?;
+    }
+    workbook.save_to_buffer().map_err(error)
+}
+
+/// A sheet name Excel accepts (at most 31 characters, none of `[]:*?/\`), unique in the book.
+fn sheet_name(venue: &str, used: &mut Vec<String>) -> String {
+    let base: String = venue.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(28).collect();
+    let base = if base.trim().is_empty() { "会场".to_owned() } else { base };
+    let mut name = base.clone();
+    let mut n = 2;
+    while used.iter().any(|u| u.to_lowercase() == name.to_lowercase()) {
+        name = format!("{base}({n})");
+        n += 1;
+    }
+    used.push(name.clone());
+    name
+}
+
+/// A cell a spreadsheet program would take for a formula (`=`, `+`, `-`, `@`, or a tab or
+/// carriage return first) gets a leading apostrophe, so that it stays text.
+pub fn inert(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+}
+
+/// The consolidated list as one CSV, UTF-8 with a BOM so that Excel in China opens it right.
+pub fn registrations_csv(venues: &[VenueExport]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let header = ["会场 Venue", "地区 Region"].into_iter().chain(LIST_HEADERS[1..].iter().copied());
+    let _ = writer.write_record(header);
+    for venue in venues {
+        for person in &venue.attendees {
+            let record = [
+                &venue.name,
+                &venue.region,
+                &person.name,
+                &person.organization,
+                &person.title,
+                &person.phone,
+                &person.email,
+                &person.participation,
+                &person.status,
+            ];
+            let _ = writer.write_record(record.iter().map(|text| inert(text)));
+        }
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_looking_text_is_made_inert_and_other_text_is_not() {
+        for (text, out) in [
+            ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"),
+            ("+86", "'+86"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("-1", "'-1"),
+            ("王立", "王立"),
+            ("010-66096253", "010-66096253"),
+        ] {
+            assert_eq!(inert(text), out);
+        }
+    }
+
+    #[test]
+    fn sheet_names_are_short_clean_and_unique() {
+        let mut used = vec![];
+        assert_eq!(sheet_name("新疆生产建设兵团分会场", &mut used), "新疆生产建设兵团分会场");
+        assert_eq!(sheet_name("a/b[c]", &mut used), "abc");
+        assert_eq!(sheet_name("ABC", &mut used), "ABC(2)");
+        assert!(sheet_name(&"很".repeat(40), &mut used).chars().count() <= 31);
+    }
+}
