@@ -207,6 +207,11 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
         .await;
     assert_eq!(refusal, "参会人30：会场已满（30/30），不能再签到。");
     desk.screenshot(&screenshot("door.png")).await;
+    desk.click("#sign-in-sheet").await;
+    desk.wait_for("return document.querySelectorAll('.sign-sheet tbody tr').length === 36", PAGE_LOAD).await;
+    desk.screenshot(&screenshot("sign-in-sheet.png")).await;
+    desk.goto(&format!("{url}/venues/{venue_id}/door")).await;
+    desk.wait_for("return document.getElementById('occupancy').textContent === '30 / 30'", PAGE_LOAD).await;
     let room = api.send(Method::GET, &format!("/api/v1/venues/{venue_id}"), admin, None).await;
     assert_eq!(room["rooms"][0]["occupancy"], 30, "nobody got in");
     // Someone leaves: the door lets the 31st in.
