@@ -91,6 +91,13 @@ pub struct AttendeeExport {
     pub status: String,
 }
 
+impl AttendeeExport {
+    /// The cells of the person's row, in the order of the list's columns.
+    fn cells(&self) -> [&str; 7] {
+        [&self.name, &self.organization, &self.title, &self.phone, &self.email, &self.participation, &self.status]
+    }
+}
+
 const SUMMARY_HEADERS: [&str; 7] = [
     "会场 Venue",
     "地区 Region",
@@ -145,16 +152,7 @@ pub fn registrations_workbook(venues: &[VenueExport]) -> Result<Vec<u8>, String>
         for (i, person) in venue.attendees.iter().enumerate() {
             let row = i as u32 + 1;
             sheet.write_number(row, 0, f64::from(row)).map_err(error)?;
-            let cells = [
-                &person.name,
-                &person.organization,
-                &person.title,
-                &person.phone,
-                &person.email,
-                &person.participation,
-                &person.status,
-            ];
-            for (column, text) in cells.into_iter().enumerate() {
+            for (column, text) in person.cells().into_iter().enumerate() {
                 sheet.write_string(row, column as u16 + 1, text).map_err(error)?;
             }
         }
@@ -193,18 +191,8 @@ pub fn registrations_csv(venues: &[VenueExport]) -> Vec<u8> {
     let _ = writer.write_record(header);
     for venue in venues {
         for person in &venue.attendees {
-            let record = [
-                &venue.name,
-                &venue.region,
-                &person.name,
-                &person.organization,
-                &person.title,
-                &person.phone,
-                &person.email,
-                &person.participation,
-                &person.status,
-            ];
-            let _ = writer.write_record(record.iter().map(|text| inert(text)));
+            let record = [venue.name.as_str(), &venue.region].into_iter().chain(person.cells());
+            let _ = writer.write_record(record.map(inert));
         }
     }
     writer.into_inner().unwrap_or_default()

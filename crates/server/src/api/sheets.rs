@@ -328,8 +328,10 @@ pub async fn template(
     Ok(download(bytes, XLSX, &format!("{}-参会回执.xlsx", venue.name)))
 }
 
-/// Every venue of the event with its whole list, for the exports.
-async fn export_rows(state: &AppState, event_id: Uuid) -> Result<(String, Vec<VenueExport>), ApiError> {
+/// Every venue of the event with its whole list, for the exports (admin only).
+async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(String, Vec<VenueExport>), ApiError> {
+    let event_id = events::load(state, event).await?.id;
+    caller.require(caller.grant.is_admin())?;
     let (event, _, rows) =
         state.store.dashboard(event_id, chrono::Utc::now()).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let mut venues = Vec::with_capacity(rows.len());
@@ -385,9 +387,7 @@ pub async fn export_xlsx(
     caller: Caller,
     Path(event): Path<String>,
 ) -> Result<Response, ApiError> {
-    let event = events::load(&state, &event).await?;
-    caller.require(caller.grant.is_admin())?;
-    let (title, venues) = export_rows(&state, event.id).await?;
+    let (title, venues) = export_rows(&state, &caller, &event).await?;
     let bytes = huichang_sheets::write::registrations_workbook(&venues).map_err(ApiError::internal)?;
     Ok(download(bytes, XLSX, &format!("{title}-参会名单.xlsx")))
 }
@@ -401,9 +401,7 @@ pub async fn export_csv(
     caller: Caller,
     Path(event): Path<String>,
 ) -> Result<Response, ApiError> {
-    let event = events::load(&state, &event).await?;
-    caller.require(caller.grant.is_admin())?;
-    let (title, venues) = export_rows(&state, event.id).await?;
+    let (title, venues) = export_rows(&state, &caller, &event).await?;
     Ok(download(
         huichang_sheets::write::registrations_csv(&venues),
         "text/csv; charset=utf-8",
