@@ -12,4 +12,5 @@ mod registration;
 mod roles;
 mod service;
 mod sheets;
+mod tokens;
 mod venues;

@@ -198,6 +198,15 @@ fn cases() -> Vec<Case> {
             allowed: &["admin"],
         },
         Case { method: Method::POST, template: "/api/v1/outbox/{message}/retry", body: json!({}), allowed: &["admin"] },
+        Case { method: Method::GET, template: "/api/v1/events/{event}/tokens", body: Value::Null, allowed: &["admin"] },
+        // Last: these revoke tokens (a spare viewer's, then venue A's technician's).
+        Case { method: Method::DELETE, template: "/api/v1/tokens/{token}", body: Value::Null, allowed: &["admin"] },
+        Case {
+            method: Method::POST,
+            template: "/api/v1/venues/{venue}/tokens",
+            body: json!({"role": "technician"}),
+            allowed: &["admin"],
+        },
     ]
 }
 
@@ -233,6 +242,7 @@ on_both_stores! {
         let deadline = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
             &json!({"title": "工作方案", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
         let message = failed_message(&app).await;
+        let spare = app.post(&format!("/api/v1/events/{}/viewer-tokens", event["id"].as_str().unwrap()), &app.admin, &json!({})).await.expect(201);
         let tokens = [&app.admin, &a.coordinator, &a.technician, &viewer, &b.coordinator, &b.technician, &other_viewer];
 
         let mut failures = Vec::new();
@@ -243,13 +253,15 @@ on_both_stores! {
                 .replace("{attendee}", &attendee)
                 .replace("{deadline}", deadline["id"].as_str().unwrap())
                 .replace("{message}", &message)
+                .replace("{token}", spare["id"].as_str().unwrap())
                 .replace("{room}", a.body["rooms"][0]["id"].as_str().unwrap());
             let filled: Value = serde_json::from_str(&case.body.to_string().replace("{attendee}", &attendee)).unwrap();
             let body = (!filled.is_null()).then_some(&filled);
             for (name, token) in CALLERS.iter().zip(tokens) {
                 let status = app.request(case.method.clone(), &path, Some(token), body).await.status.as_u16();
                 let allowed = case.allowed.contains(name);
-                if allowed == matches!(status, 401 | 403) {
+                // Refused: 401, 403, or 429 once a revoked token has been tried too often from here.
+                if allowed == matches!(status, 401 | 403 | 429) {
                     failures.push(format!("{} {} as {name}: {status}", case.method, case.template));
                 }
             }

@@ -143,6 +143,13 @@ impl Browser {
             .to_owned()
     }
 
+    /// Whether a JavaScript dialog (`alert`, `confirm`) is open.
+    pub async fn dialog_open(&self) -> bool {
+        let answer: Value =
+            self.client.get(format!("{}/alert/text", self.session)).send().await.unwrap().json().await.unwrap();
+        !answer["value"]["error"].is_string()
+    }
+
     /// Saves a PNG of the window to `path`.
     pub async fn screenshot(&self, path: &Path) {
         let png = self.call(reqwest::Method::GET, "/screenshot", None).await;

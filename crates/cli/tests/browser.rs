@@ -288,3 +288,86 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     assert!(server.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A venue and an attendee named like markup show as text on every page: no element is made
+/// from them, no script runs, no dialog opens.
+#[tokio::test(flavor = "multi_thread")]
+async fn names_that_look_like_markup_stay_text_on_every_page() {
+    if !browser::available() {
+        return;
+    }
+    let dir = data_dir("browser-xss");
+    let admin = "hca_browser-xss-admin-token";
+    let server = Server::start(&dir, None, admin);
+    let url = server.url.clone();
+    let api = Api { client: reqwest::Client::new(), url: url.clone() };
+    use reqwest::Method;
+    let xss = "<img src=x onerror=alert(1)>";
+    let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
+    let event = api
+        .send(
+            Method::POST,
+            "/api/v1/events",
+            admin,
+            Some(json!({"title": format!("{xss}会议"), "timezone": "Asia/Shanghai",
+            "starts_at": at(100), "ends_at": at(102), "registration_deadline": at(48),
+            "video_check": {"starts_at": at(60), "ends_at": at(62)}, "organizer_email": "org@example.cn"})),
+        )
+        .await;
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let venue = api
+        .send(
+            Method::POST,
+            &format!("/api/v1/events/{event_id}/venues"),
+            admin,
+            Some(json!({"name": xss, "kind": "branch",
+            "region": xss, "contact_email": "x@example.cn", "rooms": [{"name": xss, "capacity": 30}]})),
+        )
+        .await;
+    let venue_id = venue["id"].as_str().unwrap().to_owned();
+    let room = venue["rooms"][0]["id"].as_str().unwrap().to_owned();
+    api.send(
+        Method::PUT,
+        &format!("/api/v1/venues/{venue_id}/registration"),
+        admin,
+        Some(json!({
+        "technician": {"name": xss, "phone": "18500219116"},
+        "attendees": [{"name": xss, "organization": xss, "title": xss, "phone": "13800000000"}]})),
+    )
+    .await;
+
+    let browser = Browser::start(1280, 900).await;
+    browser.goto(&format!("{url}/signin?token={admin}&next=/events")).await;
+    let pages = [
+        ("/events".to_owned(), "#events li a"),
+        (format!("/events/{event_id}"), "#venues .tile"),
+        (format!("/venues/{venue_id}"), "#attendees tbody tr"),
+        (format!("/venues/{venue_id}/video"), "#link-state [data-status]"),
+        (format!("/venues/{venue_id}/door"), "#people li[data-attendee]"),
+        (format!("/rooms/{room}/sign-in-sheet"), ".sign-sheet tbody tr"),
+    ];
+    for (path, ready) in pages {
+        browser.goto(&format!("{url}{path}")).await;
+        browser.wait_for(&format!("return document.querySelector('{ready}')"), PAGE_LOAD).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert!(!browser.dialog_open().await, "no script ran on {path}");
+        assert_eq!(
+            browser.run("return document.querySelectorAll('img').length", json!([])).await,
+            0,
+            "no element made on {path}"
+        );
+        let shown = browser
+            .run(
+                "return document.body.innerText + [...document.querySelectorAll('input')].map(i => i.value).join(' ')",
+                json!([]),
+            )
+            .await;
+        assert!(shown.as_str().unwrap().contains(xss), "{path} shows the name as text");
+    }
+    browser.goto(&format!("{url}/venues/{venue_id}")).await;
+    browser.wait_for("return document.querySelector('#attendees tbody tr')", PAGE_LOAD).await;
+    browser.screenshot(&screenshot("xss-as-text.png")).await;
+    drop(browser);
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}

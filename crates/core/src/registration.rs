@@ -466,3 +466,87 @@ mod tests {
         assert_eq!(again.rows[0].attendee.participation, Participation::Online);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Any JSON value, nested a little: what a careless or hostile client might send.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::Bool),
+            any::<i64>().prop_map(|n| json!(n)),
+            "\\PC{0,20}".prop_map(Value::String),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
+                prop::collection::btree_map(
+                    prop::sample::select(vec![
+                        "technician",
+                        "attendees",
+                        "name",
+                        "organization",
+                        "title",
+                        "phone",
+                        "email",
+                        "participation"
+                    ])
+                    .prop_map(str::to_owned),
+                    inner,
+                    0..6
+                )
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    fn person() -> impl Strategy<Value = Value> {
+        ("[\u{4e00}-\u{9fa5}]{2,4}", "[\u{4e00}-\u{9fa5}]{2,10}", "1[3-9][0-9]{9}")
+            .prop_map(|(name, organization, phone)| json!({"name": name, "organization": organization, "title": "处长", "phone": phone}))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        /// Any body: a submission or errors, never a panic; every error's row is in the list.
+        #[test]
+        fn any_body_is_judged_without_panic(body in any_json()) {
+            if let Err(errors) = parse_submission(&body) {
+                prop_assert!(!errors.is_empty());
+                let rows = body["attendees"].as_array().map_or(0, Vec::len);
+                for error in errors {
+                    prop_assert!(error.row.is_none_or(|row| row < rows));
+                }
+            }
+        }
+
+        /// A list of well-formed people is accepted whole, duplicates aside, and each bad phone
+        /// planted in it is reported on its own row.
+        #[test]
+        fn good_rows_pass_and_each_bad_row_is_named(people in prop::collection::vec(person(), 0..40), bad in prop::collection::btree_set(0usize..40, 0..5)) {
+            let mut rows = people.clone();
+            let mut seen = std::collections::HashSet::new();
+            rows.retain(|p| seen.insert((p["name"].clone(), p["phone"].clone())));
+            let planted: Vec<usize> = bad.into_iter().filter(|i| *i < rows.len()).collect();
+            for &i in &planted {
+                rows[i]["phone"] = json!("12345");
+            }
+            let body = json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": rows});
+            match parse_submission(&body) {
+                Ok(submission) => {
+                    prop_assert!(planted.is_empty());
+                    prop_assert_eq!(submission.attendees.len(), rows.len());
+                }
+                Err(errors) => {
+                    let named: std::collections::BTreeSet<usize> = errors.iter().filter_map(|e| e.row).collect();
+                    prop_assert_eq!(named.into_iter().collect::<Vec<_>>(), planted);
+                }
+            }
+        }
+    }
+}

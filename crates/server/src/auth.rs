@@ -73,6 +73,19 @@ impl FromRequestParts<AppState> for Caller {
             }
         };
         if let Some(grant) = state.store.grant(&hash_token(&token)).await? {
+            // A venue's or viewer's token that writes faster than any person could is slowed
+            // down; the organiser's own token is not.
+            if !parts.method.is_safe()
+                && grant.role != Role::Admin
+                && let Err(wait) = state.writes.hit(grant.token_id)
+            {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_writes",
+                    "this token is making changes faster than allowed; wait and try again",
+                )
+                .retry(wait.as_secs().max(1)));
+            }
             return Ok(Caller { grant, address });
         }
         // Only guesses are slowed down: an office behind one address keeps working with its
@@ -102,38 +115,50 @@ pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
 }
 
-/// Counts failed authentications per address in a fixed window; past the limit the address
-/// waits for the window to end. Kept in memory: a restart forgives, which is acceptable.
-pub struct FailedAuth {
+/// Counts events per key (failed sign-ins per address, writes per token) in a fixed window;
+/// past the limit the key waits for the window to end. Kept in memory: a restart forgives,
+/// which is acceptable.
+pub struct Limiter<K> {
     limit: u32,
     window: Duration,
-    seen: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    seen: Mutex<HashMap<K, (Instant, u32)>>,
 }
 
-impl FailedAuth {
+impl<K: std::hash::Hash + Eq + Copy> Limiter<K> {
     pub fn new(limit: u32, window: Duration) -> Self {
-        FailedAuth { limit, window, seen: Mutex::new(HashMap::new()) }
+        Limiter { limit, window, seen: Mutex::new(HashMap::new()) }
     }
 
-    pub(crate) fn record(&self, address: IpAddr) {
+    pub(crate) fn record(&self, key: K) {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() > 100_000 {
             seen.retain(|_, (since, _)| now.duration_since(*since) < self.window);
         }
-        let entry = seen.entry(address).or_insert((now, 0));
+        let entry = seen.entry(key).or_insert((now, 0));
         if now.duration_since(entry.0) >= self.window {
             *entry = (now, 0);
         }
         entry.1 += 1;
     }
 
-    /// How long `address` must still wait, if it is over the limit.
-    pub(crate) fn blocked(&self, address: IpAddr) -> Option<Duration> {
+    /// How long `key` must still wait, if it is over the limit.
+    pub(crate) fn blocked(&self, key: K) -> Option<Duration> {
         let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let (since, count) = seen.get(&address)?;
+        let (since, count) = seen.get(&key)?;
         let elapsed = since.elapsed();
         (*count >= self.limit && elapsed < self.window).then(|| self.window - elapsed)
+    }
+
+    /// Counts one more for `key` unless it is over the limit; then how long it must wait.
+    pub(crate) fn hit(&self, key: K) -> Result<(), Duration> {
+        match self.blocked(key) {
+            Some(wait) => Err(wait),
+            None => {
+                self.record(key);
+                Ok(())
+            }
+        }
     }
 }
 
@@ -151,7 +176,7 @@ mod tests {
 
     #[test]
     fn an_address_is_blocked_after_the_limit_until_the_window_ends() {
-        let limiter = FailedAuth::new(3, Duration::from_secs(60));
+        let limiter = Limiter::new(3, Duration::from_secs(60));
         let address: IpAddr = "127.0.0.7".parse().unwrap();
         for _ in 0..2 {
             limiter.record(address);

@@ -114,6 +114,9 @@ impl From<StoreError> for ApiError {
             StoreError::NotFailed => {
                 ApiError::new(StatusCode::CONFLICT, "not_failed", "only a failed message can be queued again")
             }
+            StoreError::AlreadyRevoked => {
+                ApiError::new(StatusCode::CONFLICT, "already_revoked", "this token was already revoked")
+            }
             StoreError::AlreadyReplaced => {
                 ApiError::new(StatusCode::CONFLICT, "already_replaced", "this attendee was already replaced")
             }

@@ -36,7 +36,12 @@ pub struct AppState {
     /// Base of the links in emails the API queues.
     pub public_url: String,
     pub metrics: Arc<metrics::Metrics>,
-    pub failed_auth: Arc<auth::FailedAuth>,
+    /// Failed authentications per address: 20 a minute, then 429.
+    pub failed_auth: Arc<auth::Limiter<std::net::IpAddr>>,
+    /// Changes per token other than the admin's: 120 in 10 s, then 429.
+    pub writes: Arc<auth::Limiter<uuid::Uuid>>,
+    /// Set when the server is shutting down: live-feed clients are told to reconnect.
+    pub closing: Arc<tokio::sync::watch::Sender<bool>>,
     pub hub: Arc<live::Hub>,
     /// The sub-path the app is served under, from the public URL (`https://x.cn/huichang` → `/huichang`).
     pub base_path: String,
@@ -53,19 +58,24 @@ impl AppState {
             public_url,
             video_link_timeout: Duration::from_secs(60),
             metrics: Arc::default(),
-            failed_auth: Arc::new(auth::FailedAuth::new(20, Duration::from_secs(60))),
+            failed_auth: Arc::new(auth::Limiter::new(20, Duration::from_secs(60))),
+            writes: Arc::new(auth::Limiter::new(120, Duration::from_secs(10))),
+            closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             hub: Arc::default(),
         }
     }
 }
 
 pub fn app(state: AppState) -> Router {
-    use api::{dashboard, deadlines, door, events, registration, sheets, venues};
+    use api::{dashboard, deadlines, door, events, registration, sheets, tokens, venues};
     Router::new()
         .route("/api/v1/events", post(events::create).get(events::list))
         .route("/api/v1/events/{event}", get(events::get).patch(events::update))
         .route("/api/v1/events/{event}/viewer-tokens", post(events::create_viewer_token))
         .route("/api/v1/events/{event}/audit", get(events::audit))
+        .route("/api/v1/events/{event}/tokens", get(tokens::list))
+        .route("/api/v1/venues/{venue}/tokens", post(tokens::rotate))
+        .route("/api/v1/tokens/{token}", axum::routing::delete(tokens::revoke))
         .route("/api/v1/events/{event}/dashboard", get(dashboard::get))
         .route("/api/v1/events/{event}/live", get(dashboard::live))
         .route("/api/v1/events/{event}/venues", post(venues::create).get(venues::list))
@@ -122,9 +132,20 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let (closing, hub) = (state.closing.clone(), state.hub.clone());
+    let shutdown = async move {
+        shutdown.await;
+        closing.send_replace(true);
+    };
     axum::serve(listener, app(state).into_make_service_with_connect_info::<SocketAddr>())
         .with_graceful_shutdown(shutdown)
-        .await
+        .await?;
+    // Live-feed clients were told to reconnect; give their close frames a moment to leave.
+    let deadline = std::time::Instant::now() + Duration::from_secs(3);
+    while hub.open_connections() > 0 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Ok(())
 }
 
 /// The path part of the public URL (`https://x.cn/huichang` → `/huichang`): where the pages live.

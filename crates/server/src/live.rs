@@ -24,19 +24,60 @@ pub const BACKLOG: usize = 512;
 /// A reconnecting client further behind than this gets a snapshot instead of a replay.
 pub const REPLAY_LIMIT: i64 = 1000;
 
+/// Live connections one token may hold open at once (a wall screen, laptops, phones).
+pub const CONNECTIONS_PER_TOKEN: usize = 50;
+
 /// One message of the feed, already serialised, with its `seq`.
 #[derive(Debug, Clone)]
 pub struct Message {
     pub seq: i64,
     pub text: Arc<str>,
+    /// A token was created, reissued or revoked: each client checks that its own still holds.
+    pub about_tokens: bool,
 }
 
 #[derive(Default)]
 pub struct Hub {
     feeds: Mutex<HashMap<Uuid, broadcast::Sender<Message>>>,
+    /// Open live connections per token.
+    connections: Mutex<HashMap<Uuid, usize>>,
+}
+
+/// One open live connection, counted against its token until dropped.
+pub struct Connection {
+    hub: Arc<Hub>,
+    token_id: Uuid,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        let mut connections = self.hub.connections.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = connections.get_mut(&self.token_id) {
+            *count -= 1;
+            if *count == 0 {
+                connections.remove(&self.token_id);
+            }
+        }
+    }
 }
 
 impl Hub {
+    /// Counts a new connection of `token_id`; `None` when the token holds the most allowed.
+    pub fn connect(self: &Arc<Self>, token_id: Uuid) -> Option<Connection> {
+        let mut connections = self.connections.lock().unwrap_or_else(|e| e.into_inner());
+        let count = connections.entry(token_id).or_default();
+        if *count >= CONNECTIONS_PER_TOKEN {
+            return None;
+        }
+        *count += 1;
+        Some(Connection { hub: self.clone(), token_id })
+    }
+
+    /// Live connections open on this instance.
+    pub fn open_connections(&self) -> usize {
+        self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
+    }
+
     /// Listens to an event's changes, starting its feed when it is the first listener. A
     /// client subscribes before it reads its snapshot, and a new feed starts from a `seq` read
     /// before that, so no change falls between the two.
@@ -81,6 +122,7 @@ pub fn snapshot_message(dashboard: &Dashboard) -> Message {
     Message {
         seq: dashboard.seq,
         text: json!({"type": "snapshot", "seq": dashboard.seq, "dashboard": dashboard}).to_string().into(),
+        about_tokens: false,
     }
 }
 
@@ -104,7 +146,7 @@ pub async fn changes_after(
             let at = huichang_core::event::local(change.at, event.event.timezone);
             let text = json!({"type": "change", "seq": change.seq, "at": at, "venue_id": change.venue_id,
                 "what": change.what, "venue": venue, "totals": totals});
-            Message { seq: change.seq, text: text.to_string().into() }
+            Message { seq: change.seq, text: text.to_string().into(), about_tokens: change.what.starts_with("token.") }
         })
         .collect())
 }

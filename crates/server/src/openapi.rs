@@ -4,7 +4,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{dashboard, deadlines, door, events, registration, sheets, venues};
+use crate::api::{dashboard, deadlines, door, events, registration, sheets, tokens, venues};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -13,7 +13,7 @@ use crate::api::{dashboard, deadlines, door, events, registration, sheets, venue
         bad field and row in `errors`. Lists are returned whole (up to 10,000 items); `?limit=N&after=<id>` pages through \
         longer ones, with a `Link: <…>; rel=\"next\"` header while more remain."),
     paths(
-        events::create, events::list, events::get, events::update, dashboard::get, dashboard::live, events::create_viewer_token, events::audit,
+        events::create, events::list, events::get, events::update, dashboard::get, dashboard::live, events::create_viewer_token, events::audit, tokens::list, tokens::rotate, tokens::revoke,
         venues::create, venues::list, venues::get, venues::approve,
         registration::get, registration::put, registration::replace,
         sheets::import, sheets::template, sheets::import_all, sheets::export_xlsx, sheets::export_csv,

@@ -309,3 +309,64 @@ mod tests {
         assert!(parse_receipt(&sheet(&[&["a", "b"]]), None).is_err());
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::read::{Format, read};
+
+    /// Cells as people type them: headers, names, digits, blanks, marks and noise.
+    fn cell() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            prop::sample::select(vec![
+                "姓名",
+                "单位",
+                "职务",
+                "手机",
+                "邮箱",
+                "参会方式",
+                "技术人员姓名",
+                "注：",
+                "序号",
+                "Name"
+            ])
+            .prop_map(str::to_owned),
+            "[\u{4e00}-\u{9fa5}]{1,6}",
+            "[0-9 ]{0,14}",
+            "\\PC{0,12}",
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(400))]
+
+        /// Whatever the grid, reading it never panics, and every attendee points at a real row
+        /// below the header.
+        #[test]
+        fn any_sheet_reads_without_panic_and_rows_point_into_it(rows in prop::collection::vec(prop::collection::vec(cell(), 0..8), 0..20)) {
+            let sheet = Sheet { name: "回执".into(), rows };
+            if let Ok(receipt) = parse_receipt(&sheet, None) {
+                let attendees = receipt.body["attendees"].as_array().unwrap().len();
+                prop_assert_eq!(receipt.rows.len(), attendees);
+                for row in &receipt.rows {
+                    prop_assert!(*row >= 2 && *row <= sheet.rows.len());
+                }
+                for i in 0..attendees {
+                    let located = receipt.locate(FieldError::in_row(i, "phone", "x"));
+                    prop_assert_eq!(located.sheet_row, Some(receipt.rows[i]));
+                }
+            }
+        }
+
+        /// Any bytes at all, as any format: an answer or an error, never a panic.
+        #[test]
+        fn any_bytes_read_without_panic(bytes in prop::collection::vec(any::<u8>(), 0..2048)) {
+            for format in [Format::Csv, Format::Xlsx, Format::Xls, Format::Ods] {
+                let _ = read(&bytes, format);
+            }
+        }
+    }
+}

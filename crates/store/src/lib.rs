@@ -44,6 +44,8 @@ pub enum StoreError {
     NotCheckedIn,
     #[error("only a failed message can be queued again")]
     NotFailed,
+    #[error("the token was already revoked")]
+    AlreadyRevoked,
     #[error("database: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration: {0}")]
@@ -100,6 +102,19 @@ impl Page {
 pub struct VenueTokens {
     pub coordinator_hash: String,
     pub technician_hash: String,
+}
+
+/// A token as the organiser manages it; its secret is never stored, so never shown again.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub role: Role,
+    pub event_id: Option<Uuid>,
+    pub venue_id: Option<Uuid>,
+    pub label: String,
+    pub created_at: DateTime<FixedOffset>,
+    /// Set once revoked; a revoked token is refused at once, on every instance.
+    pub revoked_at: Option<DateTime<FixedOffset>>,
 }
 
 /// One entry of the audit log.
@@ -331,6 +346,11 @@ pub trait Store: Send + Sync + 'static {
     /// Issues a new coordinator or technician token for a venue, revoking the old one.
     async fn reissue_venue_token(&self, venue_id: Uuid, role: Role, token_hash: &str, actor: &Actor) -> Result<Uuid>;
     async fn create_viewer_token(&self, event_id: Uuid, token_hash: &str, label: &str, actor: &Actor) -> Result<Uuid>;
+    /// The event's tokens (viewers, coordinators, technicians), newest first.
+    async fn tokens(&self, event_id: Uuid) -> Result<Vec<TokenView>>;
+    async fn token(&self, id: Uuid) -> Result<Option<TokenView>>;
+    /// Revokes a token; its live-feed clients are closed when they hear the change.
+    async fn revoke_token(&self, id: Uuid, actor: &Actor) -> Result<TokenView>;
 
     async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView>;
     /// Replaces the venue's list, all or nothing; an identical list changes nothing.

@@ -24,11 +24,14 @@ pub struct PostgresStore {
     announcements: tokio::sync::OnceCell<tokio::sync::broadcast::Sender<uuid::Uuid>>,
 }
 
+/// How long a request waits for a connection: with the database gone it gets a 503 this soon,
+/// and under any load this machine can carry a connection frees up well within it.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
 impl PostgresStore {
     /// Connects to `url` (`postgres://…`) and applies pending migrations.
     pub async fn open(url: &str) -> Result<Self> {
-        let pool =
-            PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(5)).connect(url).await?;
+        let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
         MIGRATOR.run(&pool).await?;
         Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new() })
     }

@@ -21,7 +21,7 @@ use super::{ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR, SNAPSHOT
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditActor, AuditEntry, AuditTarget, CapacityChange, Change, CheckinView,
     ClaimedMessage, DeliverableDone, DeliverableView, MovedOnline, NewMessage, OnlineNotice, OutboxView, Page,
-    PlanItem, Result, RoomRef, Store, StoreError, VenueContact, VenueTokens, VideoCheckView,
+    PlanItem, Result, RoomRef, Store, StoreError, TokenView, VenueContact, VenueTokens, VideoCheckView,
 };
 use huichang_core::dashboard::VenueRow;
 use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline};
@@ -357,6 +357,22 @@ async fn insert_attendees(
 /// The unique index of a venue's current list, or the person on it.
 fn duplicate_person(error: &sqlx::Error) -> bool {
     error.as_database_error().is_some_and(|e| e.is_unique_violation())
+}
+
+const TOKEN_SELECT: &str = "SELECT t.id, t.role, t.event_id, t.venue_id, t.label, t.created_at, t.revoked_at, \
+     COALESCE(e.timezone, 'UTC') AS timezone FROM tokens t LEFT JOIN events e ON e.id = t.event_id";
+
+fn token_from_row(row: &DbRow) -> Result<TokenView> {
+    let tz = row_timezone(row)?;
+    Ok(TokenView {
+        id: row.try_get("id")?,
+        role: Role::parse(row.try_get("role")?).unwrap_or(Role::Viewer),
+        event_id: row.try_get("event_id")?,
+        venue_id: row.try_get("venue_id")?,
+        label: row.try_get("label")?,
+        created_at: local(row.try_get("created_at")?, tz),
+        revoked_at: row.try_get::<Option<DateTime<Utc>>, _>("revoked_at")?.map(|at| local(at, tz)),
+    })
 }
 
 const DEADLINE_COLUMNS: &str = "id, event_id, kind, title, due_at, reminders_from, remind_before, created_at";
@@ -807,6 +823,54 @@ impl Store for Backend {
         record(&mut tx, actor, Record::new((event_id, seq), None, "token.created", ("token", id), detail)).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    async fn tokens(&self, event_id: Uuid) -> Result<Vec<TokenView>> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{TOKEN_SELECT} WHERE t.event_id = $1 ORDER BY t.created_at DESC, t.id DESC"
+        )))
+        .bind(event_id)
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn token(&self, id: Uuid) -> Result<Option<TokenView>> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{TOKEN_SELECT} WHERE t.id = $1")))
+            .bind(id)
+            .fetch_optional(self.reader())
+            .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn revoke_token(&self, id: Uuid, actor: &Actor) -> Result<TokenView> {
+        let mut tx = self.writer().begin().await?;
+        let event_id: Option<Uuid> = sqlx::query_scalar("SELECT event_id FROM tokens WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        let event_id = event_id.ok_or(StoreError::NotFound)?;
+        let seq = next_seq(&mut tx, event_id).await?;
+        // Decided by the row: of two revocations at once, one records it and the other is told.
+        let revoked = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+            .bind(id)
+            .bind(now())
+            .execute(&mut *tx)
+            .await?;
+        if revoked.rows_affected() == 0 {
+            return Err(StoreError::AlreadyRevoked);
+        }
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{TOKEN_SELECT} WHERE t.id = $1")))
+            .bind(id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let token = token_from_row(&row)?;
+        let detail = json!({"role": token.role.as_str(), "label": token.label});
+        record(&mut tx, actor, Record::new((event_id, seq), token.venue_id, "token.revoked", ("token", id), detail))
+            .await?;
+        tx.commit().await?;
+        Ok(token)
     }
 
     async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView> {

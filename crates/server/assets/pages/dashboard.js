@@ -250,8 +250,12 @@
       if (message.type === "snapshot") applySnapshot(message.dashboard);
       else if (message.type === "change") applyChange(message);
     };
-    socket.onclose = () => {
+    socket.onclose = (event) => {
       if (state.socket !== socket) return;
+      if (event.code === 1008) {
+        location.href = `${HC.base}/?next=${encodeURIComponent(location.pathname)}`; // the token was revoked
+        return;
+      }
       state.socket = null;
       const wait = Math.min(10, 2 ** state.retry);
       state.retry += 1;

@@ -71,6 +71,14 @@ pub async fn live(
     if !grant.may_list_venues(event.id) {
         return Err(ApiError::forbidden());
     }
+    let connection = state.hub.connect(grant.token_id).ok_or_else(|| {
+        ApiError::new(
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_connections",
+            format!("this token already holds {} live connections", live::CONNECTIONS_PER_TOKEN),
+        )
+        .retry(5)
+    })?;
     let upgrade = upgrade.map_err(|rejection| {
         ApiError::new(
             axum::http::StatusCode::UPGRADE_REQUIRED,
@@ -79,9 +87,10 @@ pub async fn live(
         )
     })?;
     let receiver = state.hub.subscribe(&state.store, event.id).await?;
-    Ok(upgrade
-        .max_message_size(64 * 1024)
-        .on_upgrade(move |socket| serve_client(socket, state, event.id, query.since, receiver)))
+    Ok(upgrade.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+        let client = Client { event_id: event.id, token_hash: hash_token(&token), _connection: connection };
+        serve_client(socket, state, client, query.since, receiver).await
+    }))
 }
 
 /// The WebSocket was opened by a page of this host (browsers always send `Origin` with it).
@@ -94,13 +103,28 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Who is on the other end of a live connection.
+struct Client {
+    event_id: Uuid,
+    token_hash: String,
+    _connection: live::Connection,
+}
+
+/// A close frame: 1008 when the token was revoked (sign in again), 1012 when the server is
+/// restarting (reconnect).
+fn close(code: u16, reason: &'static str) -> WsMessage {
+    WsMessage::Close(Some(axum::extract::ws::CloseFrame { code, reason: reason.into() }))
+}
+
 async fn serve_client(
     socket: WebSocket,
     state: AppState,
-    event_id: Uuid,
+    client: Client,
     since: Option<i64>,
     mut receiver: tokio::sync::broadcast::Receiver<live::Message>,
 ) {
+    let event_id = client.event_id;
+    let mut closing = state.closing.subscribe();
     let (mut sink, mut stream) = socket.split();
     let send = |text: std::sync::Arc<str>| WsMessage::Text(text.as_ref().into());
     // Start from a snapshot, or replay what the client missed when it is not too far behind.
@@ -126,6 +150,13 @@ async fn serve_client(
     loop {
         tokio::select! {
             received = receiver.recv() => {
+                if let Ok(message) = &received
+                    && message.about_tokens
+                    && matches!(state.store.grant(&client.token_hash).await, Ok(None))
+                {
+                    let _ = sink.send(close(1008, "the token was revoked; sign in again")).await;
+                    return;
+                }
                 let text = match received {
                     Ok(message) if message.seq <= sent => continue,
                     Ok(message) => {
@@ -151,6 +182,14 @@ async fn serve_client(
                 Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
                 Some(Ok(_)) => {}
             },
+            changed = closing.changed() => {
+                // An error means the server state is gone: nothing left to serve.
+                let restarting = changed.is_err() || *closing.borrow_and_update();
+                if restarting {
+                    let _ = sink.send(close(1012, "the server is restarting; reconnect")).await;
+                    return;
+                }
+            }
             _ = ping.tick() => {
                 if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
                     return;

@@ -6,4 +6,5 @@ pub mod door;
 pub mod events;
 pub mod registration;
 pub mod sheets;
+pub mod tokens;
 pub mod venues;

@@ -1,0 +1,365 @@
+//! Faults on the day, against the real binary: SIGTERM with live feeds open, `kill -9` in the
+//! middle of 500 writes, and the database going away under load and coming back.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use common::{PostgresDatabase, Server, data_dir};
+use futures_util::StreamExt;
+use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::Message;
+
+const ADMIN: &str = "hca_faults-test-admin-token";
+
+struct Api {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Api {
+    fn new(url: &str) -> Api {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        Api { client, url: url.to_owned() }
+    }
+
+    /// The status and body, or status 0 when the server did not answer.
+    async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.url)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.json().await.unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    async fn ok(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> Value {
+        let (status, body) = self.send(method, path, token, body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
+    }
+}
+
+fn event_body() -> Value {
+    let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
+    json!({"title": "故障演练", "timezone": "Asia/Shanghai", "starts_at": at(100), "ends_at": at(102),
+        "registration_deadline": at(48), "video_check": {"starts_at": at(60), "ends_at": at(62)},
+        "organizer_email": "org@example.cn"})
+}
+
+/// A venue's list of 30, every title carrying `variant`: a half-written list would mix them.
+fn list(venue: usize, variant: usize) -> Value {
+    let people: Vec<Value> = (0..30)
+        .map(|i| {
+            json!({"name": format!("会场{venue}人员{i}"), "organization": "四川省教育厅",
+            "title": format!("职务{variant}"), "phone": format!("138{:04}{:04}", venue, i)})
+        })
+        .collect();
+    json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": people})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_tells_live_clients_to_reconnect_and_stops_cleanly() {
+    let dir = data_dir("sigterm");
+    let server = Server::start(&dir, None, ADMIN);
+    let api = Api::new(&server.url);
+    let event = api.ok(reqwest::Method::POST, "/api/v1/events", ADMIN, Some(&event_body())).await;
+    let url = format!(
+        "{}/api/v1/events/{}/live?token={ADMIN}",
+        server.url.replace("http://", "ws://"),
+        event["id"].as_str().unwrap()
+    );
+    let (mut socket, _) = tokio_tungstenite::connect_async(&url).await.unwrap();
+    assert!(matches!(socket.next().await, Some(Ok(Message::Text(_)))), "the snapshot first");
+    let stopping = tokio::task::spawn_blocking(move || server.stop());
+    let code = loop {
+        match tokio::time::timeout(Duration::from_secs(5), socket.next()).await.expect("told within 5 s") {
+            Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
+            Some(Ok(_)) => continue,
+            other => panic!("the feed ended without a close frame: {other:?}"),
+        }
+    };
+    assert_eq!(code, 1012, "service restart: reconnect");
+    assert!(stopping.await.unwrap().success(), "and the process exits with status 0");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// 500 writes at once (a list resent 10 times by each of 25 venues, and 250 check-ins); the
+/// server is killed with SIGKILL midway. After a restart every acknowledged write is there, no
+/// list is half-written and no room holds more than its seats.
+async fn killed_mid_burst(database_url: Option<&str>, name: &str) {
+    let dir = data_dir(name);
+    let server = Server::start(&dir, database_url, ADMIN);
+    let api = Arc::new(Api::new(&server.url));
+    let event = api.ok(reqwest::Method::POST, "/api/v1/events", ADMIN, Some(&event_body())).await;
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let mut venues = Vec::new();
+    for v in 0..25 {
+        let venue = api
+            .ok(
+                reqwest::Method::POST,
+                &format!("/api/v1/events/{event_id}/venues"),
+                ADMIN,
+                Some(&json!({"name": format!("分会场{v}"), "kind": "branch", "contact_email": "v@example.cn"})),
+            )
+            .await;
+        let id = venue["id"].as_str().unwrap().to_owned();
+        api.ok(
+            reqwest::Method::POST,
+            &format!("/api/v1/venues/{id}/approval"),
+            ADMIN,
+            Some(&json!({"status": "approved"})),
+        )
+        .await;
+        let stored =
+            api.ok(reqwest::Method::PUT, &format!("/api/v1/venues/{id}/registration"), ADMIN, Some(&list(v, 0))).await;
+        let people: Vec<String> =
+            stored["attendees"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+        venues.push((id, venue["rooms"][0]["id"].as_str().unwrap().to_owned(), people));
+    }
+
+    let acknowledged = Arc::new(AtomicUsize::new(0));
+    let mut writers = Vec::new();
+    for (v, (venue, room, people)) in venues.iter().cloned().enumerate() {
+        // A venue resends its list ten times, one after the other: the last acknowledged variant is known.
+        let (api_a, count_a) = (api.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            let mut last = 0;
+            for variant in 1..=10 {
+                let (status, _) = api_a
+                    .send(
+                        reqwest::Method::PUT,
+                        &format!("/api/v1/venues/{venue}/registration"),
+                        ADMIN,
+                        Some(&list(v, variant)),
+                    )
+                    .await;
+                if status == 200 {
+                    last = variant;
+                    count_a.fetch_add(1, Ordering::SeqCst);
+                }
+            }
+            (venue, String::new(), last, Vec::new())
+        }));
+        // And ten of its people arrive at once.
+        let (api_b, count_b) = (api.clone(), acknowledged.clone());
+        writers.push(tokio::spawn(async move {
+            let arrivals = people.iter().take(10).map(|person| {
+                let (api, room, person, count) = (api_b.clone(), room.clone(), person.clone(), count_b.clone());
+                async move {
+                    let (status, _) = api
+                        .send(
+                            reqwest::Method::POST,
+                            &format!("/api/v1/rooms/{room}/checkins"),
+                            ADMIN,
+                            Some(&json!({"attendee_id": person})),
+                        )
+                        .await;
+                    (status == 201).then(|| {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        person
+                    })
+                }
+            });
+            let inside: Vec<String> = futures_util::future::join_all(arrivals).await.into_iter().flatten().collect();
+            (String::new(), room, 0, inside)
+        }));
+    }
+    let started = Instant::now();
+    while acknowledged.load(Ordering::SeqCst) < 150 {
+        assert!(started.elapsed() < Duration::from_secs(60), "the burst made no progress");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    server.kill();
+    let killed_after = acknowledged.load(Ordering::SeqCst);
+    let mut lists = Vec::new();
+    let mut inside = Vec::new();
+    for writer in writers {
+        let (venue, room, last, people) = writer.await.unwrap();
+        if venue.is_empty() {
+            inside.push((room, people));
+        } else {
+            lists.push((venue, last));
+        }
+    }
+    assert!(killed_after < 500, "killed in the middle, after {killed_after} of 500");
+
+    let server = Server::start(&dir, database_url, ADMIN);
+    let api = Api::new(&server.url);
+    for (venue, last) in &lists {
+        let stored = api.ok(reqwest::Method::GET, &format!("/api/v1/venues/{venue}/registration"), ADMIN, None).await;
+        let titles: std::collections::BTreeSet<&str> =
+            stored["attendees"].as_array().unwrap().iter().map(|a| a["title"].as_str().unwrap()).collect();
+        assert_eq!(titles.len(), 1, "one whole list, never a mix: {titles:?}");
+        let variant: usize = titles.iter().next().unwrap().trim_start_matches("职务").parse().unwrap();
+        // The last acknowledged list, or the one in flight when the server died.
+        assert!(variant == *last || variant == last + 1, "acknowledged {last}, stored {variant}");
+        assert_eq!(stored["attendees"].as_array().unwrap().len(), 30);
+    }
+    for (room, people) in &inside {
+        let checked: Vec<String> = api
+            .ok(reqwest::Method::GET, &format!("/api/v1/rooms/{room}/checkins"), ADMIN, None)
+            .await
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["attendee_id"].as_str().unwrap().to_owned())
+            .collect();
+        for person in people {
+            assert!(checked.contains(person), "an acknowledged check-in was lost");
+        }
+        assert!(checked.len() <= 30);
+    }
+    let dashboard = api.ok(reqwest::Method::GET, &format!("/api/v1/events/{event_id}/dashboard"), ADMIN, None).await;
+    for venue in dashboard["venues"].as_array().unwrap() {
+        assert!(venue["checked_in"].as_i64().unwrap() <= venue["capacity"].as_i64().unwrap());
+    }
+    eprintln!("{name}: killed after {killed_after} acknowledged writes; all there after the restart");
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_burst_loses_nothing_it_acknowledged_on_sqlite() {
+    killed_mid_burst(None, "killed-sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_burst_loses_nothing_it_acknowledged_on_postgres() {
+    let Some(database) = PostgresDatabase::create("killed") else { return };
+    killed_mid_burst(Some(&database.url), "killed-postgres").await;
+}
+
+/// A TCP proxy in front of PostgreSQL that can be cut (connections reset, the port closed) and
+/// restored, as a database restart looks from the server.
+struct Outage {
+    down: Arc<AtomicBool>,
+    port: u16,
+}
+
+impl Outage {
+    async fn start() -> Outage {
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let down = Arc::new(AtomicBool::new(false));
+        let flag = down.clone();
+        tokio::spawn(async move {
+            loop {
+                if flag.load(Ordering::SeqCst) {
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+                let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+                loop {
+                    tokio::select! {
+                        accepted = listener.accept() => {
+                            let Ok((mut inbound, _)) = accepted else { continue };
+                            let flag = flag.clone();
+                            tokio::spawn(async move {
+                                let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:5432").await else { return };
+                                tokio::select! {
+                                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                    _ = async { while !flag.load(Ordering::SeqCst) { tokio::time::sleep(Duration::from_millis(10)).await } } => {}
+                                }
+                            });
+                        }
+                        _ = tokio::time::sleep(Duration::from_millis(10)) => {
+                            if flag.load(Ordering::SeqCst) { break; } // closes the port
+                        }
+                    }
+                }
+            }
+        });
+        Outage { down, port }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_the_database_gone_requests_fail_fast_with_503_and_recover_by_themselves() {
+    let Some(database) = PostgresDatabase::create("outage") else { return };
+    let outage = Outage::start().await;
+    let through_proxy = database.url.replace("127.0.0.1:5432", &format!("127.0.0.1:{}", outage.port));
+    assert_ne!(through_proxy, database.url, "the test database is on 127.0.0.1:5432");
+    let dir = data_dir("outage");
+    let server = Server::start(&dir, Some(&through_proxy), ADMIN);
+    let api = Arc::new(Api::new(&server.url));
+    let event = api.ok(reqwest::Method::POST, "/api/v1/events", ADMIN, Some(&event_body())).await;
+    let venue = api
+        .ok(
+            reqwest::Method::POST,
+            &format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()),
+            ADMIN,
+            Some(&json!({"name": "四川省分会场", "kind": "branch", "contact_email": "sc@example.cn"})),
+        )
+        .await;
+    let venue_id = venue["id"].as_str().unwrap().to_owned();
+
+    // A burst of list submissions, before, during and after a 3-second outage.
+    let started = Instant::now();
+    let burst = {
+        let api = api.clone();
+        tokio::spawn(async move {
+            let mut answers = Vec::new();
+            let mut variant = 1;
+            while started.elapsed() < Duration::from_secs(9) {
+                let (at, sent) = (started.elapsed(), Instant::now());
+                let (status, body) = api
+                    .send(
+                        reqwest::Method::PUT,
+                        &format!("/api/v1/venues/{venue_id}/registration"),
+                        ADMIN,
+                        Some(&list(0, variant)),
+                    )
+                    .await;
+                answers.push((at, sent.elapsed(), status, variant, body["revision"].as_i64()));
+                variant += 1;
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            answers
+        })
+    };
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    outage.down.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let (ready, _) = api.send(reqwest::Method::GET, "/readyz", ADMIN, None).await;
+    assert_eq!(ready, 503, "not ready while the database is gone");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    outage.down.store(false, Ordering::SeqCst);
+    let answers = burst.await.unwrap();
+
+    let statuses: std::collections::BTreeMap<u16, usize> = answers.iter().fold(Default::default(), |mut m, a| {
+        *m.entry(a.2).or_default() += 1;
+        m
+    });
+    assert!(answers.iter().all(|a| a.2 == 200 || a.2 == 503), "only 200 or 503, never a 500: {statuses:?}");
+    assert!(statuses.get(&503).is_some_and(|n| *n > 0), "the outage was felt: {statuses:?}");
+    let slowest_refusal = answers.iter().filter(|a| a.2 == 503).map(|a| a.1).max().unwrap();
+    assert!(
+        slowest_refusal < Duration::from_secs(3),
+        "a refusal takes at most the pool's 2 s wait: {slowest_refusal:?}"
+    );
+    // Sent a second after the database came back: all answered.
+    let after: Vec<_> = answers.iter().filter(|a| a.0 > Duration::from_secs(6)).collect();
+    assert!(!after.is_empty() && after.iter().all(|a| a.2 == 200), "recovered without a restart: {after:?}");
+    // Every acknowledged list is in the history, and the last one is what is stored.
+    let last = answers.iter().rev().find(|a| a.2 == 200).unwrap();
+    let stored = api
+        .ok(
+            reqwest::Method::GET,
+            &format!("/api/v1/venues/{}/registration", venue["id"].as_str().unwrap()),
+            ADMIN,
+            None,
+        )
+        .await;
+    assert_eq!(stored["attendees"][0]["title"], format!("职务{}", last.3));
+    assert_eq!(stored["revision"].as_i64(), last.4);
+    eprintln!("outage: {statuses:?}, slowest 503 after {slowest_refusal:?}");
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
