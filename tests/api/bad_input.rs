@@ -5,6 +5,13 @@ use reqwest::Method;
 use serde_json::json;
 
 on_both_stores! {
+    async fn an_unreadable_query_string_is_a_problem_too(app: TestApp) {
+        app.get("/api/v1/events?limit=1&limit=2", &app.admin).await.expect_problem(400, "invalid_query");
+        let reply = app.get("/api/v1/events?limit=0&after=x", &app.admin).await;
+        reply.expect_problem(422, "invalid_query");
+        assert_eq!(reply.error_fields(), ["limit", "after"]);
+    }
+
     async fn malformed_json_and_wrong_types_are_named(app: TestApp) {
         let event = app.create_event(48).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;

@@ -132,3 +132,17 @@ pub fn next_link(path: &str, page: Page, count: usize, last: Option<Uuid>) -> Op
         _ => None,
     }
 }
+
+/// Query parameters; a query string that cannot be read at all (a repeated field, say) is a
+/// 400 problem like every other error, not plain text.
+pub struct Query<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state).await.map(|query| Query(query.0)).map_err(
+            |rejection| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "invalid_query", rejection.body_text()),
+        )
+    }
+}

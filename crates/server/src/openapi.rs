@@ -56,12 +56,19 @@ struct CommonProblems;
 impl Modify for CommonProblems {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let common = [
-            ("400", "`malformed_json` (the body does not parse) or `invalid_id` (a malformed id in the path)"),
+            (
+                "400",
+                "`malformed_json` (the body does not parse), `invalid_id` (a malformed id in the path) or `invalid_query` (a query string that cannot be read)",
+            ),
             ("401", "`unauthorized`: no token, or an unknown or revoked one"),
             ("403", "`forbidden`: the token may not touch this resource"),
             ("404", "`not_found`"),
             ("413", "`payload_too_large`: a JSON body over 2 MiB"),
             ("415", "`unsupported_media_type`: the body is not JSON"),
+            (
+                "422",
+                "`invalid_body` (a field of the wrong type) or `invalid_query` (`limit` or `after` out of range): every bad field named",
+            ),
             ("429", "`too_many_attempts`: too many failed authentications from this address; see `Retry-After`"),
             ("503", "`unavailable`: the database is not reachable; see `Retry-After`"),
         ];

@@ -5,7 +5,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
@@ -17,7 +17,8 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::api::events;
 use crate::auth::{Caller, hash_token};
-use crate::error::ApiError;
+use crate::error::{ApiError, Problem};
+use crate::extract::Query;
 use crate::live::{self, REPLAY_LIMIT};
 
 #[utoipa::path(get, path = "/api/v1/events/{event}/dashboard", tag = "events",
@@ -46,7 +47,10 @@ pub struct LiveQuery {
     params(("event" = Uuid, Path, description = "The event id"), LiveQuery),
     responses((status = 101, description = "A WebSocket: first `{'type': 'snapshot', 'seq', 'dashboard'}` (or the changes after \
         `since`), then one `{'type': 'change', 'seq', 'at', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
-        A client that falls behind gets a fresh snapshot. Pings every 20 s keep it open through proxies.")))]
+        A client that falls behind gets a fresh snapshot. Pings every 20 s keep it open through proxies. The server closes it with \
+        1008 when the token is revoked and 1012 when it restarts (reconnect with `since`)."),
+        (status = 426, description = "`websocket_required`: a plain HTTP request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_connections`: the token already holds 50 live connections", body = Problem, content_type = "application/problem+json")))]
 pub async fn live(
     State(state): State<AppState>,
     Path(event): Path<String>,

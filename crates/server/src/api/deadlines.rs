@@ -1,7 +1,7 @@
 //! Deadlines, deliverables and the email outbox.
 
 use axum::Json;
-use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::FieldError;
@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::api::{events, venues};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
-use crate::extract::{JsonBody, PageQuery, id, next_link};
+use crate::extract::{JsonBody, PageQuery, Query, id, next_link};
 
 /// An upload larger than this is refused with 413.
 pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;

@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::event::{Event, EventInput, EventView};
@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::auth::{Caller, hash_token, new_token};
 use crate::error::{ApiError, Problem};
-use crate::extract::{JsonBody, PageQuery, id, next_link, typed};
+use crate::extract::{JsonBody, PageQuery, Query, id, next_link, typed};
 
 #[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventInput,
     responses(

@@ -1,7 +1,7 @@
 //! Venues, their rooms and tokens, and the local approval.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::role::Role;
@@ -14,7 +14,7 @@ use crate::AppState;
 use crate::api::events;
 use crate::auth::{Caller, hash_token, new_token};
 use crate::error::{ApiError, Problem};
-use crate::extract::{JsonBody, PageQuery, id, next_link};
+use crate::extract::{JsonBody, PageQuery, Query, id, next_link};
 
 /// A new venue with its two tokens, shown this once.
 #[derive(Debug, Serialize, ToSchema)]
