@@ -1,0 +1,168 @@
+//! The door: `attendees` people across `rooms` rooms of one event check in, `concurrency` at a
+//! time. On PostgreSQL the same transaction (find the person inside, take a seat if one is free,
+//! record the check-in, the change row with its NOTIFY and the audit row) also runs as raw SQL
+//! through `pgbench` in the same run, so the ratio between the two does not depend on the machine.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::server::{ADMIN, Server, client, event, post, quantile};
+
+pub struct Setup {
+    pub attendees: u32,
+    pub rooms: u32,
+    pub concurrency: usize,
+    /// Seconds pgbench runs for.
+    pub pgbench_seconds: u32,
+}
+
+pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> anyhow::Result<Value> {
+    let server = Server::start(binary, database_url)?;
+    let client = client();
+    let event = event(&client, &server, "签到基准").await?;
+    let per_room = setup.attendees.div_ceil(setup.rooms);
+    // One venue per room, approved, with its list: (room, attendee) pairs to check in.
+    let mut arrivals = Vec::new();
+    for r in 0..setup.rooms {
+        let venue = post(
+            &client,
+            format!("{}/api/v1/events/{event}/venues", server.url),
+            json!({
+            "name": format!("分会场{r:03}"), "kind": "branch", "contact_email": "v@example.cn",
+            "rooms": [{"name": "会议室", "capacity": per_room}]}),
+        )
+        .await?;
+        let venue_id = venue["id"].as_str().unwrap_or_default();
+        let room = venue["rooms"][0]["id"].as_str().unwrap_or_default().to_owned();
+        post(&client, format!("{}/api/v1/venues/{venue_id}/approval", server.url), json!({"status": "approved"}))
+            .await?;
+        let people: Vec<Value> = (0..per_room)
+            .map(|i| {
+                json!({"name": format!("参会人{i:04}"), "organization": "四川省教育厅", "title": "处长",
+                "phone": format!("13{:04}{:05}", r, i)})
+            })
+            .collect();
+        let list = client
+            .put(format!("{}/api/v1/venues/{venue_id}/registration", server.url))
+            .bearer_auth(ADMIN)
+            .json(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": people}))
+            .send()
+            .await?
+            .json::<Value>()
+            .await?;
+        for person in list["attendees"].as_array().context("no list")? {
+            arrivals.push((room.clone(), person["id"].as_str().unwrap_or_default().to_owned()));
+        }
+    }
+    // People arrive at all doors at once, not room by room.
+    arrivals.sort_by_key(|(_, person)| person.chars().rev().collect::<String>());
+    arrivals.truncate(setup.attendees as usize);
+
+    let gate = Arc::new(Semaphore::new(setup.concurrency));
+    let started = Instant::now();
+    let tasks: Vec<_> = arrivals
+        .into_iter()
+        .map(|(room, person)| {
+            let (client, url, gate) =
+                (client.clone(), format!("{}/api/v1/rooms/{room}/checkins", server.url), gate.clone());
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await;
+                let sent = Instant::now();
+                let answer = client.post(url).bearer_auth(ADMIN).json(&json!({"attendee_id": person})).send().await;
+                (answer.map(|a| a.status().as_u16()).unwrap_or(0), sent.elapsed().as_secs_f64() * 1000.0)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let (status, ms) = task.await?;
+        if status != 201 {
+            bail!("a check-in was answered {status}");
+        }
+        latencies.push(ms);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let rate = latencies.len() as f64 / seconds;
+    let (p50, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99));
+    let store = if database_url.is_some() { "postgres" } else { "sqlite" };
+    println!("checkin ({store}): {} in {seconds:.2} s: {rate:.0}/s, p50 {p50:.1} ms, p99 {p99:.1} ms", latencies.len());
+    let mut summary = json!({"scenario": "checkin", "store": store, "attendees": setup.attendees, "rooms": setup.rooms,
+        "concurrency": setup.concurrency, "seconds": seconds, "checkins_per_second": rate, "p50_ms": p50, "p99_ms": p99});
+    if let Some(url) = database_url {
+        let raw = pgbench(url, setup)?;
+        println!(
+            "checkin raw SQL (pgbench, same transaction, {} clients): {raw:.0}/s; huichang reaches {:.0} % of it",
+            setup.concurrency,
+            100.0 * rate / raw
+        );
+        summary["pgbench_per_second"] = json!(raw);
+        summary["ratio_to_pgbench"] = json!(rate / raw);
+    }
+    Ok(summary)
+}
+
+/// The check-in transaction as raw SQL, in a schema of its own beside the server's tables.
+fn pgbench(url: &str, setup: &Setup) -> anyhow::Result<f64> {
+    let schema = format!(
+        "DROP SCHEMA IF EXISTS bench_raw CASCADE; CREATE SCHEMA bench_raw;
+         CREATE TABLE bench_raw.events (id INT PRIMARY KEY, last_seq BIGINT NOT NULL DEFAULT 0, timezone TEXT NOT NULL DEFAULT 'Asia/Shanghai');
+         CREATE TABLE bench_raw.venues (id INT PRIMARY KEY, event_id INT NOT NULL REFERENCES bench_raw.events (id));
+         CREATE TABLE bench_raw.rooms (id INT PRIMARY KEY, venue_id INT NOT NULL REFERENCES bench_raw.venues (id), capacity BIGINT NOT NULL, occupancy BIGINT NOT NULL DEFAULT 0);
+         CREATE TABLE bench_raw.checkins (id UUID PRIMARY KEY, attendee_id UUID NOT NULL, room_id INT NOT NULL REFERENCES bench_raw.rooms (id), checked_in_at TIMESTAMPTZ NOT NULL, checked_out_at TIMESTAMPTZ);
+         CREATE UNIQUE INDEX ON bench_raw.checkins (attendee_id) WHERE checked_out_at IS NULL;
+         CREATE INDEX ON bench_raw.checkins (room_id, checked_in_at);
+         CREATE TABLE bench_raw.changes (event_id INT NOT NULL, seq BIGINT NOT NULL, venue_id INT, what TEXT NOT NULL, at TIMESTAMPTZ NOT NULL, PRIMARY KEY (event_id, seq));
+         CREATE TABLE bench_raw.audit_log (id UUID PRIMARY KEY, event_id INT, at TIMESTAMPTZ NOT NULL, actor_role TEXT NOT NULL, actor_token_id UUID, address TEXT, action TEXT NOT NULL, target_kind TEXT NOT NULL, target_id UUID NOT NULL, detail JSONB NOT NULL);
+         INSERT INTO bench_raw.events (id) VALUES (1);
+         INSERT INTO bench_raw.venues SELECT n, 1 FROM generate_series(1, {rooms}) n;
+         INSERT INTO bench_raw.rooms SELECT n, n, 1000000000 FROM generate_series(1, {rooms}) n;",
+        rooms = setup.rooms
+    );
+    let created = Command::new("psql")
+        .args([url, "-qAt", "-v", "ON_ERROR_STOP=1", "-c", &schema])
+        .output()
+        .context("running psql")?;
+    if !created.status.success() {
+        bail!("psql: {}", String::from_utf8_lossy(&created.stderr));
+    }
+    let script = format!(
+        r#"\set r random(1, {rooms})
+SELECT quote_literal(gen_random_uuid()) AS attendee, quote_literal(gen_random_uuid()) AS checkin, quote_literal(gen_random_uuid()) AS audit \gset
+BEGIN;
+SELECT room_id FROM bench_raw.checkins WHERE attendee_id = CAST(:attendee AS UUID) AND checked_out_at IS NULL;
+UPDATE bench_raw.rooms SET occupancy = occupancy + 1 WHERE id = :r AND occupancy < capacity RETURNING venue_id;
+INSERT INTO bench_raw.checkins (id, attendee_id, room_id, checked_in_at) VALUES (CAST(:checkin AS UUID), CAST(:attendee AS UUID), :r, now());
+SELECT event_id FROM bench_raw.venues WHERE id = :r;
+UPDATE bench_raw.events SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq \gset
+INSERT INTO bench_raw.changes (event_id, seq, venue_id, what, at) VALUES (1, :last_seq, :r, 'checkin.created', now());
+SELECT pg_notify('huichang_bench_raw', '1');
+INSERT INTO bench_raw.audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail) VALUES (CAST(:audit AS UUID), 1, now(), 'admin', NULL, '127.0.0.1', 'checkin.created', 'attendee', CAST(:attendee AS UUID), '{{"room_id": 1}}');
+SELECT timezone FROM bench_raw.events WHERE id = 1;
+COMMIT;
+"#,
+        rooms = setup.rooms
+    );
+    let path = std::env::temp_dir().join(format!("huichang-bench-checkin-{}.sql", std::process::id()));
+    std::fs::write(&path, script)?;
+    let clients = setup.concurrency.to_string();
+    let seconds = setup.pgbench_seconds.to_string();
+    let path_text = path.to_string_lossy().into_owned();
+    let run = Command::new("pgbench")
+        .args(["-n", "-c", &clients, "-j", "2", "-T", &seconds, "-f", &path_text, url])
+        .output()
+        .context("running pgbench (Debian's postgresql-contrib or postgresql-client)")?;
+    let _ = std::fs::remove_file(&path);
+    let _ = Command::new("psql").args([url, "-qc", "DROP SCHEMA IF EXISTS bench_raw CASCADE"]).output();
+    let output = String::from_utf8_lossy(&run.stdout);
+    output
+        .lines()
+        .find_map(|line| line.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
+        .with_context(|| format!("no tps in pgbench's output: {output}{}", String::from_utf8_lossy(&run.stderr)))
+}

@@ -1,0 +1,73 @@
+//! Venues submitting their lists at once: each of `venues` venues PUTs a 30-person list with its
+//! own coordinator token, `concurrency` at a time.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::bail;
+use serde_json::{Value, json};
+use tokio::sync::Semaphore;
+
+use crate::server::{Server, client, event, post, quantile};
+
+pub async fn run(binary: &Path, database_url: Option<&str>, venues: u32, concurrency: usize) -> anyhow::Result<Value> {
+    let server = Server::start(binary, database_url)?;
+    let client = client();
+    let event = event(&client, &server, "报名基准").await?;
+    let mut targets = Vec::new();
+    for v in 0..venues {
+        let venue = post(
+            &client,
+            format!("{}/api/v1/events/{event}/venues", server.url),
+            json!({
+            "name": format!("分会场{v:04}"), "kind": "branch", "contact_email": "v@example.cn"}),
+        )
+        .await?;
+        targets.push((
+            venue["id"].as_str().unwrap_or_default().to_owned(),
+            venue["coordinator_token"].as_str().unwrap_or_default().to_owned(),
+        ));
+    }
+    let gate = Arc::new(Semaphore::new(concurrency));
+    let started = Instant::now();
+    let tasks: Vec<_> = targets
+        .into_iter()
+        .enumerate()
+        .map(|(v, (venue, token))| {
+            let (client, url, gate) =
+                (client.clone(), format!("{}/api/v1/venues/{venue}/registration", server.url), gate.clone());
+            tokio::spawn(async move {
+                let _permit = gate.acquire().await;
+                let people: Vec<Value> = (0..30)
+                    .map(|i| {
+                        json!({"name": format!("参会人{i:02}"), "organization": "四川省教育厅", "title": "处长",
+                        "phone": format!("13{:05}{:04}", v, i)})
+                    })
+                    .collect();
+                let body = json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": people});
+                let sent = Instant::now();
+                let response = client.put(url).bearer_auth(token).json(&body).send().await;
+                let ok = response.is_ok_and(|r| r.status().is_success());
+                (ok, sent.elapsed().as_secs_f64() * 1000.0)
+            })
+        })
+        .collect();
+    let mut latencies = Vec::new();
+    for task in tasks {
+        let (ok, ms) = task.await?;
+        if !ok {
+            bail!("a list was refused");
+        }
+        latencies.push(ms);
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let rate = f64::from(venues) / seconds;
+    let (p50, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99));
+    println!(
+        "registration: {venues} lists of 30 in {seconds:.2} s: {rate:.0} lists/s, p50 {p50:.1} ms, p99 {p99:.1} ms"
+    );
+    Ok(json!({"scenario": "registration", "store": if database_url.is_some() { "postgres" } else { "sqlite" },
+        "venues": venues, "concurrency": concurrency, "seconds": seconds, "lists_per_second": rate, "p50_ms": p50, "p99_ms": p99}))
+}

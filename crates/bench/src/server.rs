@@ -1,0 +1,108 @@
+//! The server under test and what every scenario shares: starting it, calling it, reading its
+//! memory, and summarising latencies.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use serde_json::Value;
+
+pub const ADMIN: &str = "hca_benchmark-admin-token";
+
+/// `huichang serve` on a free loopback port with its own data directory.
+pub struct Server {
+    child: Child,
+    pub url: String,
+    dir: PathBuf,
+    /// When the process was started.
+    pub started: std::time::Instant,
+}
+
+impl Server {
+    pub fn start(binary: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
+        let dir = std::env::temp_dir().join(format!("huichang-bench-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut command = Command::new(binary);
+        command
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("HUICHANG_DATA_DIR", &dir)
+            .env("HUICHANG_ADMIN_TOKEN", ADMIN)
+            .env("HUICHANG_LOG", "warn")
+            .stdout(Stdio::piped());
+        if let Some(url) = database_url {
+            command.env("HUICHANG_DATABASE_URL", url);
+        }
+        let started = std::time::Instant::now();
+        let mut child = command.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let ready =
+            BufReader::new(stdout).lines().map_while(Result::ok).any(|l| l.starts_with("huichang is listening on "));
+        if !ready {
+            bail!("the server did not start");
+        }
+        Ok(Server { child, url: format!("http://127.0.0.1:{port}"), dir, started })
+    }
+
+    /// The server's resident memory now and at its peak, in KiB (Linux `/proc`).
+    pub fn memory(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next()?.parse().ok())
+                .unwrap_or(0)
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub async fn post(client: &reqwest::Client, url: String, body: Value) -> anyhow::Result<Value> {
+    let response = client.post(url).bearer_auth(ADMIN).json(&body).send().await?;
+    let status = response.status();
+    let body: Value = response.json().await?;
+    if !status.is_success() {
+        bail!("{status}: {body}");
+    }
+    Ok(body)
+}
+
+/// The value at fraction `q` (0.5 for the median) of sorted `values`.
+pub fn quantile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * q).round() as usize]
+}
+
+/// A client for the benchmark's own requests, patient enough for the largest of them.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(300)).pool_max_idle_per_host(256).build().unwrap_or_default()
+}
+
+/// An event whose dates are far ahead, so that every deadline is open.
+pub async fn event(client: &reqwest::Client, server: &Server, title: &str) -> anyhow::Result<String> {
+    let day = |d: i64| format!("2099-01-{:02}T10:00:00+08:00", 10 + d);
+    let event = post(
+        client,
+        format!("{}/api/v1/events", server.url),
+        serde_json::json!({
+        "title": title, "timezone": "Asia/Shanghai", "starts_at": day(5), "ends_at": day(6),
+        "registration_deadline": day(0), "video_check": {"starts_at": day(1), "ends_at": day(2)},
+        "organizer_email": "org@example.cn"}),
+    )
+    .await?;
+    Ok(event["id"].as_str().unwrap_or_default().to_owned())
+}

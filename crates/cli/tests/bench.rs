@@ -1,0 +1,39 @@
+//! Each benchmark scenario in a quick mode (tiny sizes, seconds) against this build of the
+//! binary, so that the harness behind `docs/performance.md` cannot rot. The full runs are
+//! documented there, not run here.
+
+mod common;
+
+use std::path::Path;
+
+use huichang_bench::{checkin, footprint, import, registration};
+
+fn binary() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_huichang"))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_benchmarks_run_in_quick_mode() {
+    let imported = import::run(binary(), None, 50, 1).await.unwrap();
+    assert_eq!(imported["rows"], 50);
+    assert!(imported["server_rss_peak_kib"].as_u64().unwrap() > 0);
+
+    let lists = registration::run(binary(), None, 12, 4).await.unwrap();
+    assert!(lists["lists_per_second"].as_f64().unwrap() > 0.0);
+
+    let setup = checkin::Setup { attendees: 40, rooms: 4, concurrency: 8, pgbench_seconds: 1 };
+    let door = checkin::run(binary(), None, &setup).await.unwrap();
+    assert!(door["p99_ms"].as_f64().unwrap() >= door["p50_ms"].as_f64().unwrap());
+
+    let rest = footprint::run(binary(), None, 1).await.unwrap();
+    assert!(rest["median_ready_ms"].as_f64().unwrap() > 0.0 && rest["binary_bytes"].as_u64().unwrap() > 0);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_check_in_benchmark_compares_with_pgbench_on_postgres() {
+    let Some(database) = common::PostgresDatabase::create("bench") else { return };
+    let setup = checkin::Setup { attendees: 40, rooms: 4, concurrency: 8, pgbench_seconds: 1 };
+    let door = checkin::run(binary(), Some(&database.url), &setup).await.unwrap();
+    assert!(door["pgbench_per_second"].as_f64().unwrap() > 0.0);
+    assert!(door["ratio_to_pgbench"].as_f64().unwrap() > 0.0);
+}
