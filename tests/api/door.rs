@@ -50,7 +50,7 @@ on_both_stores! {
         let app = Arc::new(app);
         for round in 0..20 {
             let attempts: Vec<_> = ids.iter().map(|id| {
-                let (app, room, id, token) = (app.clone(), room.clone(), id.clone(), venue.coordinator.clone());
+                let (app, room, id, token) = (app.clone(), room.clone(), id.clone(), app.admin.clone());
                 tokio::spawn(async move {
                     app.post(&format!("/api/v1/rooms/{room}/checkins"), &token, &json!({"attendee_id": id})).await
                 })
@@ -66,7 +66,7 @@ on_both_stores! {
             assert_eq!(inside.len(), 30, "round {round}");
             assert_eq!(occupancy(&app, &venue, &room).await, 30);
             if round == 0 {
-                let listed = app.get(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator).await.expect(200);
+                let listed = app.get(&format!("/api/v1/rooms/{room}/checkins"), &app.admin).await.expect(200);
                 let mut listed: Vec<String> = listed.as_array().unwrap().iter().map(|c| c["attendee_id"].as_str().unwrap().to_owned()).collect();
                 listed.sort();
                 let mut expected = inside.clone();
@@ -78,13 +78,13 @@ on_both_stores! {
             let waiting: Vec<&String> = ids.iter().filter(|id| !inside.contains(id)).take(60).collect();
             let mut racers = Vec::new();
             for (i, id) in inside.iter().enumerate() {
-                let (a, r, leaving, token) = (app.clone(), room.clone(), id.clone(), venue.coordinator.clone());
+                let (a, r, leaving, token) = (app.clone(), room.clone(), id.clone(), app.admin.clone());
                 racers.push(tokio::spawn(async move {
                     let reply = a.request(Method::DELETE, &format!("/api/v1/rooms/{r}/checkins/{leaving}"), Some(&token), None).await;
                     assert_eq!(reply.status, 204);
                 }));
                 for newcomer in waiting.iter().skip(i * 2).take(2) {
-                    let (a, r, coming, token) = (app.clone(), room.clone(), (*newcomer).clone(), venue.coordinator.clone());
+                    let (a, r, coming, token) = (app.clone(), room.clone(), (*newcomer).clone(), app.admin.clone());
                     racers.push(tokio::spawn(async move {
                         let reply = a.post(&format!("/api/v1/rooms/{r}/checkins"), &token, &json!({"attendee_id": coming})).await;
                         assert!(reply.status == 201 || reply.body["code"] == "room_full", "{}", reply.body);
@@ -98,7 +98,7 @@ on_both_stores! {
             assert!(occupancy(&app, &venue, &room).await <= 30);
             // Empty the room for the next round.
             for id in &ids {
-                app.request(Method::DELETE, &format!("/api/v1/rooms/{room}/checkins/{id}"), Some(&venue.coordinator), None).await;
+                app.request(Method::DELETE, &format!("/api/v1/rooms/{room}/checkins/{id}"), Some(&app.admin), None).await;
             }
             assert_eq!(occupancy(&app, &venue, &room).await, 0);
         }
@@ -206,7 +206,7 @@ on_both_stores! {
         app.put(&list_path, token, &list(rows)).await.expect(200);
         for i in 0..120 {
             let id = &app.get(&list_path, token).await.expect(200)["attendees"][i]["id"];
-            app.post(&format!("/api/v1/rooms/{room}/checkins"), token, &json!({"attendee_id": id})).await.expect(201);
+            app.post(&format!("/api/v1/rooms/{room}/checkins"), &app.admin, &json!({"attendee_id": id})).await.expect(201);
         }
 
         let cut = app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 100}))).await.expect(200);

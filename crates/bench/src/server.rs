@@ -22,7 +22,10 @@ pub struct Server {
 
 impl Server {
     pub fn start(binary: &Path, database_url: Option<&str>) -> anyhow::Result<Server> {
-        let dir = std::env::temp_dir().join(format!("huichang-bench-{}", std::process::id()));
+        // A directory of its own: several servers may run at once in one process.
+        static STARTED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = STARTED.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let dir = std::env::temp_dir().join(format!("huichang-bench-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir)?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();

@@ -38,7 +38,7 @@ pub struct AppState {
     pub metrics: Arc<metrics::Metrics>,
     /// Failed authentications per address: 20 a minute, then 429.
     pub failed_auth: Arc<auth::Limiter<std::net::IpAddr>>,
-    /// Changes per token other than the admin's: 120 in 10 s, then 429.
+    /// Changes per token other than the admin's: 300 in 10 s, then 429.
     pub writes: Arc<auth::Limiter<uuid::Uuid>>,
     /// Set when the server is shutting down: live-feed clients are told to reconnect.
     pub closing: Arc<tokio::sync::watch::Sender<bool>>,
@@ -59,7 +59,7 @@ impl AppState {
             video_link_timeout: Duration::from_secs(60),
             metrics: Arc::default(),
             failed_auth: Arc::new(auth::Limiter::new(20, Duration::from_secs(60))),
-            writes: Arc::new(auth::Limiter::new(120, Duration::from_secs(10))),
+            writes: Arc::new(auth::Limiter::new(300, Duration::from_secs(10))),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             hub: Arc::default(),
         }
