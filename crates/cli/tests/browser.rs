@@ -8,7 +8,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Server, data_dir, huichang};
+use common::{Api, Server, data_dir, huichang};
 use huichang_tests::browser::{self, Browser};
 use serde_json::{Value, json};
 
@@ -17,25 +17,6 @@ const PAGE_LOAD: Duration = Duration::from_secs(15);
 
 fn screenshot(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/images")).join(name)
-}
-
-struct Api {
-    client: reqwest::Client,
-    url: String,
-}
-
-impl Api {
-    async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> Value {
-        let mut request = self.client.request(method, format!("{}{path}", self.url)).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {body}");
-        body
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -55,16 +36,16 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     let event = printed.split("(event ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().to_owned();
     let server = Server::start(&dir, None, admin);
     let url = server.url.clone();
-    let api = Api { client: reqwest::Client::new(), url: url.clone() };
+    let api = Api::new(&url);
     use reqwest::Method;
 
     // A venue with a 30-seat hall and a 10-seat side room, approved, as the organiser sets it up.
     let venue = api
-        .send(
+        .ok(
             Method::POST,
             &format!("/api/v1/events/{event}/venues"),
             admin,
-            Some(json!({
+            Some(&json!({
             "name": "雄安新区分会场", "kind": "branch", "region": "河北", "contact_email": "xa@example.cn",
             "rooms": [{"name": "报告厅", "capacity": 30}, {"name": "第二会议室", "capacity": 10}]})),
         )
@@ -72,11 +53,11 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     let venue_id = venue["id"].as_str().unwrap().to_owned();
     let coordinator = venue["coordinator_token"].as_str().unwrap().to_owned();
     let hall = venue["rooms"][0]["id"].as_str().unwrap().to_owned();
-    api.send(
+    api.ok(
         Method::POST,
         &format!("/api/v1/venues/{venue_id}/approval"),
         admin,
-        Some(json!({"status": "approved", "authority": "雄安新区公共服务局", "reference": "雄安教函〔2021〕12号"})),
+        Some(&json!({"status": "approved", "authority": "雄安新区公共服务局", "reference": "雄安教函〔2021〕12号"})),
     )
     .await;
 
@@ -181,19 +162,19 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
         .map(|i| json!({"name": format!("参会人{i:02}"), "organization": "雄安新区公共服务局", "title": "科员", "phone": format!("139{i:08}")}))
         .collect();
     let stored = api
-        .send(
+        .ok(
             Method::PUT,
             &format!("/api/v1/venues/{venue_id}/registration"),
             &coordinator,
-            Some(json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": list})),
+            Some(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": list})),
         )
         .await;
     for person in stored["attendees"].as_array().unwrap().iter().take(30) {
-        api.send(
+        api.ok(
             Method::POST,
             &format!("/api/v1/rooms/{hall}/checkins"),
             &coordinator,
-            Some(json!({"attendee_id": person["id"]})),
+            Some(&json!({"attendee_id": person["id"]})),
         )
         .await;
     }
@@ -212,7 +193,7 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     desk.screenshot(&screenshot("sign-in-sheet.png")).await;
     desk.goto(&format!("{url}/venues/{venue_id}/door")).await;
     desk.wait_for("return document.getElementById('occupancy').textContent === '30 / 30'", PAGE_LOAD).await;
-    let room = api.send(Method::GET, &format!("/api/v1/venues/{venue_id}"), admin, None).await;
+    let room = api.ok(Method::GET, &format!("/api/v1/venues/{venue_id}"), admin, None).await;
     assert_eq!(room["rooms"][0]["occupancy"], 30, "nobody got in");
     // Someone leaves: the door lets the 31st in.
     desk.type_into("#search", "参会人00").await;
@@ -237,11 +218,11 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     assert!(wall.text("#connection").await.starts_with("连接中断"));
     let server = Server::start_on(port, &dir, None, admin);
     let technician = venue["technician_token"].as_str().unwrap();
-    api.send(
+    api.ok(
         Method::POST,
         &format!("/api/v1/venues/{venue_id}/video-link"),
         technician,
-        Some(json!({"status": "disconnected"})),
+        Some(&json!({"status": "disconnected"})),
     )
     .await;
     wall.wait_for("return document.querySelector('#connection.live')", Duration::from_secs(20)).await;
@@ -278,7 +259,7 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     assert_eq!(links, 2);
     let link = wall.text("#venue-links tbody tr:nth-child(2) td:nth-child(2) code").await;
     assert!(link.starts_with(&format!("{url}/signin?token=hcc_")), "{link}");
-    let made = api.send(Method::GET, "/api/v1/events", admin, None).await;
+    let made = api.ok(Method::GET, "/api/v1/events", admin, None).await;
     let made =
         made.as_array().unwrap().iter().find(|e| e["title"] == "2099年全民终身学习活动周开幕式").unwrap().clone();
     assert_eq!(made["starts_at"], "2099-11-23T10:00:00+08:00", "the form's local time is Beijing time");
@@ -300,37 +281,37 @@ async fn names_that_look_like_markup_stay_text_on_every_page() {
     let admin = "hca_browser-xss-admin-token";
     let server = Server::start(&dir, None, admin);
     let url = server.url.clone();
-    let api = Api { client: reqwest::Client::new(), url: url.clone() };
+    let api = Api::new(&url);
     use reqwest::Method;
     let xss = "<img src=x onerror=alert(1)>";
     let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
     let event = api
-        .send(
+        .ok(
             Method::POST,
             "/api/v1/events",
             admin,
-            Some(json!({"title": format!("{xss}会议"), "timezone": "Asia/Shanghai",
+            Some(&json!({"title": format!("{xss}会议"), "timezone": "Asia/Shanghai",
             "starts_at": at(100), "ends_at": at(102), "registration_deadline": at(48),
             "video_check": {"starts_at": at(60), "ends_at": at(62)}, "organizer_email": "org@example.cn"})),
         )
         .await;
     let event_id = event["id"].as_str().unwrap().to_owned();
     let venue = api
-        .send(
+        .ok(
             Method::POST,
             &format!("/api/v1/events/{event_id}/venues"),
             admin,
-            Some(json!({"name": xss, "kind": "branch",
+            Some(&json!({"name": xss, "kind": "branch",
             "region": xss, "contact_email": "x@example.cn", "rooms": [{"name": xss, "capacity": 30}]})),
         )
         .await;
     let venue_id = venue["id"].as_str().unwrap().to_owned();
     let room = venue["rooms"][0]["id"].as_str().unwrap().to_owned();
-    api.send(
+    api.ok(
         Method::PUT,
         &format!("/api/v1/venues/{venue_id}/registration"),
         admin,
-        Some(json!({
+        Some(&json!({
         "technician": {"name": xss, "phone": "18500219116"},
         "attendees": [{"name": xss, "organization": xss, "title": xss, "phone": "13800000000"}]})),
     )

@@ -7,45 +7,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{PostgresDatabase, Server, data_dir};
+use common::{Api, PostgresDatabase, Server, data_dir};
 use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
 const ADMIN: &str = "hca_faults-test-admin-token";
-
-struct Api {
-    client: reqwest::Client,
-    url: String,
-}
-
-impl Api {
-    fn new(url: &str) -> Api {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        Api { client, url: url.to_owned() }
-    }
-
-    /// The status and body, or status 0 when the server did not answer.
-    async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.url)).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                (status, response.json().await.unwrap_or(Value::Null))
-            }
-            Err(_) => (0, Value::Null),
-        }
-    }
-
-    async fn ok(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> Value {
-        let (status, body) = self.send(method, path, token, body).await;
-        assert!((200..300).contains(&status), "{path}: {status} {body}");
-        body
-    }
-}
 
 fn event_body() -> Value {
     let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();

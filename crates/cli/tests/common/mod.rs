@@ -8,6 +8,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use serde_json::Value;
+
 pub struct Server {
     child: Child,
     pub url: String,
@@ -128,5 +130,40 @@ impl Drop for PostgresDatabase {
         let _ = Command::new("psql")
             .args([self.admin_url.as_str(), "-qAtc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
             .output();
+    }
+}
+
+/// The HTTP API of a server under test.
+pub struct Api {
+    client: reqwest::Client,
+    url: String,
+}
+
+impl Api {
+    pub fn new(url: &str) -> Api {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
+        Api { client, url: url.to_owned() }
+    }
+
+    /// The status and body, or status 0 when the server did not answer.
+    pub async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
+        let mut request = self.client.request(method, format!("{}{path}", self.url)).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        match request.send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                (status, response.json().await.unwrap_or(Value::Null))
+            }
+            Err(_) => (0, Value::Null),
+        }
+    }
+
+    /// The body of a successful answer; anything else fails the test.
+    pub async fn ok(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> Value {
+        let (status, body) = self.send(method, path, token, body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {body}");
+        body
     }
 }
