@@ -117,4 +117,29 @@ on_both_stores! {
         tokio::time::sleep(Duration::from_millis(300)).await;
         live(&app, &event, &viewer).await.expect("a freed place can be taken");
     }
+
+    async fn the_configured_admin_token_takes_over_again_even_when_instances_start_together(app: TestApp) {
+        use huichang_server::auth::hash_token;
+        let configured = hash_token(&app.admin);
+        // `huichang token admin` issues another admin token; the configured one stops working.
+        let issued = "hca_issued-on-the-command-line";
+        app.store.set_admin_token(&hash_token(issued)).await.unwrap();
+        app.get("/api/v1/events", &app.admin).await.expect_problem(401, "unauthorized");
+        app.get("/api/v1/events", issued).await.expect(200);
+        // Then several instances start with the configured token at the same moment.
+        let starts: Vec<_> = (0..4)
+            .map(|_| {
+                let (store, configured) = (app.store.clone(), configured.clone());
+                tokio::spawn(async move { store.set_admin_token(&configured).await })
+            })
+            .collect();
+        let mut ids = Vec::new();
+        for start in starts {
+            ids.push(start.await.unwrap().expect("every instance starts"));
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "one row for the token: {ids:?}");
+        app.get("/api/v1/events", &app.admin).await.expect(200);
+        app.get("/api/v1/events", issued).await.expect_problem(401, "unauthorized");
+    }
 }

@@ -1,7 +1,8 @@
 //! The door: `attendees` people across `rooms` rooms of one event check in, `concurrency` at a
 //! time. On PostgreSQL the same transaction (find the person inside, take a seat if one is free,
-//! record the check-in, the change row with its NOTIFY and the audit row) also runs as raw SQL
-//! through `pgbench` in the same run, so the ratio between the two does not depend on the machine.
+//! record the check-in, then the event's next `seq` with the change row, its NOTIFY and the audit
+//! row in one statement) also runs as raw SQL through `pgbench` in the same run, so the ratio
+//! between the two does not depend on the machine.
 
 use std::path::Path;
 use std::process::Command;
@@ -140,11 +141,11 @@ SELECT room_id FROM bench_raw.checkins WHERE attendee_id = CAST(:attendee AS UUI
 UPDATE bench_raw.rooms SET occupancy = occupancy + 1 WHERE id = :r AND occupancy < capacity RETURNING venue_id;
 INSERT INTO bench_raw.checkins (id, attendee_id, room_id, checked_in_at) VALUES (CAST(:checkin AS UUID), CAST(:attendee AS UUID), :r, now());
 SELECT event_id FROM bench_raw.venues WHERE id = :r;
-UPDATE bench_raw.events SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq \gset
-INSERT INTO bench_raw.changes (event_id, seq, venue_id, what, at) VALUES (1, :last_seq, :r, 'checkin.created', now());
-SELECT pg_notify('huichang_bench_raw', '1');
-INSERT INTO bench_raw.audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail) VALUES (CAST(:audit AS UUID), 1, now(), 'admin', NULL, '127.0.0.1', 'checkin.created', 'attendee', CAST(:attendee AS UUID), '{{"room_id": 1}}');
 SELECT timezone FROM bench_raw.events WHERE id = 1;
+WITH taken AS (UPDATE bench_raw.events SET last_seq = last_seq + 1 WHERE id = 1 RETURNING last_seq),
+     change AS (INSERT INTO bench_raw.changes (event_id, seq, venue_id, what, at) SELECT 1, last_seq, :r, 'checkin.created', now() FROM taken),
+     audit AS (INSERT INTO bench_raw.audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail) VALUES (CAST(:audit AS UUID), 1, now(), 'admin', NULL, '127.0.0.1', 'checkin.created', 'attendee', CAST(:attendee AS UUID), '{{"room_id": 1}}'))
+SELECT last_seq, pg_notify('huichang_bench_raw', '1') FROM taken;
 COMMIT;
 "#,
         rooms = setup.rooms

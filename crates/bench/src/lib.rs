@@ -4,6 +4,7 @@
 //! quick mode so that the harness cannot rot.
 
 pub mod checkin;
+pub mod fanout;
 pub mod footprint;
 pub mod import;
 pub mod registration;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
-use huichang_bench::{checkin, footprint, import, registration};
+use huichang_bench::{checkin, fanout, footprint, import, registration};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks that drive the real huichang server over loopback")]
@@ -51,6 +51,20 @@ enum Scenario {
         #[arg(long, default_value_t = 16)]
         concurrency: usize,
     },
+    /// WebSocket dashboard clients following one event while changes are written: delivery
+    /// latency, lost messages, server memory per connection.
+    Fanout {
+        #[arg(long, default_value_t = 2000)]
+        clients: u32,
+        /// Changes written per second.
+        #[arg(long, default_value_t = 100)]
+        rate: u32,
+        /// Seconds of writing.
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+        #[arg(long, default_value_t = 38)]
+        venues: u32,
+    },
     /// Start-up time to /readyz on a fresh database, idle memory, binary size.
     Footprint {
         #[arg(long, default_value_t = 5)]
@@ -76,6 +90,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::Registration { venues, concurrency } => {
             registration::run(&binary, database, venues, concurrency).await?
+        }
+        Scenario::Fanout { clients, rate, seconds, venues } => {
+            fanout::run(&binary, database, &fanout::Setup { clients, rate, seconds, venues }).await?
         }
         Scenario::Footprint { runs } => footprint::run(&binary, database, runs).await?,
     };

@@ -50,6 +50,18 @@ impl Server {
         Ok(Server { child, url: format!("http://127.0.0.1:{port}"), dir, started })
     }
 
+    /// CPU seconds the server has used so far, user and system (Linux `/proc`).
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> =
+            stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+        let ticks: f64 =
+            fields.get(11..13).map(|t| t.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
+        // Clock ticks are 100 a second on every Linux this runs on (USER_HZ).
+        ticks / 100.0
+    }
+
     /// The server's resident memory now and at its peak, in KiB (Linux `/proc`).
     pub fn memory(&self) -> (u64, u64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use huichang_bench::{checkin, footprint, import, registration};
+use huichang_bench::{checkin, fanout, footprint, import, registration};
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_huichang"))
@@ -25,6 +25,18 @@ async fn the_benchmarks_run_in_quick_mode() {
     let door = checkin::run(binary(), None, &setup).await.unwrap();
     assert!(door["p99_ms"].as_f64().unwrap() >= door["p50_ms"].as_f64().unwrap());
 
+    // More clients than one token may hold, so that several viewer tokens are in play.
+    let setup = fanout::Setup { clients: 60, rate: 20, seconds: 1, venues: 4 };
+    let live = fanout::run(binary(), None, &setup).await.unwrap();
+    assert_eq!(live["lost"], 0, "{live}");
+    assert!(live["changes"].as_u64().unwrap() >= 20, "{live}");
+    assert_eq!(
+        live["deliveries"].as_u64(),
+        live["changes"].as_u64().map(|c| c * 60),
+        "every client sees every change: {live}"
+    );
+    assert!(live["p99_ms"].as_f64().unwrap() >= live["p50_ms"].as_f64().unwrap());
+
     let rest = footprint::run(binary(), None, 1).await.unwrap();
     assert!(rest["median_ready_ms"].as_f64().unwrap() > 0.0 && rest["binary_bytes"].as_u64().unwrap() > 0);
 }
@@ -36,4 +48,9 @@ async fn the_check_in_benchmark_compares_with_pgbench_on_postgres() {
     let door = checkin::run(binary(), Some(&database.url), &setup).await.unwrap();
     assert!(door["pgbench_per_second"].as_f64().unwrap() > 0.0);
     assert!(door["ratio_to_pgbench"].as_f64().unwrap() > 0.0);
+
+    let setup = fanout::Setup { clients: 20, rate: 20, seconds: 1, venues: 4 };
+    let live = fanout::run(binary(), Some(&database.url), &setup).await.unwrap();
+    assert_eq!(live["lost"], 0, "{live}");
+    assert_eq!(live["deliveries"].as_u64(), live["changes"].as_u64().map(|c| c * 20), "{live}");
 }

@@ -22,6 +22,7 @@ mod sql;
 pub struct PostgresStore {
     pool: Pool<Postgres>,
     announcements: tokio::sync::OnceCell<tokio::sync::broadcast::Sender<uuid::Uuid>>,
+    door: sql::Door,
 }
 
 /// How long a request waits for a connection: with the database gone it gets a 503 this soon,
@@ -33,7 +34,7 @@ impl PostgresStore {
     pub async fn open(url: &str) -> Result<Self> {
         let pool = PgPoolOptions::new().max_connections(16).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new() })
+        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new(), door: sql::Door::new() })
     }
 
     fn writer(&self) -> &Pool<Postgres> {
@@ -79,6 +80,19 @@ impl PostgresStore {
 /// Every change announces its event on this channel when its transaction commits.
 const CHANGES_CHANNEL: &str = "huichang_changes";
 const ANNOUNCE_CHANGE: Option<&str> = Some("SELECT pg_notify('huichang_changes', $1)");
+
+/// A change's `seq` (the one given as $2, or the event's next when $2 is null), its live-feed
+/// row, its audit entry and its announcement in one round trip: whatever takes the event's `seq`
+/// holds the event row until commit, so the less that follows, the more changes per second.
+const RECORD_CHANGE: Option<&str> = Some(
+    "WITH taken AS (UPDATE events SET last_seq = last_seq + 1 WHERE id = $1 AND CAST($2 AS BIGINT) IS NULL RETURNING last_seq),
+          numbered AS (SELECT COALESCE(CAST($2 AS BIGINT), (SELECT last_seq FROM taken)) AS seq),
+          change AS (INSERT INTO changes (event_id, seq, venue_id, what, at)
+                     SELECT $1, seq, $3, $4, $5 FROM numbered WHERE seq IS NOT NULL),
+          audit AS (INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
+                    VALUES ($6, $1, $5, $7, $8, $9, $4, $10, $11, $12))
+     SELECT seq, pg_notify('huichang_changes', CAST($1 AS TEXT)) FROM numbered WHERE seq IS NOT NULL",
+);
 
 /// The next due message, or one whose worker's claim ran out. `SKIP LOCKED` lets any number of
 /// workers claim side by side, each a different row.

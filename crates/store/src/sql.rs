@@ -17,7 +17,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
-use super::{ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR, SNAPSHOT};
+use super::{ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR, RECORD_CHANGE, SNAPSHOT};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditActor, AuditEntry, AuditTarget, CapacityChange, Change, CheckinView,
     ClaimedMessage, DeliverableDone, DeliverableView, MovedOnline, NewMessage, OnlineNotice, OutboxView, Page,
@@ -53,7 +53,8 @@ async fn next_seq(tx: &mut Tx, event_id: Uuid) -> Result<i64> {
 /// One state change: its live-feed row and its audit entry, in the caller's transaction.
 struct Record<'a> {
     event_id: Uuid,
-    seq: i64,
+    /// The `seq` the transaction took earlier, or `None` to take the event's next one now.
+    seq: Option<i64>,
     venue_id: Option<Uuid>,
     action: &'a str,
     target_kind: &'a str,
@@ -90,16 +91,51 @@ impl<'a> Record<'a> {
         (event_id, seq): (Uuid, i64),
         venue_id: Option<Uuid>,
         action: &'a str,
+        target: (&'a str, Uuid),
+        detail: Value,
+    ) -> Self {
+        Record { seq: Some(seq), ..Record::next(event_id, venue_id, action, target, detail) }
+    }
+
+    /// A change that takes its event's next `seq` as the transaction's last write. Only for a
+    /// transaction that needs the event row for nothing else: it is locked from then to commit.
+    fn next(
+        event_id: Uuid,
+        venue_id: Option<Uuid>,
+        action: &'a str,
         (target_kind, target_id): (&'a str, Uuid),
         detail: Value,
     ) -> Self {
-        Record { event_id, seq, venue_id, action, target_kind, target_id, detail }
+        Record { event_id, seq: None, venue_id, action, target_kind, target_id, detail }
     }
 }
 
-async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
+/// Writes the change and returns its `seq`.
+async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<i64> {
     let at = now();
-    append_change(tx, change.event_id, change.seq, change.venue_id, change.action, at).await?;
+    if let Some(statement) = RECORD_CHANGE {
+        return sqlx::query_scalar(statement)
+            .bind(change.event_id)
+            .bind(change.seq)
+            .bind(change.venue_id)
+            .bind(change.action)
+            .bind(at)
+            .bind(Uuid::now_v7())
+            .bind(actor.role.as_str())
+            .bind(actor.token_id)
+            .bind(actor.address.as_deref())
+            .bind(change.target_kind)
+            .bind(change.target_id)
+            .bind(Json(change.detail))
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or(StoreError::NotFound);
+    }
+    let seq = match change.seq {
+        Some(seq) => seq,
+        None => next_seq(tx, change.event_id).await?,
+    };
+    append_change(tx, change.event_id, seq, change.venue_id, change.action, at).await?;
     sqlx::query(
         "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -116,7 +152,7 @@ async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
     .bind(Json(change.detail))
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(seq)
 }
 
 /// The event a venue belongs to.
@@ -568,15 +604,19 @@ impl Store for Backend {
         .bind(token_hash)
         .execute(&mut *tx)
         .await?;
-        let existing: Option<Uuid> =
-            sqlx::query_scalar("SELECT id FROM tokens WHERE token_hash = $1 AND role = 'admin' AND revoked_at IS NULL")
-                .bind(token_hash)
-                .fetch_optional(&mut *tx)
-                .await?;
-        let id = match existing {
-            Some(id) => id,
-            None => insert_token(&mut tx, Role::Admin, token_hash, None, None, "admin").await?,
-        };
+        // Instances starting together insert the same row at once: the unique hash decides, and
+        // a configured token that was revoked (by `huichang token admin`) takes over again.
+        let id: Uuid = sqlx::query_scalar(
+            "INSERT INTO tokens (id, token_hash, role, event_id, venue_id, label, created_at) VALUES ($1, $2, 'admin', NULL, NULL, 'admin', $3)
+             ON CONFLICT (token_hash) DO UPDATE SET revoked_at = NULL WHERE tokens.role = 'admin'
+             RETURNING id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(token_hash)
+        .bind(now())
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(id)
     }
@@ -1528,55 +1568,12 @@ impl Store for Backend {
     }
 
     async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView> {
-        let mut tx = self.writer().begin().await?;
-        let inside: Option<Uuid> =
-            sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
-                .bind(attendee_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if inside.is_some() {
-            return Err(StoreError::AlreadyCheckedIn);
-        }
-        // The seat is taken by the database: of any number of racing check-ins, only as many
-        // as there are free seats find `occupancy < capacity`.
-        let seat = sqlx::query(
-            "UPDATE rooms SET occupancy = occupancy + 1 WHERE id = $1 AND occupancy < capacity RETURNING venue_id",
-        )
-        .bind(room_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::RoomFull)?;
-        let venue_id: Uuid = seat.try_get("venue_id")?;
-        let at = now();
-        let inserted =
-            sqlx::query("INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) VALUES ($1, $2, $3, $4)")
-                .bind(Uuid::now_v7())
-                .bind(attendee_id)
-                .bind(room_id)
-                .bind(at)
-                .execute(&mut *tx)
-                .await;
-        match inserted {
-            Err(e) if duplicate_person(&e) => return Err(StoreError::AlreadyCheckedIn),
-            other => other?,
-        };
-        let event_id = event_of_venue(&mut tx, venue_id).await?;
-        let seq = next_seq(&mut tx, event_id).await?;
-        record(
-            &mut tx,
-            actor,
-            Record::new(
-                (event_id, seq),
-                Some(venue_id),
-                "checkin.created",
-                ("attendee", attendee_id),
-                json!({"room_id": room_id}),
-            ),
-        )
-        .await?;
-        let tz = event_timezone(&mut tx, event_id).await?;
-        tx.commit().await?;
-        Ok(CheckinView { attendee_id, room_id, checked_in_at: local(at, tz) })
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let arrival = Arrival { room_id, attendee_id, actor: actor.clone(), answer };
+        // The writers stop only with the store, or by a panic: either way, no database to write to.
+        let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
+        self.door.queue(self.writer()).send(arrival).await.map_err(|_| stopped())?;
+        answered.await.map_err(|_| stopped())?
     }
 
     async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()> {
@@ -1597,17 +1594,11 @@ impl Store for Backend {
                 .fetch_one(&mut *tx)
                 .await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
-        let seq = next_seq(&mut tx, event_id).await?;
+        let detail = json!({"room_id": room_id});
         record(
             &mut tx,
             actor,
-            Record::new(
-                (event_id, seq),
-                Some(venue_id),
-                "checkin.closed",
-                ("attendee", attendee_id),
-                json!({"room_id": room_id}),
-            ),
+            Record::next(event_id, Some(venue_id), "checkin.closed", ("attendee", attendee_id), detail),
         )
         .await?;
         tx.commit().await?;
@@ -1837,4 +1828,173 @@ impl Store for Backend {
         })
         .collect()
     }
+}
+
+/// Check-ins that arrive together are written together: one transaction, one commit, and the
+/// event row (its `seq`) taken once for all of them. Each check-in alone holds that row from its
+/// change to its commit, so a busy door would otherwise spend its time waiting for its turn.
+pub(super) struct Door {
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Arrival>>,
+}
+
+/// Check-ins one transaction carries at most.
+const DOOR_BATCH: usize = 64;
+/// Transactions writing check-ins side by side: while one commits, the next gathers its batch.
+const DOOR_WRITERS: usize = 2;
+
+struct Arrival {
+    room_id: Uuid,
+    attendee_id: Uuid,
+    actor: Actor,
+    answer: tokio::sync::oneshot::Sender<Result<CheckinView>>,
+}
+
+impl Door {
+    pub(super) fn new() -> Door {
+        Door { queue: std::sync::OnceLock::new() }
+    }
+
+    /// The queue of check-ins, with its writers started on first use (inside the runtime).
+    fn queue(&self, pool: &sqlx::Pool<Db>) -> &tokio::sync::mpsc::Sender<Arrival> {
+        self.queue.get_or_init(|| {
+            let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+            let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+            for _ in 0..DOOR_WRITERS {
+                tokio::spawn(write_checkins(pool.clone(), receiver.clone()));
+            }
+            sender
+        })
+    }
+}
+
+/// Takes what is waiting, writes it in one transaction and answers each. When the transaction
+/// fails (the database, or a deadlock with another instance's batch), each check-in is tried
+/// again on its own, so that one cannot take the others down with it.
+async fn write_checkins(
+    pool: sqlx::Pool<Db>,
+    receiver: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Arrival>>>,
+) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else { return };
+            batch.push(first);
+            while batch.len() < DOOR_BATCH
+                && let Ok(next) = receiver.try_recv()
+            {
+                batch.push(next);
+            }
+        }
+        match check_in_together(&pool, &batch).await {
+            Ok(answers) => {
+                for (arrival, answer) in batch.into_iter().zip(answers) {
+                    let _ = arrival.answer.send(answer);
+                }
+            }
+            Err(error) if batch.len() == 1 => {
+                let _ = batch.pop().map(|arrival| arrival.answer.send(Err(error)));
+            }
+            Err(_) => {
+                for arrival in batch {
+                    let answer = check_in_together(&pool, std::slice::from_ref(&arrival))
+                        .await
+                        .and_then(|mut answers| answers.pop().ok_or(StoreError::NotFound))
+                        .and_then(|answer| answer);
+                    let _ = arrival.answer.send(answer);
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for `batch`: every seat first, in room order, then every change, in event
+/// order. Taking rows in one order everywhere keeps batches of several writers from deadlocking
+/// each other, and a capacity change (its room, then its event) from deadlocking with them.
+async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) -> Result<Vec<Result<CheckinView>>> {
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
+    let mut tx = pool.begin().await?;
+    let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
+    let mut seated = Vec::new();
+    for i in order {
+        match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
+            Ok((venue_id, at)) => seated.push((i, venue_id, at)),
+            Err(refusal) => answers[i] = Some(Err(refusal)),
+        }
+    }
+    let mut places = std::collections::HashMap::new();
+    let mut changes = Vec::new();
+    for (i, venue_id, at) in seated {
+        let (event_id, tz) = match places.get(&venue_id) {
+            Some(place) => *place,
+            None => {
+                let event_id = event_of_venue(&mut tx, venue_id).await?;
+                let place = (event_id, event_timezone(&mut tx, event_id).await?);
+                *places.entry(venue_id).or_insert(place)
+            }
+        };
+        changes.push((event_id, i, venue_id, at, tz));
+    }
+    changes.sort_by_key(|&(event_id, i, ..)| (event_id, i));
+    for (event_id, i, venue_id, at, tz) in changes {
+        let Arrival { room_id, attendee_id, actor, .. } = &batch[i];
+        let detail = json!({"room_id": room_id});
+        record(
+            &mut tx,
+            actor,
+            Record::next(event_id, Some(venue_id), "checkin.created", ("attendee", *attendee_id), detail),
+        )
+        .await?;
+        answers[i] =
+            Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
+    }
+    tx.commit().await?;
+    Ok(answers.into_iter().map(|answer| answer.unwrap_or(Err(StoreError::NotFound))).collect())
+}
+
+/// Takes a seat for one person, or says why not. The database decides: of any number of racing
+/// check-ins only as many as there are free seats find `occupancy < capacity`, and the unique
+/// index on people inside lets each person in once. Refusals write nothing, so the transaction
+/// goes on with the next person.
+async fn take_seat(
+    tx: &mut Tx,
+    room_id: Uuid,
+    attendee_id: Uuid,
+) -> Result<std::result::Result<(Uuid, DateTime<Utc>), StoreError>> {
+    let inside: Option<Uuid> =
+        sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
+            .bind(attendee_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    if inside.is_some() {
+        return Ok(Err(StoreError::AlreadyCheckedIn));
+    }
+    let seat: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE rooms SET occupancy = occupancy + 1 WHERE id = $1 AND occupancy < capacity RETURNING venue_id",
+    )
+    .bind(room_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(venue_id) = seat else { return Ok(Err(StoreError::RoomFull)) };
+    let at = now();
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(attendee_id)
+    .bind(room_id)
+    .bind(at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if inserted.is_none() {
+        // Let in at this moment through another transaction: give the seat back.
+        sqlx::query("UPDATE rooms SET occupancy = occupancy - 1 WHERE id = $1")
+            .bind(room_id)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(Err(StoreError::AlreadyCheckedIn));
+    }
+    Ok(Ok((venue_id, at)))
 }

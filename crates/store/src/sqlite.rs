@@ -24,6 +24,7 @@ mod sql;
 pub struct SqliteStore {
     writer: Pool<Sqlite>,
     reader: Pool<Sqlite>,
+    door: sql::Door,
 }
 
 impl SqliteStore {
@@ -38,7 +39,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(SqliteStore { writer, reader })
+        Ok(SqliteStore { writer, reader, door: sql::Door::new() })
     }
 
     fn writer(&self) -> &Pool<Sqlite> {
@@ -56,6 +57,9 @@ impl SqliteStore {
 }
 
 const ANNOUNCE_CHANGE: Option<&str> = None;
+/// SQLite has no data-modifying `WITH`: a change is recorded statement by statement, which
+/// costs nothing here since the one writing connection serialises every transaction anyway.
+const RECORD_CHANGE: Option<&str> = None;
 
 /// The next due message, or one whose worker's claim ran out. SQLite has one writer, so the
 /// UPDATE alone is atomic.

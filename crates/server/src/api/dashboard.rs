@@ -11,7 +11,7 @@ use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use huichang_core::dashboard::Dashboard;
 use serde::Deserialize;
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -91,7 +91,8 @@ pub async fn live(
         )
     })?;
     let receiver = state.hub.subscribe(&state.store, event.id).await?;
-    Ok(upgrade.max_message_size(64 * 1024).on_upgrade(move |socket| async move {
+    // Clients send little but pings and a close: a small read buffer keeps idle connections cheap.
+    Ok(upgrade.max_message_size(64 * 1024).read_buffer_size(4096).on_upgrade(move |socket| async move {
         let client = Client { event_id: event.id, token_hash: hash_token(&token), _connection: connection };
         serve_client(socket, state, client, query.since, receiver).await
     }))
@@ -104,6 +105,19 @@ fn same_origin(headers: &HeaderMap) -> bool {
         (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, h)| h == host),
         (None, _) => true,
         _ => false,
+    }
+}
+
+/// Messages one write may carry to a client.
+const BATCH: usize = 64;
+
+/// The next message already waiting for a client, without waiting for one.
+fn waiting(receiver: &mut tokio::sync::broadcast::Receiver<live::Message>) -> Option<Result<live::Message, RecvError>> {
+    match receiver.try_recv() {
+        Ok(message) => Some(Ok(message)),
+        Err(TryRecvError::Lagged(n)) => Some(Err(RecvError::Lagged(n))),
+        Err(TryRecvError::Closed) => Some(Err(RecvError::Closed)),
+        Err(TryRecvError::Empty) => None,
     }
 }
 
@@ -130,7 +144,6 @@ async fn serve_client(
     let event_id = client.event_id;
     let mut closing = state.closing.subscribe();
     let (mut sink, mut stream) = socket.split();
-    let send = |text: std::sync::Arc<str>| WsMessage::Text(text.as_ref().into());
     // Start from a snapshot, or replay what the client missed when it is not too far behind.
     let Ok(Some(snapshot)) = live::snapshot(state.store.as_ref(), event_id).await else { return };
     let mut sent = snapshot.seq;
@@ -145,7 +158,7 @@ async fn serve_client(
         None => vec![live::snapshot_message(&snapshot)],
     };
     for message in first {
-        if sink.send(send(message.text)).await.is_err() {
+        if sink.send(WsMessage::Text(message.text)).await.is_err() {
             return;
         }
     }
@@ -154,30 +167,43 @@ async fn serve_client(
     loop {
         tokio::select! {
             received = receiver.recv() => {
-                if let Ok(message) = &received
-                    && message.about_tokens
-                    && matches!(state.store.grant(&client.token_hash).await, Ok(None))
-                {
-                    let _ = sink.send(close(1008, "the token was revoked; sign in again")).await;
-                    return;
-                }
-                let text = match received {
-                    Ok(message) if message.seq <= sent => continue,
-                    Ok(message) => {
-                        sent = message.seq;
-                        message.text
-                    }
-                    // Fallen behind: start again from a fresh snapshot instead of slowing the others.
-                    Err(RecvError::Lagged(_)) => match live::snapshot(state.store.as_ref(), event_id).await {
-                        Ok(Some(snapshot)) => {
-                            sent = snapshot.seq;
-                            live::snapshot_message(&snapshot).text
+                // Everything already waiting goes out in one write: a client that fell a little
+                // behind catches up with one flush instead of one per message.
+                let mut batch = Vec::new();
+                let mut next = Some(received);
+                while let Some(received) = next.take() {
+                    match received {
+                        Ok(message) => {
+                            if message.about_tokens && matches!(state.store.grant(&client.token_hash).await, Ok(None)) {
+                                let _ = sink.send(close(1008, "the token was revoked; sign in again")).await;
+                                return;
+                            }
+                            if message.seq > sent {
+                                sent = message.seq;
+                                batch.push(message.text);
+                            }
                         }
-                        _ => return,
-                    },
-                    Err(RecvError::Closed) => return,
+                        // Fallen behind: start again from a fresh snapshot instead of slowing the others.
+                        Err(RecvError::Lagged(_)) => match live::snapshot(state.store.as_ref(), event_id).await {
+                            Ok(Some(snapshot)) => {
+                                sent = snapshot.seq;
+                                batch = vec![live::snapshot_message(&snapshot).text];
+                            }
+                            _ => return,
+                        },
+                        Err(RecvError::Closed) => return,
+                    }
+                    if batch.len() < BATCH {
+                        next = waiting(&mut receiver);
+                    }
+                }
+                let write = async {
+                    for text in batch {
+                        sink.feed(WsMessage::Text(text)).await?;
+                    }
+                    sink.flush().await
                 };
-                match tokio::time::timeout(Duration::from_secs(10), sink.send(send(text))).await {
+                match tokio::time::timeout(Duration::from_secs(10), write).await {
                     Ok(Ok(())) => {}
                     _ => return,
                 }
