@@ -1,4 +1,5 @@
-//! `huichang`: serve the meeting service, migrate its database, load the demo, issue tokens.
+//! `huichang`: serve the meeting service, migrate its database, load the demo, issue tokens,
+//! back up a SQLite database, check a running server's health.
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use uuid::Uuid;
 
 mod config;
 mod demo;
+mod ops;
 
 use config::{Config, Settings};
 
@@ -52,6 +54,15 @@ enum Command {
         #[command(flatten)]
         settings: Settings,
     },
+    /// Copy the SQLite database to a new file while the server runs (PostgreSQL: use pg_dump).
+    Backup {
+        /// The file to write; an existing file is never overwritten.
+        destination: std::path::PathBuf,
+        #[command(flatten)]
+        settings: Settings,
+    },
+    /// Exit 0 when the server at the configured address answers /readyz with 200.
+    Healthcheck(#[command(flatten)] Settings),
 }
 
 #[derive(Subcommand)]
@@ -154,6 +165,8 @@ async fn main() -> anyhow::Result<()> {
             println!("{} token (shown once): {token}", role.as_str());
             Ok(())
         }
+        Command::Backup { destination, settings } => ops::backup(&start(settings)?, &destination).await,
+        Command::Healthcheck(settings) => ops::healthcheck(&start(settings)?),
     }
 }
 

@@ -3,14 +3,14 @@
 //! PostgreSQL when it is reachable (required under `CI=true`).
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 mod common;
 
-use common::{Server, data_dir, huichang};
+use common::{Server, Socket, data_dir, huichang, next_message};
 
 /// A value of the demo's printed table: the tokens of the named venue.
 fn venue_tokens(demo_output: &str, venue: &str) -> (String, String, String) {
@@ -98,12 +98,8 @@ fn the_readme_walkthrough_runs_verbatim_against_the_demo() {
     let script: String =
         block.lines().filter(|line| !line.starts_with("```")).map(|line| format!("{line}\n")).collect();
 
-    let dir = data_dir("readme");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut command = huichang(&["demo", "--bind", &format!("127.0.0.1:{port}")]);
-    command.current_dir(&dir);
-    let server = Server::spawn(command);
-    let run = Command::new("bash").args(["-euo", "pipefail", "-c", &script]).current_dir(&dir).output().unwrap();
+    let demo = common::Demo::start("readme");
+    let run = demo.run(&script);
     let output = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{output}\n{}", String::from_utf8_lossy(&run.stderr));
     for expected in [
@@ -116,8 +112,7 @@ fn the_readme_walkthrough_runs_verbatim_against_the_demo() {
     ] {
         assert!(output.contains(expected), "{expected} missing from:\n{output}");
     }
-    assert!(server.stop().success());
-    let _ = std::fs::remove_dir_all(&dir);
+    assert!(demo.stop().success());
 }
 
 /// Six messages due now in a fresh SQLite database of `dir`, as the planner would queue them.
@@ -208,25 +203,6 @@ async fn without_an_smtp_server_emails_are_written_as_eml_files() {
     let first = std::fs::read_to_string(files[0].path()).unwrap();
     assert!(first.contains("List-Id: huichang <") && first.contains("multipart/alternative"));
     let _ = std::fs::remove_dir_all(&dir);
-}
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-/// The next feed message that carries a `seq` (pings are skipped).
-async fn next_message(socket: &mut Socket) -> Value {
-    use futures_util::StreamExt;
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
-            .await
-            .expect("a feed message within 30 s")
-            .expect("the feed stays open")
-            .unwrap();
-        if let Ok(text) = message.into_text()
-            && !text.is_empty()
-        {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
 }
 
 /// Reads changes until `last`, each exactly one after the one before; returns how many came.

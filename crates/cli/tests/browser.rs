@@ -153,6 +153,16 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     phone.wait_for("return document.querySelector('#link-state [data-status=connected]')", PAGE_LOAD).await;
     wall.wait_for(&tile("t.dataset.videoLink === 'connected'"), WITHIN_A_SECOND).await;
     phone.screenshot(&screenshot("technician.png")).await;
+    // The same page in English after a reload: the switch comes back on and keeps reporting.
+    phone.goto(&format!("{url}/venues/{venue_id}/video?lang=en")).await;
+    phone
+        .wait_for(
+            "return document.querySelector('#link-switch:checked') && document.querySelector('.banner.good') \
+             && document.querySelector('#history li')",
+            PAGE_LOAD,
+        )
+        .await;
+    phone.screenshot(&screenshot("technician-en.png")).await;
     let feed = wall.text("#feed").await;
     assert!(feed.contains("雄安新区分会场：提交了参会名单") && feed.contains("雄安新区分会场：视频调试通过"), "{feed}");
     eprintln!("dashboard caught up: list after {list_seen:?}, video test after {check_seen:?}");

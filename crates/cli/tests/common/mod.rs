@@ -80,6 +80,45 @@ impl Drop for Server {
     }
 }
 
+/// `huichang demo` as the README and the guides start it: in a fresh directory of its own (the
+/// default data directory `./data`, with its `demo.env`), on a free port.
+pub struct Demo {
+    pub dir: PathBuf,
+    server: Server,
+}
+
+impl Demo {
+    pub fn start(name: &str) -> Demo {
+        let dir = data_dir(name);
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut command = huichang(&["demo", "--bind", &format!("127.0.0.1:{port}")]);
+        command.current_dir(&dir);
+        Demo { server: Server::spawn(command), dir }
+    }
+
+    /// Runs `script` as a reader would in a second terminal: `bash -euo pipefail` in the demo's
+    /// directory, with this `huichang` first on `PATH` and no `HUICHANG_*` setting inherited.
+    /// A script still running after two minutes is stopped (`timeout` exits with 124).
+    pub fn run(&self, script: &str) -> std::process::Output {
+        let bin = Path::new(env!("CARGO_BIN_EXE_huichang")).parent().unwrap().to_path_buf();
+        let inherited = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&inherited))).unwrap();
+        let mut command = Command::new("timeout");
+        command.args(["120", "bash", "-euo", "pipefail", "-c", script]).current_dir(&self.dir).env("PATH", path);
+        for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("HUICHANG_")) {
+            command.env_remove(key);
+        }
+        command.stdin(Stdio::null()).output().expect("bash runs")
+    }
+
+    /// Stops the demo with SIGTERM and removes its directory; the demo's exit status.
+    pub fn stop(self) -> std::process::ExitStatus {
+        let status = self.server.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+        status
+    }
+}
+
 pub fn data_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("huichang-binary-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -165,5 +204,24 @@ impl Api {
         let (status, body) = self.send(method, path, token, body).await;
         assert!((200..300).contains(&status), "{path}: {status} {body}");
         body
+    }
+}
+
+pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// The next feed message that carries a `seq` (pings are skipped).
+pub async fn next_message(socket: &mut Socket) -> Value {
+    use futures_util::StreamExt;
+    loop {
+        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
+            .await
+            .expect("a feed message within 30 s")
+            .expect("the feed stays open")
+            .unwrap();
+        if let Ok(text) = message.into_text()
+            && !text.is_empty()
+        {
+            return serde_json::from_str(&text).unwrap();
+        }
     }
 }
