@@ -13,7 +13,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::server::{ADMIN, Server, client, event, post, quantile};
+use crate::server::{ADMIN, Server, busy_percent, client, event, machine_cpu, post, quantile};
 
 pub struct Setup {
     pub attendees: u32,
@@ -65,8 +65,37 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     arrivals.sort_by_key(|(_, person)| person.chars().rev().collect::<String>());
     arrivals.truncate(setup.attendees as usize);
 
+    // Warm up as a door that has been open a while: the connections to the server and to the
+    // database opened and their statements prepared. The first few people go in and out again,
+    // untimed, at the same concurrency.
+    let warm: Vec<_> = arrivals.iter().take(setup.concurrency * 4).cloned().collect();
+    for step in ["in", "out"] {
+        let rounds: Vec<_> = warm
+            .chunks(setup.concurrency)
+            .map(|chunk| {
+                chunk.iter().map(|(room, person)| {
+                    let base = format!("{}/api/v1/rooms/{room}/checkins", server.url);
+                    let request = match step {
+                        "in" => client.post(base).json(&json!({"attendee_id": person})),
+                        _ => client.delete(format!("{base}/{person}")),
+                    };
+                    request.bearer_auth(ADMIN).send()
+                })
+            })
+            .map(futures_util::future::join_all)
+            .collect();
+        for round in rounds {
+            for answer in round.await {
+                let status = answer?.status();
+                if !status.is_success() {
+                    bail!("warming up: a check-{step} was answered {status}");
+                }
+            }
+        }
+    }
+
     let gate = Arc::new(Semaphore::new(setup.concurrency));
-    let started = Instant::now();
+    let (started, cpu_before, machine_before) = (Instant::now(), server.cpu_seconds(), machine_cpu());
     let tasks: Vec<_> = arrivals
         .into_iter()
         .map(|(room, person)| {
@@ -89,13 +118,20 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         latencies.push(ms);
     }
     let seconds = started.elapsed().as_secs_f64();
+    let server_cpu_ms = 1000.0 * (server.cpu_seconds() - cpu_before) / latencies.len().max(1) as f64;
+    let busy = busy_percent(machine_before, machine_cpu());
     latencies.sort_by(f64::total_cmp);
     let rate = latencies.len() as f64 / seconds;
     let (p50, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99));
     let store = if database_url.is_some() { "postgres" } else { "sqlite" };
-    println!("checkin ({store}): {} in {seconds:.2} s: {rate:.0}/s, p50 {p50:.1} ms, p99 {p99:.1} ms", latencies.len());
+    println!(
+        "checkin ({store}): {} in {seconds:.2} s: {rate:.0}/s, p50 {p50:.1} ms, p99 {p99:.1} ms; \
+         server CPU {server_cpu_ms:.2} ms per check-in, machine {busy:.0} % busy",
+        latencies.len()
+    );
     let mut summary = json!({"scenario": "checkin", "store": store, "attendees": setup.attendees, "rooms": setup.rooms,
-        "concurrency": setup.concurrency, "seconds": seconds, "checkins_per_second": rate, "p50_ms": p50, "p99_ms": p99});
+        "concurrency": setup.concurrency, "seconds": seconds, "checkins_per_second": rate, "p50_ms": p50, "p99_ms": p99,
+        "server_cpu_ms_per_checkin": server_cpu_ms, "machine_busy_percent": busy});
     if let Some(url) = database_url {
         let raw = pgbench(url, setup)?;
         println!(

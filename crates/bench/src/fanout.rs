@@ -15,8 +15,9 @@ use serde_json::{Value, json};
 use tokio::sync::{Semaphore, watch};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
-use crate::server::{Server, client, event, post};
+use crate::server::{Server, busy_percent, client, event, machine_cpu, post, process_cpu_seconds};
 
 pub struct Setup {
     pub clients: u32,
@@ -71,7 +72,9 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
             let permit = gate.acquire_owned().await?;
             let mut request = feed.into_client_request()?;
             request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
-            let (socket, _) = tokio_tungstenite::connect_async(request).await?;
+            // A small read buffer: thousands of clients in this one process.
+            let config = WebSocketConfig::default().read_buffer_size(8 * 1024);
+            let (socket, _) = tokio_tungstenite::connect_async_with_config(request, Some(config), true).await?;
             let (_sink, mut stream) = socket.split();
             let first = match stream.next().await {
                 Some(Ok(Message::Text(text))) => text,
@@ -103,7 +106,8 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     // Write the changes at the rate asked, each approval flipping, each its own request.
     let writes = setup.rate * setup.seconds;
     let mut ticks = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(setup.rate)));
-    let write_started = Instant::now();
+    let (write_started, cpu_before, machine_before) = (Instant::now(), server.cpu_seconds(), machine_cpu());
+    let own_cpu_before = process_cpu_seconds("self");
     let mut written = Vec::new();
     for w in 0..writes {
         ticks.tick().await;
@@ -135,13 +139,17 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         lost += seen.skipped + (expected_last - seen.last).max(0);
         resyncs += seen.resyncs;
     }
+    let server_cpu = server.cpu_seconds() - cpu_before;
+    let own_cpu = process_cpu_seconds("self") - own_cpu_before;
+    let busy = busy_percent(machine_before, machine_cpu());
     let (rss_end, rss_peak) = server.memory();
     let delivered = histogram.count();
     let (p50, p99, max) = (histogram.quantile(0.5), histogram.quantile(0.99), histogram.max_ms());
     let store = if database_url.is_some() { "postgres" } else { "sqlite" };
     println!(
         "fanout ({store}): {} clients, {writes} writes ({changes} changes) in {write_seconds:.1} s; {delivered} deliveries, p50 {p50:.1} ms, \
-         p99 {p99:.1} ms, max {max:.1} ms; lost {lost}, resynchronised {resyncs}; server RSS {} MiB at the end, peak {} MiB",
+         p99 {p99:.1} ms, max {max:.1} ms; lost {lost}, resynchronised {resyncs}; server RSS {} MiB at the end, peak {} MiB; \
+         server CPU {server_cpu:.1} s, clients' CPU {own_cpu:.1} s, machine {busy:.0} % busy",
         setup.clients,
         rss_end / 1024,
         rss_peak / 1024

@@ -9,7 +9,7 @@ use anyhow::bail;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::server::{Server, client, event, post, quantile};
+use crate::server::{Server, busy_percent, client, event, machine_cpu, post, quantile};
 
 pub async fn run(binary: &Path, database_url: Option<&str>, venues: u32, concurrency: usize) -> anyhow::Result<Value> {
     let server = Server::start(binary, database_url)?;
@@ -30,7 +30,7 @@ pub async fn run(binary: &Path, database_url: Option<&str>, venues: u32, concurr
         ));
     }
     let gate = Arc::new(Semaphore::new(concurrency));
-    let started = Instant::now();
+    let (started, cpu_before, machine_before) = (Instant::now(), server.cpu_seconds(), machine_cpu());
     let tasks: Vec<_> = targets
         .into_iter()
         .enumerate()
@@ -62,12 +62,16 @@ pub async fn run(binary: &Path, database_url: Option<&str>, venues: u32, concurr
         latencies.push(ms);
     }
     let seconds = started.elapsed().as_secs_f64();
+    let server_cpu_ms = 1000.0 * (server.cpu_seconds() - cpu_before) / f64::from(venues.max(1));
+    let busy = busy_percent(machine_before, machine_cpu());
     latencies.sort_by(f64::total_cmp);
     let rate = f64::from(venues) / seconds;
     let (p50, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99));
     println!(
-        "registration: {venues} lists of 30 in {seconds:.2} s: {rate:.0} lists/s, p50 {p50:.1} ms, p99 {p99:.1} ms"
+        "registration: {venues} lists of 30 in {seconds:.2} s: {rate:.0} lists/s, p50 {p50:.1} ms, p99 {p99:.1} ms; \
+         server CPU {server_cpu_ms:.2} ms per list, machine {busy:.0} % busy"
     );
     Ok(json!({"scenario": "registration", "store": if database_url.is_some() { "postgres" } else { "sqlite" },
-        "venues": venues, "concurrency": concurrency, "seconds": seconds, "lists_per_second": rate, "p50_ms": p50, "p99_ms": p99}))
+        "venues": venues, "concurrency": concurrency, "seconds": seconds, "lists_per_second": rate, "p50_ms": p50, "p99_ms": p99,
+        "server_cpu_ms_per_list": server_cpu_ms, "machine_busy_percent": busy}))
 }

@@ -94,6 +94,38 @@ pub async fn post(client: &reqwest::Client, url: String, body: Value) -> anyhow:
     Ok(body)
 }
 
+/// CPU seconds process `pid` (or `self`) has used so far, user and system (Linux `/proc`).
+pub fn process_cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> =
+        stat.rsplit_once(')').map(|(_, rest)| rest.split_whitespace().collect()).unwrap_or_default();
+    let ticks: f64 = fields.get(11..13).map(|t| t.iter().filter_map(|v| v.parse::<f64>().ok()).sum()).unwrap_or(0.0);
+    // Clock ticks are 100 a second on every Linux this runs on (USER_HZ).
+    ticks / 100.0
+}
+
+/// The machine's CPU time so far as (busy, all), in clock ticks over every core (`/proc/stat`):
+/// two readings tell how much of the machine a run kept busy.
+pub fn machine_cpu() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let ticks: Vec<u64> = stat
+        .lines()
+        .next()
+        .map(|cpu| cpu.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect())
+        .unwrap_or_default();
+    let all: u64 = ticks.iter().sum();
+    // idle and iowait are the fourth and fifth fields.
+    let idle = ticks.get(3).copied().unwrap_or(0) + ticks.get(4).copied().unwrap_or(0);
+    (all - idle, all)
+}
+
+/// The share of the machine's CPU used between two `machine_cpu` readings, in percent.
+pub fn busy_percent(before: (u64, u64), after: (u64, u64)) -> f64 {
+    let all = after.1.saturating_sub(before.1).max(1) as f64;
+    100.0 * after.0.saturating_sub(before.0) as f64 / all
+}
+
 /// The value at fraction `q` (0.5 for the median) of sorted `values`.
 pub fn quantile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {

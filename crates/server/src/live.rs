@@ -194,14 +194,17 @@ async fn feed(
 }
 
 /// Waits until a change of `event_id` is announced (or announcements were missed, which may
-/// include one); `false` when the announcements have stopped.
+/// include one); `false` when the announcements have stopped. Announcements already waiting are
+/// taken along: one read of the change log answers them all.
 async fn announced(announcements: &mut broadcast::Receiver<Uuid>, event_id: Uuid) -> bool {
     loop {
         match announcements.recv().await {
-            Ok(id) if id == event_id => return true,
+            Ok(id) if id == event_id => break,
             Ok(_) => {}
-            Err(broadcast::error::RecvError::Lagged(_)) => return true,
+            Err(broadcast::error::RecvError::Lagged(_)) => break,
             Err(broadcast::error::RecvError::Closed) => return false,
         }
     }
+    while announcements.try_recv().is_ok() {}
+    true
 }

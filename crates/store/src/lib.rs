@@ -173,6 +173,9 @@ pub struct RoomRef {
     pub name: String,
     pub capacity: i64,
     pub occupancy: i64,
+    /// The venue's kind and approval, which decide whether its door may open.
+    pub venue_kind: huichang_core::venue::VenueKind,
+    pub venue_approval: huichang_core::venue::Approval,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

@@ -1506,7 +1506,7 @@ impl Store for Backend {
     }
 
     async fn room(&self, id: Uuid) -> Result<Option<RoomRef>> {
-        let row = sqlx::query("SELECT r.id, r.venue_id, v.event_id, r.name, r.capacity, r.occupancy FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE r.id = $1")
+        let row = sqlx::query("SELECT r.id, r.venue_id, v.event_id, r.name, r.capacity, r.occupancy, v.kind, v.approval FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE r.id = $1")
             .bind(id)
             .fetch_optional(self.reader())
             .await?;
@@ -1518,6 +1518,8 @@ impl Store for Backend {
                 name: row.try_get("name")?,
                 capacity: row.try_get("capacity")?,
                 occupancy: row.try_get("occupancy")?,
+                venue_kind: VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch),
+                venue_approval: Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending),
             })
         })
         .transpose()
@@ -1840,7 +1842,7 @@ pub(super) struct Door {
 /// Check-ins one transaction carries at most.
 const DOOR_BATCH: usize = 64;
 /// Transactions writing check-ins side by side: while one commits, the next gathers its batch.
-const DOOR_WRITERS: usize = 2;
+const DOOR_WRITERS: usize = 4;
 
 struct Arrival {
     room_id: Uuid,
@@ -1908,46 +1910,83 @@ async fn write_checkins(
     }
 }
 
-/// One transaction for `batch`: every seat first, in room order, then every change, in event
-/// order. Taking rows in one order everywhere keeps batches of several writers from deadlocking
-/// each other, and a capacity change (its room, then its event) from deadlocking with them.
+/// One transaction for `batch`: every seat first, in room order, then the changes of each event
+/// in a few statements, in event order. Taking rows in one order everywhere keeps batches of
+/// several writers from deadlocking each other, and a capacity change (its room, then its event)
+/// from deadlocking with them.
 async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) -> Result<Vec<Result<CheckinView>>> {
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
     let mut tx = pool.begin().await?;
     let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
+    let mut places = std::collections::HashMap::new();
     let mut seated = Vec::new();
     for i in order {
-        match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
-            Ok((venue_id, at)) => seated.push((i, venue_id, at)),
-            Err(refusal) => answers[i] = Some(Err(refusal)),
-        }
-    }
-    let mut places = std::collections::HashMap::new();
-    let mut changes = Vec::new();
-    for (i, venue_id, at) in seated {
+        let (venue_id, at) = match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
+            Ok(seat) => seat,
+            Err(refusal) => {
+                answers[i] = Some(Err(refusal));
+                continue;
+            }
+        };
         let (event_id, tz) = match places.get(&venue_id) {
             Some(place) => *place,
             None => {
-                let event_id = event_of_venue(&mut tx, venue_id).await?;
-                let place = (event_id, event_timezone(&mut tx, event_id).await?);
+                let row = sqlx::query(
+                    "SELECT v.event_id, e.timezone FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id = $1",
+                )
+                .bind(venue_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                let place: (Uuid, Tz) = (row.try_get("event_id")?, row_timezone(&row)?);
                 *places.entry(venue_id).or_insert(place)
             }
         };
-        changes.push((event_id, i, venue_id, at, tz));
+        seated.push((event_id, i, venue_id, at, tz));
     }
-    changes.sort_by_key(|&(event_id, i, ..)| (event_id, i));
-    for (event_id, i, venue_id, at, tz) in changes {
-        let Arrival { room_id, attendee_id, actor, .. } = &batch[i];
-        let detail = json!({"room_id": room_id});
-        record(
-            &mut tx,
-            actor,
-            Record::next(event_id, Some(venue_id), "checkin.created", ("attendee", *attendee_id), detail),
-        )
-        .await?;
-        answers[i] =
-            Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
+    seated.sort_by_key(|&(event_id, i, ..)| (event_id, i));
+    for changes in seated.chunk_by(|a, b| a.0 == b.0) {
+        let event_id: Uuid = changes[0].0;
+        let count = changes.len() as i64;
+        // The event's next `count` numbers at once: the row is taken here and held to the commit.
+        let last: i64 =
+            sqlx::query_scalar("UPDATE events SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq")
+                .bind(event_id)
+                .bind(count)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let numbered = changes.iter().zip(last - count + 1..);
+        let mut rows = QueryBuilder::<Db>::new("INSERT INTO changes (event_id, seq, venue_id, what, at) ");
+        rows.push_values(numbered.clone(), |mut row, (&(_, _, venue_id, at, _), seq)| {
+            row.push_bind(event_id).push_bind(seq).push_bind(venue_id).push_bind("checkin.created").push_bind(at);
+        });
+        rows.build().execute(&mut *tx).await?;
+        let mut audit = QueryBuilder::<Db>::new(
+            "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail) ",
+        );
+        audit.push_values(changes, |mut row, &(_, i, _, at, _)| {
+            let Arrival { room_id, attendee_id, actor, .. } = &batch[i];
+            row.push_bind(Uuid::now_v7())
+                .push_bind(event_id)
+                .push_bind(at)
+                .push_bind(actor.role.as_str())
+                .push_bind(actor.token_id)
+                .push_bind(actor.address.clone())
+                .push_bind("checkin.created")
+                .push_bind("attendee")
+                .push_bind(*attendee_id)
+                .push_bind(Json(json!({"room_id": room_id})));
+        });
+        audit.build().execute(&mut *tx).await?;
+        if let Some(announce) = ANNOUNCE_CHANGE {
+            sqlx::query(announce).bind(event_id.to_string()).execute(&mut *tx).await?;
+        }
+        for &(_, i, _, at, tz) in changes {
+            let Arrival { room_id, attendee_id, .. } = &batch[i];
+            answers[i] =
+                Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
+        }
     }
     tx.commit().await?;
     Ok(answers.into_iter().map(|answer| answer.unwrap_or(Err(StoreError::NotFound))).collect())
@@ -1962,21 +2001,25 @@ async fn take_seat(
     room_id: Uuid,
     attendee_id: Uuid,
 ) -> Result<std::result::Result<(Uuid, DateTime<Utc>), StoreError>> {
-    let inside: Option<Uuid> =
-        sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
-            .bind(attendee_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    if inside.is_some() {
-        return Ok(Err(StoreError::AlreadyCheckedIn));
-    }
     let seat: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE rooms SET occupancy = occupancy + 1 WHERE id = $1 AND occupancy < capacity RETURNING venue_id",
+        "UPDATE rooms SET occupancy = occupancy + 1
+         WHERE id = $1 AND occupancy < capacity
+           AND NOT EXISTS (SELECT 1 FROM checkins WHERE attendee_id = $2 AND checked_out_at IS NULL)
+         RETURNING venue_id",
     )
     .bind(room_id)
+    .bind(attendee_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some(venue_id) = seat else { return Ok(Err(StoreError::RoomFull)) };
+    let Some(venue_id) = seat else {
+        // Refused: say why, the person inside before the room full.
+        let inside: Option<Uuid> =
+            sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
+                .bind(attendee_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        return Ok(Err(if inside.is_some() { StoreError::AlreadyCheckedIn } else { StoreError::RoomFull }));
+    };
     let at = now();
     let inserted: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) VALUES ($1, $2, $3, $4)

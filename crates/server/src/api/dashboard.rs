@@ -92,10 +92,14 @@ pub async fn live(
     })?;
     let receiver = state.hub.subscribe(&state.store, event.id).await?;
     // Clients send little but pings and a close: a small read buffer keeps idle connections cheap.
-    Ok(upgrade.max_message_size(64 * 1024).read_buffer_size(4096).on_upgrade(move |socket| async move {
-        let client = Client { event_id: event.id, token_hash: hash_token(&token), _connection: connection };
-        serve_client(socket, state, client, query.since, receiver).await
-    }))
+    // A client that fell behind gets its backlog in writes of about 8 KiB, so that its buffer
+    // stays that small instead of holding a whole backlog.
+    Ok(upgrade.max_message_size(64 * 1024).read_buffer_size(4096).write_buffer_size(8 * 1024).on_upgrade(
+        move |socket| async move {
+            let client = Client { event_id: event.id, token_hash: hash_token(&token), _connection: connection };
+            serve_client(socket, state, client, query.since, receiver).await
+        },
+    ))
 }
 
 /// The WebSocket was opened by a page of this host (browsers always send `Origin` with it).

@@ -124,8 +124,7 @@ pub async fn check_in(
         };
         return Err(ApiError::invalid("not_registered_here", why, Vec::new()));
     }
-    let venue = state.store.venue(room.venue_id).await?.ok_or_else(|| ApiError::not_found("venue"))?;
-    if venue.kind == VenueKind::Branch && venue.approval != Approval::Approved {
+    if room.venue_kind == VenueKind::Branch && room.venue_approval != Approval::Approved {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "venue_not_approved",
