@@ -17,7 +17,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
-use super::{ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, MIGRATOR, RECORD_CHANGE, SNAPSHOT};
+use super::{ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, LOCK_LIST, MIGRATOR, RECORD_CHANGE, SNAPSHOT};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditActor, AuditEntry, AuditTarget, CapacityChange, Change, CheckinView,
     ClaimedMessage, DeliverableDone, DeliverableView, MovedOnline, NewMessage, OnlineNotice, OutboxView, Page,
@@ -153,6 +153,16 @@ async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<i64> {
     .execute(&mut **tx)
     .await?;
     Ok(seq)
+}
+
+/// Takes a venue's list for the rest of the transaction. Whatever changes a list takes this
+/// before the event's `seq`, so that list changes queue here and never wait for each other in
+/// the opposite order.
+async fn lock_list(tx: &mut Tx, venue_id: Uuid) -> Result<()> {
+    if let Some(lock) = LOCK_LIST {
+        sqlx::query(lock).bind(venue_id).execute(&mut **tx).await?;
+    }
+    Ok(())
 }
 
 /// The event a venue belongs to.
@@ -926,8 +936,10 @@ impl Store for Backend {
         actor: &Actor,
     ) -> Result<RegistrationView> {
         let mut tx = self.writer().begin().await?;
+        // The list, not the event: other venues' lists are merged meanwhile, and the event's
+        // `seq` is taken with the change at the end.
+        lock_list(&mut tx, venue_id).await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
-        let seq = next_seq(&mut tx, event_id).await?;
         let capacity: i64 =
             sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
                 .bind(venue_id)
@@ -953,7 +965,7 @@ impl Store for Backend {
 
         let merge = registration::merge(&stored, technician.as_ref(), submission, capacity, Uuid::now_v7)?;
         if merge.unchanged {
-            // Nothing to store: the rollback also returns the `seq` taken above.
+            // Nothing to store.
             drop(tx);
             return self.registration(venue_id).await;
         }
@@ -1014,7 +1026,7 @@ impl Store for Backend {
         record(
             &mut tx,
             actor,
-            Record::new((event_id, seq), Some(venue_id), "registration.submitted", ("registration", venue_id), detail),
+            Record::next(event_id, Some(venue_id), "registration.submitted", ("registration", venue_id), detail),
         )
         .await?;
         let view = load_registration(&mut tx, venue_id).await?;
@@ -1055,6 +1067,7 @@ impl Store for Backend {
             .fetch_optional(&mut *tx)
             .await?
             .ok_or(StoreError::NotFound)?;
+        lock_list(&mut tx, venue_id).await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
         let seq = next_seq(&mut tx, event_id).await?;
         // Conditional: of two replacements racing for one attendee, exactly one wins.
@@ -1615,7 +1628,8 @@ impl Store for Backend {
         notice: &OnlineNotice,
     ) -> Result<CapacityChange> {
         let mut tx = self.writer().begin().await?;
-        // The room first, then the event: the same order as a check-in, so the two cannot deadlock.
+        // The room, the list, then the event: the order of check-ins and list changes, so that
+        // none of them can deadlock with this.
         let room = sqlx::query(
             "UPDATE rooms SET capacity = $2 WHERE id = $1 RETURNING id, venue_id, name, capacity, occupancy",
         )
@@ -1625,6 +1639,7 @@ impl Store for Backend {
         .await?
         .ok_or(StoreError::NotFound)?;
         let (venue_id, room) = room_from_row(&room)?;
+        lock_list(&mut tx, venue_id).await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
         let seq = next_seq(&mut tx, event_id).await?;
         let venue_capacity: i64 =

@@ -60,6 +60,8 @@ const ANNOUNCE_CHANGE: Option<&str> = None;
 /// SQLite has no data-modifying `WITH`: a change is recorded statement by statement, which
 /// costs nothing here since the one writing connection serialises every transaction anyway.
 const RECORD_CHANGE: Option<&str> = None;
+/// The one writing connection already serialises every change to a list.
+const LOCK_LIST: Option<&str> = None;
 
 /// The next due message, or one whose worker's claim ran out. SQLite has one writer, so the
 /// UPDATE alone is atomic.
