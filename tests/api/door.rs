@@ -105,6 +105,45 @@ on_both_stores! {
         assert_eq!(app.get(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator).await.expect(200), json!([]));
     }
 
+    async fn check_ins_written_together_keep_their_own_answers_and_a_gapless_change_log(app: TestApp) {
+        // 40 people, 30 seats, and everybody at the door twice at once (two rooms, one person
+        // each time): many check-ins share a transaction, refusals among them.
+        let (venue, room, ids) = venue_with_list(&app, 40).await;
+        let second_room = venue.body["rooms"][1]["id"].as_str().unwrap().to_owned();
+        let event_id: uuid::Uuid = app.get(&format!("/api/v1/venues/{}", venue.id), &app.admin).await.expect(200)["event_id"]
+            .as_str().unwrap().parse().unwrap();
+        let before = app.store.changes(event_id, 0, 10_000).await.unwrap().len();
+        let app = Arc::new(app);
+        let attempts: Vec<_> = ids.iter().flat_map(|id| [room.clone(), second_room.clone(), room.clone()].map(|r| (r, id.clone())))
+            .map(|(r, id)| {
+                let (app, token) = (app.clone(), app.admin.clone());
+                tokio::spawn(async move { (id.clone(), app.post(&format!("/api/v1/rooms/{r}/checkins"), &token, &json!({"attendee_id": id})).await) })
+            })
+            .collect();
+        let mut let_in = std::collections::HashMap::new();
+        for attempt in attempts {
+            let (id, reply) = attempt.await.unwrap();
+            match reply.status.as_u16() {
+                201 => {
+                    assert_eq!(reply.body["attendee_id"], id.as_str());
+                    *let_in.entry(id).or_insert(0) += 1;
+                }
+                _ => assert!(reply.body["code"] == "room_full" || reply.body["code"] == "already_checked_in", "{}", reply.body),
+            }
+        }
+        assert!(let_in.values().all(|&n| n == 1), "nobody is let in twice: {let_in:?}");
+        assert_eq!(let_in.len(), 40, "the second room takes whoever the first could not");
+        assert!(occupancy(&app, &venue, &room).await <= 30);
+        let changes = app.store.changes(event_id, 0, 10_000).await.unwrap();
+        let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps, no repeats");
+        let created: Vec<_> = changes[before..].iter().filter(|c| c.what == "checkin.created").collect();
+        assert_eq!((created.len(), changes.len() - before), (40, 40), "one change per person let in, none for a refusal");
+        let audit = app.get(&format!("/api/v1/events/{event_id}/audit?limit=100"), &app.admin).await.expect(200);
+        let audited = audit.as_array().unwrap().iter().filter(|e| e["action"] == "checkin.created").count();
+        assert_eq!(audited, 40);
+    }
+
     async fn every_refusal_at_the_door_has_its_code_in_order(app: TestApp) {
         let (venue, room, ids) = venue_with_list(&app, 40).await;
         let checkins = format!("/api/v1/rooms/{room}/checkins");

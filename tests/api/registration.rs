@@ -15,6 +15,31 @@ on_both_stores! {
         assert_eq!(list["attendees"], json!([]));
     }
 
+    async fn lists_sent_at_once_to_one_venue_are_never_mixed(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("/api/v1/venues/{}/registration", venue.id);
+        // Eight different lists at once: each is a different set of people.
+        let lists: Vec<Value> = (0..8)
+            .map(|n| list((0..10).map(|i| json!({"name": format!("第{n}组{i}"), "organization": "四川省教育厅", "title": "处长",
+                "phone": format!("139{n:02}{i:06}")})).collect()))
+            .collect();
+        let app = std::sync::Arc::new(app);
+        let sends: Vec<_> = lists.iter().cloned().map(|body| {
+            let (app, path, token) = (app.clone(), path.clone(), venue.coordinator.clone());
+            tokio::spawn(async move { app.put(&path, &token, &body).await.expect(200) })
+        }).collect();
+        for send in sends {
+            send.await.unwrap();
+        }
+        let stored = app.get(&path, &venue.coordinator).await.expect(200);
+        assert_eq!(stored["revision"], 8, "each list was merged after the one before");
+        let names: Vec<&str> = stored["attendees"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+        let group = &names[0][..names[0].find('组').unwrap()];
+        assert_eq!(names.len(), 10);
+        assert!(names.iter().all(|n| n.starts_with(group)), "one whole list, not a mix: {names:?}");
+    }
+
     async fn a_coordinator_submits_the_list_with_phones_normalised(app: TestApp) {
         let event = app.create_event(48).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;
