@@ -121,4 +121,37 @@ on_both_stores! {
         let mut socket = connect(&app, &event, &viewer, None).await;
         assert_eq!(next(&mut socket).await["type"], "snapshot");
     }
+
+    async fn a_request_that_is_not_a_websocket_handshake_is_told_why(app: TestApp) {
+        let event = app.create_event(48).await;
+        let path = format!("/api/v1/events/{}/live", event["id"].as_str().unwrap());
+        let plain = app.get(&path, &app.admin).await;
+        plain.expect_problem(426, "websocket_required");
+        assert!(plain.body["detail"].as_str().unwrap().contains("Connection"), "{}", plain.body);
+        // A handshake of another WebSocket version is named as such.
+        let client = reqwest::Client::new();
+        let old = client
+            .get(format!("{}{path}", app.url))
+            .bearer_auth(&app.admin)
+            .header("connection", "Upgrade")
+            .header("upgrade", "websocket")
+            .header("sec-websocket-version", "8")
+            .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(old.status(), 426);
+        let body: Value = old.json().await.unwrap();
+        assert!(body["detail"].as_str().unwrap().contains("Sec-WebSocket-Version"), "{body}");
+        // A real handshake is answered: the client has checked the accept key against its own.
+        let (_, answer) = tokio_tungstenite::connect_async(format!(
+            "{}{path}?token={}",
+            app.url.replace("http://", "ws://"),
+            app.admin
+        ))
+        .await
+        .unwrap();
+        assert_eq!(answer.status(), 101);
+        assert!(answer.headers().contains_key("sec-websocket-accept"));
+    }
 }

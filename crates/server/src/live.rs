@@ -9,7 +9,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use huichang_core::dashboard::{Dashboard, VenueRow, totals};
 use huichang_store::Store;
 use serde_json::json;
@@ -34,7 +33,7 @@ pub const CONNECTIONS_PER_TOKEN: usize = 50;
 #[derive(Debug, Clone)]
 pub struct Message {
     pub seq: i64,
-    pub text: Utf8Bytes,
+    pub text: tokio_tungstenite::tungstenite::Utf8Bytes,
     /// A token was created, reissued or revoked: each client checks that its own still holds.
     pub about_tokens: bool,
 }

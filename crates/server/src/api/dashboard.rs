@@ -3,15 +3,18 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
-use axum::extract::ws::{Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::{Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, Request, State};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::Response;
 use futures_util::{SinkExt, StreamExt};
 use huichang_core::dashboard::Dashboard;
+use hyper_util::rt::TokioIo;
 use serde::Deserialize;
+use tokio::io::AsyncWriteExt;
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message as WsMessage, handshake::derive_accept_key};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -55,16 +58,16 @@ pub async fn live(
     State(state): State<AppState>,
     Path(event): Path<String>,
     Query(query): Query<LiveQuery>,
-    headers: HeaderMap,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    mut request: Request,
 ) -> Result<Response, ApiError> {
+    let headers = request.headers();
     let event = events::load(&state, &event).await?;
-    let cookie = crate::pages::cookie(&headers, crate::pages::SESSION_COOKIE);
+    let cookie = crate::pages::cookie(headers, crate::pages::SESSION_COOKIE);
     // Only pages of this server may open the feed with the session cookie.
-    if cookie.is_some() && crate::auth::bearer(&headers).is_none() && query.token.is_none() && !same_origin(&headers) {
+    if cookie.is_some() && crate::auth::bearer(headers).is_none() && query.token.is_none() && !same_origin(headers) {
         return Err(ApiError::forbidden());
     }
-    let token = crate::auth::bearer(&headers).or(query.token).or(cookie).ok_or_else(|| {
+    let token = crate::auth::bearer(headers).or(query.token).or(cookie).ok_or_else(|| {
         ApiError::unauthorized("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")
     })?;
     let grant = state
@@ -77,29 +80,82 @@ pub async fn live(
     }
     let connection = state.hub.connect(grant.token_id).ok_or_else(|| {
         ApiError::new(
-            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::TOO_MANY_REQUESTS,
             "too_many_connections",
             format!("this token already holds {} live connections", live::CONNECTIONS_PER_TOKEN),
         )
         .retry(5)
     })?;
-    let upgrade = upgrade.map_err(|rejection| {
+    let accept = handshake(request.method(), request.headers()).map_err(|why| {
         ApiError::new(
-            axum::http::StatusCode::UPGRADE_REQUIRED,
+            StatusCode::UPGRADE_REQUIRED,
             "websocket_required",
-            format!("connect with a WebSocket client: {}", rejection.body_text()),
+            format!("connect with a WebSocket client: {why}"),
         )
     })?;
+    let upgrading = hyper::upgrade::on(&mut request);
     let receiver = state.hub.subscribe(&state.store, event.id).await?;
-    // Clients send little but pings and a close: a small read buffer keeps idle connections cheap.
-    // A client that fell behind gets its backlog in writes of about 8 KiB, so that its buffer
-    // stays that small instead of holding a whole backlog.
-    Ok(upgrade.max_message_size(64 * 1024).read_buffer_size(4096).write_buffer_size(8 * 1024).on_upgrade(
-        move |socket| async move {
-            let client = Client { event_id: event.id, token_hash: hash_token(&token), _connection: connection };
-            serve_client(socket, state, client, query.since, receiver).await
-        },
-    ))
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrading.await else { return };
+        let client = Client { event_id: event.id, token_hash: hash_token(&token), _connection: connection };
+        serve_client(TokioIo::new(upgraded), state, client, query.since, receiver).await
+    });
+    Response::builder()
+        .status(StatusCode::SWITCHING_PROTOCOLS)
+        .header(header::CONNECTION, "upgrade")
+        .header(header::UPGRADE, "websocket")
+        .header(header::SEC_WEBSOCKET_ACCEPT, accept)
+        .body(axum::body::Body::empty())
+        .map_err(|e| ApiError::internal(e.to_string()))
+}
+
+/// The `Sec-WebSocket-Accept` answering a WebSocket opening handshake (RFC 6455), or what makes
+/// the request not one.
+fn handshake(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
+    let text = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok()).unwrap_or_default();
+    if method != Method::GET {
+        return Err("a WebSocket opens with GET");
+    }
+    if !text(header::CONNECTION).split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")) {
+        return Err("the Connection header does not ask for an upgrade");
+    }
+    if !text(header::UPGRADE).eq_ignore_ascii_case("websocket") {
+        return Err("the Upgrade header is not 'websocket'");
+    }
+    if text(header::SEC_WEBSOCKET_VERSION) != "13" {
+        return Err("Sec-WebSocket-Version is not 13");
+    }
+    match text(header::SEC_WEBSOCKET_KEY) {
+        "" => Err("Sec-WebSocket-Key is missing"),
+        key => Ok(derive_accept_key(key.as_bytes())),
+    }
+}
+
+/// The WebSocket's settings: clients send little but pings and a close, so a small read buffer
+/// keeps idle connections cheap; a client that fell behind gets its backlog in writes of about
+/// 8 KiB, so that its write buffer stays that small instead of holding a whole backlog.
+fn settings() -> WebSocketConfig {
+    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(8 * 1024).max_message_size(Some(64 * 1024))
+}
+
+/// Writes one text frame straight to the connection (a server's frames are not masked).
+async fn write_text(io: &mut TokioIo<hyper::upgrade::Upgraded>, text: &str) -> std::io::Result<()> {
+    let mut frame = Vec::with_capacity(text.len() + 10);
+    frame.push(0x81); // the final fragment of a text message
+    match text.len() {
+        n if n < 126 => frame.push(n as u8),
+        n if n <= usize::from(u16::MAX) => {
+            frame.push(126);
+            frame.extend_from_slice(&(n as u16).to_be_bytes());
+        }
+        n => {
+            frame.push(127);
+            frame.extend_from_slice(&(n as u64).to_be_bytes());
+        }
+    }
+    frame.extend_from_slice(text.as_bytes());
+    io.write_all(&frame).await?;
+    io.flush().await
 }
 
 /// The WebSocket was opened by a page of this host (browsers always send `Origin` with it).
@@ -135,11 +191,11 @@ struct Client {
 /// A close frame: 1008 when the token was revoked (sign in again), 1012 when the server is
 /// restarting (reconnect).
 fn close(code: u16, reason: &'static str) -> WsMessage {
-    WsMessage::Close(Some(axum::extract::ws::CloseFrame { code, reason: reason.into() }))
+    WsMessage::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
 }
 
 async fn serve_client(
-    socket: WebSocket,
+    mut io: TokioIo<hyper::upgrade::Upgraded>,
     state: AppState,
     client: Client,
     since: Option<i64>,
@@ -147,25 +203,33 @@ async fn serve_client(
 ) {
     let event_id = client.event_id;
     let mut closing = state.closing.subscribe();
-    let (mut sink, mut stream) = socket.split();
     // Start from a snapshot, or replay what the client missed when it is not too far behind.
-    let Ok(Some(snapshot)) = live::snapshot(state.store.as_ref(), event_id).await else { return };
-    let mut sent = snapshot.seq;
-    let replay = match since {
-        Some(since) if since <= snapshot.seq && snapshot.seq - since <= REPLAY_LIMIT => {
-            live::changes_after(state.store.as_ref(), event_id, since).await.ok()
-        }
-        _ => None,
+    // Only the snapshot's text outlives this block: the dashboard it was made from is not
+    // kept for the connection's life.
+    let (mut sent, first) = {
+        let Ok(Some(snapshot)) = live::snapshot(state.store.as_ref(), event_id).await else { return };
+        let replay = match since {
+            Some(since) if since <= snapshot.seq && snapshot.seq - since <= REPLAY_LIMIT => {
+                live::changes_after(state.store.as_ref(), event_id, since).await.ok()
+            }
+            _ => None,
+        };
+        let first: Vec<live::Message> = match replay {
+            Some(messages) => messages.into_iter().filter(|m| m.seq <= snapshot.seq).collect(),
+            None => vec![live::snapshot_message(&snapshot)],
+        };
+        (snapshot.seq, first)
     };
-    let first: Vec<live::Message> = match replay {
-        Some(messages) => messages.into_iter().filter(|m| m.seq <= snapshot.seq).collect(),
-        None => vec![live::snapshot_message(&snapshot)],
-    };
+    // The first messages go straight to the connection, before the WebSocket takes it over: a
+    // WebSocket keeps its write buffer as large as the largest message it ever sent, and the
+    // snapshot is by far the largest a client gets (22 KiB for 38 venues).
     for message in first {
-        if sink.send(WsMessage::Text(message.text)).await.is_err() {
+        if write_text(&mut io, &message.text).await.is_err() {
             return;
         }
     }
+    let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(settings())).await;
+    let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(20));
     ping.tick().await;
     loop {
