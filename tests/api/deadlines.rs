@@ -64,8 +64,12 @@ on_both_stores! {
 
         let refused = upload("run.exe", b"MZ".to_vec()).await.unwrap();
         assert_eq!(refused.status(), 422);
-        let too_big = upload("big.pdf", vec![b'x'; 21 * 1024 * 1024]).await.unwrap();
-        assert_eq!(too_big.status(), 413);
+        // Refused as soon as its length is known: the answer may reach the client, or the client
+        // may find the connection closed while it is still sending the rest of the 21 MiB.
+        match upload("big.pdf", vec![b'x'; 21 * 1024 * 1024]).await {
+            Ok(too_big) => assert_eq!(too_big.status(), 413),
+            Err(e) => assert!(format!("{e:?}").contains("BodyWrite"), "{e:?}"),
+        }
 
         // The registration deadline is met by the list, not marked done.
         let registration = &app.get(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin).await.expect(200)[0];
