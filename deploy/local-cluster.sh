@@ -53,7 +53,7 @@ for name in a b; do
   [ "$name" = b ] && instance_port=$port_b
   mkdir -p "$dir/$name"
   HUICHANG_BIND=127.0.0.1:$instance_port HUICHANG_DATA_DIR=$dir/$name HUICHANG_DATABASE_URL=$database_url \
-    HUICHANG_ADMIN_TOKEN=$admin_token HUICHANG_PUBLIC_URL=http://127.0.0.1:$port \
+    HUICHANG_ADMIN_TOKEN=$admin_token HUICHANG_PUBLIC_URL=http://127.0.0.1:$port HUICHANG_TRUSTED_PROXIES=127.0.0.1 \
     "$huichang" serve >"$dir/$name.log" 2>&1 &
   pids+=($!)
 done

@@ -45,6 +45,9 @@ pub struct Settings {
     /// How long a worker may hold an email it is sending before another takes it over [default: 2m]
     #[arg(long, env = "HUICHANG_MAIL_CLAIM_TIMEOUT")]
     pub mail_claim_timeout: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For names the client, e.g. `127.0.0.1` or `10.0.0.0/8,fd00::/8` [default: none]
+    #[arg(long, env = "HUICHANG_TRUSTED_PROXIES")]
+    pub trusted_proxies: Option<String>,
     /// Log filter, e.g. `info` or `huichang=debug,tower_http=debug` [default: info]
     #[arg(long, env = "HUICHANG_LOG")]
     pub log: Option<String>,
@@ -71,6 +74,7 @@ pub struct Config {
     pub video_link_timeout: Duration,
     pub mail_max_attempts: i64,
     pub mail_claim_timeout: Duration,
+    pub trusted_proxies: huichang_server::auth::TrustedProxies,
     pub log: String,
     pub json_logs: bool,
 }
@@ -95,6 +99,7 @@ impl Settings {
             video_link_timeout: self.video_link_timeout.or(file.video_link_timeout),
             mail_max_attempts: self.mail_max_attempts.or(file.mail_max_attempts),
             mail_claim_timeout: self.mail_claim_timeout.or(file.mail_claim_timeout),
+            trusted_proxies: self.trusted_proxies.or(file.trusted_proxies),
             log: self.log.or(file.log),
             log_format: self.log_format.or(file.log_format),
             config: None,
@@ -135,6 +140,9 @@ impl Settings {
             Some("json") => true,
             Some(other) => bail!("HUICHANG_LOG_FORMAT: '{other}' is neither text nor json"),
         };
+        let trusted_proxies =
+            huichang_server::auth::TrustedProxies::parse(merged.trusted_proxies.as_deref().unwrap_or(""))
+                .map_err(|e| anyhow::anyhow!("HUICHANG_TRUSTED_PROXIES: {e}"))?;
         let public_url = merged.public_url.unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_owned();
         Ok(Config {
             bind,
@@ -148,6 +156,7 @@ impl Settings {
             video_link_timeout,
             mail_max_attempts,
             mail_claim_timeout,
+            trusted_proxies,
             log: merged.log.unwrap_or_else(|| "info".into()),
             json_logs,
         })

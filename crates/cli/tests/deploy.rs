@@ -222,6 +222,51 @@ async fn nginx_passes_the_api_and_the_live_feed_websocket() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_each_client_is_audited_and_limited_by_its_own_address() {
+    let dir = data_dir("proxied");
+    let port = free_ports::<1>()[0];
+    let mut command = huichang(&["serve", "--bind", &format!("127.0.0.1:{port}")]);
+    command
+        .env("HUICHANG_DATA_DIR", &dir)
+        .env("HUICHANG_ADMIN_TOKEN", ADMIN)
+        .env("HUICHANG_TRUSTED_PROXIES", "127.0.0.1");
+    let server = Server::spawn(command);
+    // This test stands in for the proxy: it connects from 127.0.0.1 and says whom it forwards.
+    let client = reqwest::Client::new();
+    let from = |client_address: &str, token: &str, method: Method, path: &str| {
+        client
+            .request(method, format!("{}{path}", server.url))
+            .bearer_auth(token)
+            .header("x-forwarded-for", format!("6.6.6.6, {client_address}"))
+    };
+    let event: Value = from("198.51.100.7", ADMIN, Method::POST, "/api/v1/events")
+        .json(&huichang_tests::event_body(48))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let audit_path = format!("/api/v1/events/{}/audit", event["id"].as_str().unwrap());
+    let audit: Value =
+        from("198.51.100.9", ADMIN, Method::GET, &audit_path).send().await.unwrap().json().await.unwrap();
+    assert_eq!(audit[0]["action"], "event.created");
+    assert_eq!(audit[0]["address"], "198.51.100.7", "the address the proxy was reached from, not its own: {audit}");
+
+    // Twenty wrong tokens from one client: that client waits, the others behind the proxy do not.
+    for _ in 0..20 {
+        let status = from("198.51.100.7", "hca_wrong", Method::GET, "/api/v1/events").send().await.unwrap().status();
+        assert_eq!(status, 401);
+    }
+    let blocked = from("198.51.100.7", "hca_wrong", Method::GET, "/api/v1/events").send().await.unwrap();
+    assert_eq!(blocked.status(), 429);
+    let other = from("198.51.100.8", "hca_wrong", Method::GET, "/api/v1/events").send().await.unwrap();
+    assert_eq!(other.status(), 401, "another client behind the same proxy is not blocked");
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 // ---------------------------------------------------------------------------------------------
 // systemd, Docker, compose, Kubernetes
 

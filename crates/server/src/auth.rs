@@ -53,7 +53,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let address = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+        let address = client_address(parts, &state.trusted_proxies);
         let token = match bearer(&parts.headers) {
             Some(token) => token,
             None => {
@@ -103,6 +103,70 @@ impl FromRequestParts<AppState> for Caller {
         }
         Err(ApiError::unauthorized("the token is unknown or was revoked"))
     }
+}
+
+/// The address a request came from: the connection's, or, when that is a trusted reverse proxy,
+/// the last address in `X-Forwarded-For` that is not one (each proxy appends the address it was
+/// reached from, so what a client writes there itself stands further left and is passed over).
+pub fn client_address(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>()?.0.ip();
+    if !trusted.contains(peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = parts
+        .headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(forwarded.iter().rev().find(|a| !trusted.contains(**a)).or(forwarded.first()).copied().unwrap_or(peer))
+}
+
+/// The reverse proxies whose `X-Forwarded-For` names the client (`HUICHANG_TRUSTED_PROXIES`):
+/// addresses and ranges such as `127.0.0.1, 10.0.0.0/8, fd00::/8`.
+#[derive(Debug, Clone, Default)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    pub fn parse(text: &str) -> Result<TrustedProxies, String> {
+        let mut ranges = Vec::new();
+        for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (address, bits) = item.split_once('/').unwrap_or((item, ""));
+            let address: IpAddr = address.parse().map_err(|_| format!("'{item}' is not an address or a range"))?;
+            let most = if address.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                "" => most,
+                bits => bits
+                    .parse()
+                    .ok()
+                    .filter(|b| *b <= most)
+                    .ok_or_else(|| format!("'{item}': the range must be /0 to /{most}"))?,
+            };
+            ranges.push((address, bits));
+        }
+        Ok(TrustedProxies(ranges))
+    }
+
+    pub fn contains(&self, address: IpAddr) -> bool {
+        // An IPv4 client may reach an IPv6 socket as ::ffff:a.b.c.d.
+        let address = match address {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(address, IpAddr::V4),
+            v4 => v4,
+        };
+        self.0.iter().any(|&(range, bits)| match (range, address) {
+            (IpAddr::V4(r), IpAddr::V4(a)) => prefix(u128::from(u32::from(r)), u128::from(u32::from(a)), 32, bits),
+            (IpAddr::V6(r), IpAddr::V6(a)) => prefix(u128::from(r), u128::from(a), 128, bits),
+            _ => false,
+        })
+    }
+}
+
+/// Whether `a` and `b`, numbers of `width` bits, agree in their first `bits` bits.
+fn prefix(a: u128, b: u128, width: u32, bits: u8) -> bool {
+    let shift = width - u32::from(bits);
+    shift >= width || (a >> shift) == (b >> shift)
 }
 
 /// Sent by the pages' scripts with every change they make (see the cookie case above).
@@ -172,6 +236,30 @@ mod tests {
         assert!(token.starts_with("hcc_") && token.len() == 4 + 64);
         assert_eq!(hash_token(&token), hash_token(&format!(" {token} ")));
         assert_ne!(hash_token(&token), hash_token(&new_token(Role::Coordinator)));
+    }
+
+    #[test]
+    fn a_trusted_proxy_passes_on_the_address_it_was_reached_from() {
+        let trusted = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8, fd00::/8").unwrap();
+        let request = |peer: &str, forwarded: &[&str]| {
+            let mut builder = axum::http::Request::builder();
+            for value in forwarded {
+                builder = builder.header("x-forwarded-for", *value);
+            }
+            let (mut parts, ()) = builder.body(()).unwrap().into_parts();
+            parts.extensions.insert(ConnectInfo(std::net::SocketAddr::new(peer.parse().unwrap(), 40000)));
+            client_address(&parts, &trusted).unwrap().to_string()
+        };
+        assert_eq!(request("203.0.113.9", &["198.51.100.1"]), "203.0.113.9", "an untrusted peer is the client");
+        assert_eq!(request("127.0.0.1", &["198.51.100.1"]), "198.51.100.1");
+        // A client's own claim stands left of what the proxies appended, and is passed over.
+        assert_eq!(request("127.0.0.1", &["6.6.6.6, 198.51.100.1, 10.1.2.3"]), "198.51.100.1");
+        assert_eq!(request("127.0.0.1", &["6.6.6.6", "198.51.100.1"]), "198.51.100.1");
+        assert_eq!(request("127.0.0.1", &[]), "127.0.0.1", "nothing forwarded: the proxy itself");
+        assert_eq!(request("::ffff:10.0.0.5", &["2001:db8::1"]), "2001:db8::1");
+        assert!(trusted.contains("fd12::1".parse().unwrap()) && !trusted.contains("11.0.0.1".parse().unwrap()));
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err() && TrustedProxies::parse("proxy").is_err());
+        assert!(TrustedProxies::parse("0.0.0.0/0").unwrap().contains("8.8.8.8".parse().unwrap()));
     }
 
     #[test]

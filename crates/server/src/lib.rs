@@ -47,6 +47,8 @@ pub struct AppState {
     pub base_path: String,
     /// Silence after which a connected video link is lost; the technician page beats faster.
     pub video_link_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client, for the audit log and the limits.
+    pub trusted_proxies: Arc<auth::TrustedProxies>,
 }
 
 impl AppState {
@@ -57,6 +59,7 @@ impl AppState {
             store,
             public_url,
             video_link_timeout: Duration::from_secs(60),
+            trusted_proxies: Arc::default(),
             metrics: Arc::default(),
             failed_auth: Arc::new(auth::Limiter::new(20, Duration::from_secs(60))),
             writes: Arc::new(auth::Limiter::new(300, Duration::from_secs(10))),

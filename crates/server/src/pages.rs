@@ -125,7 +125,7 @@ impl FromRequestParts<AppState> for PageContext {
             grant,
             path: parts.uri.path().to_owned(),
             cross_site: header_text(headers, "sec-fetch-site").is_some_and(|s| s == "cross-site"),
-            address: parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip()),
+            address: crate::auth::client_address(parts, &state.trusted_proxies),
         })
     }
 }
