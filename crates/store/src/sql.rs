@@ -110,11 +110,11 @@ impl<'a> Record<'a> {
     }
 }
 
-/// Writes the change and returns its `seq`.
-async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<i64> {
+/// Writes the change: its live-feed row and its audit entry.
+async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<()> {
     let at = now();
     if let Some(statement) = RECORD_CHANGE {
-        return sqlx::query_scalar(statement)
+        sqlx::query_scalar::<_, i64>(statement)
             .bind(change.event_id)
             .bind(change.seq)
             .bind(change.venue_id)
@@ -129,30 +129,36 @@ async fn record(tx: &mut Tx, actor: &Actor, change: Record<'_>) -> Result<i64> {
             .bind(Json(change.detail))
             .fetch_optional(&mut **tx)
             .await?
-            .ok_or(StoreError::NotFound);
+            .ok_or(StoreError::NotFound)?;
+        return Ok(());
     }
     let seq = match change.seq {
         Some(seq) => seq,
         None => next_seq(tx, change.event_id).await?,
     };
     append_change(tx, change.event_id, seq, change.venue_id, change.action, at).await?;
-    sqlx::query(
-        "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(change.event_id)
-    .bind(at)
-    .bind(actor.role.as_str())
-    .bind(actor.token_id)
-    .bind(actor.address.as_deref())
-    .bind(change.action)
-    .bind(change.target_kind)
-    .bind(change.target_id)
-    .bind(Json(change.detail))
-    .execute(&mut **tx)
-    .await?;
-    Ok(seq)
+    insert_audit(tx, vec![(actor, at, change)]).await
+}
+
+/// The audit entries of changes, in the caller's transaction: one statement for any number.
+async fn insert_audit(tx: &mut Tx, entries: Vec<(&Actor, DateTime<Utc>, Record<'_>)>) -> Result<()> {
+    let mut insert = QueryBuilder::<Db>::new(
+        "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail) ",
+    );
+    insert.push_values(entries, |mut row, (actor, at, change)| {
+        row.push_bind(Uuid::now_v7())
+            .push_bind(change.event_id)
+            .push_bind(at)
+            .push_bind(actor.role.as_str())
+            .push_bind(actor.token_id)
+            .push_bind(actor.address.clone())
+            .push_bind(change.action)
+            .push_bind(change.target_kind)
+            .push_bind(change.target_id)
+            .push_bind(Json(change.detail));
+    });
+    insert.build().execute(&mut **tx).await?;
+    Ok(())
 }
 
 /// Takes a venue's list for the rest of the transaction. Whatever changes a list takes this
@@ -1971,29 +1977,24 @@ async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) -> Result<V
                 .fetch_optional(&mut *tx)
                 .await?
                 .ok_or(StoreError::NotFound)?;
-        let numbered = changes.iter().zip(last - count + 1..);
         let mut rows = QueryBuilder::<Db>::new("INSERT INTO changes (event_id, seq, venue_id, what, at) ");
-        rows.push_values(numbered.clone(), |mut row, (&(_, _, venue_id, at, _), seq)| {
+        rows.push_values(changes.iter().zip(last - count + 1..), |mut row, (&(_, _, venue_id, at, _), seq)| {
             row.push_bind(event_id).push_bind(seq).push_bind(venue_id).push_bind("checkin.created").push_bind(at);
         });
         rows.build().execute(&mut *tx).await?;
-        let mut audit = QueryBuilder::<Db>::new(
-            "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail) ",
-        );
-        audit.push_values(changes, |mut row, &(_, i, _, at, _)| {
-            let Arrival { room_id, attendee_id, actor, .. } = &batch[i];
-            row.push_bind(Uuid::now_v7())
-                .push_bind(event_id)
-                .push_bind(at)
-                .push_bind(actor.role.as_str())
-                .push_bind(actor.token_id)
-                .push_bind(actor.address.clone())
-                .push_bind("checkin.created")
-                .push_bind("attendee")
-                .push_bind(*attendee_id)
-                .push_bind(Json(json!({"room_id": room_id})));
-        });
-        audit.build().execute(&mut *tx).await?;
+        let entries = changes
+            .iter()
+            .map(|&(_, i, venue_id, at, _)| {
+                let Arrival { room_id, attendee_id, actor, .. } = &batch[i];
+                let detail = json!({"room_id": room_id});
+                (
+                    actor,
+                    at,
+                    Record::next(event_id, Some(venue_id), "checkin.created", ("attendee", *attendee_id), detail),
+                )
+            })
+            .collect();
+        insert_audit(&mut tx, entries).await?;
         if let Some(announce) = ANNOUNCE_CHANGE {
             sqlx::query(announce).bind(event_id.to_string()).execute(&mut *tx).await?;
         }

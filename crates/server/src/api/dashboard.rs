@@ -112,20 +112,20 @@ pub async fn live(
 /// The `Sec-WebSocket-Accept` answering a WebSocket opening handshake (RFC 6455), or what makes
 /// the request not one.
 fn handshake(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
-    let text = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok()).unwrap_or_default();
+    let text = |name| crate::pages::header_text(headers, name).unwrap_or_default();
     if method != Method::GET {
         return Err("a WebSocket opens with GET");
     }
-    if !text(header::CONNECTION).split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")) {
+    if !text("connection").split(',').any(|t| t.trim().eq_ignore_ascii_case("upgrade")) {
         return Err("the Connection header does not ask for an upgrade");
     }
-    if !text(header::UPGRADE).eq_ignore_ascii_case("websocket") {
+    if !text("upgrade").eq_ignore_ascii_case("websocket") {
         return Err("the Upgrade header is not 'websocket'");
     }
-    if text(header::SEC_WEBSOCKET_VERSION) != "13" {
+    if text("sec-websocket-version") != "13" {
         return Err("Sec-WebSocket-Version is not 13");
     }
-    match text(header::SEC_WEBSOCKET_KEY) {
+    match text("sec-websocket-key") {
         "" => Err("Sec-WebSocket-Key is missing"),
         key => Ok(derive_accept_key(key.as_bytes())),
     }
@@ -160,7 +160,7 @@ async fn write_text(io: &mut TokioIo<hyper::upgrade::Upgraded>, text: &str) -> s
 
 /// The WebSocket was opened by a page of this host (browsers always send `Origin` with it).
 fn same_origin(headers: &HeaderMap) -> bool {
-    let text = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
+    let text = |name| crate::pages::header_text(headers, name);
     match (text("origin"), text("x-forwarded-host").or(text("host"))) {
         (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, h)| h == host),
         (None, _) => true,
