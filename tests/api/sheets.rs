@@ -208,6 +208,38 @@ on_both_stores! {
         assert_eq!(status, 403);
     }
 
+    async fn hostile_files_are_refused_for_what_they_are_and_change_nothing(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("/api/v1/venues/{}/registration/import", venue.id);
+        let bulk = format!("/api/v1/events/{}/registrations/import", event["id"].as_str().unwrap());
+        let technician = [("technician_name", "付宇豪"), ("technician_phone", "18500219116")];
+        for (name, bytes) in huichang_tests::hostile::all() {
+            let expected = match name {
+                "zip-bomb.xlsx" | "wide-bomb.xlsx" => (413, "payload_too_large"),
+                _ => (422, "invalid_file"),
+            };
+            let (status, problem) = upload(&app, &path, &venue.coordinator, name, bytes.clone(), &technician).await;
+            assert_eq!((status, problem["code"].as_str().unwrap_or_default()), expected, "{name}: {problem}");
+            assert_eq!(problem["errors"][0]["field"], "file", "{name}: {problem}");
+            let (status, problem) = upload(&app, &bulk, &app.admin, name, bytes, &[]).await;
+            assert_eq!((status, problem["code"].as_str().unwrap_or_default()), expected, "bulk {name}: {problem}");
+            app.get("/healthz", &app.admin).await.expect(200);
+        }
+        let (_, problem) = upload(&app, &path, &venue.coordinator, "名单.xlsx", huichang_tests::hostile::far_cell_xlsx(), &technician).await;
+        let message = problem["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains("'名单'") && message.contains("XFD1048576") && message.contains("10050"), "{message}");
+        let list = app.get(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin).await.expect(200);
+        assert_eq!(list["revision"], 0, "nothing was stored");
+
+        // The same people in an honest file of each format go in.
+        for (name, bytes) in [("名单.xlsx", huichang_tests::hostile::xlsx_with(&[])), ("名单.ods", huichang_tests::hostile::honest_ods()), ("名单.xls", huichang_tests::hostile::honest_xls())] {
+            let (status, list) = upload(&app, &path, &venue.coordinator, name, bytes, &technician).await;
+            assert_eq!(status, 200, "{name}: {list}");
+            assert_eq!(people(&list), [("王立".to_owned(), "13800000000".to_owned()), ("李华".to_owned(), "13800000001".to_owned())], "{name}");
+        }
+    }
+
     async fn the_deadline_is_checked_before_the_file_is_read(app: TestApp) {
         let event = app.create_event(-1).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;

@@ -8,6 +8,7 @@
 use std::sync::Arc;
 
 pub mod browser;
+pub mod hostile;
 pub mod smtp;
 
 use huichang_server::AppState;

@@ -1,5 +1,6 @@
 //! Faults on the day, against the real binary: SIGTERM with live feeds open, `kill -9` in the
-//! middle of 500 writes, and the database going away under load and coming back.
+//! middle of 500 writes, the database going away under load and coming back, and hostile
+//! spreadsheets sent while the server must keep answering.
 
 mod common;
 
@@ -328,5 +329,110 @@ async fn with_the_database_gone_requests_fail_fast_with_503_and_recover_by_thems
     assert_eq!(stored["revision"].as_i64(), last.4);
     eprintln!("outage: {statuses:?}, slowest 503 after {slowest_refusal:?}");
     assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The most memory the process has held, by the kernel's count (`VmHWM`), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("VmHWM in /proc/<pid>/status");
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() / 1024
+}
+
+/// Posts a spreadsheet to a venue's import; the status.
+async fn import(url: &str, venue: &str, name: &str, bytes: Vec<u8>) -> u16 {
+    let form = reqwest::multipart::Form::new()
+        .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()))
+        .text("technician_name", "付宇豪")
+        .text("technician_phone", "18500219116");
+    let response = reqwest::Client::new()
+        .post(format!("{url}/api/v1/venues/{venue}/registration/import"))
+        .bearer_auth(HOSTILE_ADMIN)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    response.status().as_u16()
+}
+
+const HOSTILE_ADMIN: &str = "hca_hostile-files-test-admin-token-0123456789";
+
+/// A list of 10,000 people, as a large honest .xlsx.
+fn large_list() -> Vec<u8> {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (c, header) in ["姓名", "单位", "职务", "手机"].into_iter().enumerate() {
+        sheet.write_string(0, c as u16, header).unwrap();
+    }
+    for i in 1..=10_000u32 {
+        sheet.write_string(i, 0, format!("参会人员{i}")).unwrap();
+        sheet.write_string(i, 1, "四川省教育厅").unwrap();
+        sheet.write_string(i, 2, "科员").unwrap();
+        sheet.write_number(i, 3, 13_800_000_000.0 + f64::from(i)).unwrap();
+    }
+    workbook.save_to_buffer().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hostile_spreadsheets_get_4xx_while_memory_stays_bounded_and_health_answers() {
+    let dir = data_dir("hostile");
+    let server = Server::start(&dir, None, HOSTILE_ADMIN);
+    let api = Api::new(&server.url);
+    let event = api.ok(reqwest::Method::POST, "/api/v1/events", HOSTILE_ADMIN, Some(&event_body())).await;
+    let venue = api
+        .ok(
+            reqwest::Method::POST,
+            &format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()),
+            HOSTILE_ADMIN,
+            Some(&json!({"name": "四川省分会场", "kind": "branch", "region": "四川", "contact_email": "sc@example.cn",
+                "rooms": [{"name": "大礼堂", "capacity": 10000}]})),
+        )
+        .await;
+    let venue = venue["id"].as_str().unwrap().to_owned();
+
+    // /healthz is asked every 50 ms throughout; the slowest answer is kept.
+    let done = Arc::new(AtomicBool::new(false));
+    let slowest = Arc::new(AtomicUsize::new(0));
+    let poller = tokio::spawn({
+        let (url, done, slowest) = (server.url.clone(), done.clone(), slowest.clone());
+        async move {
+            let client = reqwest::Client::new();
+            while !done.load(Ordering::Relaxed) {
+                let started = Instant::now();
+                let answer = client.get(format!("{url}/healthz")).timeout(Duration::from_secs(10)).send().await;
+                assert_eq!(answer.expect("/healthz answers").status(), 200);
+                slowest.fetch_max(started.elapsed().as_millis() as usize, Ordering::Relaxed);
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    });
+    for files in huichang_tests::hostile::all().chunks(3) {
+        let answers = futures_util::future::join_all(
+            files.iter().map(|(name, bytes)| import(&server.url, &venue, name, bytes.clone())),
+        )
+        .await;
+        for ((name, _), status) in files.iter().zip(answers) {
+            assert!((400..500).contains(&status), "{name}: {status}");
+        }
+    }
+    let hostile_peak = peak_rss_mib(server.pid());
+    let hostile_slowest = slowest.swap(0, Ordering::Relaxed);
+
+    // Large honest lists sent at once are read one after another, off the threads that answer.
+    let large = large_list();
+    let answers =
+        futures_util::future::join_all((0..4).map(|_| import(&server.url, &venue, "名单.xlsx", large.clone()))).await;
+    assert_eq!(answers, [200; 4]);
+    done.store(true, Ordering::Relaxed);
+    poller.await.unwrap();
+    let peak = peak_rss_mib(server.pid());
+    assert!(hostile_peak < 300, "the server held {hostile_peak} MiB at its peak under hostile files");
+    assert!(peak < 300, "the server held {peak} MiB at its peak");
+    assert!(hostile_slowest < 1000, "/healthz took {hostile_slowest} ms under hostile files");
+    let slowest = slowest.load(Ordering::Relaxed);
+    assert!(slowest < 1000, "/healthz took {slowest} ms while large lists were read");
+    eprintln!(
+        "peak RSS {hostile_peak} MiB under hostile files, {peak} MiB after four large lists; slowest /healthz {hostile_slowest} ms and {slowest} ms"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

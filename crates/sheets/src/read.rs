@@ -6,6 +6,9 @@ use std::io::Cursor;
 use calamine::{Data, Reader};
 use unicode_normalization::UnicodeNormalization;
 
+use crate::bounds::{Grid, ReadError};
+use crate::zipped;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     Xlsx,
@@ -48,36 +51,52 @@ pub fn normalise(text: &str) -> String {
 }
 
 /// Reads every sheet of a file; an error says, in words a person can act on, why it could not.
-pub fn read(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, String> {
+/// Whatever the file says of its own size, what is held stays within [`crate::bounds`].
+pub fn read(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, ReadError> {
     match format {
         Format::Csv => Ok(vec![read_csv(bytes)?]),
-        _ => read_workbook(bytes, format),
+        Format::Xlsx => read_xlsx(bytes),
+        Format::Xls => read_xls(bytes),
+        Format::Ods => crate::ods::read(bytes),
     }
 }
 
-fn read_workbook(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, String> {
-    let cursor = Cursor::new(bytes);
-    let unreadable = |e: &dyn std::fmt::Display| format!("the file could not be read as {format:?}: {e}");
-    let mut workbook: calamine::Sheets<_> = match format {
-        Format::Xlsx => calamine::Sheets::Xlsx(calamine::open_workbook_from_rs(cursor).map_err(|e| unreadable(&e))?),
-        Format::Xls => calamine::Sheets::Xls(calamine::open_workbook_from_rs(cursor).map_err(|e| unreadable(&e))?),
-        Format::Ods => calamine::Sheets::Ods(calamine::open_workbook_from_rs(cursor).map_err(|e| unreadable(&e))?),
-        Format::Csv => unreachable!("CSV is read as text"),
-    };
-    Ok(workbook
-        .worksheets()
-        .into_iter()
-        .map(|(name, range)| {
-            let (top, left) = range.start().map(|(r, c)| (r as usize, c as usize)).unwrap_or((0, 0));
-            let mut rows = vec![Vec::new(); top];
-            for row in range.rows() {
-                let mut cells = vec![String::new(); left];
-                cells.extend(row.iter().map(cell_text));
-                rows.push(cells);
-            }
-            Sheet { name: normalise(&name), rows: trim_trailing(rows) }
-        })
-        .collect())
+/// Cells one by one from each worksheet, so a far cell is refused before anything is laid out.
+fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
+    const WHAT: &str = "xlsx";
+    zipped::open(bytes, WHAT)?;
+    let mut workbook: calamine::Xlsx<_> =
+        calamine::open_workbook_from_rs(Cursor::new(bytes)).map_err(|e| zipped::unreadable(WHAT, e))?;
+    let names: Vec<String> = workbook
+        .sheets_metadata()
+        .iter()
+        .filter(|s| s.typ == calamine::SheetType::WorkSheet)
+        .map(|s| s.name.clone())
+        .collect();
+    let mut sheets = Vec::new();
+    for name in names {
+        let mut grid = Grid::new(&normalise(&name));
+        let mut cells = workbook.worksheet_cells_reader(&name).map_err(|e| zipped::unreadable(WHAT, e))?;
+        while let Some(cell) = cells.next_cell().map_err(|e| zipped::unreadable(WHAT, e))? {
+            let (row, column) = cell.get_position();
+            grid.put(row as usize, column as usize, cell_text(&Data::from(cell.get_value().clone())))?;
+        }
+        sheets.push(Sheet { name: grid.name, rows: grid.rows });
+    }
+    Ok(sheets)
+}
+
+fn read_xls(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
+    let mut sheets = Vec::new();
+    for (name, range) in crate::xls::read(bytes)? {
+        let mut grid = Grid::new(&normalise(&name));
+        for (row, column, cell) in range.used_cells() {
+            let (top, left) = range.start().unwrap_or((0, 0));
+            grid.put(top as usize + row, left as usize + column, cell_text(cell))?;
+        }
+        sheets.push(Sheet { name: grid.name, rows: grid.rows });
+    }
+    Ok(sheets)
 }
 
 /// A cell as text: a phone typed as a number reads as its digits, not `1.38e10`.
@@ -94,8 +113,9 @@ fn cell_text(cell: &Data) -> String {
 }
 
 /// CSV as Excel in China saves it: UTF-8, UTF-8 with a BOM, UTF-16 ("Unicode text", tab
-/// separated) or GBK/GB18030; comma, tab or semicolon separated.
-fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
+/// separated) or GBK/GB18030; comma, tab or semicolon separated. Read field by field, so a line
+/// of a million fields is refused at the first one beyond the bounds.
+fn read_csv(bytes: &[u8]) -> Result<Sheet, ReadError> {
     let text = decode(bytes);
     // The separator used most in the first lines (a title line may have none); a comma on a tie.
     let head: Vec<&str> = text.lines().take(30).collect();
@@ -103,14 +123,25 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, String> {
         .into_iter()
         .max_by_key(|d| head.iter().map(|line| line.bytes().filter(|b| b == d).count()).sum::<usize>())
         .unwrap_or(b',');
-    let mut reader =
-        csv::ReaderBuilder::new().has_headers(false).flexible(true).delimiter(delimiter).from_reader(text.as_bytes());
-    let mut rows = Vec::new();
-    for record in reader.records() {
-        let record = record.map_err(|e| format!("the CSV file could not be read: {e}"))?;
-        rows.push(record.iter().map(normalise).collect());
+    let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
+    let mut grid = Grid::new("");
+    let (mut input, mut field, mut out) = (text.as_bytes(), Vec::new(), [0u8; 4096]);
+    let (mut row, mut column) = (0, 0);
+    loop {
+        let (result, read, written) = reader.read_field(input, &mut out);
+        input = &input[read..];
+        field.extend_from_slice(&out[..written]);
+        match result {
+            csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+            csv_core::ReadFieldResult::Field { record_end } => {
+                grid.put(row, column, normalise(&String::from_utf8_lossy(&field)))?;
+                field.clear();
+                (row, column) = if record_end { (row + 1, 0) } else { (row, column + 1) };
+            }
+            csv_core::ReadFieldResult::End => break,
+        }
     }
-    Ok(Sheet { name: String::new(), rows: trim_trailing(rows) })
+    Ok(Sheet { name: String::new(), rows: grid.rows })
 }
 
 fn decode(bytes: &[u8]) -> String {
@@ -128,19 +159,6 @@ fn decode(bytes: &[u8]) -> String {
         // Not UTF-8: what Excel in China writes, GBK, of which GB18030 is the superset.
         Err(_) => encoding_rs::GB18030.decode_without_bom_handling(bytes).0.into_owned(),
     }
-}
-
-/// Drops empty cells at the end of each row and empty rows at the end of the sheet.
-fn trim_trailing(mut rows: Vec<Vec<String>>) -> Vec<Vec<String>> {
-    for row in &mut rows {
-        while row.last().is_some_and(String::is_empty) {
-            row.pop();
-        }
-    }
-    while rows.last().is_some_and(Vec::is_empty) {
-        rows.pop();
-    }
-    rows
 }
 
 #[cfg(test)]

@@ -43,6 +43,10 @@ impl Server {
         Server::spawn(command)
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Runs `command` and waits for the server to say where it listens.
     pub fn spawn(mut command: Command) -> Server {
         let mut child = command.stdout(Stdio::piped()).spawn().expect("the binary starts");

@@ -2,6 +2,7 @@
 //! the organiser's consolidated exports, and the bulk import of every venue from one workbook.
 
 use std::collections::HashMap;
+use std::sync::LazyLock;
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -11,8 +12,9 @@ use huichang_core::FieldError;
 use huichang_core::registration::{Participation, RegistrationView};
 use huichang_core::venue::VenueView;
 use huichang_sheets::write::{AttendeeExport, TemplateInfo, VenueExport};
-use huichang_sheets::{Format, Receipt, Sheet};
+use huichang_sheets::{Format, ReadError, Receipt, Sheet};
 use serde::Serialize;
+use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -83,11 +85,46 @@ async fn read_upload(request: Request, state: &AppState) -> Result<Upload, ApiEr
     Ok(upload)
 }
 
-fn sheets_of(upload: &Upload) -> Result<Vec<Sheet>, ApiError> {
+/// Reading a file is CPU work of up to a second: it runs on the blocking pool, one file per
+/// two cores, so a large honest sheet never takes the threads that serve check-ins and feeds.
+static READERS: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))));
+
+/// Uploads held in memory at once (each up to 20 MiB) while they are received or wait for a
+/// reader; one more is told to come back rather than queued without bound.
+static UPLOADS: Semaphore = Semaphore::const_new(8);
+
+fn busy() -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "busy",
+        "other spreadsheets are being read; send this one again in a few seconds",
+    )
+    .retry(5)
+}
+
+/// The sheets of an upload, read off the async threads within the bounds of `huichang_sheets`;
+/// the file's bytes are given up to the reader.
+async fn sheets_of(upload: &mut Upload) -> Result<Vec<Sheet>, ApiError> {
     let format = Format::of(&upload.file_name).ok_or_else(|| {
         bad_file(format!("'{}' is not a spreadsheet: send .xlsx, .xls, .ods or .csv", upload.file_name))
     })?;
-    let sheets = huichang_sheets::read(&upload.bytes, format).map_err(bad_file)?;
+    let bytes = std::mem::take(&mut upload.bytes);
+    let _reader = READERS.acquire().await.map_err(ApiError::internal)?;
+    let sheets = tokio::task::spawn_blocking(move || huichang_sheets::read(&bytes, format))
+        .await
+        .map_err(|_| bad_file("the file could not be read"))?
+        .map_err(|error| match error {
+            ReadError::Inflates(message) => ApiError {
+                errors: vec![FieldError::new("file", message)],
+                ..ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    "the file inflates to more than huichang reads",
+                )
+            },
+            ReadError::Unreadable(message) | ReadError::TooLarge(message) => bad_file(message),
+        })?;
     if sheets.iter().all(|s| s.rows.is_empty()) {
         return Err(bad_file("the file has no rows"));
     }
@@ -118,8 +155,11 @@ fn receipt_of(sheets: &[Sheet], technician: Option<(String, String)>) -> Result<
     responses(
         (status = 200, description = "The stored list, as `PUT …/registration` answers", body = RegistrationView),
         (status = 409, description = "`deadline_passed` (a coordinator after the deadline; checked before the file is read)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "A file over 20 MiB", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_file`, `invalid_registration` (each error also names `sheet_row`, the row number \
+        (status = 413, description = "`payload_too_large`: a file over 20 MiB, or a zipped file (.xlsx, .ods) whose parts inflate past \
+            32 MiB each or 64 MiB together", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`: other spreadsheets are being read; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_file` (also for a value beyond row 10,050 or column 200, naming the sheet and the cell), \
+            `invalid_registration` (each error also names `sheet_row`, the row number \
             a person sees, and `column`, the header text) or `over_capacity`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import(
@@ -131,8 +171,9 @@ pub async fn import(
     let venue = venues::load(&state, &venue).await?;
     caller.require(caller.grant.may_coordinate(venue.id))?;
     registration::refuse_after_deadline(&state, &caller, &venue).await?;
-    let upload = read_upload(request, &state).await?;
-    let sheets = sheets_of(&upload)?;
+    let _upload = UPLOADS.try_acquire().map_err(|_| busy())?;
+    let mut upload = read_upload(request, &state).await?;
+    let sheets = sheets_of(&mut upload).await?;
     let field = |name: &str| upload.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (name, phone) = (field("technician_name"), field("technician_phone"));
     let technician = (!name.is_empty() || !phone.is_empty()).then_some((name, phone));
@@ -195,7 +236,9 @@ type Job<'a> = (String, Option<&'a VenueView>, Result<Receipt, Vec<FieldError>>)
             A venue's technician comes from its sheet's labelled block, else from its current list."),
     responses(
         (status = 200, description = "Each venue accepted or rejected on its own, all or nothing per venue", body = BulkImport),
-        (status = 422, description = "`invalid_file`, or `invalid_workbook` when no venue's list was accepted (the report is in `venues`)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: a file over 20 MiB, or one that inflates past the limits", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`busy`: other spreadsheets are being read; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_file` (also for a value beyond row 10,050 or column 200), or `invalid_workbook` when no venue's list was accepted (the report is in `venues`)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import_all(
     State(state): State<AppState>,
@@ -205,8 +248,9 @@ pub async fn import_all(
 ) -> Result<Response, ApiError> {
     let event = events::load(&state, &event).await?;
     caller.require(caller.grant.is_admin())?;
-    let upload = read_upload(request, &state).await?;
-    let sheets = sheets_of(&upload)?;
+    let _upload = UPLOADS.try_acquire().map_err(|_| busy())?;
+    let mut upload = read_upload(request, &state).await?;
+    let sheets = sheets_of(&mut upload).await?;
     let venues = state.store.venues(event.id, huichang_store::Page::all()).await?;
     let find = |name: &str| {
         let name = huichang_sheets::read::normalise(name);
