@@ -57,6 +57,14 @@ fn honest_files_of_each_format_read_the_same() {
 }
 
 #[test]
+fn an_xls_larger_than_the_small_stream_cutoff_reads() {
+    let cells: Vec<Vec<u8>> = (0..1000u16).map(|r| hostile::xls_label(r, 0, &format!("参会人员{r}"))).collect();
+    let sheets = read(&hostile::xls_with(&cells), Format::Xls).unwrap();
+    assert_eq!(sheets[0].rows.len(), 1000);
+    assert_eq!(sheets[0].rows[999], ["参会人员999"]);
+}
+
+#[test]
 fn empty_cells_far_away_take_no_room_and_are_not_refused() {
     let ods = hostile::ods_with(
         r#"<table:table-row><table:table-cell office:value-type="string"><text:p>姓名</text:p></table:table-cell><table:table-cell table:number-columns-repeated="16383"/></table:table-row><table:table-row table:number-rows-repeated="1048575"><table:table-cell table:number-columns-repeated="16384"/></table:table-row>"#,

@@ -206,7 +206,7 @@ pub fn xls_with(cells: &[Vec<u8>]) -> Vec<u8> {
         stream.extend_from_slice(cell);
     }
     stream.extend(record(0x000A, &[]));
-    let mut file = cfb::CompoundFile::create(Cursor::new(Vec::new())).unwrap();
+    let mut file = cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new())).unwrap();
     file.create_stream("/Workbook").unwrap().write_all(&stream).unwrap();
     file.flush().unwrap();
     file.into_inner().into_inner()

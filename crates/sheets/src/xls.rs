@@ -20,7 +20,10 @@ fn unreadable(error: impl std::fmt::Display) -> ReadError {
 pub fn read(bytes: &[u8]) -> Result<Vec<(String, calamine::Range<calamine::Data>)>, ReadError> {
     let (name, stream) = workbook_stream(bytes)?;
     check_stream(&stream)?;
-    let mut container = cfb::CompoundFile::create(Cursor::new(Vec::new())).map_err(unreadable)?;
+    // Version 3 with 512-byte sectors, as Excel writes: the reader refuses a version 4 file
+    // whose root holds no small streams.
+    let mut container =
+        cfb::CompoundFile::create_with_version(cfb::Version::V3, Cursor::new(Vec::new())).map_err(unreadable)?;
     container.create_stream(&name).and_then(|mut s| s.write_all(&stream)).map_err(unreadable)?;
     container.flush().map_err(unreadable)?;
     let rewritten = container.into_inner().into_inner();
