@@ -98,6 +98,16 @@ pub fn wide_bomb_xlsx() -> Vec<u8> {
     xlsx_replacing(&[("docProps/a.xml", &spaces), ("docProps/b.xml", &spaces), ("docProps/c.xml", &spaces)])
 }
 
+/// An honest .xlsx whose end-of-directory record claims 65,535 parts in a directory of 4 GiB.
+pub fn lying_directory_xlsx() -> Vec<u8> {
+    let mut bytes = xlsx_with(&[]);
+    let end = bytes.len() - 22;
+    assert_eq!(bytes[end..end + 4], [0x50, 0x4B, 0x05, 0x06], "the end record, with no comment");
+    bytes[end + 8..end + 12].copy_from_slice(&[0xFF; 4]);
+    bytes[end + 12..end + 16].copy_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
+    bytes
+}
+
 /// The billion laughs: ten entities each ten times the one before.
 const LAUGHS: &str = r#"<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol1 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;"><!ENTITY lol2 "&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;&lol1;"><!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;"><!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;"><!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;"><!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;"><!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;"><!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;"><!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">]>"#;
 
@@ -269,6 +279,7 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
         ("zip-bomb.xlsx", zip_bomb_xlsx()),
         ("wide-bomb.xlsx", wide_bomb_xlsx()),
         ("entities.xlsx", entity_xlsx()),
+        ("lying-directory.xlsx", lying_directory_xlsx()),
         ("string-count.xlsx", string_count_xlsx()),
         ("repeated.ods", repeated_ods()),
         ("wide-rows.ods", wide_rows_ods()),
