@@ -21,7 +21,7 @@ fn venue_tokens(demo_output: &str, venue: &str) -> (String, String, String) {
 
 async fn flow(database_url: Option<&str>, name: &str) {
     let dir = data_dir(name);
-    let admin = "hca_binary-test-admin-token";
+    let admin = "hca_binary-test-admin-token-0123456789";
     let demo = huichang(&["demo", "--no-serve"])
         .env("HUICHANG_DATA_DIR", &dir)
         .env("HUICHANG_ADMIN_TOKEN", admin)
@@ -224,7 +224,7 @@ async fn follow(socket: &mut Socket, mut seq: i64, last: i64) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_servers_on_one_postgres_deliver_every_change_to_each_others_clients() {
     let Some(database) = common::PostgresDatabase::create("cluster") else { return };
-    let admin = "hca_cluster-test-admin-token";
+    let admin = "hca_cluster-test-admin-token-0123456789";
     let (dir_a, dir_b) = (data_dir("cluster-a"), data_dir("cluster-b"));
     let a = Server::start(&dir_a, Some(&database.url), admin);
     let b = Server::start(&dir_b, Some(&database.url), admin);
