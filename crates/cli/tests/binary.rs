@@ -293,3 +293,32 @@ async fn two_servers_on_one_postgres_deliver_every_change_to_each_others_clients
     assert!(a.stop().success() && b.stop().success());
     let _ = (std::fs::remove_dir_all(&dir_a), std::fs::remove_dir_all(&dir_b));
 }
+
+/// A configured admin token opens everything: one too short to be unguessable is refused at
+/// start, and so is one that `huichang token admin` has replaced, however often it restarts.
+#[test]
+fn the_server_refuses_a_short_or_revoked_configured_admin_token() {
+    let dir = data_dir("admin-token");
+    let serve = |token: &str| {
+        huichang(&["serve", "--bind", "127.0.0.1:0"])
+            .env("HUICHANG_DATA_DIR", &dir)
+            .env("HUICHANG_ADMIN_TOKEN", token)
+            .output()
+            .unwrap()
+    };
+    let short = serve("hca_short-admin-token");
+    assert!(!short.status.success());
+    let said = String::from_utf8_lossy(&short.stderr);
+    assert!(said.contains("HUICHANG_ADMIN_TOKEN") && said.contains("at least 32"), "{said}");
+
+    let configured = "hca_configured-admin-token-0123456789";
+    let server = Server::start(&dir, None, configured);
+    assert!(server.stop().success());
+    let issued = huichang(&["token", "admin"]).env("HUICHANG_DATA_DIR", &dir).output().unwrap();
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+    let refused = serve(configured);
+    assert!(!refused.status.success(), "a revoked admin token does not come back at a restart");
+    let said = String::from_utf8_lossy(&refused.stderr);
+    assert!(said.contains("HUICHANG_ADMIN_TOKEN was revoked") && said.contains("set a new one"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

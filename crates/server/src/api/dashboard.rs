@@ -54,7 +54,7 @@ pub struct LiveQuery {
         1008 when the token is revoked, 1011 when a client that fell behind cannot be brought up to date and 1012 when it restarts \
         (reconnect with `since`). Frames and messages from the client are limited to 64 KiB."),
         (status = 426, description = "`websocket_required`: a plain HTTP request", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_connections`: the token already holds 50 live connections", body = Problem, content_type = "application/problem+json")))]
+        (status = 429, description = "`too_many_connections`: the token already holds 50 live connections; `too_many_attempts`: too many failed sign-ins from this address", body = Problem, content_type = "application/problem+json")))]
 pub async fn live(
     State(state): State<AppState>,
     Path(event): Path<String>,
