@@ -135,6 +135,20 @@ on_both_stores! {
         assert!(stale.cookies()[0].starts_with(&session(&venue.coordinator)));
     }
 
+    async fn a_session_cookie_that_names_no_token_is_cleared_and_counts_as_a_failed_sign_in(app: TestApp) {
+        let stale = open(&app, "/events", &[("cookie", &session("hca_stale-session-cookie"))]).await;
+        assert_eq!((stale.status, stale.location()), (StatusCode::SEE_OTHER, "/?next=/events"));
+        let cleared = stale.cookies();
+        assert!(cleared.iter().any(|c| c.starts_with("huichang_session=;") && c.contains("Max-Age=0")), "{cleared:?}");
+        for n in 1..20 {
+            open(&app, "/", &[("cookie", &session(&format!("hca_guess{n}")))]).await;
+        }
+        // Twenty guesses through the cookie: the limit applies to the pages and the API alike.
+        let signed_in = open(&app, "/", &[("cookie", &session(&app.admin))]).await;
+        assert_eq!(signed_in.status, StatusCode::OK, "not looked up past the limit: the sign-in form");
+        app.get("/api/v1/events", &app.admin).await.expect_problem(429, "too_many_attempts");
+    }
+
     async fn each_page_opens_only_for_the_tokens_it_belongs_to(app: TestApp) {
         let event = app.create_event(48).await;
         let event_id = event["id"].as_str().unwrap();

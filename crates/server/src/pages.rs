@@ -94,6 +94,8 @@ pub struct PageContext {
     /// The browser navigated here from another site.
     cross_site: bool,
     address: Option<std::net::IpAddr>,
+    /// The session cookie names no live token: the answer clears it.
+    stale_session: bool,
 }
 
 impl FromRequestParts<AppState> for PageContext {
@@ -113,9 +115,20 @@ impl FromRequestParts<AppState> for PageContext {
         let lang = asked.or_else(|| cookie(headers, LANG_COOKIE).and_then(|l| Lang::parse(&l))).unwrap_or(Lang::Zh);
         let secure = state.public_url.starts_with("https://")
             || header_text(headers, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-        let grant = match cookie(headers, SESSION_COOKIE) {
-            Some(token) => state.store.grant(&hash_token(&token)).await.ok().flatten(),
-            None => None,
+        let address = crate::auth::client_address(&parts.headers, &parts.extensions, &state.trusted_proxies);
+        // A session cookie is a token like any other: past the failed sign-in limit it is not
+        // looked up, and one that is unknown counts, and is cleared so that it counts once.
+        let (grant, stale_session) = match cookie(headers, SESSION_COOKIE) {
+            Some(_) if state.failed_auth.wait(address).is_some() => (None, false),
+            Some(token) => match state.store.grant(&hash_token(&token)).await {
+                Ok(Some(grant)) => (Some(grant), false),
+                Ok(None) => {
+                    state.failed_auth.failed(address);
+                    (None, true)
+                }
+                Err(_) => (None, false),
+            },
+            None => (None, false),
         };
         Ok(PageContext {
             base,
@@ -125,7 +138,8 @@ impl FromRequestParts<AppState> for PageContext {
             grant,
             path: parts.uri.path().to_owned(),
             cross_site: header_text(headers, "sec-fetch-site").is_some_and(|s| s == "cross-site"),
-            address: crate::auth::client_address(&parts.headers, &parts.extensions, &state.trusted_proxies),
+            address,
+            stale_session,
         })
     }
 }
@@ -265,6 +279,9 @@ impl<'a> Page<'a> {
         );
         let mut response = (self.status, Html(html)).into_response();
         let mut cookies = self.cookies;
+        if ctx.stale_session {
+            cookies.push(session_cookie(ctx, "", 0));
+        }
         if ctx.remember_lang {
             let value = if lang == Lang::Zh { "zh" } else { "en" };
             cookies.push(format!("{LANG_COOKIE}={value}; Path={}; Max-Age=31536000; SameSite=Lax", cookie_path(ctx)));
@@ -485,7 +502,10 @@ fn check(ctx: &PageContext, allowed: impl Fn(&Grant) -> bool) -> Access {
         // A link followed from an email arrives cross-site, and a SameSite=Strict cookie set by
         // the sign-in redirect is not sent with it; loading the page again from here sends it.
         None if ctx.cross_site => Access::Refused(reload_from_here()),
-        None => Access::Refused(see_other(ctx, &format!("/?next={}", ctx.path), &[])),
+        None => {
+            let cleared = ctx.stale_session.then(|| session_cookie(ctx, "", 0));
+            Access::Refused(see_other(ctx, &format!("/?next={}", ctx.path), cleared.as_slice()))
+        }
     }
 }
 
