@@ -94,6 +94,61 @@ on_both_stores! {
         assert!(cleared.starts_with("huichang_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
     }
 
+    async fn a_link_never_silently_replaces_someone_elses_session(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let link = format!("/signin?token={}&next=/venues/{}", venue.coordinator, venue.id);
+        let signed_in_as_admin = session(&app.admin);
+
+        // Followed from another site, the link arrives without the Strict cookie: the page loads
+        // itself again from here, where the cookie comes along, and signs nobody in meanwhile.
+        let cross_site = open(&app, &link, &[("sec-fetch-site", "cross-site")]).await;
+        assert_eq!(cross_site.status, StatusCode::OK);
+        assert_eq!(cross_site.headers[header::REFRESH], "0");
+        assert!(cross_site.cookies().is_empty(), "{:?}", cross_site.cookies());
+
+        // Loaded from here with another person's session: asked first, on a page of this site.
+        let asked = open(&app, &link, &[("sec-fetch-site", "same-origin"), ("cookie", &signed_in_as_admin)]).await;
+        assert_eq!(asked.status, StatusCode::OK);
+        assert!(asked.cookies().is_empty(), "the session is not replaced before the person agrees");
+        let chinese = asked.body.find("此浏览器已用另一个令牌（管理员）登录").expect("asked in Chinese");
+        let english = asked.body.find("This browser is signed in with another token (admin)").expect("and in English");
+        assert!(chinese < english, "Chinese first");
+        assert!(asked.body.contains(r#"<form method="post" action="/signin""#), "{}", asked.body);
+        assert!(asked.body.contains(&format!(r#"name="token" value="{}""#, venue.coordinator)));
+        assert!(asked.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("form-action 'self'"));
+
+        // Agreeing posts the form from this site: now the session is replaced.
+        let agreed = browser().post(format!("{}/signin", app.url))
+            .header("cookie", &signed_in_as_admin).header("sec-fetch-site", "same-origin")
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(format!("token={}&next=%2Fvenues%2F{}", venue.coordinator, venue.id)).send().await.unwrap();
+        assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
+        let cookie = agreed.headers()[header::SET_COOKIE].to_str().unwrap();
+        assert!(cookie.starts_with(&session(&venue.coordinator)), "{cookie}");
+
+        // The same token again, or a session that no longer holds, signs in without asking.
+        let again = open(&app, &link, &[("cookie", &session(&venue.coordinator))]).await;
+        assert_eq!(again.status, StatusCode::SEE_OTHER);
+        let stale = open(&app, &link, &[("cookie", &session("hca_revoked-long-ago"))]).await;
+        assert_eq!(stale.status, StatusCode::SEE_OTHER);
+        assert!(stale.cookies()[0].starts_with(&session(&venue.coordinator)));
+    }
+
+    async fn a_session_cookie_that_names_no_token_is_cleared_and_counts_as_a_failed_sign_in(app: TestApp) {
+        let stale = open(&app, "/events", &[("cookie", &session("hca_stale-session-cookie"))]).await;
+        assert_eq!((stale.status, stale.location()), (StatusCode::SEE_OTHER, "/?next=/events"));
+        let cleared = stale.cookies();
+        assert!(cleared.iter().any(|c| c.starts_with("huichang_session=;") && c.contains("Max-Age=0")), "{cleared:?}");
+        for n in 1..20 {
+            open(&app, "/", &[("cookie", &session(&format!("hca_guess{n}")))]).await;
+        }
+        // Twenty guesses through the cookie: the limit applies to the pages and the API alike.
+        let signed_in = open(&app, "/", &[("cookie", &session(&app.admin))]).await;
+        assert_eq!(signed_in.status, StatusCode::OK, "not looked up past the limit: the sign-in form");
+        app.get("/api/v1/events", &app.admin).await.expect_problem(429, "too_many_attempts");
+    }
+
     async fn each_page_opens_only_for_the_tokens_it_belongs_to(app: TestApp) {
         let event = app.create_event(48).await;
         let event_id = event["id"].as_str().unwrap();

@@ -28,4 +28,22 @@ on_both_stores! {
         assert!(document["components"]["schemas"]["Problem"].is_object());
         assert!(document["components"]["securitySchemes"]["bearer"].is_object());
     }
+
+    async fn the_reference_page_keeps_no_token_and_carries_the_pages_headers(app: TestApp) {
+        for path in ["/docs", "/docs/docs.js", "/docs/swagger-ui-bundle.js"] {
+            let response = reqwest::get(format!("{}{path}", app.url)).await.unwrap();
+            let headers = response.headers();
+            let csp = headers["content-security-policy"].to_str().unwrap();
+            for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'"] {
+                assert!(csp.contains(directive), "{path}: {directive} in {csp}");
+            }
+            assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+            assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+            assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+        }
+        // A token typed into the reference is not kept in the browser's storage.
+        let script = reqwest::get(format!("{}/docs/docs.js", app.url)).await.unwrap().text().await.unwrap();
+        assert!(script.contains("persistAuthorization: false"), "{script}");
+        assert!(!script.contains("persistAuthorization: true"));
+    }
 }

@@ -118,28 +118,39 @@ on_both_stores! {
         live(&app, &event, &viewer).await.expect("a freed place can be taken");
     }
 
-    async fn the_configured_admin_token_takes_over_again_even_when_instances_start_together(app: TestApp) {
-        use huichang_server::auth::hash_token;
+    async fn a_revoked_admin_token_stays_revoked_even_when_instances_start_together(app: TestApp) {
+        use huichang_server::auth::{hash_token, new_token};
+        use huichang_store::StoreError;
         let configured = hash_token(&app.admin);
         // `huichang token admin` issues another admin token; the configured one stops working.
-        let issued = "hca_issued-on-the-command-line";
-        app.store.set_admin_token(&hash_token(issued)).await.unwrap();
+        let issued = new_token(huichang_core::role::Role::Admin);
+        app.store.set_admin_token(&hash_token(&issued)).await.unwrap();
         app.get("/api/v1/events", &app.admin).await.expect_problem(401, "unauthorized");
-        app.get("/api/v1/events", issued).await.expect(200);
-        // Then several instances start with the configured token at the same moment.
-        let starts: Vec<_> = (0..4)
-            .map(|_| {
-                let (store, configured) = (app.store.clone(), configured.clone());
-                tokio::spawn(async move { store.set_admin_token(&configured).await })
-            })
-            .collect();
+        app.get("/api/v1/events", &issued).await.expect(200);
+        // Several instances start at once, still configured with the revoked token: each is refused,
+        // and the token issued since stays the live one.
+        let start_all = |hash: String| {
+            (0..4)
+                .map(|_| {
+                    let (store, hash) = (app.store.clone(), hash.clone());
+                    tokio::spawn(async move { store.set_admin_token(&hash).await })
+                })
+                .collect::<Vec<_>>()
+        };
+        for start in start_all(configured) {
+            assert!(matches!(start.await.unwrap(), Err(StoreError::AlreadyRevoked)), "a revoked token is not brought back");
+        }
+        app.get("/api/v1/events", &app.admin).await.expect_problem(401, "unauthorized");
+        app.get("/api/v1/events", &issued).await.expect(200);
+        // A new configured token, started four times at once, takes over in one row.
+        let fresh = new_token(huichang_core::role::Role::Admin);
         let mut ids = Vec::new();
-        for start in starts {
+        for start in start_all(hash_token(&fresh)) {
             ids.push(start.await.unwrap().expect("every instance starts"));
         }
         ids.dedup();
         assert_eq!(ids.len(), 1, "one row for the token: {ids:?}");
-        app.get("/api/v1/events", &app.admin).await.expect(200);
-        app.get("/api/v1/events", issued).await.expect_problem(401, "unauthorized");
+        app.get("/api/v1/events", &fresh).await.expect(200);
+        app.get("/api/v1/events", &issued).await.expect_problem(401, "unauthorized");
     }
 }

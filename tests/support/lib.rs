@@ -97,7 +97,32 @@ impl TestApp {
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Reply {
-        let mut request = self.client.request(method, format!("{}{path}", self.url));
+        self.send(&self.client, method, path, token, body).await
+    }
+
+    /// The request as another client sends it, from `address` on the loopback (`127.0.0.2`):
+    /// the failed sign-in limit counts it apart from this test's other requests.
+    pub async fn request_from(
+        &self,
+        address: &str,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let client = reqwest::Client::builder().local_address(address.parse().ok()).build().unwrap();
+        self.send(&client, method, path, token, body).await
+    }
+
+    async fn send(
+        &self,
+        client: &reqwest::Client,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> Reply {
+        let mut request = client.request(method, format!("{}{path}", self.url));
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-pub const ADMIN: &str = "hca_benchmark-admin-token";
+pub const ADMIN: &str = "hca_benchmark-admin-token-0123456789";
 
 /// `huichang serve` on a free loopback port with its own data directory.
 pub struct Server {

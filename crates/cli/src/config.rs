@@ -21,7 +21,7 @@ pub struct Settings {
     /// Data directory: the SQLite file, `.eml` files, uploads [default: ./data]
     #[arg(long, env = "HUICHANG_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// The admin token [default: generated at first start and printed once]
+    /// The admin token, at least 32 characters [default: generated at first start and printed once]
     #[arg(long, env = "HUICHANG_ADMIN_TOKEN", hide_env_values = true)]
     pub admin_token: Option<String>,
     /// Base URL used in emails and printed links [default: http://<bind>]
@@ -45,7 +45,7 @@ pub struct Settings {
     /// How long a worker may hold an email it is sending before another takes it over [default: 2m]
     #[arg(long, env = "HUICHANG_MAIL_CLAIM_TIMEOUT")]
     pub mail_claim_timeout: Option<String>,
-    /// Reverse proxies whose X-Forwarded-For names the client, e.g. `127.0.0.1` or `10.0.0.0/8,fd00::/8` [default: none]
+    /// The reverse proxies' own addresses, whose X-Forwarded-For names the client, e.g. `127.0.0.1` or `10.0.12.5,10.0.12.6` [default: none]
     #[arg(long, env = "HUICHANG_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
     /// Log filter, e.g. `info` or `huichang=debug,tower_http=debug` [default: info]
@@ -59,6 +59,9 @@ pub struct Settings {
     #[serde(skip)]
     pub config: Option<PathBuf>,
 }
+
+/// The fewest characters a configured admin token may have: it opens everything.
+pub const ADMIN_TOKEN_MIN: usize = 32;
 
 /// The settings after merging, with every default applied.
 #[derive(Debug, Clone)]
@@ -143,12 +146,22 @@ impl Settings {
         let trusted_proxies =
             huichang_server::auth::TrustedProxies::parse(merged.trusted_proxies.as_deref().unwrap_or(""))
                 .map_err(|e| anyhow::anyhow!("HUICHANG_TRUSTED_PROXIES: {e}"))?;
+        let admin_token = merged.admin_token.filter(|t| !t.trim().is_empty());
+        if let Some(token) = &admin_token
+            && token.trim().chars().count() < ADMIN_TOKEN_MIN
+        {
+            bail!(
+                "HUICHANG_ADMIN_TOKEN: {} characters is too short to be unguessable; use at least {ADMIN_TOKEN_MIN}, \
+                 e.g. hca_$(openssl rand -hex 24)",
+                token.trim().chars().count()
+            );
+        }
         let public_url = merged.public_url.unwrap_or_else(|| format!("http://{bind}")).trim_end_matches('/').to_owned();
         Ok(Config {
             bind,
             database_url,
             data_dir,
-            admin_token: merged.admin_token.filter(|t| !t.trim().is_empty()),
+            admin_token,
             public_url,
             smtp_url: merged.smtp_url.filter(|u| !u.trim().is_empty()),
             mail_from: merged.mail_from.unwrap_or_else(|| "huichang@localhost".into()),
@@ -226,6 +239,13 @@ mod tests {
         .resolve()
         .unwrap_err();
         assert!(err.to_string().contains("HUICHANG_DATABASE_URL"));
+        let short = |token: &str| {
+            Settings { admin_token: Some(token.into()), config: Some("/dev/null".into()), ..Default::default() }
+                .resolve()
+        };
+        let err = short("hca_short-admin-token").unwrap_err().to_string();
+        assert!(err.contains("HUICHANG_ADMIN_TOKEN") && err.contains("at least 32"), "{err}");
+        assert!(short(&format!("hca_{}", "x".repeat(28))).is_ok(), "32 characters are enough");
         assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
     }
 }

@@ -67,7 +67,8 @@ enum Command {
 
 #[derive(Subcommand)]
 enum TokenKind {
-    /// A new admin token (HUICHANG_ADMIN_TOKEN, when set, takes over again at the next start).
+    /// A new admin token; a configured HUICHANG_ADMIN_TOKEN is revoked with the old one, and the
+    /// server refuses to start with it until a new one is set.
     Admin,
     /// A read-only token for an event's dashboard.
     Viewer {
@@ -108,7 +109,7 @@ async fn main() -> anyhow::Result<()> {
             let store = open(&config).await?;
             let admin_token = match &config.admin_token {
                 Some(token) => {
-                    store.set_admin_token(&hash_token(token)).await?;
+                    set_configured_admin_token(store.as_ref(), token).await?;
                     token.clone()
                 }
                 None => {
@@ -204,13 +205,26 @@ async fn open(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// The configured admin token is the live one; without one, a first start makes and prints one.
 async fn ensure_admin_token(config: &Config, store: &dyn Store) -> anyhow::Result<()> {
     if let Some(token) = &config.admin_token {
-        store.set_admin_token(&hash_token(token)).await?;
+        set_configured_admin_token(store, token).await?;
     } else if !store.has_admin_token().await? {
         let token = new_token(Role::Admin);
         store.set_admin_token(&hash_token(&token)).await?;
         println!("admin token (shown once, keep it safe): {token}");
     }
     Ok(())
+}
+
+/// Makes the configured admin token the live one, unless it was revoked: a token that leaked and
+/// was replaced must not come back because a restart still has it configured.
+async fn set_configured_admin_token(store: &dyn Store, token: &str) -> anyhow::Result<()> {
+    match store.set_admin_token(&hash_token(token)).await {
+        Ok(_) => Ok(()),
+        Err(huichang_store::StoreError::AlreadyRevoked) => anyhow::bail!(
+            "HUICHANG_ADMIN_TOKEN was revoked (another admin token was issued since); set a new one, \
+             e.g. hca_$(openssl rand -hex 24), or unset it and use the admin token issued last"
+        ),
+        Err(error) => Err(error.into()),
+    }
 }
 
 fn notifier(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<Notifier> {

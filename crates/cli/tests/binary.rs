@@ -21,7 +21,7 @@ fn venue_tokens(demo_output: &str, venue: &str) -> (String, String, String) {
 
 async fn flow(database_url: Option<&str>, name: &str) {
     let dir = data_dir(name);
-    let admin = "hca_binary-test-admin-token";
+    let admin = "hca_binary-test-admin-token-0123456789";
     let demo = huichang(&["demo", "--no-serve"])
         .env("HUICHANG_DATA_DIR", &dir)
         .env("HUICHANG_ADMIN_TOKEN", admin)
@@ -224,7 +224,7 @@ async fn follow(socket: &mut Socket, mut seq: i64, last: i64) -> i64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn two_servers_on_one_postgres_deliver_every_change_to_each_others_clients() {
     let Some(database) = common::PostgresDatabase::create("cluster") else { return };
-    let admin = "hca_cluster-test-admin-token";
+    let admin = "hca_cluster-test-admin-token-0123456789";
     let (dir_a, dir_b) = (data_dir("cluster-a"), data_dir("cluster-b"));
     let a = Server::start(&dir_a, Some(&database.url), admin);
     let b = Server::start(&dir_b, Some(&database.url), admin);
@@ -292,4 +292,42 @@ async fn two_servers_on_one_postgres_deliver_every_change_to_each_others_clients
     assert_eq!(dropping_reader.await.unwrap(), 1000);
     assert!(a.stop().success() && b.stop().success());
     let _ = (std::fs::remove_dir_all(&dir_a), std::fs::remove_dir_all(&dir_b));
+}
+
+/// A configured admin token opens everything: one too short to be unguessable is refused at
+/// start, and so is one that `huichang token admin` has replaced, however often it restarts.
+#[test]
+fn the_server_refuses_a_short_or_revoked_configured_admin_token() {
+    let dir = data_dir("admin-token");
+    // What the server says as it refuses to start with `token`; a server that starts fails the test.
+    let refused = |token: &str| {
+        let mut child = huichang(&["serve", "--bind", "127.0.0.1:0"])
+            .env("HUICHANG_DATA_DIR", &dir)
+            .env("HUICHANG_ADMIN_TOKEN", token)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while child.try_wait().unwrap().is_none() {
+            if started.elapsed() > Duration::from_secs(10) {
+                let _ = child.kill();
+                panic!("the server started with the admin token {token}");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let output = child.wait_with_output().unwrap();
+        assert!(!output.status.success());
+        String::from_utf8_lossy(&output.stderr).into_owned()
+    };
+    let said = refused("hca_short-admin-token");
+    assert!(said.contains("HUICHANG_ADMIN_TOKEN") && said.contains("at least 32"), "{said}");
+
+    let configured = "hca_configured-admin-token-0123456789";
+    Server::start(&dir, None, configured).kill(); // it made the configured token the admin's
+    let issued = huichang(&["token", "admin"]).env("HUICHANG_DATA_DIR", &dir).output().unwrap();
+    assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
+    let said = refused(configured);
+    assert!(said.contains("HUICHANG_ADMIN_TOKEN was revoked") && said.contains("set a new one"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

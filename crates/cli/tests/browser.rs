@@ -25,7 +25,7 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
         return;
     }
     let dir = data_dir("browser");
-    let admin = "hca_browser-test-admin-token";
+    let admin = "hca_browser-test-admin-token-0123456789";
     let demo = huichang(&["demo", "--no-serve"])
         .env("HUICHANG_DATA_DIR", &dir)
         .env("HUICHANG_ADMIN_TOKEN", admin)
@@ -288,7 +288,7 @@ async fn names_that_look_like_markup_stay_text_on_every_page() {
         return;
     }
     let dir = data_dir("browser-xss");
-    let admin = "hca_browser-xss-admin-token";
+    let admin = "hca_browser-xss-admin-token-0123456789";
     let server = Server::start(&dir, None, admin);
     let url = server.url.clone();
     let api = Api::new(&url);

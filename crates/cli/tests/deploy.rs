@@ -17,7 +17,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
-const ADMIN: &str = "hca_deploy-test-admin-token";
+const ADMIN: &str = "hca_deploy-test-admin-token-0123456789";
 
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(path)
@@ -452,6 +452,38 @@ fn the_kubernetes_manifests_hold_together() {
         let seconds = str_at(ingress, &format!("/metadata/annotations/nginx.ingress.kubernetes.io~1{timeout}"));
         assert!(seconds.parse::<u64>().unwrap() >= 3600, "{timeout}: live feeds stay open");
     }
+}
+
+/// Every trusted proxy named in deploy/ and in the operations guide is one exact address: a
+/// trusted range would let any client inside it write its own X-Forwarded-For. In the compose
+/// file it is nginx's own fixed address.
+#[test]
+fn the_example_deployments_trust_only_the_proxies_exact_addresses() {
+    let files =
+        ["deploy/compose.yaml", "deploy/kubernetes.yaml", "deploy/huichang.env", "deploy/huichang.toml.example"];
+    let mut named = Vec::new();
+    for file in files.into_iter().chain(["deploy/local-cluster.sh", "docs/operations.md"]) {
+        let text = read(file);
+        for line in text.lines() {
+            let Some(at) = line.find("TRUSTED_PROXIES").or_else(|| line.find("trusted_proxies")) else { continue };
+            let value = line[at..].split_once(['=', ':']).map(|(_, v)| v).unwrap_or_default();
+            let value = value.trim().trim_matches(['"', '`']).split([' ', '`', '"']).next().unwrap_or_default();
+            if value.is_empty() || value.starts_with('$') {
+                continue;
+            }
+            for item in value.split(',') {
+                let address: std::net::IpAddr =
+                    item.parse().unwrap_or_else(|_| panic!("{file}: '{item}' in `{line}` is not one exact address"));
+                named.push((file, address));
+            }
+        }
+    }
+    for file in files {
+        assert!(named.iter().any(|(f, _)| *f == file), "{file} names its proxies");
+    }
+    let compose = yaml("deploy/compose.yaml").remove(0);
+    let proxy = str_at(&compose, "/services/proxy/networks/default/ipv4_address");
+    assert_eq!(str_at(&compose, "/x-huichang/environment/HUICHANG_TRUSTED_PROXIES"), proxy, "nginx, and only nginx");
 }
 
 // ---------------------------------------------------------------------------------------------

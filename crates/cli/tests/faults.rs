@@ -13,7 +13,7 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-const ADMIN: &str = "hca_faults-test-admin-token";
+const ADMIN: &str = "hca_faults-test-admin-token-0123456789";
 
 fn event_body() -> Value {
     let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();

@@ -3,5 +3,6 @@ window.ui = SwaggerUIBundle({
   url: new URL("api/openapi.json", document.baseURI.replace(/docs\/?$/, "")).href,
   dom_id: "#swagger-ui",
   deepLinking: true,
-  persistAuthorization: true,
+  // A token typed here is forgotten with the page, never kept in the browser's storage.
+  persistAuthorization: false,
 });

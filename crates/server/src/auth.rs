@@ -1,13 +1,20 @@
 //! Tokens: made here, kept as SHA-256 hashes by the store, and checked on every request.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, RandomState};
 use std::net::IpAddr;
+use std::num::NonZeroU32;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
+use governor::clock::{Clock, DefaultClock};
+use governor::nanos::Nanos;
+use governor::state::StateStore;
+use governor::state::keyed::ShrinkableKeyedStateStore;
+use governor::{Quota, RateLimiter};
 use huichang_core::role::{Grant, Role};
 use huichang_store::Actor;
 use rand::Rng;
@@ -53,7 +60,7 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let address = client_address(parts, &state.trusted_proxies);
+        let address = client_address(&parts.headers, &parts.extensions, &state.trusted_proxies);
         let token = match bearer(&parts.headers) {
             Some(token) => token,
             None => {
@@ -72,60 +79,54 @@ impl FromRequestParts<AppState> for Caller {
                 token
             }
         };
-        if let Some(grant) = state.store.grant(&hash_token(&token)).await? {
-            // A venue's or viewer's token that writes faster than any person could is slowed
-            // down; the organiser's own token is not.
-            if !parts.method.is_safe()
-                && grant.role != Role::Admin
-                && let Err(wait) = state.writes.hit(grant.token_id)
-            {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_writes",
-                    "this token is making changes faster than allowed; wait and try again",
-                )
-                .retry(wait.as_secs().max(1)));
-            }
-            return Ok(Caller { grant, address });
+        // A blocked address is answered before its token is looked up: past the limit, a guess
+        // costs the server nothing and cannot succeed. An office behind one address that
+        // mistypes twenty times waits a few seconds, like the guesser.
+        if let Some(wait) = state.failed_auth.wait(address) {
+            return Err(too_many_attempts(wait));
         }
-        // Only guesses are slowed down: an office behind one address keeps working with its
-        // valid tokens while someone there mistypes one.
-        if let Some(address) = address {
-            if let Some(wait) = state.failed_auth.blocked(address) {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::TOO_MANY_REQUESTS,
-                    "too_many_attempts",
-                    "too many failed sign-ins from this address",
-                )
-                .retry(wait.as_secs().max(1)));
-            }
-            state.failed_auth.record(address);
+        let Some(grant) = state.store.grant(&hash_token(&token)).await? else {
+            state.failed_auth.failed(address);
+            return Err(ApiError::unauthorized("the token is unknown or was revoked"));
+        };
+        // A venue's or viewer's token that writes faster than any person could is slowed
+        // down; the organiser's own token is not.
+        if !parts.method.is_safe()
+            && grant.role != Role::Admin
+            && let Err(wait) = state.writes.hit(grant.token_id)
+        {
+            return Err(ApiError::new(
+                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                "too_many_writes",
+                "this token is making changes faster than allowed; wait and try again",
+            )
+            .retry(wait.as_secs().max(1)));
         }
-        Err(ApiError::unauthorized("the token is unknown or was revoked"))
+        Ok(Caller { grant, address })
     }
 }
 
 /// The address a request came from: the connection's, or, when that is a trusted reverse proxy,
-/// the last address in `X-Forwarded-For` that is not one (each proxy appends the address it was
-/// reached from, so what a client writes there itself stands further left and is passed over).
-pub fn client_address(parts: &Parts, trusted: &TrustedProxies) -> Option<IpAddr> {
-    let peer = parts.extensions.get::<ConnectInfo<std::net::SocketAddr>>()?.0.ip();
+/// the right-most address in `X-Forwarded-For` that is not one. Each proxy appends the address
+/// it was reached from, so whatever a client writes there itself stands further left, behind
+/// the address its own proxy appended. When every address is a listed proxy, the right-most one
+/// is taken, never the left-most, which a client may have written; an entry that is not an
+/// address ends the walk.
+pub fn client_address(headers: &HeaderMap, extensions: &Extensions, trusted: &TrustedProxies) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<std::net::SocketAddr>>()?.0.ip().to_canonical();
     if !trusted.contains(peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = parts
-        .headers
-        .get_all("x-forwarded-for")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|a| a.trim().parse().ok())
-        .collect();
-    Some(forwarded.iter().rev().find(|a| !trusted.contains(**a)).or(forwarded.first()).copied().unwrap_or(peer))
+    let forwarded: Vec<&str> =
+        headers.get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(',')).collect();
+    let mut hops = forwarded.iter().rev().map_while(|a| a.trim().parse::<IpAddr>().ok()).map(|a| a.to_canonical());
+    let nearest = hops.clone().next();
+    Some(hops.find(|a| !trusted.contains(*a)).or(nearest).unwrap_or(peer))
 }
 
 /// The reverse proxies whose `X-Forwarded-For` names the client (`HUICHANG_TRUSTED_PROXIES`):
-/// addresses and ranges such as `127.0.0.1, 10.0.0.0/8, fd00::/8`.
+/// the proxies' own addresses, such as `127.0.0.1, 10.0.12.5`. Ranges (`10.0.0.0/8`) are read too,
+/// but any client inside one could write its own `X-Forwarded-For`.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Vec<(IpAddr, u8)>);
 
@@ -173,15 +174,133 @@ fn prefix(a: u128, b: u128, width: u32, bits: u8) -> bool {
 pub const PAGE_HEADER: &str = "x-requested-with";
 
 /// The token of an `Authorization: Bearer …` header.
-pub(crate) fn bearer(headers: &axum::http::HeaderMap) -> Option<String> {
+pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
 }
 
-/// Counts events per key (failed sign-ins per address, writes per token) in a fixed window;
-/// past the limit the key waits for the window to end. Kept in memory: a restart forgives,
-/// which is acceptable.
+/// The answer to an address past the failed sign-in limit.
+pub fn too_many_attempts(wait: Duration) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "too_many_attempts",
+        "too many failed sign-ins from this address",
+    )
+    .retry(wait.as_secs().max(1))
+}
+
+/// Failed sign-ins (API, pages and live feed alike): 20 at once from one client, then one more
+/// every 3 s, decided by governor's GCRA. Kept in memory: a restart forgives, which is acceptable.
+///
+/// Memory is bounded whatever the number of addresses: a client counts against one of 65,536
+/// buckets (at most about 2 MiB of state), picked by a hash of its address under a key random
+/// to this process, so nobody can aim at the bucket someone else uses; an IPv6 client counts by
+/// its /64, which one device can fill with addresses. Buckets back to a fresh state are dropped
+/// each minute, so the map is small unless many clients fail at once.
+pub struct FailedSignIns {
+    limiter: RateLimiter<Attempt, Buckets, DefaultClock>,
+    hasher: RandomState,
+    swept: Mutex<Instant>,
+}
+
+impl FailedSignIns {
+    pub fn new(per_minute: NonZeroU32) -> Self {
+        FailedSignIns {
+            limiter: RateLimiter::new(Quota::per_minute(per_minute), Buckets::default(), DefaultClock::default()),
+            hasher: RandomState::new(),
+            swept: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// How long `address` must wait, when it is past the limit. Counts nothing: it is asked
+    /// before a token is looked up, so that past the limit no guess is even tried.
+    pub fn wait(&self, address: Option<IpAddr>) -> Option<Duration> {
+        let key = Attempt { bucket: self.bucket(address?), counts: false };
+        self.limiter.check_key(&key).err().map(|until| until.wait_time_from(self.limiter.clock().now()))
+    }
+
+    /// Counts a failed sign-in of `address`.
+    pub fn failed(&self, address: Option<IpAddr>) {
+        let Some(address) = address else { return };
+        let _ = self.limiter.check_key(&Attempt { bucket: self.bucket(address), counts: true });
+        let mut swept = self.swept.lock().unwrap_or_else(|e| e.into_inner());
+        if swept.elapsed() >= Duration::from_secs(60) {
+            *swept = Instant::now();
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.limiter.len()
+    }
+
+    fn bucket(&self, address: IpAddr) -> u16 {
+        let network = match address.to_canonical() {
+            IpAddr::V4(v4) => (4, u128::from(u32::from(v4))),
+            IpAddr::V6(v6) => (6, u128::from(v6) >> 64),
+        };
+        self.hasher.hash_one(network) as u16
+    }
+}
+
+/// A failed sign-in of a bucket, or, when it does not count, the question whether one would
+/// still be let through.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct Attempt {
+    bucket: u16,
+    counts: bool,
+}
+
+/// governor's state per bucket (the GCRA's theoretical arrival time); a question is answered
+/// from it without changing it.
+#[derive(Default)]
+struct Buckets(Mutex<HashMap<u16, Nanos>>);
+
+impl Buckets {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u16, Nanos>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl StateStore for Buckets {
+    type Key = Attempt;
+
+    fn measure_and_replace<T, F, E>(&self, key: &Attempt, f: F) -> Result<T, E>
+    where
+        F: Fn(Option<Nanos>) -> Result<(T, Nanos), E>,
+    {
+        let mut buckets = self.lock();
+        let (outcome, next) = f(buckets.get(&key.bucket).copied())?;
+        if key.counts {
+            buckets.insert(key.bucket, next);
+        }
+        Ok(outcome)
+    }
+}
+
+impl ShrinkableKeyedStateStore<Attempt> for Buckets {
+    fn retain_recent(&self, drop_below: Nanos) {
+        self.lock().retain(|_, arrival| *arrival > drop_below);
+    }
+
+    fn shrink_to_fit(&self) {
+        self.lock().shrink_to_fit();
+    }
+
+    fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+}
+
+/// Changes per token in a fixed window; past the limit the token waits for the window to end.
+/// Its keys are live tokens, which the database bounds.
 pub struct Limiter<K> {
     limit: u32,
     window: Duration,
@@ -193,36 +312,22 @@ impl<K: std::hash::Hash + Eq + Copy> Limiter<K> {
         Limiter { limit, window, seen: Mutex::new(HashMap::new()) }
     }
 
-    pub(crate) fn record(&self, key: K) {
+    /// Counts one more for `key` unless it is over the limit; then how long it must wait.
+    pub(crate) fn hit(&self, key: K) -> Result<(), Duration> {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() > 100_000 {
             seen.retain(|_, (since, _)| now.duration_since(*since) < self.window);
         }
-        let entry = seen.entry(key).or_insert((now, 0));
-        if now.duration_since(entry.0) >= self.window {
-            *entry = (now, 0);
+        let (since, count) = seen.entry(key).or_insert((now, 0));
+        if now.duration_since(*since) >= self.window {
+            (*since, *count) = (now, 0);
         }
-        entry.1 += 1;
-    }
-
-    /// How long `key` must still wait, if it is over the limit.
-    pub(crate) fn blocked(&self, key: K) -> Option<Duration> {
-        let seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        let (since, count) = seen.get(&key)?;
-        let elapsed = since.elapsed();
-        (*count >= self.limit && elapsed < self.window).then(|| self.window - elapsed)
-    }
-
-    /// Counts one more for `key` unless it is over the limit; then how long it must wait.
-    pub(crate) fn hit(&self, key: K) -> Result<(), Duration> {
-        match self.blocked(key) {
-            Some(wait) => Err(wait),
-            None => {
-                self.record(key);
-                Ok(())
-            }
+        if *count >= self.limit {
+            return Err(self.window - now.duration_since(*since));
         }
+        *count += 1;
+        Ok(())
     }
 }
 
@@ -248,13 +353,18 @@ mod tests {
             }
             let (mut parts, ()) = builder.body(()).unwrap().into_parts();
             parts.extensions.insert(ConnectInfo(std::net::SocketAddr::new(peer.parse().unwrap(), 40000)));
-            client_address(&parts, &trusted).unwrap().to_string()
+            client_address(&parts.headers, &parts.extensions, &trusted).unwrap().to_string()
         };
         assert_eq!(request("203.0.113.9", &["198.51.100.1"]), "203.0.113.9", "an untrusted peer is the client");
         assert_eq!(request("127.0.0.1", &["198.51.100.1"]), "198.51.100.1");
         // A client's own claim stands left of what the proxies appended, and is passed over.
         assert_eq!(request("127.0.0.1", &["6.6.6.6, 198.51.100.1, 10.1.2.3"]), "198.51.100.1");
         assert_eq!(request("127.0.0.1", &["6.6.6.6", "198.51.100.1"]), "198.51.100.1");
+        // A client inside a listed range writes a listed address: the one its proxy appended
+        // stands right of it and is taken, so it cannot pick a new address for each guess.
+        assert_eq!(request("127.0.0.1", &["10.9.9.9, 10.1.2.3"]), "10.1.2.3");
+        assert_eq!(request("127.0.0.1", &["6.6.6.6, not-an-address, 10.1.2.3"]), "10.1.2.3");
+        assert_eq!(request("::ffff:203.0.113.9", &["198.51.100.1"]), "203.0.113.9");
         assert_eq!(request("127.0.0.1", &[]), "127.0.0.1", "nothing forwarded: the proxy itself");
         assert_eq!(request("::ffff:10.0.0.5", &["2001:db8::1"]), "2001:db8::1");
         assert!(trusted.contains("fd12::1".parse().unwrap()) && !trusted.contains("11.0.0.1".parse().unwrap()));
@@ -263,15 +373,50 @@ mod tests {
     }
 
     #[test]
-    fn an_address_is_blocked_after_the_limit_until_the_window_ends() {
-        let limiter = Limiter::new(3, Duration::from_secs(60));
-        let address: IpAddr = "127.0.0.7".parse().unwrap();
-        for _ in 0..2 {
-            limiter.record(address);
+    fn a_client_that_keeps_failing_waits_and_asking_counts_nothing() {
+        let limiter = FailedSignIns::new(NonZeroU32::new(3).unwrap());
+        let address: Option<IpAddr> = "127.0.0.7".parse().ok();
+        for _ in 0..10 {
+            assert!(limiter.wait(address).is_none(), "asking whether to wait is not a failure");
         }
-        assert!(limiter.blocked(address).is_none());
-        limiter.record(address);
-        assert!(limiter.blocked(address).unwrap() <= Duration::from_secs(60));
-        assert!(limiter.blocked("127.0.0.8".parse().unwrap()).is_none());
+        for _ in 0..3 {
+            limiter.failed(address);
+        }
+        let wait = limiter.wait(address).expect("past the limit");
+        assert!(wait > Duration::ZERO && wait <= Duration::from_secs(20), "{wait:?}");
+        let other = (8..20)
+            .map(|n| IpAddr::from([127, 0, 0, n]))
+            .find(|a| limiter.bucket(*a) != limiter.bucket(address.unwrap()));
+        assert!(limiter.wait(other).is_none(), "another client does not wait");
+        assert!(limiter.wait(None).is_none(), "no address, no limit to apply");
+    }
+
+    #[test]
+    fn an_ipv6_client_counts_by_its_network() {
+        let limiter = FailedSignIns::new(NonZeroU32::new(2).unwrap());
+        limiter.failed("2001:db8:1:2::1".parse().ok());
+        limiter.failed("2001:db8:1:2:ffff::9".parse().ok());
+        assert!(limiter.wait("2001:db8:1:2::77".parse().ok()).is_some(), "the same /64");
+        assert_eq!(limiter.len(), 1);
+    }
+
+    #[test]
+    fn failures_from_any_number_of_addresses_take_bounded_memory() {
+        let limiter = FailedSignIns::new(NonZeroU32::new(20).unwrap());
+        for n in 0..200_000u32 {
+            limiter.failed(Some(IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + n))));
+        }
+        assert!(limiter.len() <= usize::from(u16::MAX) + 1, "{} buckets", limiter.len());
+    }
+
+    #[test]
+    fn a_token_writing_past_its_limit_waits_for_the_window() {
+        let limiter = Limiter::new(3, Duration::from_secs(60));
+        let token = uuid::Uuid::now_v7();
+        for _ in 0..3 {
+            limiter.hit(token).unwrap();
+        }
+        assert!(limiter.hit(token).unwrap_err() <= Duration::from_secs(60));
+        limiter.hit(uuid::Uuid::now_v7()).unwrap();
     }
 }

@@ -36,8 +36,8 @@ pub struct AppState {
     /// Base of the links in emails the API queues.
     pub public_url: String,
     pub metrics: Arc<metrics::Metrics>,
-    /// Failed authentications per address: 20 a minute, then 429.
-    pub failed_auth: Arc<auth::Limiter<std::net::IpAddr>>,
+    /// Failed sign-ins per client: 20 at once, then one every 3 s; past that, 429.
+    pub failed_auth: Arc<auth::FailedSignIns>,
     /// Changes per token other than the admin's: 300 in 10 s, then 429.
     pub writes: Arc<auth::Limiter<uuid::Uuid>>,
     /// Set when the server is shutting down: live-feed clients are told to reconnect.
@@ -61,7 +61,7 @@ impl AppState {
             video_link_timeout: Duration::from_secs(60),
             trusted_proxies: Arc::default(),
             metrics: Arc::default(),
-            failed_auth: Arc::new(auth::Limiter::new(20, Duration::from_secs(60))),
+            failed_auth: Arc::new(auth::FailedSignIns::new(std::num::NonZeroU32::new(20).expect("20 is not zero"))),
             writes: Arc::new(auth::Limiter::new(300, Duration::from_secs(10))),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             hub: Arc::default(),
@@ -115,8 +115,7 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))
         .route("/api/openapi.json", get(service::openapi))
-        .route("/docs", get(service::docs))
-        .route("/docs/{file}", get(service::docs_asset))
+        .merge(service::docs_router())
         .merge(pages::router())
         .fallback(|| async { ApiError::not_found("page or endpoint") })
         .method_not_allowed_fallback(|| async {

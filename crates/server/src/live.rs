@@ -34,8 +34,8 @@ pub const CONNECTIONS_PER_TOKEN: usize = 50;
 pub struct Message {
     pub seq: i64,
     pub text: tokio_tungstenite::tungstenite::Utf8Bytes,
-    /// A token was created, reissued or revoked: each client checks that its own still holds.
-    pub about_tokens: bool,
+    /// The token this change revoked: its clients close, each comparing its own in memory.
+    pub revoked_token: Option<Uuid>,
 }
 
 #[derive(Default)]
@@ -124,7 +124,7 @@ pub fn snapshot_message(dashboard: &Dashboard) -> Message {
     Message {
         seq: dashboard.seq,
         text: json!({"type": "snapshot", "seq": dashboard.seq, "dashboard": dashboard}).to_string().into(),
-        about_tokens: false,
+        revoked_token: None,
     }
 }
 
@@ -148,7 +148,7 @@ pub async fn changes_after(
             let at = huichang_core::event::local(change.at, event.event.timezone);
             let text = json!({"type": "change", "seq": change.seq, "at": at, "venue_id": change.venue_id,
                 "what": change.what, "venue": venue, "totals": totals});
-            Message { seq: change.seq, text: text.to_string().into(), about_tokens: change.what.starts_with("token.") }
+            Message { seq: change.seq, text: text.to_string().into(), revoked_token: change.revoked_token_id }
         })
         .collect())
 }

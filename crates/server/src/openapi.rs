@@ -69,7 +69,10 @@ impl Modify for CommonProblems {
                 "422",
                 "`invalid_body` (a field of the wrong type) or `invalid_query` (`limit` or `after` out of range): every bad field named",
             ),
-            ("429", "`too_many_attempts`: too many failed authentications from this address; see `Retry-After`"),
+            (
+                "429",
+                "`too_many_attempts`: too many failed sign-ins from this address, so no token from it is looked up for now; see `Retry-After`",
+            ),
             ("503", "`unavailable`: the database is not reachable; see `Retry-After`"),
         ];
         for item in openapi.paths.paths.values_mut() {

@@ -47,7 +47,7 @@ pub fn router() -> Router<AppState> {
 }
 
 /// Every page and asset: no framing, no sniffing, no token in a `Referer`, scripts only from here.
-async fn security_headers(request: Request, next: Next) -> Response {
+pub(crate) async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
@@ -94,6 +94,8 @@ pub struct PageContext {
     /// The browser navigated here from another site.
     cross_site: bool,
     address: Option<std::net::IpAddr>,
+    /// The session cookie names no live token: the answer clears it.
+    stale_session: bool,
 }
 
 impl FromRequestParts<AppState> for PageContext {
@@ -113,9 +115,20 @@ impl FromRequestParts<AppState> for PageContext {
         let lang = asked.or_else(|| cookie(headers, LANG_COOKIE).and_then(|l| Lang::parse(&l))).unwrap_or(Lang::Zh);
         let secure = state.public_url.starts_with("https://")
             || header_text(headers, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-        let grant = match cookie(headers, SESSION_COOKIE) {
-            Some(token) => state.store.grant(&hash_token(&token)).await.ok().flatten(),
-            None => None,
+        let address = crate::auth::client_address(&parts.headers, &parts.extensions, &state.trusted_proxies);
+        // A session cookie is a token like any other: past the failed sign-in limit it is not
+        // looked up, and one that is unknown counts, and is cleared so that it counts once.
+        let (grant, stale_session) = match cookie(headers, SESSION_COOKIE) {
+            Some(_) if state.failed_auth.wait(address).is_some() => (None, false),
+            Some(token) => match state.store.grant(&hash_token(&token)).await {
+                Ok(Some(grant)) => (Some(grant), false),
+                Ok(None) => {
+                    state.failed_auth.failed(address);
+                    (None, true)
+                }
+                Err(_) => (None, false),
+            },
+            None => (None, false),
         };
         Ok(PageContext {
             base,
@@ -125,7 +138,8 @@ impl FromRequestParts<AppState> for PageContext {
             grant,
             path: parts.uri.path().to_owned(),
             cross_site: header_text(headers, "sec-fetch-site").is_some_and(|s| s == "cross-site"),
-            address: crate::auth::client_address(parts, &state.trusted_proxies),
+            address,
+            stale_session,
         })
     }
 }
@@ -265,6 +279,9 @@ impl<'a> Page<'a> {
         );
         let mut response = (self.status, Html(html)).into_response();
         let mut cookies = self.cookies;
+        if ctx.stale_session {
+            cookies.push(session_cookie(ctx, "", 0));
+        }
         if ctx.remember_lang {
             let value = if lang == Lang::Zh { "zh" } else { "en" };
             cookies.push(format!("{LANG_COOKIE}={value}; Path={}; Max-Age=31536000; SameSite=Lax", cookie_path(ctx)));
@@ -348,10 +365,16 @@ async fn index(ctx: PageContext, Query(query): Query<SignIn>) -> Response {
 
 /// `GET /signin?token=…&next=…`: the link printed by `huichang demo` and shown at venue creation.
 async fn sign_in_link(State(state): State<AppState>, ctx: PageContext, Query(query): Query<SignIn>) -> Response {
-    sign_in(&state, ctx, query).await
+    // Followed from another site, the link arrives without the session cookie (SameSite=Strict),
+    // so a session it would replace cannot be seen; loaded again from here, the cookie comes.
+    if ctx.cross_site {
+        return reload_from_here();
+    }
+    sign_in(&state, ctx, query, false).await
 }
 
 /// The sign-in form posts here, so the token stays out of the address bar and the history.
+/// Posted from a page of this site, it is the person's own choice and replaces any session.
 async fn sign_in_form(
     State(state): State<AppState>,
     ctx: PageContext,
@@ -360,13 +383,17 @@ async fn sign_in_form(
     if ctx.cross_site {
         return error_page(&ctx, StatusCode::FORBIDDEN, ctx.lang.pick("请从本站登录。", "Sign in from this site."));
     }
-    sign_in(&state, ctx, form).await
+    sign_in(&state, ctx, form, true).await
 }
 
-async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn) -> Response {
+async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn, replace_session: bool) -> Response {
     let token = form.token.as_deref().map(str::trim).unwrap_or_default();
     if token.is_empty() {
         return sign_in_page(&ctx, form.next.as_deref(), None, StatusCode::OK);
+    }
+    if state.failed_auth.wait(ctx.address).is_some() {
+        let message = ctx.lang.pick("尝试次数过多，请稍后再试。", "Too many attempts; try again shortly.");
+        return error_page(&ctx, StatusCode::TOO_MANY_REQUESTS, message);
     }
     let grant = match state.store.grant(&hash_token(token)).await {
         Ok(grant) => grant,
@@ -377,14 +404,7 @@ async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn) -> Respon
         }
     };
     let Some(grant) = grant else {
-        if let Some(address) = ctx.address {
-            if state.failed_auth.blocked(address).is_some() {
-                let message =
-                    ctx.lang.pick("尝试次数过多，请一分钟后再试。", "Too many attempts; try again in a minute.");
-                return error_page(&ctx, StatusCode::TOO_MANY_REQUESTS, message);
-            }
-            state.failed_auth.record(address);
-        }
+        state.failed_auth.failed(ctx.address);
         ctx.grant = None;
         let message = ctx.lang.pick(
             "该令牌无效或已被撤销，请核对后重试。",
@@ -393,8 +413,54 @@ async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn) -> Respon
         return sign_in_page(&ctx, form.next.as_deref(), Some(message), StatusCode::UNAUTHORIZED);
     };
     let next = form.next.as_deref().and_then(local_path).map(str::to_owned).unwrap_or_else(|| home(&grant));
+    if let Some(current) = &ctx.grant
+        && current.token_id != grant.token_id
+        && !replace_session
+    {
+        return confirm_page(&ctx, current, &grant, token, &next);
+    }
     let cookie = session_cookie(&ctx, token, SESSION_SECONDS);
     see_other(&ctx, &next, &[cookie])
+}
+
+/// A link would sign this browser in with another token than its session's: someone may have
+/// sent it to make the browser work as them. The person decides, on a page of this site.
+fn confirm_page(ctx: &PageContext, current: &Grant, new: &Grant, token: &str, next: &str) -> Response {
+    let (current_zh, current_en) = role_names(current.role);
+    let (new_zh, new_en) = role_names(new.role);
+    let mut page = Page::new(ctx.lang.pick("确认登录", "Confirm sign-in"));
+    page.main = format!(
+        r#"<section class="card narrow">
+<p class="banner" role="alert" lang="zh-CN">此浏览器已用另一个令牌（{current_zh}）登录。要退出它，改用此链接的令牌（{new_zh}）登录吗？</p>
+<p class="banner" role="alert" lang="en">This browser is signed in with another token ({current_en}). Sign out of it and sign in with this link's token ({new_en})?</p>
+<form method="post" action="{base}/signin" class="stack">
+<input type="hidden" name="token" value="{token}"><input type="hidden" name="next" value="{next}">
+<button type="submit" class="primary">改用此令牌登录 · Sign in with this token</button>
+</form>
+<p><a href="{base}{home}">保持原来的登录 · Stay signed in as before</a></p>
+</section>"#,
+        base = escape(&ctx.base),
+        token = escape(token),
+        next = escape(next),
+        home = escape(&home(current)),
+    );
+    page.render(ctx)
+}
+
+fn role_names(role: Role) -> (&'static str, &'static str) {
+    match role {
+        Role::Admin => ("管理员", "admin"),
+        Role::Coordinator => ("分会场联络人", "coordinator"),
+        Role::Technician => ("技术人员", "technician"),
+        Role::Viewer => ("观看", "viewer"),
+    }
+}
+
+/// A page that loads itself again, now from this site, so that the SameSite=Strict session
+/// cookie is sent along.
+fn reload_from_here() -> Response {
+    ([(header::REFRESH, "0")], Html("<!doctype html><meta charset=\"utf-8\"><title>…</title>".to_owned()))
+        .into_response()
 }
 
 async fn sign_out(ctx: PageContext) -> Response {
@@ -435,11 +501,11 @@ fn check(ctx: &PageContext, allowed: impl Fn(&Grant) -> bool) -> Access {
         )),
         // A link followed from an email arrives cross-site, and a SameSite=Strict cookie set by
         // the sign-in redirect is not sent with it; loading the page again from here sends it.
-        None if ctx.cross_site => Access::Refused(
-            ([(header::REFRESH, "0")], Html("<!doctype html><meta charset=\"utf-8\"><title>…</title>".to_owned()))
-                .into_response(),
-        ),
-        None => Access::Refused(see_other(ctx, &format!("/?next={}", ctx.path), &[])),
+        None if ctx.cross_site => Access::Refused(reload_from_here()),
+        None => {
+            let cleared = ctx.stale_session.then(|| session_cookie(ctx, "", 0));
+            Access::Refused(see_other(ctx, &format!("/?next={}", ctx.path), cleared.as_slice()))
+        }
     }
 }
 

@@ -40,12 +40,21 @@ pub async fn openapi() -> impl IntoResponse {
     Json(ApiDoc::openapi())
 }
 
+/// The reference and its files, with the same security headers as the pages: a token typed
+/// into it must not leak through a frame, a sniffed file or a `Referer`.
+pub fn docs_router() -> axum::Router<AppState> {
+    axum::Router::new()
+        .route("/docs", axum::routing::get(docs))
+        .route("/docs/{file}", axum::routing::get(docs_asset))
+        .layer(axum::middleware::from_fn(crate::pages::security_headers))
+}
+
 /// Swagger UI, served from the binary: officials often work on intranets without internet.
-pub async fn docs() -> Html<&'static str> {
+async fn docs() -> Html<&'static str> {
     Html(include_str!("../assets/docs.html"))
 }
 
-pub async fn docs_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Result<impl IntoResponse, ApiError> {
+async fn docs_asset(axum::extract::Path(file): axum::extract::Path<String>) -> Result<impl IntoResponse, ApiError> {
     let (body, content_type): (&'static [u8], &str) = match file.as_str() {
         "swagger-ui-bundle.js" => {
             (include_bytes!("../assets/swagger-ui/swagger-ui-bundle.js"), "text/javascript; charset=utf-8")

@@ -151,6 +151,8 @@ pub struct Change {
     pub venue_id: Option<Uuid>,
     pub what: String,
     pub at: DateTime<Utc>,
+    /// The token a `token.revoked` change revoked.
+    pub revoked_token_id: Option<Uuid>,
 }
 
 /// Where an attendee belongs, for authorisation before a change.
@@ -327,7 +329,8 @@ pub trait Store: Send + Sync + 'static {
     async fn grant(&self, token_hash: &str) -> Result<Option<Grant>>;
     /// Whether any admin token is live.
     async fn has_admin_token(&self) -> Result<bool>;
-    /// Makes `token_hash` the only live admin token.
+    /// Makes `token_hash` the only live admin token; [`StoreError::AlreadyRevoked`] when it is
+    /// one that was revoked, which nothing brings back.
     async fn set_admin_token(&self, token_hash: &str) -> Result<Uuid>;
 
     async fn create_event(&self, event: &NewEvent, actor: &Actor) -> Result<Event>;

@@ -613,26 +613,25 @@ impl Store for Backend {
 
     async fn set_admin_token(&self, token_hash: &str) -> Result<Uuid> {
         let mut tx = self.writer().begin().await?;
-        sqlx::query(
-            "UPDATE tokens SET revoked_at = $1 WHERE role = 'admin' AND revoked_at IS NULL AND token_hash <> $2",
-        )
-        .bind(now())
-        .bind(token_hash)
-        .execute(&mut *tx)
-        .await?;
-        // Instances starting together insert the same row at once: the unique hash decides, and
-        // a configured token that was revoked (by `huichang token admin`) takes over again.
-        let id: Uuid = sqlx::query_scalar(
+        // Instances starting together insert the same row at once: the unique hash decides. The
+        // no-op update returns the row only while it is a live admin token; a revoked one stays
+        // revoked, and the whole transaction, the revocation of the others included, is undone.
+        let id: Option<Uuid> = sqlx::query_scalar(
             "INSERT INTO tokens (id, token_hash, role, event_id, venue_id, label, created_at) VALUES ($1, $2, 'admin', NULL, NULL, 'admin', $3)
-             ON CONFLICT (token_hash) DO UPDATE SET revoked_at = NULL WHERE tokens.role = 'admin'
+             ON CONFLICT (token_hash) DO UPDATE SET label = tokens.label WHERE tokens.role = 'admin' AND tokens.revoked_at IS NULL
              RETURNING id",
         )
         .bind(Uuid::now_v7())
         .bind(token_hash)
         .bind(now())
         .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
+        .await?;
+        let id = id.ok_or(StoreError::AlreadyRevoked)?;
+        sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE role = 'admin' AND revoked_at IS NULL AND id <> $2")
+            .bind(now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -924,6 +923,13 @@ impl Store for Backend {
         let token = token_from_row(&row)?;
         let detail = json!({"role": token.role.as_str(), "label": token.label});
         record(&mut tx, actor, Record::new((event_id, seq), token.venue_id, "token.revoked", ("token", id), detail))
+            .await?;
+        // The live-feed row names the token, for its clients to hear that it is theirs.
+        sqlx::query("UPDATE changes SET revoked_token_id = $1 WHERE event_id = $2 AND seq = $3")
+            .bind(id)
+            .bind(event_id)
+            .bind(seq)
+            .execute(&mut *tx)
             .await?;
         tx.commit().await?;
         Ok(token)
@@ -1833,7 +1839,7 @@ impl Store for Backend {
 
     async fn changes(&self, event_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<Change>> {
         sqlx::query(
-            "SELECT seq, venue_id, what, at FROM changes WHERE event_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            "SELECT seq, venue_id, what, at, revoked_token_id FROM changes WHERE event_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
         )
         .bind(event_id)
         .bind(after_seq)
@@ -1847,6 +1853,7 @@ impl Store for Backend {
                 venue_id: row.try_get("venue_id")?,
                 what: row.try_get("what")?,
                 at: row.try_get("at")?,
+                revoked_token_id: row.try_get("revoked_token_id")?,
             })
         })
         .collect()

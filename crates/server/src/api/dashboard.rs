@@ -51,9 +51,10 @@ pub struct LiveQuery {
     responses((status = 101, description = "A WebSocket: first `{'type': 'snapshot', 'seq', 'dashboard'}` (or the changes after \
         `since`), then one `{'type': 'change', 'seq', 'at', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
         A client that falls behind gets a fresh snapshot. Pings every 20 s keep it open through proxies. The server closes it with \
-        1008 when the token is revoked and 1012 when it restarts (reconnect with `since`)."),
+        1008 when the token is revoked, 1011 when a client that fell behind cannot be brought up to date and 1012 when it restarts \
+        (reconnect with `since`). Frames and messages from the client are limited to 64 KiB."),
         (status = 426, description = "`websocket_required`: a plain HTTP request", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`too_many_connections`: the token already holds 50 live connections", body = Problem, content_type = "application/problem+json")))]
+        (status = 429, description = "`too_many_connections`: the token already holds 50 live connections; `too_many_attempts`: too many failed sign-ins from this address", body = Problem, content_type = "application/problem+json")))]
 pub async fn live(
     State(state): State<AppState>,
     Path(event): Path<String>,
@@ -70,11 +71,16 @@ pub async fn live(
     let token = crate::auth::bearer(headers).or(query.token).or(cookie).ok_or_else(|| {
         ApiError::unauthorized("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")
     })?;
-    let grant = state
-        .store
-        .grant(&hash_token(&token))
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("the token is unknown or was revoked"))?;
+    // A token tried here counts against the failed sign-in limit like one sent to the API.
+    let address = crate::auth::client_address(headers, request.extensions(), &state.trusted_proxies);
+    if let Some(wait) = state.failed_auth.wait(address) {
+        return Err(crate::auth::too_many_attempts(wait));
+    }
+    let token_hash = hash_token(&token);
+    let Some(grant) = state.store.grant(&token_hash).await? else {
+        state.failed_auth.failed(address);
+        return Err(ApiError::unauthorized("the token is unknown or was revoked"));
+    };
     if !grant.may_list_venues(event.id) {
         return Err(ApiError::forbidden());
     }
@@ -95,9 +101,14 @@ pub async fn live(
     })?;
     let upgrading = hyper::upgrade::on(&mut request);
     let receiver = state.hub.subscribe(&state.store, event.id).await?;
+    // A revocation committed after the check above may have been sent out before this client
+    // subscribed; it has committed, so asking again sees it. Every later one reaches the client.
+    if state.store.grant(&token_hash).await?.is_none() {
+        return Err(ApiError::unauthorized("the token is unknown or was revoked"));
+    }
     tokio::spawn(async move {
         let Ok(upgraded) = upgrading.await else { return };
-        let client = Client { event_id: event.id, token_hash: hash_token(&token), _connection: connection };
+        let client = Client { event_id: event.id, token_id: grant.token_id, token_hash, _connection: connection };
         serve_client(TokioIo::new(upgraded), state, client, query.since, receiver).await
     });
     Response::builder()
@@ -134,8 +145,14 @@ fn handshake(method: &Method, headers: &HeaderMap) -> Result<String, &'static st
 /// The WebSocket's settings: clients send little but pings and a close, so a small read buffer
 /// keeps idle connections cheap; a client that fell behind gets its backlog in writes of about
 /// 8 KiB, so that its write buffer stays that small instead of holding a whole backlog.
+/// A frame is capped like a message: a frame is held whole before its message is, so a client
+/// announcing a huge one would otherwise make the server buffer it.
 fn settings() -> WebSocketConfig {
-    WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(8 * 1024).max_message_size(Some(64 * 1024))
+    WebSocketConfig::default()
+        .read_buffer_size(4096)
+        .write_buffer_size(8 * 1024)
+        .max_message_size(Some(64 * 1024))
+        .max_frame_size(Some(64 * 1024))
 }
 
 /// Writes one text frame straight to the connection (a server's frames are not masked).
@@ -184,14 +201,34 @@ fn waiting(receiver: &mut tokio::sync::broadcast::Receiver<live::Message>) -> Op
 /// Who is on the other end of a live connection.
 struct Client {
     event_id: Uuid,
+    token_id: Uuid,
     token_hash: String,
     _connection: live::Connection,
 }
 
-/// A close frame: 1008 when the token was revoked (sign in again), 1012 when the server is
-/// restarting (reconnect).
+/// A close frame: 1008 when the token was revoked (sign in again), 1011 when a client that fell
+/// behind cannot be brought up to date and 1012 when the server is restarting (reconnect).
 fn close(code: u16, reason: &'static str) -> WsMessage {
     WsMessage::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
+}
+
+fn revoked() -> WsMessage {
+    close(1008, "the token was revoked; sign in again")
+}
+
+/// The snapshot a client that fell behind starts again from, or the frame that closes it. The
+/// messages it was passed over may have revoked its token, so the token is asked after once;
+/// when that cannot be answered, the client is closed too and reconnects through the check.
+async fn resync(state: &AppState, client: &Client) -> Result<live::Message, WsMessage> {
+    match state.store.grant(&client.token_hash).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(revoked()),
+        Err(_) => return Err(close(1011, "the token could not be checked; reconnect")),
+    }
+    match live::snapshot(state.store.as_ref(), client.event_id).await {
+        Ok(Some(snapshot)) => Ok(live::snapshot_message(&snapshot)),
+        _ => Err(close(1011, "the dashboard could not be read; reconnect")),
+    }
 }
 
 async fn serve_client(
@@ -242,8 +279,8 @@ async fn serve_client(
                 while let Some(received) = next.take() {
                     match received {
                         Ok(message) => {
-                            if message.about_tokens && matches!(state.store.grant(&client.token_hash).await, Ok(None)) {
-                                let _ = sink.send(close(1008, "the token was revoked; sign in again")).await;
+                            if message.revoked_token == Some(client.token_id) {
+                                let _ = sink.send(revoked()).await;
                                 return;
                             }
                             if message.seq > sent {
@@ -252,12 +289,15 @@ async fn serve_client(
                             }
                         }
                         // Fallen behind: start again from a fresh snapshot instead of slowing the others.
-                        Err(RecvError::Lagged(_)) => match live::snapshot(state.store.as_ref(), event_id).await {
-                            Ok(Some(snapshot)) => {
+                        Err(RecvError::Lagged(_)) => match resync(&state, &client).await {
+                            Ok(snapshot) => {
                                 sent = snapshot.seq;
-                                batch = vec![live::snapshot_message(&snapshot).text];
+                                batch = vec![snapshot.text];
                             }
-                            _ => return,
+                            Err(close) => {
+                                let _ = sink.send(close).await;
+                                return;
+                            }
                         },
                         Err(RecvError::Closed) => return,
                     }
@@ -294,5 +334,60 @@ async fn serve_client(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huichang_store::Actor;
+
+    /// A client on a fresh SQLite store, watching a new event with a viewer token of its own.
+    async fn watching() -> (AppState, Client, Uuid, std::path::PathBuf) {
+        let dir = std::env::temp_dir().join(format!("huichang-resync-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = huichang_store::open(&format!("sqlite://{}", dir.join("huichang.db").display())).await.unwrap();
+        let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
+        let input: huichang_core::event::EventInput = serde_json::from_value(serde_json::json!({
+            "title": "开幕式", "timezone": "Asia/Shanghai", "starts_at": at(60), "ends_at": at(62),
+            "registration_deadline": at(24), "video_check": {"starts_at": at(40), "ends_at": at(41)},
+            "organizer_email": "org@example.cn"
+        }))
+        .unwrap();
+        let event = store.create_event(&input.validate().unwrap(), &Actor::command_line()).await.unwrap();
+        let token_hash = hash_token(&crate::auth::new_token(huichang_core::role::Role::Viewer));
+        let token_id = store.create_viewer_token(event.id, &token_hash, "", &Actor::command_line()).await.unwrap();
+        let state = AppState::new(store, "http://huichang.test");
+        let client =
+            Client { event_id: event.id, token_id, token_hash, _connection: state.hub.connect(token_id).unwrap() };
+        (state, client, token_id, dir)
+    }
+
+    fn close_code(frame: WsMessage) -> u16 {
+        match frame {
+            WsMessage::Close(Some(frame)) => frame.code.into(),
+            other => panic!("not a close frame: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_client_that_fell_behind_is_closed_when_its_token_was_revoked_meanwhile() {
+        let (state, client, token_id, dir) = watching().await;
+        let snapshot = resync(&state, &client).await.expect("a live token starts again from a snapshot");
+        assert!(snapshot.text.contains("\"type\":\"snapshot\""));
+        // The revocation is among the messages the client was passed over.
+        state.store.revoke_token(token_id, &Actor::command_line()).await.unwrap();
+        assert_eq!(close_code(resync(&state, &client).await.unwrap_err()), 1008);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[tokio::test]
+    async fn a_revocation_names_its_token_for_the_clients_to_compare() {
+        let (state, client, token_id, dir) = watching().await;
+        state.store.revoke_token(token_id, &Actor::command_line()).await.unwrap();
+        let messages = live::changes_after(state.store.as_ref(), client.event_id, 0).await.unwrap();
+        let revoked: Vec<_> = messages.iter().filter_map(|m| m.revoked_token).collect();
+        assert_eq!(revoked, [client.token_id], "only the revocation carries a token, and it is this one");
+        let _ = std::fs::remove_dir_all(dir);
     }
 }
