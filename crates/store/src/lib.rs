@@ -139,7 +139,7 @@ pub struct AuditActor {
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditTarget {
-    /// `event`, `venue`, `registration`, `attendee` or `token`.
+    /// `event`, `venue`, `room`, `registration`, `attendee`, `token`, `deadline` or `message`.
     pub kind: String,
     pub id: Uuid,
 }
@@ -252,7 +252,7 @@ pub struct PlanItem {
 pub struct NewMessage {
     pub event_id: Uuid,
     pub dedupe_key: String,
-    /// `reminder`, `overdue` or `digest`.
+    /// `reminder`, `overdue`, `digest` or `online_notice`.
     pub kind: String,
     pub deadline_id: Option<Uuid>,
     pub venue_id: Option<Uuid>,
@@ -281,7 +281,7 @@ pub struct OutboxView {
     pub id: Uuid,
     pub to: String,
     pub subject: String,
-    /// `reminder`, `overdue` or `digest`.
+    /// `reminder`, `overdue`, `digest` or `online_notice`.
     pub kind: String,
     pub deadline_id: Option<Uuid>,
     pub venue_id: Option<Uuid>,
