@@ -6,12 +6,19 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use huichang_notify::{Delivery, Mailer, Notifier, Settings};
 use huichang_store::Store;
-use huichang_tests::smtp::{SmtpServer, free_port, header, text_part};
+use huichang_tests::smtp::{AfterData, SmtpServer, free_port, header, text_part};
 use huichang_tests::{TestApp, attendees, list, on_both_stores};
 use serde_json::json;
 
 fn notifier(store: Arc<dyn Store>, smtp_url: &str) -> Notifier {
     let mailer = Mailer::new(Some(smtp_url), std::path::Path::new("/nonexistent")).unwrap();
+    Notifier::new(store, mailer, Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap())
+}
+
+/// A worker that waits one second for each SMTP reply.
+fn impatient_notifier(store: Arc<dyn Store>, smtp_url: &str) -> Notifier {
+    let mailer =
+        Mailer::new(Some(smtp_url), std::path::Path::new("/nonexistent")).unwrap().with_timeout(Duration::from_secs(1));
     Notifier::new(store, mailer, Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap())
 }
 
@@ -159,6 +166,90 @@ on_both_stores! {
         assert_eq!(retried["status"], "queued");
         assert_eq!(retried["attempts"], 0);
         app.post(&format!("/api/v1/outbox/{id}/retry"), &app.admin, &json!({})).await.expect_problem(409, "not_failed");
+    }
+
+    async fn a_message_whose_reply_was_lost_is_sent_again_only_when_the_organiser_retries_it(app: TestApp) {
+        for after_data in [AfterData::Silent, AfterData::Drop] {
+            let event = app.create_event(80).await;
+            app.create_venue(&event, "四川省分会场", 30).await;
+            let at = deadline_of(&event) - hours(72) + chrono::Duration::minutes(1);
+            let lost = SmtpServer::start_with(free_port(), Duration::ZERO, after_data);
+            let worker = impatient_notifier(app.store.clone(), &lost.url());
+            worker.plan(at).await.unwrap();
+            assert_eq!(worker.deliver(at).await.unwrap(), Delivery { sent: 0, retrying: 0, failed: 1 }, "{after_data:?}");
+            assert_eq!(lost.messages().len(), 1, "the server has it, though it never said so");
+
+            // No later round, on this worker or another, sends it again by itself.
+            let good = SmtpServer::start();
+            let other = impatient_notifier(app.store.clone(), &good.url());
+            let later = Utc::now().max(at) + hours(2);
+            assert_eq!(other.deliver(later).await.unwrap(), Delivery::default());
+            assert_eq!(worker.deliver(later).await.unwrap(), Delivery::default());
+            assert_eq!(lost.messages().len(), 1);
+            assert!(good.messages().is_empty());
+
+            let outbox_path = format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap());
+            let outbox = app.get(&outbox_path, &app.admin).await.expect(200);
+            assert_eq!(outbox[0]["status"], "failed", "{after_data:?}");
+            assert!(outbox[0]["last_error"].as_str().unwrap().contains("may have been sent"), "{outbox}");
+            assert!(outbox[0]["next_attempt_at"].is_null());
+
+            // The organiser decides it did not arrive: the retry carries the same Message-ID.
+            let id = outbox[0]["id"].as_str().unwrap();
+            assert_eq!(app.post(&format!("/api/v1/outbox/{id}/retry"), &app.admin, &json!({})).await.expect(200)["status"], "queued");
+            assert_eq!(other.deliver(later).await.unwrap().sent, 1);
+            let first = header(&lost.messages()[0], "Message-ID").unwrap();
+            assert_eq!(header(&good.messages()[0], "Message-ID").unwrap(), first);
+            assert_eq!(app.get(&outbox_path, &app.admin).await.expect(200)[0]["status"], "sent");
+
+            let event_id = event["id"].as_str().unwrap().parse().unwrap();
+            let changes = app.store.changes(event_id, 0, 10_000).await.unwrap();
+            let outbox_changes: Vec<&str> = changes.iter().map(|c| c.what.as_str()).filter(|w| w.starts_with("outbox.")).collect();
+            assert_eq!(outbox_changes, ["outbox.queued", "outbox.uncertain", "outbox.retried", "outbox.sent"], "{after_data:?}");
+        }
+    }
+
+    async fn a_claim_that_runs_out_during_the_hand_over_is_not_taken_over_and_one_before_it_is(app: TestApp) {
+        let event = app.create_event(80).await;
+        app.create_venue(&event, "四川省分会场", 30).await;
+        app.create_venue(&event, "重庆市分会场", 30).await;
+        let at = deadline_of(&event) - hours(72) + chrono::Duration::minutes(1);
+        let smtp = SmtpServer::start();
+        let survivor = notifier(app.store.clone(), &smtp.url());
+        assert_eq!(survivor.plan(at).await.unwrap(), 2);
+
+        // A worker claims both, hands the first over and stops, as a killed process would.
+        let now = Utc::now().max(at);
+        let claim = |message_id: &'static str| app.store.claim_message(now, now + chrono::Duration::minutes(2), message_id);
+        let handed_over = claim("<first@huichang.example.cn>").await.unwrap().unwrap();
+        let not_handed_over = claim("<second@huichang.example.cn>").await.unwrap().unwrap();
+        assert!(app.store.message_handing_over(handed_over.id, handed_over.claim_id).await.unwrap());
+
+        assert_eq!(survivor.deliver(now + chrono::Duration::minutes(1)).await.unwrap(), Delivery::default(), "both are still held");
+        let expired = now + chrono::Duration::minutes(3);
+        assert_eq!(survivor.deliver(expired).await.unwrap(), Delivery { sent: 1, retrying: 0, failed: 0 });
+        let messages = smtp.messages();
+        assert_eq!(messages.len(), 1, "only the one that surely was not sent");
+        assert_eq!(header(&messages[0], "Message-ID").unwrap(), "<second@huichang.example.cn>", "the Message-ID of its first attempt");
+        assert_eq!(header(&messages[0], "To").unwrap(), not_handed_over.recipient);
+        assert_eq!(survivor.deliver(expired + hours(2)).await.unwrap(), Delivery::default());
+
+        let outbox_path = format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap());
+        let status_of = |outbox: &serde_json::Value, id: uuid::Uuid| {
+            outbox.as_array().unwrap().iter().find(|m| m["id"] == id.to_string()).unwrap()["status"].clone()
+        };
+        let outbox = app.get(&outbox_path, &app.admin).await.expect(200);
+        assert_eq!(status_of(&outbox, handed_over.id), "failed");
+        assert_eq!(status_of(&outbox, not_handed_over.id), "sent");
+
+        // The stopped worker comes back: it may not send what another took over, and what it
+        // learns about its own hand-over is still recorded.
+        assert!(!app.store.message_handing_over(not_handed_over.id, not_handed_over.claim_id).await.unwrap());
+        app.store.message_failed(not_handed_over.id, not_handed_over.claim_id, "late", None).await.unwrap();
+        app.store.message_sent(handed_over.id, handed_over.claim_id, Utc::now()).await.unwrap();
+        let outbox = app.get(&outbox_path, &app.admin).await.expect(200);
+        assert_eq!(status_of(&outbox, handed_over.id), "sent");
+        assert_eq!(status_of(&outbox, not_handed_over.id), "sent");
     }
 
     async fn the_2021_ceremony_reminds_exactly_the_five_late_venues(app: TestApp) {

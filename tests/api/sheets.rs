@@ -322,6 +322,42 @@ on_both_stores! {
         assert_eq!(status, 403);
     }
 
+    async fn any_venue_name_gives_a_workbook_excel_opens(app: TestApp) {
+        let event = app.create_event(48).await;
+        let event_id = event["id"].as_str().unwrap();
+        let prefix = "二〇二一年全民终身学习活动周全国总开幕式暨各省市自治区分会场";
+        let mut names: Vec<String> = (1..=11).map(|i| format!("{prefix}第{i}号")).collect();
+        for name in ["'北京'", "'天津", "河北'", "𠀀𪚥分会场", "a[b]:c*d?e/f\\g", "History", "HISTORY", "汇总 summary"] {
+            names.push(name.to_owned());
+        }
+        names.push("𪚥".repeat(40));
+        for name in &names {
+            let venue = app.create_venue(&event, name, 30).await;
+            app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(attendees(1))).await.expect(200);
+        }
+
+        let (status, _, bytes) = download(&app, &format!("/api/v1/events/{event_id}/registrations.xlsx"), &app.admin).await;
+        assert_eq!(status, 200);
+        let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        use calamine::Reader;
+        let sheets = book.sheet_names();
+        assert_eq!(sheets.len(), names.len() + 1, "{sheets:?}");
+        let mut folded: Vec<String> = sheets.iter().map(|n| n.to_lowercase()).collect();
+        folded.sort();
+        folded.dedup();
+        assert_eq!(folded.len(), sheets.len(), "unique ignoring case: {sheets:?}");
+        for sheet in &sheets {
+            assert!(sheet.encode_utf16().count() <= 31, "{sheet}");
+            assert!(!sheet.starts_with('\'') && !sheet.ends_with('\'') && !sheet.contains(['[', ']', ':', '*', '?', '/', '\\']), "{sheet}");
+            assert_ne!(sheet.to_lowercase(), "history");
+        }
+        for sheet in &sheets[1..] {
+            // Each venue's sheet holds its one attendee under the header.
+            assert_eq!(book.worksheet_range(sheet).unwrap().height(), 2, "{sheet}");
+        }
+        assert!(sheets.contains(&"北京".to_owned()) && sheets.contains(&"𠀀𪚥分会场".to_owned()), "{sheets:?}");
+    }
+
     async fn the_organiser_imports_every_venue_from_one_workbook_venue_by_venue(app: TestApp) {
         let event = app.create_event(48).await;
         let event_id = event["id"].as_str().unwrap();

@@ -6,6 +6,27 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// What the server does once it has a whole message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterData {
+    /// Accepts it with 250.
+    Reply,
+    /// Keeps it and never replies.
+    Silent,
+    /// Keeps it and closes the connection without a reply.
+    Drop,
+}
+
+impl AfterData {
+    fn as_arg(self) -> &'static str {
+        match self {
+            AfterData::Reply => "reply",
+            AfterData::Silent => "silent",
+            AfterData::Drop => "drop",
+        }
+    }
+}
+
 pub struct SmtpServer {
     pub port: u16,
     maildir: PathBuf,
@@ -24,12 +45,18 @@ impl SmtpServer {
 
     /// Listens on `port`, waiting `rcpt_delay` before accepting each recipient.
     pub fn start_on(port: u16, rcpt_delay: Duration) -> SmtpServer {
+        SmtpServer::start_with(port, rcpt_delay, AfterData::Reply)
+    }
+
+    /// A server that keeps every message and then does `after_data`.
+    pub fn start_with(port: u16, rcpt_delay: Duration, after_data: AfterData) -> SmtpServer {
         let python = std::env::var("HUICHANG_TEST_SMTPD_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
         let maildir = std::env::temp_dir().join(format!("huichang-maildir-{}", uuid::Uuid::new_v4().simple()));
         let child = Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "smtpd.Recorder"])
             .arg(&maildir)
             .arg(rcpt_delay.as_secs_f64().to_string())
+            .arg(after_data.as_arg())
             .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/support"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -82,6 +82,13 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     let desk = Browser::start(1280, 900).await;
     desk.goto(venue["coordinator_link"].as_str().unwrap()).await;
     desk.wait_for("return document.querySelectorAll('#attendees tbody tr').length === 3", PAGE_LOAD).await;
+    // Each room with its capacity and a link to its sign-in sheet.
+    assert_eq!(desk.text("#rooms").await, "会议室：报告厅（30） 打印签到表、第二会议室（10） 打印签到表");
+    let side = venue["rooms"][1]["id"].as_str().unwrap();
+    assert_eq!(
+        desk.run("return [...document.querySelectorAll('#rooms a')].map((a) => a.href)", json!([])).await,
+        json!([format!("{url}/rooms/{hall}/sign-in-sheet"), format!("{url}/rooms/{side}/sign-in-sheet")])
+    );
     desk.type_into("input[name=technician-name]", "付宇豪").await;
     desk.type_into("input[name=technician-phone]", "185 0021 9116").await;
     let people = [

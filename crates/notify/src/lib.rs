@@ -3,7 +3,8 @@
 //! The planner turns (deadline × venue that has not met it) into outbox rows whose
 //! `dedupe_key` makes each message at most once; the worker claims rows one at a time, sends
 //! them, and records the attempt, retrying with exponential backoff. Nothing is sent inside a
-//! request, and a dead SMTP server or a killed process loses nothing: the rows wait.
+//! request, and a dead SMTP server or a killed process loses nothing: the rows wait. A message
+//! that may have reached the server without a recorded reply is never sent again by itself.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 use huichang_core::deadline::Notice;
 use huichang_store::{ClaimedMessage, NewMessage, Store, StoreError};
 use lettre::message::Mailbox;
+use mailer::{Failure, SendError};
 
 pub mod mailer;
 pub mod render;
@@ -55,6 +57,7 @@ pub fn retry_delay(attempts: i64) -> Duration {
 pub struct Delivery {
     pub sent: usize,
     pub retrying: usize,
+    /// Given up, or possibly sent without a reply: either way the organiser's to decide.
     pub failed: usize,
 }
 
@@ -127,55 +130,74 @@ impl Notifier {
     pub async fn deliver(&self, now: DateTime<Utc>) -> Result<Delivery, StoreError> {
         let mut delivery = Delivery::default();
         let claim_for = chrono::Duration::from_std(self.settings.claim_timeout).unwrap_or(chrono::Duration::minutes(2));
-        while let Some(message) = self.store.claim_message(now, Utc::now().max(now) + claim_for).await? {
-            match self.send(&message).await {
-                Ok(()) => {
-                    self.store.message_sent(message.id, Utc::now()).await?;
-                    delivery.sent += 1;
+        let host = self.host();
+        let new_message_id = || format!("<{}@{host}>", uuid::Uuid::now_v7());
+        while let Some(message) =
+            self.store.claim_message(now, Utc::now().max(now) + claim_for, &new_message_id()).await?
+        {
+            let Err(error) = self.send(&message).await else {
+                self.store.message_sent(message.id, message.claim_id, Utc::now()).await?;
+                delivery.sent += 1;
+                continue;
+            };
+            tracing::warn!(message = %message.id, attempts = message.attempts, error = %error.message, failure = ?error.failure, "email not sent");
+            match error.failure {
+                // Another worker holds it now and reports for it.
+                Failure::Withheld => continue,
+                Failure::MaybeSent => {
+                    self.store.message_uncertain(message.id, message.claim_id, &error.message).await?;
+                    delivery.failed += 1;
                 }
-                Err(error) => {
-                    let give_up = error.permanent || message.attempts >= self.settings.max_attempts;
+                Failure::Temporary | Failure::Permanent => {
+                    let give_up = error.failure == Failure::Permanent || message.attempts >= self.settings.max_attempts;
                     let retry_at = (!give_up).then(|| {
                         now.max(Utc::now())
                             + chrono::Duration::from_std(retry_delay(message.attempts)).unwrap_or_default()
                     });
-                    tracing::warn!(message = %message.id, attempts = message.attempts, error = %error.message, give_up, "email not sent");
-                    self.store.message_failed(message.id, &error.message, retry_at).await?;
-                    if give_up {
-                        delivery.failed += 1
-                    } else {
-                        delivery.retrying += 1
-                    }
-                    // The server is down or refusing: leave the rest for the next round.
-                    if !error.permanent {
-                        break;
-                    }
+                    self.store.message_failed(message.id, message.claim_id, &error.message, retry_at).await?;
+                    if give_up { delivery.failed += 1 } else { delivery.retrying += 1 }
                 }
+            }
+            // The server is down, refusing or silent: leave the rest for the next round.
+            if error.failure != Failure::Permanent {
+                break;
             }
         }
         Ok(delivery)
     }
 
-    async fn send(&self, message: &ClaimedMessage) -> Result<(), mailer::SendError> {
-        let host = self
-            .settings
+    /// The host of `public_url`, which names the messages (`Message-ID`, `List-Id`).
+    fn host(&self) -> &str {
+        self.settings
             .public_url
             .split("://")
             .nth(1)
             .and_then(|rest| rest.split(['/', ':']).next())
             .filter(|h| !h.is_empty())
-            .unwrap_or("huichang.localhost");
+            .unwrap_or("huichang.localhost")
+    }
+
+    async fn send(&self, message: &ClaimedMessage) -> Result<(), SendError> {
         let email = mailer::build(
             &self.settings.from,
             &message.recipient,
             &message.subject,
             &message.body_text,
             &message.body_html,
-            format!("<{}@{host}>", message.id),
-            format!("huichang <{}.events.{host}>", message.event_id),
+            message.message_id.clone(),
+            format!("huichang <{}.events.{}>", message.event_id, self.host()),
         )
-        .map_err(|message| mailer::SendError { message, permanent: true })?;
-        self.mailer.send(email).await
+        .map_err(|reason| SendError::new(Failure::Permanent, reason))?;
+        // Marked before the data goes out, so that a worker dying after this point leaves a
+        // message that may have been sent, and one dying before leaves one that surely was not.
+        let hand_over = || async {
+            match self.store.message_handing_over(message.id, message.claim_id).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(SendError::new(Failure::Withheld, "another worker took the message over")),
+                Err(error) => Err(SendError::new(Failure::Temporary, error.to_string())),
+            }
+        };
+        self.mailer.send(email, hand_over).await
     }
 
     /// One planning and sending pass at the current time.

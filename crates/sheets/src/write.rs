@@ -164,18 +164,45 @@ pub fn registrations_workbook(venues: &[VenueExport]) -> Result<Vec<u8>, String>
     workbook.save_to_buffer().map_err(error)
 }
 
-/// A sheet name Excel accepts (at most 31 characters, none of `[]:*?/\`), unique in the book.
+/// Excel's limit on a sheet name, in UTF-16 code units (a character outside the BMP, such as
+/// 𠀀, takes two).
+const SHEET_NAME_UNITS: usize = 31;
+
+/// A sheet name Excel accepts, unique in the book: at most 31 UTF-16 units, none of
+/// `[]:*?/\` or control characters, no apostrophe first or last, never `History` (reserved),
+/// different from every other name ignoring case.
 fn sheet_name(venue: &str, used: &mut Vec<String>) -> String {
-    let base: String = venue.chars().filter(|c| !"[]:*?/\\".contains(*c)).take(28).collect();
-    let base = if base.trim().is_empty() { "会场".to_owned() } else { base };
-    let mut name = base.clone();
-    let mut n = 2;
-    while used.iter().any(|u| u.to_lowercase() == name.to_lowercase()) {
-        name = format!("{base}({n})");
+    let cleaned: String = venue.chars().filter(|c| !"[]:*?/\\".contains(*c) && !c.is_control()).collect();
+    let trimmed = cleaned.trim_matches(|c: char| c == '\'' || c.is_whitespace());
+    let base = if trimmed.is_empty() { "会场" } else { trimmed };
+    let taken = |name: &str, used: &[String]| {
+        let name = name.to_lowercase();
+        name == "history" || used.iter().any(|u| u.to_lowercase() == name)
+    };
+    let mut n = 1;
+    loop {
+        let suffix = if n == 1 { String::new() } else { format!("({n})") };
+        let stem = utf16_prefix(base, SHEET_NAME_UNITS - suffix.len())
+            .trim_end_matches(|c: char| c == '\'' || c.is_whitespace());
+        let name = format!("{stem}{suffix}");
+        if !taken(&name, used) {
+            used.push(name.clone());
+            return name;
+        }
         n += 1;
     }
-    used.push(name.clone());
-    name
+}
+
+/// The longest prefix of `text` of at most `units` UTF-16 code units, whole characters only.
+fn utf16_prefix(text: &str, units: usize) -> &str {
+    let mut count = 0;
+    for (at, c) in text.char_indices() {
+        count += c.len_utf16();
+        if count > units {
+            return &text[..at];
+        }
+    }
+    text
 }
 
 /// A cell a spreadsheet program would take for a formula (`=`, `+`, `-`, `@`, or a tab or
@@ -222,6 +249,56 @@ mod tests {
         assert_eq!(sheet_name("新疆生产建设兵团分会场", &mut used), "新疆生产建设兵团分会场");
         assert_eq!(sheet_name("a/b[c]", &mut used), "abc");
         assert_eq!(sheet_name("ABC", &mut used), "ABC(2)");
-        assert!(sheet_name(&"很".repeat(40), &mut used).chars().count() <= 31);
+        assert_eq!(sheet_name("'北京'", &mut used), "北京");
+        assert_eq!(sheet_name("''", &mut used), "会场");
+        assert_eq!(sheet_name("History", &mut used), "History(2)");
+        assert_eq!(sheet_name("a\tb*?:", &mut used), "ab");
+        assert_eq!(sheet_name("𠀀𪚥", &mut used), "𠀀𪚥");
+        assert_eq!(sheet_name(&"𠀀".repeat(20), &mut used), "𠀀".repeat(15), "15 of them are 30 units");
+        assert_eq!(sheet_name(&format!("{}'x", "a".repeat(30)), &mut used), "a".repeat(30), "no apostrophe at the end");
+        for name in &used {
+            rust_xlsxwriter::utility::check_sheet_name(name).unwrap();
+        }
+    }
+
+    #[test]
+    fn eleven_venues_with_one_long_prefix_get_eleven_valid_names() {
+        let prefix = "全民终身学习活动周全国总开幕式暨各省市自治区分会场".repeat(2);
+        let mut used = vec!["汇总 Summary".to_owned()];
+        let names: Vec<String> = (1..=11).map(|i| sheet_name(&format!("{prefix}{i}"), &mut used)).collect();
+        for name in &names {
+            assert!(
+                name.encode_utf16().count() <= SHEET_NAME_UNITS && name.chars().count() <= SHEET_NAME_UNITS,
+                "{name}"
+            );
+            rust_xlsxwriter::utility::check_sheet_name(name).unwrap();
+        }
+        let mut folded: Vec<String> = used.iter().map(|n| n.to_lowercase()).collect();
+        folded.sort();
+        folded.dedup();
+        assert_eq!(folded.len(), 12);
+        assert!(names[10].ends_with("(11)"));
+    }
+
+    #[test]
+    fn a_workbook_of_awkward_venue_names_is_written_and_reads_back() {
+        let names = ["'北京'", "History", "history", "a[b]:c*d?e/f\\g", "𠀀𪚥", &"𠀀".repeat(40), &"很长".repeat(20)];
+        let venues: Vec<VenueExport> = names
+            .iter()
+            .map(|name| VenueExport {
+                name: (*name).to_owned(),
+                region: String::new(),
+                approval: "approved".into(),
+                registered: 0,
+                capacity: 30,
+                video_check: String::new(),
+                late: false,
+                attendees: vec![],
+            })
+            .collect();
+        let bytes = registrations_workbook(&venues).unwrap();
+        let book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(bytes)).unwrap();
+        use calamine::Reader;
+        assert_eq!(book.sheet_names().len(), names.len() + 1);
     }
 }

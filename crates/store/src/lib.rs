@@ -139,7 +139,7 @@ pub struct AuditActor {
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct AuditTarget {
-    /// `event`, `venue`, `registration`, `attendee` or `token`.
+    /// `event`, `venue`, `room`, `registration`, `attendee`, `token`, `deadline` or `message`.
     pub kind: String,
     pub id: Uuid,
 }
@@ -254,7 +254,7 @@ pub struct PlanItem {
 pub struct NewMessage {
     pub event_id: Uuid,
     pub dedupe_key: String,
-    /// `reminder`, `overdue` or `digest`.
+    /// `reminder`, `overdue`, `digest` or `online_notice`.
     pub kind: String,
     pub deadline_id: Option<Uuid>,
     pub venue_id: Option<Uuid>,
@@ -275,6 +275,10 @@ pub struct ClaimedMessage {
     pub body_html: String,
     /// Including this one.
     pub attempts: i64,
+    /// This attempt's hold on the row: results are recorded only while it is the row's.
+    pub claim_id: Uuid,
+    /// The `Message-ID`, the same on every attempt.
+    pub message_id: String,
 }
 
 /// One outbox row as the organiser reads it.
@@ -283,11 +287,12 @@ pub struct OutboxView {
     pub id: Uuid,
     pub to: String,
     pub subject: String,
-    /// `reminder`, `overdue` or `digest`.
+    /// `reminder`, `overdue`, `digest` or `online_notice`.
     pub kind: String,
     pub deadline_id: Option<Uuid>,
     pub venue_id: Option<Uuid>,
-    /// `queued` while waiting or retrying, `sent`, or `failed` after the configured number of tries.
+    /// `queued` while waiting, retrying or being sent, `sent`, or `failed`: after the configured
+    /// number of tries, refused for good, or possibly sent without a reply (`last_error` says which).
     pub status: String,
     pub attempts: i64,
     pub last_error: Option<String>,
@@ -394,16 +399,36 @@ pub trait Store: Send + Sync + 'static {
     async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>>;
     /// Queues messages whose `dedupe_key` is new; returns how many were queued.
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize>;
-    /// Takes the next message due at `now` (or one whose worker's claim ran out), counting
-    /// the attempt and holding it until `claim_until`.
-    async fn claim_message(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>) -> Result<Option<ClaimedMessage>>;
-    async fn message_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<()>;
+    /// Takes the next message due at `now` (or one whose worker's claim ran out before it handed
+    /// the message over), counting the attempt and holding it until `claim_until`. A message whose
+    /// claim ran out while it was being handed over becomes `uncertain` instead. `message_id` is
+    /// the `Message-ID` the message gets if it has none yet.
+    async fn claim_message(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        message_id: &str,
+    ) -> Result<Option<ClaimedMessage>>;
+    /// Marks a claimed message as being handed to the SMTP server; false when the claim is no
+    /// longer this attempt's (another worker took it over), and then it must not be sent.
+    async fn message_handing_over(&self, id: Uuid, claim_id: Uuid) -> Result<bool>;
+    async fn message_sent(&self, id: Uuid, claim_id: Uuid, at: DateTime<Utc>) -> Result<()>;
     /// Records a failed attempt: tried again at `retry_at`, or `failed` for good when `None`.
-    async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()>;
+    async fn message_failed(
+        &self,
+        id: Uuid,
+        claim_id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+    /// Records an attempt that handed the message over without learning whether it was taken:
+    /// `uncertain`, never sent again unless the organiser retries it.
+    async fn message_uncertain(&self, id: Uuid, claim_id: Uuid, error: &str) -> Result<()>;
     async fn outbox(&self, event_id: Uuid, page: Page) -> Result<Vec<OutboxView>>;
     /// The event a message belongs to.
     async fn message_event(&self, id: Uuid) -> Result<Option<Uuid>>;
-    /// Queues a failed message again, with a fresh count of attempts.
+    /// Queues a failed or uncertain message again, with a fresh count of attempts and the same
+    /// `Message-ID`.
     async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView>;
 
     async fn record_video_check(

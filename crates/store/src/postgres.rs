@@ -108,13 +108,14 @@ const RECORD_CHANGE: Option<&str> = Some(
      SELECT seq, pg_notify('huichang_changes', CAST($1 AS TEXT)) FROM numbered WHERE seq IS NOT NULL",
 );
 
-/// The next due message, or one whose worker's claim ran out. `SKIP LOCKED` lets any number of
-/// workers claim side by side, each a different row.
-const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = $2
+/// The next due message, or one whose worker's claim ran out before it handed the message
+/// over. `SKIP LOCKED` lets any number of workers claim side by side, each a different row.
+const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = $2,
+         claim_id = $3, message_id = COALESCE(message_id, $4)
      WHERE id = (SELECT id FROM outbox
                  WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
                  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts";
+     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts, claim_id, message_id";
 
 /// One snapshot for every statement of a read, so that a dashboard and its `seq` agree.
 const SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");

@@ -493,7 +493,7 @@ const OUTBOX_COLUMNS: &str = "o.id, o.recipient, o.subject, o.kind, o.deadline_i
 fn outbox_from_row(row: &DbRow) -> Result<OutboxView> {
     let tz = row_timezone(row)?;
     let status: String = row.try_get("status")?;
-    let waiting = status == "queued" || status == "sending";
+    let waiting = matches!(status.as_str(), "queued" | "sending" | "delivering");
     let next_attempt_at: DateTime<Utc> = row.try_get("next_attempt_at")?;
     Ok(OutboxView {
         id: row.try_get("id")?,
@@ -502,8 +502,13 @@ fn outbox_from_row(row: &DbRow) -> Result<OutboxView> {
         kind: row.try_get("kind")?,
         deadline_id: row.try_get("deadline_id")?,
         venue_id: row.try_get("venue_id")?,
-        // A message a worker is sending right now is still waiting, as far as anyone can tell.
-        status: if waiting { "queued".into() } else { status },
+        // A message a worker is sending right now is still waiting, as far as anyone can tell;
+        // one that may have been sent waits for the organiser, as a failed one does.
+        status: match status.as_str() {
+            _ if waiting => "queued".into(),
+            "uncertain" => "failed".into(),
+            _ => status,
+        },
         attempts: row.try_get("attempts")?,
         last_error: row.try_get("last_error")?,
         next_attempt_at: waiting.then(|| local(next_attempt_at, tz)),
@@ -547,10 +552,12 @@ async fn insert_message(tx: &mut Tx, m: &NewMessage) -> Result<bool> {
     Ok(inserted.is_some())
 }
 
-/// Ends a claimed message (`status = 'sending'`) as `sent`, `queued` again or `failed`.
+/// Ends the attempt `claim_id` as `sent`, `queued` again, `failed` or `uncertain`. An attempt
+/// whose row turned `uncertain` when its claim ran out still records what it learnt; one whose
+/// row was queued again since (by the organiser) records nothing.
 async fn finish_message(
     tx: &mut Tx,
-    id: Uuid,
+    (id, claim_id): (Uuid, Uuid),
     status: &str,
     error: Option<&str>,
     next_attempt_at: Option<DateTime<Utc>>,
@@ -559,18 +566,37 @@ async fn finish_message(
     let row = sqlx::query(
         "UPDATE outbox SET status = $2, last_error = $3, next_attempt_at = COALESCE($4, next_attempt_at), claimed_until = NULL,
              sent_at = CASE WHEN $2 = 'sent' THEN $5 ELSE sent_at END
-         WHERE id = $1 AND status = 'sending' RETURNING event_id, venue_id",
+         WHERE id = $1 AND claim_id = $6 AND status IN ('sending', 'delivering', 'uncertain')
+         RETURNING event_id, venue_id",
     )
     .bind(id)
     .bind(status)
     .bind(error)
     .bind(next_attempt_at)
     .bind(at)
+    .bind(claim_id)
     .fetch_optional(&mut **tx)
     .await?;
     if let Some(row) = row {
         record_outbox_change(tx, row.try_get("event_id")?, row.try_get("venue_id")?, &format!("outbox.{status}"))
             .await?;
+    }
+    Ok(())
+}
+
+/// Messages whose worker's claim ran out while it was handing them over may have arrived: they
+/// become `uncertain` rather than being taken over and sent again.
+async fn settle_lost_hand_overs(tx: &mut Tx, now: DateTime<Utc>) -> Result<()> {
+    let rows = sqlx::query(
+        "UPDATE outbox SET status = 'uncertain', claimed_until = NULL,
+             last_error = 'the worker stopped while handing the message to the SMTP server, so it may have been sent'
+         WHERE status = 'delivering' AND claimed_until < $1 RETURNING event_id, venue_id",
+    )
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?;
+    for row in rows {
+        record_outbox_change(tx, row.try_get("event_id")?, row.try_get("venue_id")?, "outbox.uncertain").await?;
     }
     Ok(())
 }
@@ -1297,9 +1323,21 @@ impl Store for Backend {
         Ok(queued)
     }
 
-    async fn claim_message(&self, now: DateTime<Utc>, claim_until: DateTime<Utc>) -> Result<Option<ClaimedMessage>> {
+    async fn claim_message(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        message_id: &str,
+    ) -> Result<Option<ClaimedMessage>> {
         let mut tx = self.writer().begin().await?;
-        let row = sqlx::query(CLAIM_NEXT_MESSAGE).bind(now).bind(claim_until).fetch_optional(&mut *tx).await?;
+        settle_lost_hand_overs(&mut tx, now).await?;
+        let row = sqlx::query(CLAIM_NEXT_MESSAGE)
+            .bind(now)
+            .bind(claim_until)
+            .bind(Uuid::new_v4())
+            .bind(message_id)
+            .fetch_optional(&mut *tx)
+            .await?;
         tx.commit().await?;
         row.map(|row| {
             Ok(ClaimedMessage {
@@ -1310,22 +1348,48 @@ impl Store for Backend {
                 body_text: row.try_get("body_text")?,
                 body_html: row.try_get("body_html")?,
                 attempts: row.try_get("attempts")?,
+                claim_id: row.try_get("claim_id")?,
+                message_id: row.try_get("message_id")?,
             })
         })
         .transpose()
     }
 
-    async fn message_sent(&self, id: Uuid, at: DateTime<Utc>) -> Result<()> {
+    async fn message_handing_over(&self, id: Uuid, claim_id: Uuid) -> Result<bool> {
+        let held = sqlx::query(
+            "UPDATE outbox SET status = 'delivering' WHERE id = $1 AND claim_id = $2 AND status = 'sending'",
+        )
+        .bind(id)
+        .bind(claim_id)
+        .execute(self.writer())
+        .await?;
+        Ok(held.rows_affected() == 1)
+    }
+
+    async fn message_sent(&self, id: Uuid, claim_id: Uuid, at: DateTime<Utc>) -> Result<()> {
         let mut tx = self.writer().begin().await?;
-        finish_message(&mut tx, id, "sent", None, None, event::truncate(at)).await?;
+        finish_message(&mut tx, (id, claim_id), "sent", None, None, event::truncate(at)).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    async fn message_failed(&self, id: Uuid, error: &str, retry_at: Option<DateTime<Utc>>) -> Result<()> {
+    async fn message_failed(
+        &self,
+        id: Uuid,
+        claim_id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
         let mut tx = self.writer().begin().await?;
         let status = if retry_at.is_some() { "queued" } else { "failed" };
-        finish_message(&mut tx, id, status, Some(error), retry_at, now()).await?;
+        finish_message(&mut tx, (id, claim_id), status, Some(error), retry_at, now()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn message_uncertain(&self, id: Uuid, claim_id: Uuid, error: &str) -> Result<()> {
+        let mut tx = self.writer().begin().await?;
+        finish_message(&mut tx, (id, claim_id), "uncertain", Some(error), None, now()).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1355,8 +1419,8 @@ impl Store for Backend {
     async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView> {
         let mut tx = self.writer().begin().await?;
         let row = sqlx::query(
-            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2 WHERE id = $1 AND status = 'failed'
-             RETURNING event_id, venue_id",
+            "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, claim_id = NULL, claimed_until = NULL
+             WHERE id = $1 AND status IN ('failed', 'uncertain') RETURNING event_id, venue_id",
         )
         .bind(id)
         .bind(now())

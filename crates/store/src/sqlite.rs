@@ -63,13 +63,14 @@ const RECORD_CHANGE: Option<&str> = None;
 /// The one writing connection already serialises every change to a list.
 const LOCK_LIST: Option<&str> = None;
 
-/// The next due message, or one whose worker's claim ran out. SQLite has one writer, so the
-/// UPDATE alone is atomic.
-const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = $2
+/// The next due message, or one whose worker's claim ran out before it handed the message
+/// over. SQLite has one writer, so the UPDATE alone is atomic.
+const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_until = $2,
+         claim_id = $3, message_id = COALESCE(message_id, $4)
      WHERE id = (SELECT id FROM outbox
                  WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
                  ORDER BY next_attempt_at, id LIMIT 1)
-     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts";
+     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts, claim_id, message_id";
 
 /// A read transaction in WAL mode already sees one snapshot.
 const SNAPSHOT: Option<&str> = None;

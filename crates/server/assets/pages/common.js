@@ -74,7 +74,9 @@ const HC = (() => {
       else if (key === "value" || key === "checked") node[key] = value;
       else node.setAttribute(key, value === true ? "" : value);
     }
-    for (const child of children.flat()) {
+    // Children may come nested, as lists of lists from `map`: every level is flattened, so that
+    // none is turned into a comma-joined string.
+    for (const child of children.flat(Infinity)) {
       if (child === null || child === undefined || child === false) continue;
       node.append(child instanceof Node ? child : String(child));
     }

@@ -133,8 +133,9 @@
         r.late && el("span", { class: "chip bad" }, t("late_note")),
         el("span", { class: "grow" }),
         el("a", { href: `${HC.base}/venues/${venueId}/door` }, t("door_page"))),
-      el("p", { class: "hint" }, `${t("rooms")}：`, v.rooms.map((room, i) => [i ? "、" : "", `${room.name}（${room.capacity}）`, " ",
-        el("a", { href: `${HC.base}/rooms/${room.id}/sign-in-sheet` }, t("sign_in_sheet"))])),
+      el("p", { class: "hint", id: "rooms" }, `${t("rooms")}：`, v.rooms.map((room, i) => [i ? "、" : "",
+        el("span", { class: "room" }, `${room.name}（${room.capacity}）`, " ",
+          el("a", { href: `${HC.base}/rooms/${room.id}/sign-in-sheet` }, t("sign_in_sheet")))])),
     );
   }
 

@@ -196,8 +196,8 @@ pub async fn outbox(
 
 #[utoipa::path(post, path = "/api/v1/outbox/{message}/retry", tag = "deadlines",
     params(("message" = Uuid, Path, description = "The message id")),
-    responses((status = 200, description = "Queued again, with a fresh count of attempts", body = OutboxView),
-        (status = 409, description = "`not_failed`: only a failed message can be retried", body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "Queued again, with a fresh count of attempts and the same Message-ID", body = OutboxView),
+        (status = 409, description = "`not_failed`: only a failed message (given up, or possibly sent without a reply) can be retried", body = Problem, content_type = "application/problem+json")))]
 pub async fn retry(
     State(state): State<AppState>,
     caller: Caller,
