@@ -172,13 +172,21 @@ async fn a_worker_killed_mid_batch_and_restarted_doubles_nothing() {
     assert!(worker(&dir).wait().unwrap().success());
     let mut ids: Vec<String> =
         smtp.messages().iter().map(|m| huichang_tests::smtp::header(m, "Message-ID").unwrap()).collect();
-    assert_eq!(ids.len(), 6, "every message arrived");
+    let arrived = ids.len();
     ids.sort();
     ids.dedup();
-    assert_eq!(ids.len(), 6, "none twice");
+    assert_eq!(ids.len(), arrived, "none twice");
     let event = store.events(huichang_store::Page::all()).await.unwrap()[0].id;
     let outbox = store.outbox(event, huichang_store::Page::all()).await.unwrap();
-    assert!(outbox.iter().all(|m| m.status == "sent"), "{outbox:?}");
+    // The kill lands while a recipient waits, which is before any data went out; should a slow
+    // machine land it inside a hand-over instead, that one message is held as possibly sent.
+    let held = outbox
+        .iter()
+        .filter(|m| m.status == "failed" && m.last_error.as_deref().is_some_and(|e| e.contains("may have been sent")))
+        .count();
+    assert!(held <= 1, "{outbox:?}");
+    assert_eq!(outbox.iter().filter(|m| m.status == "sent").count(), 6 - held, "{outbox:?}");
+    assert!(arrived == 6 || (held == 1 && arrived == 5), "every message sent arrived: {arrived}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
