@@ -2023,19 +2023,14 @@ struct Place {
 /// before is refused, and one changed just after was let in before the change, in the change log
 /// too. A few statements per venue, whatever the number of people.
 async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec<Result<Place>>> {
-    let mut rooms = QueryBuilder::<Db>::new("SELECT id, venue_id FROM rooms WHERE id IN (");
-    let mut ids = rooms.separated(", ");
-    for arrival in batch {
-        ids.push_bind(arrival.room_id);
-    }
-    rooms.push(")");
-    let venue_of: std::collections::HashMap<Uuid, Uuid> = rooms
-        .build()
-        .fetch_all(&mut **tx)
-        .await?
-        .iter()
-        .map(|row| Ok((row.try_get("id")?, row.try_get("venue_id")?)))
-        .collect::<Result<_>>()?;
+    let venue_of: std::collections::HashMap<Uuid, Uuid> =
+        with_ids("SELECT id, venue_id FROM rooms WHERE id IN", batch.iter().map(|a| a.room_id))
+            .build()
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("venue_id")?)))
+            .collect::<Result<_>>()?;
     let mut arrivals_at: std::collections::BTreeMap<Uuid, Vec<usize>> = std::collections::BTreeMap::new();
     for (i, arrival) in batch.iter().enumerate() {
         if let Some(&venue_id) = venue_of.get(&arrival.room_id) {
@@ -2078,16 +2073,22 @@ async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec<Result<Pla
     Ok(admitted.into_iter().map(|admitted| admitted.unwrap_or(Err(StoreError::NotFound))).collect())
 }
 
-/// Where each person is on the list: their venue, whether current, whether on site.
-async fn attendee_states(tx: &mut Tx, people: &[Uuid]) -> Result<std::collections::HashMap<Uuid, (Uuid, bool, bool)>> {
-    let mut query =
-        QueryBuilder::<Db>::new("SELECT id, venue_id, status, participation, removed_at FROM attendees WHERE id IN (");
-    let mut ids = query.separated(", ");
-    for id in people {
-        ids.push_bind(*id);
+/// `sql` followed by `(…)` with each id bound: a batch holds at most `DOOR_BATCH` of them.
+fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
+    let mut query = QueryBuilder::<Db>::new(sql);
+    query.push(" (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
     }
     query.push(")");
     query
+}
+
+/// Where each person is on the list: their venue, whether current, whether on site.
+async fn attendee_states(tx: &mut Tx, people: &[Uuid]) -> Result<std::collections::HashMap<Uuid, (Uuid, bool, bool)>> {
+    let sql = "SELECT id, venue_id, status, participation, removed_at FROM attendees WHERE id IN";
+    with_ids(sql, people.iter().copied())
         .build()
         .fetch_all(&mut **tx)
         .await?
@@ -2106,13 +2107,11 @@ async fn latest_attestations(
     tx: &mut Tx,
     people: &[Uuid],
 ) -> Result<std::collections::HashMap<(Uuid, String), DateTime<Utc>>> {
-    let mut query =
-        QueryBuilder::<Db>::new("SELECT attendee_id, key, MAX(at) AS at FROM attestations WHERE attendee_id IN (");
-    let mut ids = query.separated(", ");
-    for id in people {
-        ids.push_bind(*id);
-    }
-    query.push(") GROUP BY attendee_id, key");
+    let mut query = with_ids(
+        "SELECT attendee_id, key, MAX(at) AS at FROM attestations WHERE attendee_id IN",
+        people.iter().copied(),
+    );
+    query.push(" GROUP BY attendee_id, key");
     query
         .build()
         .fetch_all(&mut **tx)
