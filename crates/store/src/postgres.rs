@@ -95,10 +95,11 @@ const ANNOUNCE_CHANGE: Option<&str> = Some("SELECT pg_notify('huichang_changes',
 /// side and take the event's `seq` only at the end.
 const LOCK_LIST: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended(CAST($1 AS TEXT), 0))");
 
-/// The door reads a venue's list holding this lock in shared mode until commit: check-ins go
-/// side by side, and a change to the list (`LOCK_LIST`) either commits before they read it or
-/// waits for their commit.
-const SHARE_LIST: Option<&str> = Some("SELECT pg_advisory_xact_lock_shared(hashtextextended(CAST($1 AS TEXT), 0))");
+/// The door reads the lists of the venues it names (`… IN (…)`) holding this lock in shared mode
+/// until commit: check-ins go side by side, and a change to a list (`LOCK_LIST`) either commits
+/// before they read it or waits for their commit.
+const SHARE_LISTS: Option<&str> =
+    Some("SELECT pg_advisory_xact_lock_shared(hashtextextended(CAST(id AS TEXT), 0)) FROM venues WHERE id IN");
 
 /// The venue row whose approval the door read, held until commit: a new decision waits for the
 /// check-ins that read the old one, and those after it read the new one.

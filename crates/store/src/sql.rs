@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use super::{
     ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, LOCK_LIST, LOCK_SILENT_LINKS, MIGRATOR, RECORD_CHANGE,
-    SHARE_LIST, SHARE_VENUE, SNAPSHOT,
+    SHARE_LISTS, SHARE_VENUE, SNAPSHOT,
 };
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditActor, AuditEntry, AuditTarget, CapacityChange, Change, CheckinView,
@@ -2021,7 +2021,7 @@ struct Place {
 /// a change to the list waits for them or they for it) and the venue's row with its approval.
 /// So a person replaced, removed or moved online, or a venue whose approval is withdrawn, just
 /// before is refused, and one changed just after was let in before the change, in the change log
-/// too. A few statements per venue, whatever the number of people.
+/// too. A few statements per batch, whatever the number of people and venues.
 async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec<Result<Place>>> {
     let venue_of: std::collections::HashMap<Uuid, Uuid> =
         with_ids("SELECT id, venue_id FROM rooms WHERE id IN", batch.iter().map(|a| a.room_id))
@@ -2031,50 +2031,76 @@ async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec<Result<Pla
             .iter()
             .map(|row| Ok((row.try_get("id")?, row.try_get("venue_id")?)))
             .collect::<Result<_>>()?;
-    let mut arrivals_at: std::collections::BTreeMap<Uuid, Vec<usize>> = std::collections::BTreeMap::new();
-    for (i, arrival) in batch.iter().enumerate() {
-        if let Some(&venue_id) = venue_of.get(&arrival.room_id) {
-            arrivals_at.entry(venue_id).or_default().push(i);
-        }
+    let mut venue_ids: Vec<Uuid> = venue_of.values().copied().collect();
+    venue_ids.sort();
+    venue_ids.dedup();
+    if let Some(share) = SHARE_LISTS {
+        with_ids(share, venue_ids.iter().copied()).build().execute(&mut **tx).await?;
     }
-    let mut admitted: Vec<Option<Result<Place>>> = batch.iter().map(|_| None).collect();
-    for (venue_id, arrivals) in arrivals_at {
-        if let Some(share) = SHARE_LIST {
-            sqlx::query(share).bind(venue_id).execute(&mut **tx).await?;
-        }
-        let venue = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT v.event_id, v.kind, v.approval, e.timezone, e.starts_at, e.requirements
-             FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id = $1 {SHARE_VENUE}"
-        )))
-        .bind(venue_id)
-        .fetch_one(&mut **tx)
-        .await?;
-        let place = Place { venue_id, event_id: venue.try_get("event_id")?, tz: row_timezone(&venue)? };
-        let venue_open = VenueKind::parse(venue.try_get("kind")?) == Some(VenueKind::Main)
-            || Approval::parse(venue.try_get("approval")?) == Some(Approval::Approved);
-        let requirements: Vec<Requirement> = venue.try_get::<Json<Vec<Requirement>>, _>("requirements")?.0;
-        let starts_at: DateTime<Utc> = venue.try_get("starts_at")?;
-        let people: Vec<Uuid> = arrivals.iter().map(|&i| batch[i].attendee_id).collect();
-        let state = attendee_states(tx, &people).await?;
-        let latest =
-            if requirements.is_empty() { Default::default() } else { latest_attestations(tx, &people).await? };
-        for i in arrivals {
-            let attendee_id = batch[i].attendee_id;
-            let Some(&(attendee_venue, current, onsite)) = state.get(&attendee_id) else { continue };
-            let arrival = door::Arrival { here: attendee_venue == venue_id, current, onsite, venue_open };
-            let missing = || {
-                let shown = |key: &str| latest.get(&(attendee_id, key.to_owned())).copied();
-                door::unmet(&requirements, &shown, starts_at)
-            };
-            admitted[i] = Some(door::admit(arrival, missing).map(|()| place).map_err(StoreError::Refused));
-        }
-    }
+    let mut venues = with_ids(
+        "SELECT v.id, v.event_id, v.kind, v.approval, e.timezone, e.starts_at, e.requirements
+         FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id IN",
+        venue_ids.iter().copied(),
+    );
+    venues.push(" ").push(SHARE_VENUE);
+    let venues: std::collections::HashMap<Uuid, Gate> = venues
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, Gate::from_row(row)?)))
+        .collect::<Result<_>>()?;
+    let people: Vec<Uuid> = batch.iter().map(|a| a.attendee_id).collect();
+    let state = attendee_states(tx, &people).await?;
+    let required = venues.values().any(|gate| !gate.requirements.is_empty());
+    let latest = if required { latest_attestations(tx, &people).await? } else { Default::default() };
+    let admit = |arrival: &Arrival| -> Option<Result<Place>> {
+        let venue_id = *venue_of.get(&arrival.room_id)?;
+        let gate = venues.get(&venue_id)?;
+        let &(attendee_venue, current, onsite) = state.get(&arrival.attendee_id)?;
+        let facts = door::Arrival { here: attendee_venue == venue_id, current, onsite, venue_open: gate.open };
+        let missing = || {
+            let shown = |key: &str| latest.get(&(arrival.attendee_id, key.to_owned())).copied();
+            door::unmet(&gate.requirements, &shown, gate.starts_at)
+        };
+        let place = Place { venue_id, event_id: gate.event_id, tz: gate.tz };
+        Some(door::admit(facts, missing).map(|()| place).map_err(StoreError::Refused))
+    };
     // Rooms and people are never deleted, and the handler found both: only a bug lands here.
-    Ok(admitted.into_iter().map(|admitted| admitted.unwrap_or(Err(StoreError::NotFound))).collect())
+    Ok(batch.iter().map(|arrival| admit(arrival).unwrap_or(Err(StoreError::NotFound))).collect())
 }
 
-/// `sql` followed by `(…)` with each id bound: a batch holds at most `DOOR_BATCH` of them.
+/// A venue's door as a batch reads it.
+struct Gate {
+    event_id: Uuid,
+    tz: Tz,
+    /// A main venue, or an approved branch venue.
+    open: bool,
+    requirements: Vec<Requirement>,
+    starts_at: DateTime<Utc>,
+}
+
+impl Gate {
+    fn from_row(row: &DbRow) -> Result<Gate> {
+        Ok(Gate {
+            event_id: row.try_get("event_id")?,
+            tz: row_timezone(row)?,
+            open: VenueKind::parse(row.try_get("kind")?) == Some(VenueKind::Main)
+                || Approval::parse(row.try_get("approval")?) == Some(Approval::Approved),
+            requirements: row.try_get::<Json<Vec<Requirement>>, _>("requirements")?.0,
+            starts_at: row.try_get("starts_at")?,
+        })
+    }
+}
+
+/// `sql` followed by `(…)` with each id bound (a batch holds at most `DOOR_BATCH`). The list is
+/// padded with its last id to a power of two, so that a few prepared statements serve every
+/// batch instead of one per length.
 fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
     let mut query = QueryBuilder::<Db>::new(sql);
     query.push(" (");
     let mut list = query.separated(", ");

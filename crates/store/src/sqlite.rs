@@ -63,7 +63,7 @@ const RECORD_CHANGE: Option<&str> = None;
 /// The one writing connection already serialises every change to a list, and every check-in
 /// with it, so nothing needs a lock of its own.
 const LOCK_LIST: Option<&str> = None;
-const SHARE_LIST: Option<&str> = None;
+const SHARE_LISTS: Option<&str> = None;
 const SHARE_VENUE: &str = "";
 const LOCK_SILENT_LINKS: &str = "ORDER BY id";
 
