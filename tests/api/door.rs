@@ -312,3 +312,98 @@ on_both_stores! {
         app.post(&checkin, &venue.coordinator, &json!({"attendee_id": attendee})).await.expect(201);
     }
 }
+
+/// The change log of a venue's event, in `seq` order.
+async fn change_log(app: &TestApp, venue: &Venue) -> Vec<huichang_store::Change> {
+    let event_id = venue.body["event_id"].as_str().unwrap().parse().unwrap();
+    app.store.changes(event_id, 0, 100_000).await.unwrap()
+}
+
+on_both_stores! {
+    async fn no_check_in_is_recorded_after_the_approval_is_withdrawn(app: TestApp) {
+        let (venue, room, ids) = venue_with_list(&app, 200).await;
+        let app = Arc::new(app);
+        for round in 0..20 {
+            approve(&app, &venue).await;
+            let since = change_log(&app, &venue).await.len();
+            let people = &ids[(round % 10) * 20..][..20];
+            let mut attempts = Vec::new();
+            for (n, id) in people.iter().enumerate() {
+                let (app, room, id, token) = (app.clone(), room.clone(), id.clone(), app.admin.clone());
+                let approval = format!("/api/v1/venues/{}/approval", venue.id);
+                attempts.push(tokio::spawn(async move {
+                    // One of them withdraws the approval, amid the others.
+                    if n == 10 {
+                        app.post(&approval, &app.admin, &json!({"status": "rejected"})).await.expect(200);
+                    }
+                    app.post(&format!("/api/v1/rooms/{room}/checkins"), &token, &json!({"attendee_id": id})).await
+                }));
+            }
+            let mut let_in = 0;
+            for attempt in attempts {
+                let reply = attempt.await.unwrap();
+                match reply.status.as_u16() {
+                    201 => let_in += 1,
+                    _ => reply.expect_problem(409, "venue_not_approved"),
+                }
+            }
+            let changes = change_log(&app, &venue).await.split_off(since);
+            let rejected = changes.iter().position(|c| c.what == "venue.rejected").unwrap();
+            let late: Vec<i64> = changes[rejected..].iter().filter(|c| c.what == "checkin.created").map(|c| c.seq).collect();
+            assert!(late.is_empty(), "round {round}: check-ins recorded after the approval was withdrawn: {late:?}");
+            assert_eq!(changes.iter().filter(|c| c.what == "checkin.created").count(), let_in, "round {round}");
+            for id in people {
+                app.request(Method::DELETE, &format!("/api/v1/rooms/{room}/checkins/{id}"), Some(&app.admin), None).await;
+            }
+        }
+    }
+
+    async fn no_check_in_is_recorded_after_the_person_is_replaced_removed_or_moved_online(app: TestApp) {
+        let (venue, room, ids) = venue_with_list(&app, 30).await;
+        let list_path = format!("/api/v1/venues/{}/registration", venue.id);
+        let mut rows = attendees(30);
+        let mut people: Vec<(String, usize)> = ids.into_iter().zip(0..).collect();
+        let app = Arc::new(app);
+        for round in 0..24 {
+            let (id, row) = people.pop().unwrap();
+            let since = change_log(&app, &venue).await.len();
+            let change = match round % 3 {
+                0 => {
+                    let replacement = json!({"name": format!("替补{round}"), "organization": "四川省教育厅", "title": "处长",
+                        "phone": format!("139{round:08}")});
+                    rows[row] = replacement.clone();
+                    (format!("/api/v1/attendees/{id}/replace"), Method::POST, replacement, 201)
+                }
+                1 => {
+                    rows[row]["participation"] = json!("online");
+                    (list_path.clone(), Method::PUT, list(rows.clone()), 200)
+                }
+                _ => {
+                    rows[row]["name"] = json!(format!("另一人{round}"));
+                    (list_path.clone(), Method::PUT, list(rows.clone()), 200)
+                }
+            };
+            let (path, method, body, status) = change;
+            let changing = {
+                let (app, token) = (app.clone(), app.admin.clone());
+                // Spread over rounds: the change lands before, during or after the check-in.
+                let delay = std::time::Duration::from_micros(250 * (round as u64 % 4));
+                tokio::spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    app.request(method, &path, Some(&token), Some(&body)).await.expect(status)
+                })
+            };
+            let reply = app.post(&format!("/api/v1/rooms/{room}/checkins"), &app.admin, &json!({"attendee_id": id})).await;
+            changing.await.unwrap();
+            let changes = change_log(&app, &venue).await.split_off(since);
+            let whats: Vec<&str> = changes.iter().map(|c| c.what.as_str()).collect();
+            match reply.status.as_u16() {
+                201 => assert_eq!(whats.first(), Some(&"checkin.created"), "round {round}: let in after the change: {whats:?}"),
+                _ => {
+                    reply.expect_problem(422, "not_registered_here");
+                    assert!(!whats.contains(&"checkin.created"), "round {round}: {whats:?}");
+                }
+            }
+        }
+    }
+}

@@ -206,3 +206,53 @@ on_both_stores! {
         app.post(&format!("/api/v1/attendees/{}/replace", ids(&first)[0]), &venue.coordinator, &replacement).await.expect(201);
     }
 }
+
+on_both_stores! {
+    async fn a_replacement_on_site_for_someone_moved_online_needs_a_free_seat(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 4).await;
+        let path = format!("/api/v1/venues/{}/registration", venue.id);
+        let first = app.put(&path, &venue.coordinator, &list(attendees(4))).await.expect(200);
+        let room = format!("/api/v1/rooms/{}", venue.body["rooms"][0]["id"].as_str().unwrap());
+        let cut = app.request(reqwest::Method::PATCH, &room, Some(&app.admin), Some(&json!({"capacity": 2}))).await.expect(200);
+        let moved: Vec<String> = cut["moved_online"].as_array().unwrap().iter().map(|id| id.as_str().unwrap().to_owned()).collect();
+        assert_eq!(moved, ids(&first)[2..].iter().rev().cloned().collect::<Vec<_>>());
+
+        // Both seats are taken: someone on site in place of a person moved online is one too many.
+        let onsite = |i: usize| json!({"name": format!("替补{i}"), "organization": "四川省教育厅", "title": "处长",
+            "phone": format!("1390000000{i}"), "participation": "onsite"});
+        let refused = app.post(&format!("/api/v1/attendees/{}/replace", moved[0]), &venue.coordinator, &onsite(0)).await;
+        refused.expect_problem(422, "over_capacity");
+        assert_eq!((refused.body["capacity"].clone(), refused.body["onsite"].clone()), (json!(2), json!(3)));
+        let unchanged = app.get(&path, &venue.coordinator).await.expect(200);
+        assert_eq!(unchanged["revision"], 1, "nothing was stored");
+        // In place of someone on site, or online like the person replaced, it fits.
+        app.post(&format!("/api/v1/attendees/{}/replace", ids(&first)[0]), &venue.coordinator, &onsite(1)).await.expect(201);
+        let mut online = onsite(2);
+        online.as_object_mut().unwrap().remove("participation");
+        let kept = app.post(&format!("/api/v1/attendees/{}/replace", moved[0]), &venue.coordinator, &online).await.expect(201);
+        assert_eq!(kept["participation"], "online");
+
+        // One seat free again, two replacements on site at once: the transaction lets in one.
+        app.request(reqwest::Method::PATCH, &room, Some(&app.admin), Some(&json!({"capacity": 3}))).await.expect(200);
+        let app = std::sync::Arc::new(app);
+        let racing: Vec<_> = [kept["id"].as_str().unwrap().to_owned(), moved[1].clone()].into_iter().zip([3, 4]).map(|(old, i)| {
+            let (app, token, body) = (app.clone(), venue.coordinator.clone(), onsite(i));
+            tokio::spawn(async move { app.post(&format!("/api/v1/attendees/{old}/replace"), &token, &body).await })
+        }).collect();
+        let mut statuses = Vec::new();
+        for reply in racing {
+            let reply = reply.await.unwrap();
+            if reply.status == 422 {
+                reply.expect_problem(422, "over_capacity");
+            }
+            statuses.push(reply.status.as_u16());
+        }
+        statuses.sort();
+        assert_eq!(statuses, [201, 422]);
+        let stored = app.get(&path, &venue.coordinator).await.expect(200);
+        let on_site = stored["attendees"].as_array().unwrap().iter()
+            .filter(|a| a["status"] == "registered" && a["participation"] == "onsite").count();
+        assert_eq!(on_site, 3);
+    }
+}

@@ -69,3 +69,45 @@ on_both_stores! {
         assert_eq!(bad.error_fields(), ["status"]);
     }
 }
+
+on_both_stores! {
+    async fn approvals_link_changes_and_sweeps_at_once_never_deadlock(app: TestApp) {
+        // Each of these takes a venue's row and the event's row; taken in opposite orders, they
+        // deadlock. Many at once on the venues of one event, with sweepers of two instances.
+        let event = app.create_event(48).await;
+        let mut venues = Vec::new();
+        for i in 0..6 {
+            venues.push(app.create_venue(&event, &format!("第{i}分会场"), 30).await);
+        }
+        let second = huichang_store::open(&app.database_url).await.unwrap();
+        let app = std::sync::Arc::new(app);
+        for round in 0..12 {
+            let mut posts = Vec::new();
+            for (i, venue) in venues.iter().enumerate() {
+                let status = if (round + i) % 2 == 0 { "approved" } else { "rejected" };
+                let link = if round % 3 == 2 { "disconnected" } else { "connected" };
+                for (path, token, body) in [
+                    (format!("/api/v1/venues/{}/approval", venue.id), app.admin.clone(), json!({"status": status})),
+                    (format!("/api/v1/venues/{}/video-link", venue.id), venue.technician.clone(), json!({"status": link})),
+                ] {
+                    let app = app.clone();
+                    posts.push(tokio::spawn(async move { app.post(&path, &token, &body).await.expect(200) }));
+                }
+            }
+            let silent_since = chrono::Utc::now() + chrono::Duration::seconds(1);
+            let sweeps: Vec<_> = [app.store.clone(), second.clone(), app.store.clone(), second.clone()]
+                .into_iter()
+                .map(|store| tokio::spawn(async move { store.sweep_video_links(silent_since).await }))
+                .collect();
+            for post in posts {
+                post.await.unwrap();
+            }
+            for sweep in sweeps {
+                sweep.await.unwrap().unwrap_or_else(|error| panic!("round {round}: the sweep failed: {error}"));
+            }
+        }
+        let event_id = event["id"].as_str().unwrap().parse().unwrap();
+        let seqs: Vec<i64> = app.store.changes(event_id, 0, 10_000).await.unwrap().iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps, no repeats");
+    }
+}

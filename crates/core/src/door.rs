@@ -82,6 +82,54 @@ pub fn unmet(
         .collect()
 }
 
+/// What the door knows of a person at a room's door, as read inside the check-in's transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Arrival {
+    /// On the list of the room's venue.
+    pub here: bool,
+    /// Not replaced and not removed from the list.
+    pub current: bool,
+    pub onsite: bool,
+    /// The room's venue may open its doors: a main venue, or an approved branch venue.
+    pub venue_open: bool,
+}
+
+/// Why the door refuses a person before it looks for a seat.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0}")]
+    NotRegisteredHere(&'static str),
+    #[error("the branch venue has no local approval yet; it may not open its doors")]
+    VenueNotApproved,
+    #[error("not shown, or too old: {}", .0.join(", "))]
+    RequirementNotMet(Vec<String>),
+}
+
+/// Whether the door lets a person look for a seat, with the first refusal in the order they
+/// are checked: not on this list, the venue not approved, then the admission requirements.
+pub fn admit(arrival: Arrival, missing: impl FnOnce() -> Vec<String>) -> Result<(), Refusal> {
+    let why = if !arrival.here {
+        Some("the attendee is on another venue's list")
+    } else if !arrival.current {
+        Some("the attendee was replaced or removed from the list")
+    } else if !arrival.onsite {
+        Some("the attendee takes part online")
+    } else {
+        None
+    };
+    if let Some(why) = why {
+        return Err(Refusal::NotRegisteredHere(why));
+    }
+    if !arrival.venue_open {
+        return Err(Refusal::VenueNotApproved);
+    }
+    let missing = missing();
+    if !missing.is_empty() {
+        return Err(Refusal::RequirementNotMet(missing));
+    }
+    Ok(())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CheckResult {
@@ -200,6 +248,23 @@ mod tests {
         assert!(unmet(&requirements, &fresh, starts).is_empty());
         let stale = |key: &str| (key == "test_within_48h").then(|| at("2021-11-21T09:59:00+08:00"));
         assert_eq!(unmet(&requirements, &stale, starts), ["health_code", "test_within_48h"]);
+    }
+
+    #[test]
+    fn the_door_refuses_in_order() {
+        let open = Arrival { here: true, current: true, onsite: true, venue_open: true };
+        let none = Vec::new;
+        assert_eq!(admit(open, none), Ok(()));
+        let missing = || vec!["health_code".to_owned()];
+        assert_eq!(admit(open, missing), Err(Refusal::RequirementNotMet(vec!["health_code".into()])));
+        let closed = Arrival { venue_open: false, ..open };
+        assert_eq!(admit(closed, missing), Err(Refusal::VenueNotApproved));
+        let online = Arrival { onsite: false, ..closed };
+        assert!(matches!(admit(online, missing), Err(Refusal::NotRegisteredHere(why)) if why.contains("online")));
+        let elsewhere = Arrival { here: false, current: false, ..online };
+        assert!(
+            matches!(admit(elsewhere, missing), Err(Refusal::NotRegisteredHere(why)) if why.contains("another venue"))
+        );
     }
 
     #[test]

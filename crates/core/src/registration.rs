@@ -318,6 +318,17 @@ pub fn merge(
     Ok(Merge { rows, removed, unchanged })
 }
 
+/// A replacement takes the place of the person it replaces: counting the others on site and the
+/// replacement if it comes on site, the venue's seats must still hold everyone on site. (A person
+/// a capacity cut moved online, replaced by someone on site, would otherwise bring one too many.)
+pub fn check_replacement(onsite_others: usize, replacement: Participation, capacity: i64) -> Result<(), OverCapacity> {
+    let onsite = onsite_others + usize::from(replacement == Participation::Onsite);
+    if replacement == Participation::Onsite && onsite as i64 > capacity {
+        return Err(OverCapacity { onsite, capacity });
+    }
+    Ok(())
+}
+
 /// The list of one venue as the API answers it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RegistrationView {
@@ -454,6 +465,13 @@ mod tests {
         );
         rows[2]["participation"] = json!("online");
         assert!(merge(&[], None, &submission(rows), 2, Uuid::new_v4).is_ok());
+    }
+
+    #[test]
+    fn a_replacement_on_site_needs_a_free_seat() {
+        assert_eq!(check_replacement(2, Participation::Onsite, 3), Ok(()));
+        assert_eq!(check_replacement(3, Participation::Onsite, 3), Err(OverCapacity { onsite: 4, capacity: 3 }));
+        assert_eq!(check_replacement(3, Participation::Online, 3), Ok(()));
     }
 
     #[test]

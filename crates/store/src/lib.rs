@@ -36,6 +36,9 @@ pub enum StoreError {
     AlreadyReplaced,
     #[error("{0} is already on the list")]
     AlreadyOnList(String),
+    /// The door refuses the person before looking for a seat.
+    #[error(transparent)]
+    Refused(#[from] huichang_core::door::Refusal),
     #[error("the attendee is already inside a room")]
     AlreadyCheckedIn,
     #[error("the room is full")]
@@ -175,9 +178,6 @@ pub struct RoomRef {
     pub name: String,
     pub capacity: i64,
     pub occupancy: i64,
-    /// The venue's kind and approval, which decide whether its door may open.
-    pub venue_kind: huichang_core::venue::VenueKind,
-    pub venue_approval: huichang_core::venue::Approval,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -459,9 +459,9 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<AttestationView>;
-    /// The newest attestation per key of an attendee.
-    async fn latest_attestations(&self, attendee_id: Uuid) -> Result<std::collections::HashMap<String, DateTime<Utc>>>;
-    /// Takes a seat: `AlreadyCheckedIn` when inside any room, `RoomFull` when no seat is free.
+    /// Lets a person in, deciding in the write: `Refused` when not on the room's venue's current
+    /// on-site list, the branch venue not approved or a requirement not met, then
+    /// `AlreadyCheckedIn` when inside any room, `RoomFull` when no seat is free.
     async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView>;
     async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()>;
     /// The people inside a room now, earliest first.

@@ -95,6 +95,20 @@ const ANNOUNCE_CHANGE: Option<&str> = Some("SELECT pg_notify('huichang_changes',
 /// side and take the event's `seq` only at the end.
 const LOCK_LIST: Option<&str> = Some("SELECT pg_advisory_xact_lock(hashtextextended(CAST($1 AS TEXT), 0))");
 
+/// The door reads the lists of the venues it names (`… IN (…)`) holding this lock in shared mode
+/// until commit: check-ins go side by side, and a change to a list (`LOCK_LIST`) either commits
+/// before they read it or waits for their commit.
+const SHARE_LISTS: Option<&str> =
+    Some("SELECT pg_advisory_xact_lock_shared(hashtextextended(CAST(id AS TEXT), 0)) FROM venues WHERE id IN");
+
+/// The venue row whose approval the door read, held until commit: a new decision waits for the
+/// check-ins that read the old one, and those after it read the new one.
+const SHARE_VENUE: &str = "FOR SHARE OF v";
+
+/// The silent links a sweep marks lost, locked in id order; one that a heartbeat or a decision
+/// holds right now is left for the next sweep instead of waited for.
+const LOCK_SILENT_LINKS: &str = "ORDER BY id FOR NO KEY UPDATE SKIP LOCKED";
+
 /// A change's `seq` (the one given as $2, or the event's next when $2 is null), its live-feed
 /// row, its audit entry and its announcement in one round trip: whatever takes the event's `seq`
 /// holds the event row until commit, so the less that follows, the more changes per second.

@@ -17,7 +17,10 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
-use super::{ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, LOCK_LIST, MIGRATOR, RECORD_CHANGE, SNAPSHOT};
+use super::{
+    ANNOUNCE_CHANGE, Backend, CLAIM_NEXT_MESSAGE, Db, LOCK_LIST, LOCK_SILENT_LINKS, MIGRATOR, RECORD_CHANGE,
+    SHARE_LISTS, SHARE_VENUE, SNAPSHOT,
+};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditActor, AuditEntry, AuditTarget, CapacityChange, Change, CheckinView,
     ClaimedMessage, DeliverableDone, DeliverableView, MovedOnline, NewMessage, OnlineNotice, OutboxView, Page,
@@ -25,7 +28,7 @@ use crate::{
 };
 use huichang_core::dashboard::VenueRow;
 use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline};
-use huichang_core::door::{LinkStatus, NewVideoCheck, Requirement};
+use huichang_core::door::{self, LinkStatus, NewVideoCheck, Requirement};
 
 type DbRow = <Db as sqlx::Database>::Row;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -855,11 +858,10 @@ impl Store for Backend {
 
     async fn record_approval(&self, venue_id: Uuid, approval: &NewApproval, actor: &Actor) -> Result<VenueView> {
         let mut tx = self.writer().begin().await?;
-        let event_id = event_of_venue(&mut tx, venue_id).await?;
-        let seq = next_seq(&mut tx, event_id).await?;
-        sqlx::query(
+        // The venue's row, then the event's: the order of every transaction that takes both.
+        let event_id: Uuid = sqlx::query_scalar(
             "UPDATE venues SET approval = $2, approval_authority = $3, approval_reference = $4, approval_note = $5,
-                 approval_recorded_at = $6 WHERE id = $1",
+                 approval_recorded_at = $6 WHERE id = $1 RETURNING event_id",
         )
         .bind(venue_id)
         .bind(approval.status.as_str())
@@ -867,12 +869,12 @@ impl Store for Backend {
         .bind(&approval.reference)
         .bind(&approval.note)
         .bind(now())
-        .execute(&mut *tx)
-        .await?;
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
         let action = if approval.status == Approval::Approved { "venue.approved" } else { "venue.rejected" };
         let detail = json!({"authority": approval.authority, "reference": approval.reference, "note": approval.note});
-        record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), action, ("venue", venue_id), detail))
-            .await?;
+        record(&mut tx, actor, Record::next(event_id, Some(venue_id), action, ("venue", venue_id), detail)).await?;
         let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
         Ok(venue)
@@ -1127,6 +1129,20 @@ impl Store for Backend {
             email: replacement.email.clone(),
             participation: replacement.participation.unwrap_or(old_attendee.participation),
         };
+        // Under the list's lock: neither the list nor the rooms' capacity (a cut takes the list
+        // first) changes until commit.
+        let capacity: i64 =
+            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
+                .bind(venue_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let onsite_others: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
+        )
+        .bind(venue_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        registration::check_replacement(onsite_others as usize, new.participation, capacity)?;
         match insert_attendees(&mut tx, venue_id, &[(position as usize, &new)], Some(attendee_id)).await {
             Err(StoreError::Database(e)) if duplicate_person(&e) => {
                 return Err(StoreError::AlreadyOnList(new.name));
@@ -1517,31 +1533,24 @@ impl Store for Backend {
 
     async fn set_video_link(&self, venue_id: Uuid, status: LinkStatus, actor: &Actor) -> Result<VenueView> {
         let mut tx = self.writer().begin().await?;
-        let at = now();
-        // The same status again is a heartbeat: it keeps the link from being swept as lost.
-        let heartbeat = sqlx::query("UPDATE venues SET video_link_at = $3 WHERE id = $1 AND video_link = $2")
+        // Every post is a heartbeat: it keeps the link from being swept as lost. It takes the
+        // venue's row, with the status as it stands, before the event's row, as everywhere.
+        let row = sqlx::query("UPDATE venues SET video_link_at = $2 WHERE id = $1 RETURNING event_id, video_link")
             .bind(venue_id)
-            .bind(status.as_str())
-            .bind(at)
-            .execute(&mut *tx)
+            .bind(now())
+            .fetch_optional(&mut *tx)
             .await?
-            .rows_affected();
-        if heartbeat == 0 {
-            let event_id = event_of_venue(&mut tx, venue_id).await?;
-            let seq = next_seq(&mut tx, event_id).await?;
-            sqlx::query("UPDATE venues SET video_link = $2, video_link_at = $3 WHERE id = $1")
+            .ok_or(StoreError::NotFound)?;
+        if row.try_get::<String, _>("video_link")? != status.as_str() {
+            sqlx::query("UPDATE venues SET video_link = $2 WHERE id = $1")
                 .bind(venue_id)
                 .bind(status.as_str())
-                .bind(at)
                 .execute(&mut *tx)
                 .await?;
             let action = format!("video_link.{}", status.as_str());
-            record(
-                &mut tx,
-                actor,
-                Record::new((event_id, seq), Some(venue_id), &action, ("venue", venue_id), json!({})),
-            )
-            .await?;
+            let event_id = row.try_get("event_id")?;
+            record(&mut tx, actor, Record::next(event_id, Some(venue_id), &action, ("venue", venue_id), json!({})))
+                .await?;
         }
         let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
         tx.commit().await?;
@@ -1550,22 +1559,31 @@ impl Store for Backend {
 
     async fn sweep_video_links(&self, silent_since: DateTime<Utc>) -> Result<usize> {
         let mut tx = self.writer().begin().await?;
-        // Conditional: of two sweepers, only the first finds the link still connected.
-        let lost = sqlx::query(
-            "UPDATE venues SET video_link = 'lost' WHERE video_link = 'connected' AND video_link_at < $1 RETURNING id, event_id, video_link_at",
-        )
+        // Conditional: of two sweepers, only the first finds the link still connected. The
+        // venues' rows are taken in id order, then the events' rows in id order.
+        let lost = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE venues SET video_link = 'lost'
+             WHERE id IN (SELECT id FROM venues WHERE video_link = 'connected' AND video_link_at < $1 {LOCK_SILENT_LINKS})
+               AND video_link = 'connected' AND video_link_at < $1
+             RETURNING id, event_id, video_link_at"
+        )))
         .bind(silent_since)
         .fetch_all(&mut *tx)
         .await?;
-        for row in &lost {
-            let (venue_id, event_id): (Uuid, Uuid) = (row.try_get("id")?, row.try_get("event_id")?);
-            let last: Option<DateTime<Utc>> = row.try_get("video_link_at")?;
-            let seq = next_seq(&mut tx, event_id).await?;
+        let mut lost = lost
+            .iter()
+            .map(|row| {
+                let last: Option<DateTime<Utc>> = row.try_get("video_link_at")?;
+                Ok((row.try_get::<Uuid, _>("event_id")?, row.try_get::<Uuid, _>("id")?, last))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        lost.sort();
+        for &(event_id, venue_id, last) in &lost {
             let detail = json!({"last_heard": last});
             record(
                 &mut tx,
                 &Actor::server(),
-                Record::new((event_id, seq), Some(venue_id), "video_link.lost", ("venue", venue_id), detail),
+                Record::next(event_id, Some(venue_id), "video_link.lost", ("venue", venue_id), detail),
             )
             .await?;
         }
@@ -1595,7 +1613,7 @@ impl Store for Backend {
     }
 
     async fn room(&self, id: Uuid) -> Result<Option<RoomRef>> {
-        let row = sqlx::query("SELECT r.id, r.venue_id, v.event_id, r.name, r.capacity, r.occupancy, v.kind, v.approval FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE r.id = $1")
+        let row = sqlx::query("SELECT r.id, r.venue_id, v.event_id, r.name, r.capacity, r.occupancy FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE r.id = $1")
             .bind(id)
             .fetch_optional(self.reader())
             .await?;
@@ -1607,8 +1625,6 @@ impl Store for Backend {
                 name: row.try_get("name")?,
                 capacity: row.try_get("capacity")?,
                 occupancy: row.try_get("occupancy")?,
-                venue_kind: VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch),
-                venue_approval: Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending),
             })
         })
         .transpose()
@@ -1648,14 +1664,6 @@ impl Store for Backend {
         let tz = event_timezone(&mut tx, event_id).await?;
         tx.commit().await?;
         Ok(AttestationView { id, attendee_id, key: key.to_owned(), at: local(at, tz) })
-    }
-
-    async fn latest_attestations(&self, attendee_id: Uuid) -> Result<std::collections::HashMap<String, DateTime<Utc>>> {
-        let rows = sqlx::query("SELECT key, MAX(at) AS at FROM attestations WHERE attendee_id = $1 GROUP BY key")
-            .bind(attendee_id)
-            .fetch_all(self.reader())
-            .await?;
-        rows.iter().map(|row| Ok((row.try_get("key")?, row.try_get("at")?))).collect()
     }
 
     async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView> {
@@ -1704,18 +1712,22 @@ impl Store for Backend {
         notice: &OnlineNotice,
     ) -> Result<CapacityChange> {
         let mut tx = self.writer().begin().await?;
-        // The room, the list, then the event: the order of check-ins and list changes, so that
+        // The list, the room, then the event: the order of check-ins and list changes, so that
         // none of them can deadlock with this.
+        let venue_id: Uuid = sqlx::query_scalar("SELECT venue_id FROM rooms WHERE id = $1")
+            .bind(room_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        lock_list(&mut tx, venue_id).await?;
         let room = sqlx::query(
             "UPDATE rooms SET capacity = $2 WHERE id = $1 RETURNING id, venue_id, name, capacity, occupancy",
         )
         .bind(room_id)
         .bind(capacity)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-        let (venue_id, room) = room_from_row(&room)?;
-        lock_list(&mut tx, venue_id).await?;
+        .fetch_one(&mut *tx)
+        .await?;
+        let (_, room) = room_from_row(&room)?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
         let seq = next_seq(&mut tx, event_id).await?;
         let venue_capacity: i64 =
@@ -2002,39 +2014,27 @@ async fn write_checkins(
     }
 }
 
-/// One transaction for `batch`: every seat first, in room order, then the changes of each event
-/// in a few statements, in event order. Taking rows in one order everywhere keeps batches of
-/// several writers from deadlocking each other, and a capacity change (its room, then its event)
-/// from deadlocking with them.
+/// One transaction for `batch`: what the door checks first, venue by venue, then every seat, in
+/// room order, then the changes of each event in a few statements, in event order. Every writer
+/// takes rows in this order (a venue's list and row, a room, the event), so batches of several
+/// writers cannot deadlock each other, nor with a list change, a capacity cut, a decision on the
+/// approval or the video link.
 async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) -> Result<Vec<Result<CheckinView>>> {
-    let mut order: Vec<usize> = (0..batch.len()).collect();
-    order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
     let mut tx = pool.begin().await?;
     let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
-    let mut places = std::collections::HashMap::new();
+    let mut places = Vec::with_capacity(batch.len());
+    for (i, admitted) in admit_together(&mut tx, batch).await?.into_iter().enumerate() {
+        places.push(admitted.map_err(|refusal| answers[i] = Some(Err(refusal))).ok());
+    }
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
     let mut seated = Vec::new();
     for i in order {
-        let (venue_id, at) = match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
-            Ok(seat) => seat,
-            Err(refusal) => {
-                answers[i] = Some(Err(refusal));
-                continue;
-            }
-        };
-        let (event_id, tz) = match places.get(&venue_id) {
-            Some(place) => *place,
-            None => {
-                let row = sqlx::query(
-                    "SELECT v.event_id, e.timezone FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id = $1",
-                )
-                .bind(venue_id)
-                .fetch_one(&mut *tx)
-                .await?;
-                let place: (Uuid, Tz) = (row.try_get("event_id")?, row_timezone(&row)?);
-                *places.entry(venue_id).or_insert(place)
-            }
-        };
-        seated.push((event_id, i, venue_id, at, tz));
+        let Some(place) = places[i] else { continue };
+        match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
+            Ok(at) => seated.push((place.event_id, i, place.venue_id, at, place.tz)),
+            Err(refusal) => answers[i] = Some(Err(refusal)),
+        }
     }
     seated.sort_by_key(|&(event_id, i, ..)| (event_id, i));
     for changes in seated.chunk_by(|a, b| a.0 == b.0) {
@@ -2079,6 +2079,145 @@ async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) -> Result<V
     Ok(answers.into_iter().map(|answer| answer.unwrap_or(Err(StoreError::NotFound))).collect())
 }
 
+/// The venue a person arrives at, once the door lets them look for a seat there.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    venue_id: Uuid,
+    event_id: Uuid,
+    tz: Tz,
+}
+
+/// What the door checks before a seat, for each arrival of a batch, read in the batch's
+/// transaction and held to its commit: each room's venue list (shared: check-ins go side by side,
+/// a change to the list waits for them or they for it) and the venue's row with its approval.
+/// So a person replaced, removed or moved online, or a venue whose approval is withdrawn, just
+/// before is refused, and one changed just after was let in before the change, in the change log
+/// too. A few statements per batch, whatever the number of people and venues.
+async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec<Result<Place>>> {
+    let venue_of: std::collections::HashMap<Uuid, Uuid> =
+        with_ids("SELECT id, venue_id FROM rooms WHERE id IN", batch.iter().map(|a| a.room_id))
+            .build()
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("venue_id")?)))
+            .collect::<Result<_>>()?;
+    let mut venue_ids: Vec<Uuid> = venue_of.values().copied().collect();
+    venue_ids.sort();
+    venue_ids.dedup();
+    if let Some(share) = SHARE_LISTS {
+        with_ids(share, venue_ids.iter().copied()).build().execute(&mut **tx).await?;
+    }
+    let mut venues = with_ids(
+        "SELECT v.id, v.event_id, v.kind, v.approval, e.timezone, e.starts_at, e.requirements
+         FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id IN",
+        venue_ids.iter().copied(),
+    );
+    venues.push(" ").push(SHARE_VENUE);
+    let venues: std::collections::HashMap<Uuid, Gate> = venues
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, Gate::from_row(row)?)))
+        .collect::<Result<_>>()?;
+    let people: Vec<Uuid> = batch.iter().map(|a| a.attendee_id).collect();
+    let state = attendee_states(tx, &people).await?;
+    let required = venues.values().any(|gate| !gate.requirements.is_empty());
+    let latest = if required { latest_attestations(tx, &people).await? } else { Default::default() };
+    let admit = |arrival: &Arrival| -> Option<Result<Place>> {
+        let venue_id = *venue_of.get(&arrival.room_id)?;
+        let gate = venues.get(&venue_id)?;
+        let &(attendee_venue, current, onsite) = state.get(&arrival.attendee_id)?;
+        let facts = door::Arrival { here: attendee_venue == venue_id, current, onsite, venue_open: gate.open };
+        let missing = || {
+            let shown = |key: &str| latest.get(&(arrival.attendee_id, key.to_owned())).copied();
+            door::unmet(&gate.requirements, &shown, gate.starts_at)
+        };
+        let place = Place { venue_id, event_id: gate.event_id, tz: gate.tz };
+        Some(door::admit(facts, missing).map(|()| place).map_err(StoreError::Refused))
+    };
+    // Rooms and people are never deleted, and the handler found both: only a bug lands here.
+    Ok(batch.iter().map(|arrival| admit(arrival).unwrap_or(Err(StoreError::NotFound))).collect())
+}
+
+/// A venue's door as a batch reads it.
+struct Gate {
+    event_id: Uuid,
+    tz: Tz,
+    /// A main venue, or an approved branch venue.
+    open: bool,
+    requirements: Vec<Requirement>,
+    starts_at: DateTime<Utc>,
+}
+
+impl Gate {
+    fn from_row(row: &DbRow) -> Result<Gate> {
+        Ok(Gate {
+            event_id: row.try_get("event_id")?,
+            tz: row_timezone(row)?,
+            open: VenueKind::parse(row.try_get("kind")?) == Some(VenueKind::Main)
+                || Approval::parse(row.try_get("approval")?) == Some(Approval::Approved),
+            requirements: row.try_get::<Json<Vec<Requirement>>, _>("requirements")?.0,
+            starts_at: row.try_get("starts_at")?,
+        })
+    }
+}
+
+/// `sql` followed by `(…)` with each id bound (a batch holds at most `DOOR_BATCH`). The list is
+/// padded with its last id to a power of two, so that a few prepared statements serve every
+/// batch instead of one per length.
+fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
+    let mut query = QueryBuilder::<Db>::new(sql);
+    query.push(" (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    query.push(")");
+    query
+}
+
+/// Where each person is on the list: their venue, whether current, whether on site.
+async fn attendee_states(tx: &mut Tx, people: &[Uuid]) -> Result<std::collections::HashMap<Uuid, (Uuid, bool, bool)>> {
+    let sql = "SELECT id, venue_id, status, participation, removed_at FROM attendees WHERE id IN";
+    with_ids(sql, people.iter().copied())
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            let removed: Option<DateTime<Utc>> = row.try_get("removed_at")?;
+            let current = removed.is_none() && row.try_get::<String, _>("status")? == "registered";
+            let onsite = row.try_get::<String, _>("participation")? == "onsite";
+            Ok((row.try_get("id")?, (row.try_get("venue_id")?, current, onsite)))
+        })
+        .collect()
+}
+
+/// The newest attestation per person and key.
+async fn latest_attestations(
+    tx: &mut Tx,
+    people: &[Uuid],
+) -> Result<std::collections::HashMap<(Uuid, String), DateTime<Utc>>> {
+    let mut query = with_ids(
+        "SELECT attendee_id, key, MAX(at) AS at FROM attestations WHERE attendee_id IN",
+        people.iter().copied(),
+    );
+    query.push(" GROUP BY attendee_id, key");
+    query
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok(((row.try_get("attendee_id")?, row.try_get("key")?), row.try_get("at")?)))
+        .collect()
+}
+
 /// Takes a seat for one person, or says why not. The database decides: of any number of racing
 /// check-ins only as many as there are free seats find `occupancy < capacity`, and the unique
 /// index on people inside lets each person in once. Refusals write nothing, so the transaction
@@ -2087,18 +2226,18 @@ async fn take_seat(
     tx: &mut Tx,
     room_id: Uuid,
     attendee_id: Uuid,
-) -> Result<std::result::Result<(Uuid, DateTime<Utc>), StoreError>> {
+) -> Result<std::result::Result<DateTime<Utc>, StoreError>> {
     let seat: Option<Uuid> = sqlx::query_scalar(
         "UPDATE rooms SET occupancy = occupancy + 1
          WHERE id = $1 AND occupancy < capacity
            AND NOT EXISTS (SELECT 1 FROM checkins WHERE attendee_id = $2 AND checked_out_at IS NULL)
-         RETURNING venue_id",
+         RETURNING id",
     )
     .bind(room_id)
     .bind(attendee_id)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some(venue_id) = seat else {
+    if seat.is_none() {
         // Refused: say why, the person inside before the room full.
         let inside: Option<Uuid> =
             sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
@@ -2106,7 +2245,7 @@ async fn take_seat(
                 .fetch_optional(&mut **tx)
                 .await?;
         return Ok(Err(if inside.is_some() { StoreError::AlreadyCheckedIn } else { StoreError::RoomFull }));
-    };
+    }
     let at = now();
     let inserted: Option<Uuid> = sqlx::query_scalar(
         "INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) VALUES ($1, $2, $3, $4)
@@ -2126,5 +2265,5 @@ async fn take_seat(
             .await?;
         return Ok(Err(StoreError::AlreadyCheckedIn));
     }
-    Ok(Ok((venue_id, at)))
+    Ok(Ok(at))
 }

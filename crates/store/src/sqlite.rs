@@ -60,8 +60,12 @@ const ANNOUNCE_CHANGE: Option<&str> = None;
 /// SQLite has no data-modifying `WITH`: a change is recorded statement by statement, which
 /// costs nothing here since the one writing connection serialises every transaction anyway.
 const RECORD_CHANGE: Option<&str> = None;
-/// The one writing connection already serialises every change to a list.
+/// The one writing connection already serialises every change to a list, and every check-in
+/// with it, so nothing needs a lock of its own.
 const LOCK_LIST: Option<&str> = None;
+const SHARE_LISTS: Option<&str> = None;
+const SHARE_VENUE: &str = "";
+const LOCK_SILENT_LINKS: &str = "ORDER BY id";
 
 /// The next due message, or one whose worker's claim ran out before it handed the message
 /// over. SQLite has one writer, so the UPDATE alone is atomic.

@@ -6,9 +6,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use huichang_core::FieldError;
-use huichang_core::door::{self, LinkStatus, VideoCheckInput};
-use huichang_core::venue::{Approval, VenueKind, VenueView};
-use huichang_store::{AttestationView, CapacityChange, CheckinView, NewMessage, RoomRef, VideoCheckView};
+use huichang_core::door::{LinkStatus, Refusal, VideoCheckInput};
+use huichang_core::venue::VenueView;
+use huichang_store::{AttestationView, CapacityChange, CheckinView, NewMessage, RoomRef, StoreError, VideoCheckView};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -114,37 +114,23 @@ pub async fn check_in(
     let attendee_id = id(&input.attendee_id, "attendee")?;
     let attendee = state.store.attendee(attendee_id).await?.ok_or_else(|| ApiError::not_found("attendee"))?;
     caller.require(caller.grant.may_coordinate(room.venue_id))?;
-    if attendee.venue_id != room.venue_id || !attendee.current || !attendee.onsite {
-        let why = if attendee.venue_id != room.venue_id {
-            "the attendee is on another venue's list"
-        } else if !attendee.current {
-            "the attendee was replaced or removed from the list"
-        } else {
-            "the attendee takes part online"
-        };
-        return Err(ApiError::invalid("not_registered_here", why, Vec::new()));
-    }
-    if room.venue_kind == VenueKind::Branch && room.venue_approval != Approval::Approved {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "venue_not_approved",
-            "the branch venue has no local approval yet; it may not open its doors",
-        ));
-    }
-    let event = state.store.event(room.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
-    if !event.event.requirements.is_empty() {
-        let latest = state.store.latest_attestations(attendee.id).await?;
-        let missing = door::unmet(&event.event.requirements, &|key| latest.get(key).copied(), event.event.starts_at);
-        if !missing.is_empty() {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "requirement_not_met",
-                format!("not shown, or too old: {}", missing.join(", ")),
-            )
-            .with("missing", missing));
+    // The list, the approval, the requirements and the seat are decided in the write itself, so
+    // that a change committed a moment before is never missed.
+    let checkin = state.store.check_in(room.id, attendee.id, &caller.actor()).await.map_err(refused)?;
+    Ok((StatusCode::CREATED, Json(checkin)))
+}
+
+/// The door's refusals before a seat, as the API names them.
+fn refused(error: StoreError) -> ApiError {
+    let StoreError::Refused(refusal) = error else { return error.into() };
+    let detail = refusal.to_string();
+    match refusal {
+        Refusal::NotRegisteredHere(_) => ApiError::invalid("not_registered_here", detail, Vec::new()),
+        Refusal::VenueNotApproved => ApiError::new(StatusCode::CONFLICT, "venue_not_approved", detail),
+        Refusal::RequirementNotMet(missing) => {
+            ApiError::new(StatusCode::CONFLICT, "requirement_not_met", detail).with("missing", missing)
         }
     }
-    Ok((StatusCode::CREATED, Json(state.store.check_in(room.id, attendee.id, &caller.actor()).await?)))
 }
 
 #[utoipa::path(delete, path = "/api/v1/rooms/{room}/checkins/{attendee}", tag = "door",

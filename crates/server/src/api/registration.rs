@@ -90,9 +90,12 @@ pub async fn submit(
 #[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration",
     params(("attendee" = Uuid, Path, description = "The attendee to replace")), request_body = AttendeeBody,
     responses(
-        (status = 201, description = "The new attendee; the old one stays with status `replaced`", body = AttendeeView),
+        (status = 201, description = "The new attendee; the old one stays with status `replaced`. Left out, `participation` \
+            is the replaced attendee's.", body = AttendeeView),
         (status = 409, description = "`already_replaced`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`invalid_registration`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_registration`, or `over_capacity` when a replacement on site would bring \
+            the venue more on-site attendees than its `capacity` (someone a capacity cut moved online replaced by someone \
+            on site)", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn replace(
     State(state): State<AppState>,
