@@ -133,6 +133,29 @@ on_both_stores! {
         assert_eq!(smtp.messages().len(), 12);
     }
 
+    async fn two_planners_queueing_for_the_same_events_in_opposite_orders_never_deadlock(app: TestApp) {
+        let events: Vec<uuid::Uuid> = [app.create_event(80).await, app.create_event(80).await]
+            .iter().map(|e| e["id"].as_str().unwrap().parse().unwrap()).collect();
+        let message = |event: uuid::Uuid, key: String| huichang_store::NewMessage {
+            event_id: event, dedupe_key: key, kind: "reminder".into(), deadline_id: None, venue_id: None,
+            recipient: "venue@example.cn".into(), subject: "【提醒】".into(), body_text: "请提交参会回执。".into(),
+            body_html: "<p>请提交参会回执。</p>".into(),
+        };
+        let other = huichang_store::open(&app.database_url).await.unwrap();
+        for round in 0..20 {
+            // Each batch names both events, one first and the other first.
+            let batch = |first: usize, tag: &str| -> Vec<huichang_store::NewMessage> {
+                [events[first], events[1 - first]].iter()
+                    .flat_map(|&event| (0..20).map(move |i| (event, i)))
+                    .map(|(event, i)| message(event, format!("{tag}:{round}:{event}:{i}")))
+                    .collect()
+            };
+            let (a, b) = (batch(0, "a"), batch(1, "b"));
+            let (a, b) = tokio::join!(app.store.enqueue(&a), other.enqueue(&b));
+            assert_eq!((a.unwrap(), b.unwrap()), (40, 40), "round {round}");
+        }
+    }
+
     async fn a_venue_that_marked_the_deliverable_done_is_not_reminded(app: TestApp) {
         let event = app.create_event(80).await;
         let due = deadline_of(&event);

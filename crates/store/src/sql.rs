@@ -1328,9 +1328,13 @@ impl Store for Backend {
     }
 
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize> {
+        // Each message takes its event's row for a seq: in event id order, as every other
+        // writer takes events, so planners queueing for the same events never deadlock.
+        let mut ordered: Vec<&NewMessage> = messages.iter().collect();
+        ordered.sort_by_key(|m| m.event_id);
         let mut queued = 0;
         let mut tx = self.writer().begin().await?;
-        for message in messages {
+        for message in ordered {
             if insert_message(&mut tx, message).await? {
                 queued += 1;
             }
