@@ -175,6 +175,24 @@ async fn lock_list(tx: &mut Tx, venue_id: Uuid) -> Result<()> {
 }
 
 /// The event a venue belongs to.
+/// A venue's seats: the sum of its rooms' capacities.
+async fn venue_capacity(tx: &mut Tx, venue_id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
+        .bind(venue_id)
+        .fetch_one(&mut **tx)
+        .await?)
+}
+
+/// The people of a venue's current list who come on site.
+async fn onsite_count(tx: &mut Tx, venue_id: Uuid) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
+    )
+    .bind(venue_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 async fn event_of_venue(tx: &mut Tx, venue_id: Uuid) -> Result<Uuid> {
     sqlx::query_scalar("SELECT event_id FROM venues WHERE id = $1")
         .bind(venue_id)
@@ -980,11 +998,7 @@ impl Store for Backend {
         // `seq` is taken with the change at the end.
         lock_list(&mut tx, venue_id).await?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
-        let capacity: i64 =
-            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
-                .bind(venue_id)
-                .fetch_one(&mut *tx)
-                .await?;
+        let capacity = venue_capacity(&mut tx, venue_id).await?;
         let technician = sqlx::query("SELECT technician_name, technician_phone FROM registrations WHERE venue_id = $1")
             .bind(venue_id)
             .fetch_optional(&mut *tx)
@@ -1131,17 +1145,8 @@ impl Store for Backend {
         };
         // Under the list's lock: neither the list nor the rooms' capacity (a cut takes the list
         // first) changes until commit.
-        let capacity: i64 =
-            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
-                .bind(venue_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let onsite_others: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
-        )
-        .bind(venue_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let capacity = venue_capacity(&mut tx, venue_id).await?;
+        let onsite_others = onsite_count(&mut tx, venue_id).await?;
         registration::check_replacement(onsite_others as usize, new.participation, capacity)?;
         match insert_attendees(&mut tx, venue_id, &[(position as usize, &new)], Some(attendee_id)).await {
             Err(StoreError::Database(e)) if duplicate_person(&e) => {
@@ -1734,17 +1739,8 @@ impl Store for Backend {
         let (_, room) = room_from_row(&room)?;
         let event_id = event_of_venue(&mut tx, venue_id).await?;
         let seq = next_seq(&mut tx, event_id).await?;
-        let venue_capacity: i64 =
-            sqlx::query_scalar("SELECT CAST(COALESCE(SUM(capacity), 0) AS BIGINT) FROM rooms WHERE venue_id = $1")
-                .bind(venue_id)
-                .fetch_one(&mut *tx)
-                .await?;
-        let onsite: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
-        )
-        .bind(venue_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let venue_capacity = venue_capacity(&mut tx, venue_id).await?;
+        let onsite = onsite_count(&mut tx, venue_id).await?;
         let excess = (onsite - venue_capacity).max(0);
         // Most recently added first; within one list, later rows count as later.
         let moved = sqlx::query(
