@@ -79,16 +79,7 @@ impl FromRequestParts<AppState> for Caller {
                 token
             }
         };
-        // A blocked address is answered before its token is looked up: past the limit, a guess
-        // costs the server nothing and cannot succeed. An office behind one address that
-        // mistypes twenty times waits a few seconds, like the guesser.
-        if let Some(wait) = state.failed_auth.wait(address) {
-            return Err(too_many_attempts(wait));
-        }
-        let Some(grant) = state.store.grant(&hash_token(&token)).await? else {
-            state.failed_auth.failed(address);
-            return Err(ApiError::unauthorized("the token is unknown or was revoked"));
-        };
+        let grant = api_grant(state, &hash_token(&token), address).await?;
         // A venue's or viewer's token that writes faster than any person could is slowed
         // down; the organiser's own token is not.
         if !parts.method.is_safe()
@@ -103,6 +94,41 @@ impl FromRequestParts<AppState> for Caller {
             .retry(wait.as_secs().max(1)));
         }
         Ok(Caller { grant, address })
+    }
+}
+
+/// A token looked up under the failed sign-in limit.
+pub enum Lookup {
+    Found(Grant),
+    /// Unknown or revoked; counted as a failed sign-in of the address.
+    Unknown,
+    /// The address is past the limit, so the token was not looked up: how long it must wait.
+    Blocked(Duration),
+}
+
+/// Looks up a token the way the API, the live feed and the pages all do. A blocked address is
+/// answered before its token is looked up: past the limit, a guess costs the server nothing and
+/// cannot succeed. An office behind one address that mistypes twenty times waits a few seconds,
+/// like the guesser.
+pub async fn look_up(state: &AppState, token_hash: &str, address: Option<IpAddr>) -> huichang_store::Result<Lookup> {
+    if let Some(wait) = state.failed_auth.wait(address) {
+        return Ok(Lookup::Blocked(wait));
+    }
+    Ok(match state.store.grant(token_hash).await? {
+        Some(grant) => Lookup::Found(grant),
+        None => {
+            state.failed_auth.failed(address);
+            Lookup::Unknown
+        }
+    })
+}
+
+/// [`look_up`] for the API: 429 past the limit, 401 for an unknown token.
+pub async fn api_grant(state: &AppState, token_hash: &str, address: Option<IpAddr>) -> Result<Grant, ApiError> {
+    match look_up(state, token_hash, address).await? {
+        Lookup::Found(grant) => Ok(grant),
+        Lookup::Unknown => Err(ApiError::unauthorized("the token is unknown or was revoked")),
+        Lookup::Blocked(wait) => Err(too_many_attempts(wait)),
     }
 }
 
@@ -181,7 +207,7 @@ pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
 }
 
 /// The answer to an address past the failed sign-in limit.
-pub fn too_many_attempts(wait: Duration) -> ApiError {
+fn too_many_attempts(wait: Duration) -> ApiError {
     ApiError::new(
         axum::http::StatusCode::TOO_MANY_REQUESTS,
         "too_many_attempts",

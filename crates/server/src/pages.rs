@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::hash_token;
+use crate::auth::{Lookup, hash_token};
 
 /// The cookie that carries a signed-in browser's token (HttpOnly, SameSite=Strict).
 pub const SESSION_COOKIE: &str = "huichang_session";
@@ -119,14 +119,10 @@ impl FromRequestParts<AppState> for PageContext {
         // A session cookie is a token like any other: past the failed sign-in limit it is not
         // looked up, and one that is unknown counts, and is cleared so that it counts once.
         let (grant, stale_session) = match cookie(headers, SESSION_COOKIE) {
-            Some(_) if state.failed_auth.wait(address).is_some() => (None, false),
-            Some(token) => match state.store.grant(&hash_token(&token)).await {
-                Ok(Some(grant)) => (Some(grant), false),
-                Ok(None) => {
-                    state.failed_auth.failed(address);
-                    (None, true)
-                }
-                Err(_) => (None, false),
+            Some(token) => match crate::auth::look_up(state, &hash_token(&token), address).await {
+                Ok(Lookup::Found(grant)) => (Some(grant), false),
+                Ok(Lookup::Unknown) => (None, true),
+                Ok(Lookup::Blocked(_)) | Err(_) => (None, false),
             },
             None => (None, false),
         };
@@ -391,12 +387,13 @@ async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn, replace_s
     if token.is_empty() {
         return sign_in_page(&ctx, form.next.as_deref(), None, StatusCode::OK);
     }
-    if state.failed_auth.wait(ctx.address).is_some() {
-        let message = ctx.lang.pick("尝试次数过多，请稍后再试。", "Too many attempts; try again shortly.");
-        return error_page(&ctx, StatusCode::TOO_MANY_REQUESTS, message);
-    }
-    let grant = match state.store.grant(&hash_token(token)).await {
-        Ok(grant) => grant,
+    let grant = match crate::auth::look_up(state, &hash_token(token), ctx.address).await {
+        Ok(Lookup::Found(grant)) => Some(grant),
+        Ok(Lookup::Unknown) => None,
+        Ok(Lookup::Blocked(_)) => {
+            let message = ctx.lang.pick("尝试次数过多，请稍后再试。", "Too many attempts; try again shortly.");
+            return error_page(&ctx, StatusCode::TOO_MANY_REQUESTS, message);
+        }
         Err(_) => {
             let message =
                 ctx.lang.pick("数据库暂时不可用，请稍后再试。", "The database is unavailable; try again shortly.");
@@ -404,7 +401,6 @@ async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn, replace_s
         }
     };
     let Some(grant) = grant else {
-        state.failed_auth.failed(ctx.address);
         ctx.grant = None;
         let message = ctx.lang.pick(
             "该令牌无效或已被撤销，请核对后重试。",

@@ -73,14 +73,8 @@ pub async fn live(
     })?;
     // A token tried here counts against the failed sign-in limit like one sent to the API.
     let address = crate::auth::client_address(headers, request.extensions(), &state.trusted_proxies);
-    if let Some(wait) = state.failed_auth.wait(address) {
-        return Err(crate::auth::too_many_attempts(wait));
-    }
     let token_hash = hash_token(&token);
-    let Some(grant) = state.store.grant(&token_hash).await? else {
-        state.failed_auth.failed(address);
-        return Err(ApiError::unauthorized("the token is unknown or was revoked"));
-    };
+    let grant = crate::auth::api_grant(&state, &token_hash, address).await?;
     if !grant.may_list_venues(event.id) {
         return Err(ApiError::forbidden());
     }
