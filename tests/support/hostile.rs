@@ -222,12 +222,15 @@ pub fn xls_with(cells: &[Vec<u8>]) -> Vec<u8> {
     file.into_inner().into_inner()
 }
 
+/// What every cell record begins with: its row, its column and its format (the default).
+fn cell_at(row: u16, column: u16) -> Vec<u8> {
+    [row.to_le_bytes(), column.to_le_bytes(), [0, 0]].concat()
+}
+
 /// A LABEL record: text at a cell.
 pub fn xls_label(row: u16, column: u16, text: &str) -> Vec<u8> {
     let units: Vec<u16> = text.encode_utf16().collect();
-    let mut data = row.to_le_bytes().to_vec();
-    data.extend_from_slice(&column.to_le_bytes());
-    data.extend_from_slice(&[0, 0]);
+    let mut data = cell_at(row, column);
     data.extend_from_slice(&(units.len() as u16).to_le_bytes());
     data.push(1);
     data.extend(units.iter().flat_map(|u| u.to_le_bytes()));
@@ -236,9 +239,7 @@ pub fn xls_label(row: u16, column: u16, text: &str) -> Vec<u8> {
 
 /// A NUMBER record.
 pub fn xls_number(row: u16, column: u16, value: f64) -> Vec<u8> {
-    let mut data = row.to_le_bytes().to_vec();
-    data.extend_from_slice(&column.to_le_bytes());
-    data.extend_from_slice(&[0, 0]);
+    let mut data = cell_at(row, column);
     data.extend_from_slice(&value.to_le_bytes());
     record(0x0203, &data)
 }

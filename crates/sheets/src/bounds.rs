@@ -1,8 +1,10 @@
 //! What a file may make the reader hold, whatever it says about itself. Every reader places
-//! cells through [`Grid`], which refuses a value outside the bounds before it allocates for it,
+//! cells through [`Sheet::put`], which refuses a value outside the bounds before it allocates for it,
 //! so memory follows what a list needs, not the used range or the row count a file declares.
 
 use std::fmt;
+
+use crate::read::Sheet;
 
 /// Rows of a sheet that are read: a list of 10,000 people with a title and notes around it.
 pub const MAX_ROWS: usize = 10_050;
@@ -65,16 +67,10 @@ pub fn check(sheet: &str, row: usize, column: usize) -> Result<(), ReadError> {
     if row >= MAX_ROWS || column >= MAX_COLUMNS { Err(too_large(sheet, row, column)) } else { Ok(()) }
 }
 
-/// The cells of one sheet as they arrive, in any order; empty values take no room.
-#[derive(Debug, Default)]
-pub struct Grid {
-    pub name: String,
-    pub rows: Vec<Vec<String>>,
-}
-
-impl Grid {
+/// Cells placed as they arrive, in any order; empty values take no room.
+impl Sheet {
     pub fn new(name: &str) -> Self {
-        Grid { name: name.to_owned(), rows: Vec::new() }
+        Sheet { name: name.to_owned(), rows: Vec::new() }
     }
 
     pub fn put(&mut self, row: usize, column: usize, text: String) -> Result<(), ReadError> {
@@ -107,19 +103,19 @@ mod tests {
     }
 
     #[test]
-    fn a_grid_refuses_a_value_beyond_the_bounds_and_ignores_empty_ones() {
-        let mut grid = Grid::new("名单");
-        grid.put(MAX_ROWS * 100, MAX_COLUMNS * 100, String::new()).unwrap();
-        assert!(grid.rows.is_empty(), "an empty value far away takes no room");
-        grid.put(2, 1, "王立".into()).unwrap();
-        assert_eq!(grid.rows, vec![vec![], vec![], vec![String::new(), "王立".into()]]);
-        let error = grid.put(1_048_575, 16_383, "x".into()).unwrap_err();
+    fn a_sheet_refuses_a_value_beyond_the_bounds_and_ignores_empty_ones() {
+        let mut sheet = Sheet::new("名单");
+        sheet.put(MAX_ROWS * 100, MAX_COLUMNS * 100, String::new()).unwrap();
+        assert!(sheet.rows.is_empty(), "an empty value far away takes no room");
+        sheet.put(2, 1, "王立".into()).unwrap();
+        assert_eq!(sheet.rows, vec![vec![], vec![], vec![String::new(), "王立".into()]]);
+        let error = sheet.put(1_048_575, 16_383, "x".into()).unwrap_err();
         assert_eq!(
             error.to_string(),
             "sheet '名单' has a value in cell XFD1048576; a list may use at most 10050 rows and 200 columns \
              (delete what lies beyond them)"
         );
-        assert!(matches!(grid.put(0, MAX_COLUMNS, "x".into()), Err(ReadError::TooLarge(_))));
-        assert!(grid.put(MAX_ROWS - 1, MAX_COLUMNS - 1, "x".into()).is_ok());
+        assert!(matches!(sheet.put(0, MAX_COLUMNS, "x".into()), Err(ReadError::TooLarge(_))));
+        assert!(sheet.put(MAX_ROWS - 1, MAX_COLUMNS - 1, "x".into()).is_ok());
     }
 }

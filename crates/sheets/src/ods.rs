@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
-use crate::bounds::{Grid, ReadError, check};
+use crate::bounds::{ReadError, check};
 use crate::read::{Sheet, normalise};
 use crate::zipped;
 
@@ -24,8 +24,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
         match reader.read_event_into(&mut buffer).map_err(|e| zipped::unreadable(WHAT, e))? {
             Event::Start(tag) if tag.name().as_ref() == "table:table" => {
                 let name = attribute(&tag, "table:name")?.unwrap_or_default();
-                let grid = read_table(&mut reader, Grid::new(&normalise(&name)))?;
-                sheets.push(Sheet { name: grid.name, rows: grid.rows });
+                sheets.push(read_table(&mut reader, Sheet::new(&normalise(&name)))?);
             }
             Event::Eof => break,
             _ => {}
@@ -37,21 +36,21 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
 
 type Xml<'a> = quick_xml::Reader<&'a [u8]>;
 
-fn read_table(reader: &mut Xml<'_>, mut grid: Grid) -> Result<Grid, ReadError> {
+fn read_table(reader: &mut Xml<'_>, mut sheet: Sheet) -> Result<Sheet, ReadError> {
     let mut row = 0usize;
     let mut buffer = Vec::new();
     loop {
         match reader.read_event_into(&mut buffer).map_err(|e| zipped::unreadable(WHAT, e))? {
             Event::Start(tag) if tag.name().as_ref() == "table:table-row" => {
                 let repeat = repeats(&tag, "table:number-rows-repeated")?;
-                let cells = read_row(reader, &grid.name, row)?;
-                place_row(&mut grid, row, repeat, cells)?;
+                let cells = read_row(reader, &sheet.name, row)?;
+                place_row(&mut sheet, row, repeat, cells)?;
                 row = row.saturating_add(repeat);
             }
             Event::Empty(tag) if tag.name().as_ref() == "table:table-row" => {
                 row = row.saturating_add(repeats(&tag, "table:number-rows-repeated")?);
             }
-            Event::End(tag) if tag.name().as_ref() == "table:table" => return Ok(grid),
+            Event::End(tag) if tag.name().as_ref() == "table:table" => return Ok(sheet),
             Event::Eof => return Err(zipped::unreadable(WHAT, "a table does not end")),
             _ => {}
         }
@@ -62,15 +61,15 @@ fn read_table(reader: &mut Xml<'_>, mut grid: Grid) -> Result<Grid, ReadError> {
 /// A row's filled cells as (column, repeat, text).
 type Cells = Vec<(usize, usize, String)>;
 
-fn place_row(grid: &mut Grid, row: usize, repeat: usize, cells: Cells) -> Result<(), ReadError> {
+fn place_row(sheet: &mut Sheet, row: usize, repeat: usize, cells: Cells) -> Result<(), ReadError> {
     if cells.is_empty() {
         return Ok(());
     }
-    check(&grid.name, row.saturating_add(repeat - 1), 0)?;
+    check(&sheet.name, row.saturating_add(repeat - 1), 0)?;
     for r in row..row + repeat {
         for (column, times, text) in &cells {
             for c in *column..column + times {
-                grid.put(r, c, text.clone())?;
+                sheet.put(r, c, text.clone())?;
             }
         }
     }

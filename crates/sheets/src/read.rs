@@ -6,7 +6,7 @@ use std::io::Cursor;
 use calamine::{Data, Reader};
 use unicode_normalization::UnicodeNormalization;
 
-use crate::bounds::{Grid, ReadError};
+use crate::bounds::ReadError;
 use crate::zipped;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,13 +75,13 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
         .collect();
     let mut sheets = Vec::new();
     for name in names {
-        let mut grid = Grid::new(&normalise(&name));
+        let mut sheet = Sheet::new(&normalise(&name));
         let mut cells = workbook.worksheet_cells_reader(&name).map_err(|e| zipped::unreadable(WHAT, e))?;
         while let Some(cell) = cells.next_cell().map_err(|e| zipped::unreadable(WHAT, e))? {
             let (row, column) = cell.get_position();
-            grid.put(row as usize, column as usize, cell_text(&Data::from(cell.get_value().clone())))?;
+            sheet.put(row as usize, column as usize, cell_text(&Data::from(cell.get_value().clone())))?;
         }
-        sheets.push(Sheet { name: grid.name, rows: grid.rows });
+        sheets.push(sheet);
     }
     Ok(sheets)
 }
@@ -89,12 +89,12 @@ fn read_xlsx(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
 fn read_xls(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
     let mut sheets = Vec::new();
     for (name, range) in crate::xls::read(bytes)? {
-        let mut grid = Grid::new(&normalise(&name));
+        let mut sheet = Sheet::new(&normalise(&name));
+        let (top, left) = range.start().unwrap_or((0, 0));
         for (row, column, cell) in range.used_cells() {
-            let (top, left) = range.start().unwrap_or((0, 0));
-            grid.put(top as usize + row, left as usize + column, cell_text(cell))?;
+            sheet.put(top as usize + row, left as usize + column, cell_text(cell))?;
         }
-        sheets.push(Sheet { name: grid.name, rows: grid.rows });
+        sheets.push(sheet);
     }
     Ok(sheets)
 }
@@ -124,7 +124,7 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, ReadError> {
         .max_by_key(|d| head.iter().map(|line| line.bytes().filter(|b| b == d).count()).sum::<usize>())
         .unwrap_or(b',');
     let mut reader = csv_core::ReaderBuilder::new().delimiter(delimiter).build();
-    let mut grid = Grid::new("");
+    let mut sheet = Sheet::new("");
     let (mut input, mut field, mut out) = (text.as_bytes(), Vec::new(), [0u8; 4096]);
     let (mut row, mut column) = (0, 0);
     loop {
@@ -134,14 +134,14 @@ fn read_csv(bytes: &[u8]) -> Result<Sheet, ReadError> {
         match result {
             csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
             csv_core::ReadFieldResult::Field { record_end } => {
-                grid.put(row, column, normalise(&String::from_utf8_lossy(&field)))?;
+                sheet.put(row, column, normalise(&String::from_utf8_lossy(&field)))?;
                 field.clear();
                 (row, column) = if record_end { (row + 1, 0) } else { (row, column + 1) };
             }
             csv_core::ReadFieldResult::End => break,
         }
     }
-    Ok(Sheet { name: String::new(), rows: grid.rows })
+    Ok(sheet)
 }
 
 fn decode(bytes: &[u8]) -> String {

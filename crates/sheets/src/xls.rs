@@ -138,8 +138,9 @@ fn sheet_name(data: &[u8]) -> String {
 
 fn check_record(sheet: &str, record: &Record<'_>) -> Result<(), ReadError> {
     let data = record.data;
-    let position = |at_least: usize| -> Result<(usize, usize), ReadError> {
-        if data.len() < at_least.max(4) {
+    // Every cell record begins with its row, its column and its format: six bytes.
+    let position = || -> Result<(usize, usize), ReadError> {
+        if data.len() < 6 {
             return Err(unreadable("a cell record is cut short"));
         }
         Ok((u16_at(data, 0) as usize, u16_at(data, 2) as usize))
@@ -158,12 +159,12 @@ fn check_record(sheet: &str, record: &Record<'_>) -> Result<(), ReadError> {
         }
         // NUMBER, LABEL, RSTRING, BOOLERR, RK, LABELSST, FORMULA: one cell each.
         0x0203 | 0x0204 | 0x00D6 | 0x0205 | 0x027E | 0x00FD | 0x0006 => {
-            let (row, column) = position(6)?;
+            let (row, column) = position()?;
             check(sheet, row, column)?;
         }
         // MULRK: a run of cells in one row, its last column in the record's last two bytes.
         0x00BD => {
-            let (row, first) = position(6)?;
+            let (row, first) = position()?;
             let last = u16_at(data, data.len() - 2) as usize;
             check(sheet, row, first.max(last))?;
         }
