@@ -100,7 +100,7 @@ on_both_stores! {
         assert!(waiting[0]["last_error"].as_str().unwrap().len() > 3);
         assert!(waiting[0]["next_attempt_at"].is_string());
 
-        let smtp = SmtpServer::start_on(port, Duration::ZERO);
+        let smtp = SmtpServer::start_on(port);
         assert_eq!(worker.deliver(at).await.unwrap(), Delivery::default(), "not before its next attempt");
         let later = Utc::now().max(at) + chrono::Duration::seconds(31);
         assert_eq!(worker.deliver(later).await.unwrap().sent, 1);
@@ -196,7 +196,7 @@ on_both_stores! {
             let event = app.create_event(80).await;
             app.create_venue(&event, "四川省分会场", 30).await;
             let at = deadline_of(&event) - hours(72) + chrono::Duration::minutes(1);
-            let lost = SmtpServer::start_with(free_port(), Duration::ZERO, after_data);
+            let lost = SmtpServer::start_with(free_port(), after_data);
             let worker = impatient_notifier(app.store.clone(), &lost.url());
             worker.plan(at).await.unwrap();
             assert_eq!(worker.deliver(at).await.unwrap(), Delivery { sent: 0, retrying: 0, failed: 1 }, "{after_data:?}");

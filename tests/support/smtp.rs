@@ -40,22 +40,32 @@ pub fn free_port() -> u16 {
 
 impl SmtpServer {
     pub fn start() -> SmtpServer {
-        SmtpServer::start_on(free_port(), Duration::ZERO)
+        SmtpServer::start_on(free_port())
     }
 
-    /// Listens on `port`, waiting `rcpt_delay` before accepting each recipient.
-    pub fn start_on(port: u16, rcpt_delay: Duration) -> SmtpServer {
-        SmtpServer::start_with(port, rcpt_delay, AfterData::Reply)
+    /// Listens on `port`.
+    pub fn start_on(port: u16) -> SmtpServer {
+        SmtpServer::launch(port, 0, AfterData::Reply)
     }
 
     /// A server that keeps every message and then does `after_data`.
-    pub fn start_with(port: u16, rcpt_delay: Duration, after_data: AfterData) -> SmtpServer {
+    pub fn start_with(port: u16, after_data: AfterData) -> SmtpServer {
+        SmtpServer::launch(port, 0, after_data)
+    }
+
+    /// A server that never answers its `recipient`-th recipient (1-based), so that the worker
+    /// sending it stays inside the conversation; [`SmtpServer::held`] says when that happened.
+    pub fn holding(recipient: usize) -> SmtpServer {
+        SmtpServer::launch(free_port(), recipient, AfterData::Reply)
+    }
+
+    fn launch(port: u16, hold_recipient: usize, after_data: AfterData) -> SmtpServer {
         let python = std::env::var("HUICHANG_TEST_SMTPD_PYTHON").unwrap_or_else(|_| "/usr/bin/python3".into());
         let maildir = std::env::temp_dir().join(format!("huichang-maildir-{}", uuid::Uuid::new_v4().simple()));
         let child = Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}"), "-c", "smtpd.Recorder"])
             .arg(&maildir)
-            .arg(rcpt_delay.as_secs_f64().to_string())
+            .arg(hold_recipient.to_string())
             .arg(after_data.as_arg())
             .env("PYTHONPATH", concat!(env!("CARGO_MANIFEST_DIR"), "/support"))
             .stdout(Stdio::null())
@@ -73,6 +83,11 @@ impl SmtpServer {
 
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The recipient being held, once the server holds it.
+    pub fn held(&self) -> Option<String> {
+        std::fs::read_to_string(self.maildir.join("held")).ok()
     }
 
     /// Every message received so far, as raw RFC 5322 text.

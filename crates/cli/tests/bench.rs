@@ -43,7 +43,7 @@ async fn the_benchmarks_run_in_quick_mode() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn the_check_in_benchmark_compares_with_pgbench_on_postgres() {
-    let Some(database) = common::PostgresDatabase::create("bench") else { return };
+    let Some(database) = huichang_tests::Database::create(huichang_tests::Backend::Postgres).await else { return };
     let setup = checkin::Setup { attendees: 40, rooms: 4, concurrency: 8, pgbench_seconds: 1 };
     let door = checkin::run(binary(), Some(&database.url), &setup).await.unwrap();
     assert!(door["pgbench_per_second"].as_f64().unwrap() > 0.0);

@@ -8,7 +8,8 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Api, Server, data_dir, huichang};
+use common::{Server, data_dir, huichang};
+use huichang_tests::Client;
 use huichang_tests::browser::{self, Browser};
 use serde_json::{Value, json};
 
@@ -36,7 +37,7 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     let event = printed.split("(event ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().to_owned();
     let server = Server::start(&dir, None, admin);
     let url = server.url.clone();
-    let api = Api::new(&url);
+    let api = Client::new(&url);
     use reqwest::Method;
 
     // A venue with a 30-seat hall and a 10-seat side room, approved, as the organiser sets it up.
@@ -298,7 +299,7 @@ async fn names_that_look_like_markup_stay_text_on_every_page() {
     let admin = "hca_browser-xss-admin-token-0123456789";
     let server = Server::start(&dir, None, admin);
     let url = server.url.clone();
-    let api = Api::new(&url);
+    let api = Client::new(&url);
     use reqwest::Method;
     let xss = "<img src=x onerror=alert(1)>";
     let at = |hours: i64| (chrono::Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
@@ -346,8 +347,9 @@ async fn names_that_look_like_markup_stay_text_on_every_page() {
     ];
     for (path, ready) in pages {
         browser.goto(&format!("{url}{path}")).await;
-        browser.wait_for(&format!("return document.querySelector('{ready}')"), PAGE_LOAD).await;
-        tokio::time::sleep(Duration::from_millis(300)).await;
+        // Rendered, and every image loaded or failed: an injected `onerror` would have run by now.
+        let loaded = format!("return document.readyState === 'complete' && document.querySelector('{ready}')");
+        browser.wait_for(&loaded, PAGE_LOAD).await;
         assert!(!browser.dialog_open().await, "no script ran on {path}");
         assert_eq!(
             browser.run("return document.querySelectorAll('img').length", json!([])).await,

@@ -1,5 +1,5 @@
 //! The real `huichang` binary as the end-to-end tests run it: on a free port, with its own data
-//! directory and, where asked, its own PostgreSQL database.
+//! directory and, where asked, a database of its own (`huichang_tests::Database`).
 
 #![allow(dead_code)] // each test file uses its own part of this module
 
@@ -128,87 +128,6 @@ pub fn data_dir(name: &str) -> PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
-}
-
-/// A PostgreSQL database of a test's own, dropped at the end. `None` (the test skips) when the
-/// server is not reachable, except under `CI=true`, where that fails the test.
-pub struct PostgresDatabase {
-    pub url: String,
-    admin_url: String,
-    name: String,
-}
-
-impl PostgresDatabase {
-    pub fn create(label: &str) -> Option<PostgresDatabase> {
-        let admin_url = std::env::var("HUICHANG_TEST_DATABASE_URL")
-            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-        let name = format!("huichang_{label}_{}", std::process::id());
-        let create = Command::new("psql")
-            .args([
-                admin_url.as_str(),
-                "-qAt",
-                "-c",
-                &format!("DROP DATABASE IF EXISTS {name}"),
-                "-c",
-                &format!("CREATE DATABASE {name}"),
-            ])
-            .output();
-        match create {
-            Ok(out) if out.status.success() => {}
-            other if std::env::var("CI").is_ok_and(|v| v == "true") => {
-                panic!("PostgreSQL is required under CI=true: {other:?}")
-            }
-            _ => {
-                eprintln!("skipped: PostgreSQL not reachable at {admin_url}");
-                return None;
-            }
-        }
-        let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(&admin_url);
-        Some(PostgresDatabase { url: format!("{base}/{name}"), admin_url: admin_url.clone(), name })
-    }
-}
-
-impl Drop for PostgresDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([self.admin_url.as_str(), "-qAtc", &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name)])
-            .output();
-    }
-}
-
-/// The HTTP API of a server under test.
-pub struct Api {
-    client: reqwest::Client,
-    url: String,
-}
-
-impl Api {
-    pub fn new(url: &str) -> Api {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().unwrap();
-        Api { client, url: url.to_owned() }
-    }
-
-    /// The status and body, or status 0 when the server did not answer.
-    pub async fn send(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> (u16, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.url)).bearer_auth(token);
-        if let Some(body) = body {
-            request = request.json(body);
-        }
-        match request.send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                (status, response.json().await.unwrap_or(Value::Null))
-            }
-            Err(_) => (0, Value::Null),
-        }
-    }
-
-    /// The body of a successful answer; anything else fails the test.
-    pub async fn ok(&self, method: reqwest::Method, path: &str, token: &str, body: Option<&Value>) -> Value {
-        let (status, body) = self.send(method, path, token, body).await;
-        assert!((200..300).contains(&status), "{path}: {status} {body}");
-        body
-    }
 }
 
 pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
