@@ -4,6 +4,26 @@ use huichang_tests::{attendees, list, on_both_stores};
 use reqwest::Method;
 use serde_json::json;
 
+/// The most an upload may be, whole body included (API.md: "an upload over 20 MiB → 413").
+const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
+const BOUNDARY: &str = "huichang-test-boundary";
+
+/// A multipart body of exactly `size` bytes: one `file` field named `file_name`, padded with `x`.
+/// The server reads the whole of it before it can tell that it is one byte too many, so its
+/// answer always reaches the client.
+fn upload_of_size(size: usize, file_name: &str) -> Vec<u8> {
+    let head = format!(
+        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+         Content-Type: application/octet-stream\r\n\r\n"
+    );
+    let tail = format!("\r\n--{BOUNDARY}--\r\n");
+    let mut body = head.into_bytes();
+    body.resize(size - tail.len(), b'x');
+    body.extend_from_slice(tail.as_bytes());
+    assert_eq!(body.len(), size);
+    body
+}
+
 on_both_stores! {
     async fn an_unreadable_query_string_is_a_problem_too(app: TestApp) {
         app.get("/api/v1/events?limit=1&limit=2", &app.admin).await.expect_problem(400, "invalid_query");
@@ -55,6 +75,28 @@ on_both_stores! {
         body.splice(1..1, format!("\"padding\": \"{}\",", "x".repeat(2 * 1024 * 1024)).into_bytes());
         app.raw(Method::PUT, &path, &venue.coordinator, "application/json", body).await.expect_problem(413, "payload_too_large");
         assert_eq!(app.get(&path, &app.admin).await.expect(200)["revision"], 0);
+    }
+
+    async fn every_upload_over_20_mib_is_refused_with_a_413_problem(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let deadline = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
+            &json!({"title": "活动周工作总结", "due_at": "2099-12-10T17:00:00+08:00"})).await.expect(201);
+        let routes = [
+            format!("/api/v1/venues/{}/registration/import", venue.id),
+            format!("/api/v1/events/{}/registrations/import", event["id"].as_str().unwrap()),
+            format!("/api/v1/venues/{}/deliverables/{}", venue.id, deadline["id"].as_str().unwrap()),
+        ];
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        for path in &routes {
+            // At the limit the file is read, and refused for what it is.
+            let at_limit = app.raw(Method::POST, path, &app.admin, &content_type, upload_of_size(UPLOAD_LIMIT, "list.exe")).await;
+            assert_eq!(at_limit.status, 422, "{path}: {}", at_limit.body);
+            let over = app.raw(Method::POST, path, &app.admin, &content_type, upload_of_size(UPLOAD_LIMIT + 1, "list.exe")).await;
+            over.expect_problem(413, "payload_too_large");
+        }
+        assert_eq!(app.get(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin).await.expect(200)["revision"], 0);
+        assert_eq!(app.get(&format!("/api/v1/venues/{}/deliverables", venue.id), &app.admin).await.expect(200), json!([]));
     }
 
     async fn a_list_longer_than_10000_rows_is_refused(app: TestApp) {

@@ -45,16 +45,13 @@ on_both_stores! {
         assert_eq!(noted["file_name"], serde_json::Value::Null);
         app.post(&path, &venue.coordinator, &json!({})).await.expect_problem(422, "invalid_deliverable");
 
-        let client = reqwest::Client::new();
         let upload = |name: &str, bytes: Vec<u8>| {
             let form = reqwest::multipart::Form::new()
                 .text("note", "总结见附件")
                 .part("file", reqwest::multipart::Part::bytes(bytes).file_name(name.to_owned()).mime_str("application/pdf").unwrap());
-            client.post(format!("{}{path}", app.url)).bearer_auth(&venue.coordinator).multipart(form).send()
+            app.call(Method::POST, &path).token(Some(&venue.coordinator)).multipart(form).send()
         };
-        let response = upload("工作总结.pdf", b"%PDF-1.4 summary".to_vec()).await.unwrap();
-        assert_eq!(response.status(), 201);
-        let done: serde_json::Value = response.json().await.unwrap();
+        let done = upload("工作总结.pdf", b"%PDF-1.4 summary".to_vec()).await.expect(201);
         assert_eq!(done["file_name"], "工作总结.pdf");
         assert_eq!(done["file_size"], 16);
         let listed = app.get(&format!("/api/v1/venues/{}/deliverables", venue.id), &venue.technician).await.expect(200);
@@ -62,14 +59,8 @@ on_both_stores! {
         assert_eq!(listed[0]["deadline_id"], deadline["id"]);
         assert_eq!(listed[0]["file_name"], "工作总结.pdf");
 
-        let refused = upload("run.exe", b"MZ".to_vec()).await.unwrap();
-        assert_eq!(refused.status(), 422);
-        // Refused as soon as its length is known: the answer may reach the client, or the client
-        // may find the connection closed while it is still sending the rest of the 21 MiB.
-        match upload("big.pdf", vec![b'x'; 21 * 1024 * 1024]).await {
-            Ok(too_big) => assert_eq!(too_big.status(), 413),
-            Err(e) => assert!(format!("{e:?}").contains("BodyWrite"), "{e:?}"),
-        }
+        assert_eq!(upload("run.exe", b"MZ".to_vec()).await.status, 422);
+        // A file over 20 MiB: `bad_input.rs` sends one to every upload route.
 
         // The registration deadline is met by the list, not marked done.
         let registration = &app.get(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin).await.expect(200)[0];

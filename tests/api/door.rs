@@ -117,22 +117,44 @@ on_both_stores! {
         let attempts: Vec<_> = ids.iter().flat_map(|id| [room.clone(), second_room.clone(), room.clone()].map(|r| (r, id.clone())))
             .map(|(r, id)| {
                 let (app, token) = (app.clone(), app.admin.clone());
-                tokio::spawn(async move { (id.clone(), app.post(&format!("/api/v1/rooms/{r}/checkins"), &token, &json!({"attendee_id": id})).await) })
+                tokio::spawn(async move { (id.clone(), r.clone(), app.post(&format!("/api/v1/rooms/{r}/checkins"), &token, &json!({"attendee_id": id})).await) })
             })
             .collect();
         let mut let_in = std::collections::HashMap::new();
+        let mut refused = Vec::new();
         for attempt in attempts {
-            let (id, reply) = attempt.await.unwrap();
+            let (id, r, reply) = attempt.await.unwrap();
             match reply.status.as_u16() {
                 201 => {
                     assert_eq!(reply.body["attendee_id"], id.as_str());
                     *let_in.entry(id).or_insert(0) += 1;
                 }
-                _ => assert!(reply.body["code"] == "room_full" || reply.body["code"] == "already_checked_in", "{}", reply.body),
+                _ => refused.push((r, reply)),
             }
         }
         assert!(let_in.values().all(|&n| n == 1), "nobody is let in twice: {let_in:?}");
         assert_eq!(let_in.len(), 40, "the second room takes whoever the first could not");
+        assert!(occupancy(&app, &venue, &room).await <= 30);
+        // Whoever was refused was either inside already (and everyone ends up inside), or met a
+        // full room; nobody leaves, so a room that was full is full at the end.
+        let seats = |r: &str| venue.body["rooms"].as_array().unwrap().iter().find(|x| x["id"] == r).unwrap()["capacity"].as_i64().unwrap();
+        for (r, reply) in &refused {
+            match reply.body["code"].as_str() {
+                Some("already_checked_in") => {}
+                Some("room_full") => assert_eq!(occupancy(&app, &venue, r).await, seats(r), "room_full for a room with seats left"),
+                _ => panic!("{}", reply.body),
+            }
+        }
+        // Everybody at both doors again, at once: inside already comes before a full room.
+        let again: Vec<_> = ids.iter().flat_map(|id| [room.clone(), second_room.clone()].map(|r| (r, id.clone())))
+            .map(|(r, id)| {
+                let (app, token) = (app.clone(), app.admin.clone());
+                tokio::spawn(async move { app.post(&format!("/api/v1/rooms/{r}/checkins"), &token, &json!({"attendee_id": id})).await })
+            })
+            .collect();
+        for attempt in again {
+            attempt.await.unwrap().expect_problem(409, "already_checked_in");
+        }
         assert!(occupancy(&app, &venue, &room).await <= 30);
         let changes = app.store.changes(event_id, 0, 10_000).await.unwrap();
         let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
@@ -178,6 +200,85 @@ on_both_stores! {
             app.post(&checkins, &venue.coordinator, &json!({"attendee_id": id})).await.expect(201);
         }
         app.post(&checkins, &venue.coordinator, &json!({"attendee_id": ids[34]})).await.expect_problem(409, "room_full");
+    }
+
+    async fn a_check_in_that_meets_several_refusals_gets_the_first_in_the_documented_order(app: TestApp) {
+        // API.md's order: 404 unknown attendee or room, 403 role, 422 not_registered_here,
+        // 409 venue_not_approved, 409 requirement_not_met, 409 already_checked_in, 409 room_full.
+        // Each case below meets two (or three) of them at once; the earliest must win.
+        let (venue, room, ids) = venue_with_list(&app, 40).await;
+        let hall = venue.body["rooms"][1]["id"].as_str().unwrap().to_owned();
+        let checkins = format!("/api/v1/rooms/{room}/checkins");
+        let unknown = "01a20000-0000-7000-8000-000000000000";
+        let other = app.create_venue(&json!({"id": venue.body["event_id"]}), "重庆市分会场", 30).await;
+        let others = app.put(&format!("/api/v1/venues/{}/registration", other.id), &other.coordinator, &list(attendees(1))).await.expect(200);
+        let someone_elses = others["attendees"][0]["id"].as_str().unwrap().to_owned();
+        for id in &ids[..30] {
+            app.post(&checkins, &venue.coordinator, &json!({"attendee_id": id})).await.expect(201);
+        }
+        app.post(&format!("/api/v1/rooms/{hall}/checkins"), &venue.coordinator, &json!({"attendee_id": ids[30]})).await.expect(201);
+        let replacement = json!({"name": "赵六", "organization": "四川省教育厅", "title": "处长", "phone": "13900000009"});
+        app.post(&format!("/api/v1/attendees/{}/replace", ids[1]), &venue.coordinator, &replacement).await.expect(201);
+        let (inside, inside_the_hall, replaced_inside, waiting) = (&ids[0], &ids[30], &ids[1], &ids[35]);
+
+        let mut cases = Vec::new();
+        let mut check = async |what: &str, room: &str, token: &str, attendee: &str, status: u16, code: &str| {
+            let reply = app.post(&format!("/api/v1/rooms/{room}/checkins"), token, &json!({"attendee_id": attendee})).await;
+            cases.push((what.to_owned(), status, code.to_owned(), reply));
+        };
+        // The room is full (30 of 30) and the venue approved.
+        check("unknown attendee + the technician's token", &room, &venue.technician, unknown, 404, "not_found").await;
+        check("unknown room + the technician's token", unknown, &venue.technician, inside, 404, "not_found").await;
+        check("unknown attendee + a full room", &room, &venue.coordinator, unknown, 404, "not_found").await;
+        check("the technician's token + another venue's attendee", &room, &venue.technician, &someone_elses, 403, "forbidden").await;
+        check("the technician's token + someone inside", &room, &venue.technician, inside, 403, "forbidden").await;
+        check("another venue's coordinator + a full room", &room, &other.coordinator, waiting, 403, "forbidden").await;
+        check("another venue's attendee + a full room", &room, &venue.coordinator, &someone_elses, 422, "not_registered_here").await;
+        check("replaced while inside + a full room", &room, &venue.coordinator, replaced_inside, 422, "not_registered_here").await;
+        check("inside this room + a full room", &room, &venue.coordinator, inside, 409, "already_checked_in").await;
+        check("inside another room + a full room", &room, &venue.coordinator, inside_the_hall, 409, "already_checked_in").await;
+        // The approval withdrawn.
+        app.post(&format!("/api/v1/venues/{}/approval", venue.id), &app.admin, &json!({"status": "rejected"})).await.expect(200);
+        check("the technician's token + not approved", &room, &venue.technician, waiting, 403, "forbidden").await;
+        check("another venue's attendee + not approved", &room, &venue.coordinator, &someone_elses, 422, "not_registered_here").await;
+        check("replaced + not approved", &room, &venue.coordinator, replaced_inside, 422, "not_registered_here").await;
+        check("not approved + inside", &room, &venue.coordinator, inside, 409, "venue_not_approved").await;
+        check("not approved + a full room", &room, &venue.coordinator, waiting, 409, "venue_not_approved").await;
+
+        // An event asking for a health code and a test within 48 hours, with a one-seat room.
+        let mut body = huichang_tests::event_body(-40);
+        body["requirements"] = json!([{"key": "health_code"}, {"key": "test_within_48h", "valid_for": "48h"}]);
+        let event = app.post("/api/v1/events", &app.admin, &body).await.expect(201);
+        let strict = app.create_venue(&event, "主会场分组", 1).await;
+        approve(&app, &strict).await;
+        let stored = app.put(&format!("/api/v1/venues/{}/registration", strict.id), &app.admin, &list(attendees(3))).await.expect(200);
+        let people: Vec<String> = stored["attendees"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+        let seat = strict.body["rooms"][0]["id"].as_str().unwrap().to_owned();
+        let attest = async |person: &str, key: &str, at: String| {
+            app.post(&format!("/api/v1/attendees/{person}/attestations"), &strict.coordinator, &json!({"key": key, "at": at})).await
+        };
+        let now = chrono::Utc::now().to_rfc3339();
+        attest(&people[0], "health_code", now.clone()).await.expect(201);
+        attest(&people[0], "test_within_48h", now).await.expect(201);
+        app.post(&format!("/api/v1/rooms/{seat}/checkins"), &strict.coordinator, &json!({"attendee_id": people[0]})).await.expect(201);
+        // Inside, and then a test too old for the window is recorded: the requirement is unmet.
+        let starts = chrono::DateTime::parse_from_rfc3339(event["starts_at"].as_str().unwrap()).unwrap();
+        attest(&people[0], "test_within_48h", (starts - chrono::Duration::hours(49)).to_rfc3339()).await.expect(201);
+        app.post(&format!("/api/v1/attendees/{}/replace", people[2]), &strict.coordinator, &replacement).await.expect(201);
+        check("requirement unmet + inside a full room", &seat, &strict.coordinator, &people[0], 409, "requirement_not_met").await;
+        check("requirement unmet + a full room", &seat, &strict.coordinator, &people[1], 409, "requirement_not_met").await;
+        check("replaced + requirement unmet", &seat, &strict.coordinator, &people[2], 422, "not_registered_here").await;
+        app.post(&format!("/api/v1/venues/{}/approval", strict.id), &app.admin, &json!({"status": "rejected"})).await.expect(200);
+        check("not approved + requirement unmet + a full room", &seat, &strict.coordinator, &people[1], 409, "venue_not_approved").await;
+
+        let wrong: Vec<String> = cases.iter()
+            .filter(|(_, status, code, reply)| reply.status.as_u16() != *status || reply.body["code"] != code.as_str())
+            .map(|(what, status, code, reply)| format!("{what}: expected {status} {code}, got {} {}", reply.status.as_u16(), reply.body["code"]))
+            .collect();
+        assert!(wrong.is_empty(), "out of the documented order:\n{}", wrong.join("\n"));
+        for (what, _, _, reply) in &cases {
+            assert_eq!(reply.header("content-type"), "application/problem+json", "{what}");
+        }
     }
 
     async fn an_online_attendee_is_not_let_in(app: TestApp) {

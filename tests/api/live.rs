@@ -94,6 +94,40 @@ on_both_stores! {
         assert_eq!(next(&mut future).await["type"], "snapshot");
     }
 
+    async fn a_since_too_old_to_replay_gets_a_fresh_snapshot(app: TestApp) {
+        // Over a thousand changes: ten technicians switch their links 101 times each.
+        let event = app.create_event(48).await;
+        let app = std::sync::Arc::new(app);
+        let mut switching = Vec::new();
+        for i in 0..10 {
+            let venue = app.create_venue(&event, &format!("分会场{i}"), 30).await;
+            let app = app.clone();
+            switching.push(tokio::spawn(async move {
+                let path = format!("/api/v1/venues/{}/video-link", venue.id);
+                for k in 0..101 {
+                    let status = if k % 2 == 0 { "connected" } else { "disconnected" };
+                    app.post(&path, &venue.technician, &json!({"status": status})).await.expect(200);
+                }
+            }));
+        }
+        for switch in switching {
+            switch.await.unwrap();
+        }
+        let seq = app.get(&format!("/api/v1/events/{}/dashboard", event["id"].as_str().unwrap()), &app.admin).await.expect(200)["seq"].as_i64().unwrap();
+        assert!(seq > 1001, "{seq}");
+
+        // A thousand behind is replayed; one more is too old, and a fresh snapshot comes instead.
+        let mut replayed = connect(&app, &event, &app.admin, Some(seq - 1000)).await;
+        let first = next(&mut replayed).await;
+        assert_eq!((first["type"].as_str(), first["seq"].as_i64()), (Some("change"), Some(seq - 999)), "{first}");
+        let mut too_old = connect(&app, &event, &app.admin, Some(seq - 1001)).await;
+        let snapshot = next(&mut too_old).await;
+        assert_eq!((snapshot["type"].as_str(), snapshot["seq"].as_i64()), (Some("snapshot"), Some(seq)));
+        assert_eq!(snapshot["dashboard"]["venues"].as_array().unwrap().len(), 10);
+        let mut from_the_start = connect(&app, &event, &app.admin, Some(0)).await;
+        assert_eq!(next(&mut from_the_start).await["type"], "snapshot");
+    }
+
     async fn a_change_through_one_instance_reaches_the_clients_of_another(app: TestApp) {
         let event = app.create_event(48).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;
@@ -167,20 +201,17 @@ on_both_stores! {
         plain.expect_problem(426, "websocket_required");
         assert!(plain.body["detail"].as_str().unwrap().contains("Connection"), "{}", plain.body);
         // A handshake of another WebSocket version is named as such.
-        let client = reqwest::Client::new();
-        let old = client
-            .get(format!("{}{path}", app.url))
-            .bearer_auth(&app.admin)
+        let old = app
+            .call(reqwest::Method::GET, &path)
+            .token(Some(&app.admin))
             .header("connection", "Upgrade")
             .header("upgrade", "websocket")
             .header("sec-websocket-version", "8")
             .header("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ==")
             .send()
-            .await
-            .unwrap();
-        assert_eq!(old.status(), 426);
-        let body: Value = old.json().await.unwrap();
-        assert!(body["detail"].as_str().unwrap().contains("Sec-WebSocket-Version"), "{body}");
+            .await;
+        old.expect_problem(426, "websocket_required");
+        assert!(old.body["detail"].as_str().unwrap().contains("Sec-WebSocket-Version"), "{}", old.body);
         // A real handshake is answered: the client has checked the accept key against its own.
         let (_, answer) = tokio_tungstenite::connect_async(format!(
             "{}{path}?token={}",

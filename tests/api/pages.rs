@@ -2,39 +2,33 @@
 //! switch, the headers every page carries, a proxy sub-path, and the cookie's limits on the API.
 //! What the pages do in a browser is tested with Chromium in `crates/cli/tests/browser.rs`.
 
-use huichang_tests::{TestApp, attendees, list, on_both_stores};
-use reqwest::StatusCode;
-use reqwest::header::{self, HeaderMap};
+use huichang_tests::{Reply, TestApp, attendees, list, on_both_stores};
+use reqwest::header;
+use reqwest::{Method, StatusCode};
 use serde_json::json;
 
-/// A browser that does not follow redirects, so that each answer can be looked at.
-fn browser() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+/// A page as a browser opens it, with `headers` (the client follows no redirect).
+async fn open(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Reply {
+    headers.iter().fold(app.call(Method::GET, path), |call, (name, value)| call.header(name, value)).send().await
 }
 
-struct Page {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+/// A form posted from a page, with `headers`.
+async fn submit(app: &TestApp, path: &str, headers: &[(&str, &str)], form: String) -> Reply {
+    let call = headers.iter().fold(app.call(Method::POST, path), |call, (name, value)| call.header(name, value));
+    call.body("application/x-www-form-urlencoded", form.into_bytes()).send().await
 }
 
-impl Page {
-    fn location(&self) -> &str {
-        self.headers.get(header::LOCATION).and_then(|v| v.to_str().ok()).unwrap_or_default()
+/// The headers of `security_headers` in the server's pages: no framing, no sniffing, no token
+/// in a `Referer`, scripts only from here.
+#[track_caller]
+fn assert_strict_headers(page: &Reply, what: &str) {
+    let csp = page.header(header::CONTENT_SECURITY_POLICY);
+    for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'", "form-action 'self'"] {
+        assert!(csp.contains(directive), "{what}: {directive} in {csp}");
     }
-
-    fn cookies(&self) -> Vec<&str> {
-        self.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).collect()
-    }
-}
-
-async fn open(app: &TestApp, path: &str, headers: &[(&str, &str)]) -> Page {
-    let mut request = browser().get(format!("{}{path}", app.url));
-    for (name, value) in headers {
-        request = request.header(*name, *value);
-    }
-    let response = request.send().await.unwrap();
-    Page { status: response.status(), headers: response.headers().clone(), body: response.text().await.unwrap() }
+    assert_eq!(page.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{what}");
+    assert_eq!(page.header(header::REFERRER_POLICY), "no-referrer", "{what}");
+    assert_eq!(page.header(header::X_FRAME_OPTIONS), "DENY", "{what}");
 }
 
 fn session(token: &str) -> String {
@@ -70,27 +64,25 @@ on_both_stores! {
         // An unknown token: the sign-in form again, with 401 and no session.
         let refused = open(&app, "/signin?token=hcc_unknown&next=/events", &[]).await;
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
-        assert!(refused.body.contains("<form") && refused.body.contains("该令牌无效"), "{}", refused.body);
-        assert!(refused.body.contains(r#"name="next" value="/events""#));
+        assert!(refused.text().contains("<form") && refused.text().contains("该令牌无效"), "{}", refused.text());
+        assert!(refused.text().contains(r#"name="next" value="/events""#));
         assert!(refused.cookies().is_empty());
 
         // The form posts the token, so it never shows in an address bar or a history.
-        let posted = browser().post(format!("{}/signin", app.url))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("token={}&next=%2Fvenues%2Fx", venue.coordinator)).send().await.unwrap();
-        assert_eq!(posted.status(), StatusCode::SEE_OTHER);
-        assert_eq!(posted.headers()[header::LOCATION], "/venues/x");
+        let posted = submit(&app, "/signin", &[], format!("token={}&next=%2Fvenues%2Fx", venue.coordinator)).await;
+        assert_eq!(posted.status, StatusCode::SEE_OTHER);
+        assert_eq!(posted.location(), "/venues/x");
 
         // The start page: a form, or the way home when signed in.
         let start = open(&app, "/", &[]).await;
         assert_eq!(start.status, StatusCode::OK);
-        assert!(start.body.contains(r#"action="/signin""#));
+        assert!(start.text().contains(r#"action="/signin""#));
         let home = open(&app, "/", &[("cookie", &session(&venue.coordinator))]).await;
         assert_eq!((home.status, home.location()), (StatusCode::SEE_OTHER, format!("/venues/{}", venue.id).as_str()));
 
-        let out = browser().post(format!("{}/signout", app.url)).header("cookie", session(&venue.coordinator)).send().await.unwrap();
-        assert_eq!(out.status(), StatusCode::SEE_OTHER);
-        let cleared = out.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
+        let out = app.call(Method::POST, "/signout").session(&venue.coordinator).send().await;
+        assert_eq!(out.status, StatusCode::SEE_OTHER);
+        let cleared = out.headers[header::SET_COOKIE].to_str().unwrap().to_owned();
         assert!(cleared.starts_with("huichang_session=;") && cleared.contains("Max-Age=0"), "{cleared}");
     }
 
@@ -111,20 +103,18 @@ on_both_stores! {
         let asked = open(&app, &link, &[("sec-fetch-site", "same-origin"), ("cookie", &signed_in_as_admin)]).await;
         assert_eq!(asked.status, StatusCode::OK);
         assert!(asked.cookies().is_empty(), "the session is not replaced before the person agrees");
-        let chinese = asked.body.find("此浏览器已用另一个令牌（管理员）登录").expect("asked in Chinese");
-        let english = asked.body.find("This browser is signed in with another token (admin)").expect("and in English");
+        let chinese = asked.text().find("此浏览器已用另一个令牌（管理员）登录").expect("asked in Chinese");
+        let english = asked.text().find("This browser is signed in with another token (admin)").expect("and in English");
         assert!(chinese < english, "Chinese first");
-        assert!(asked.body.contains(r#"<form method="post" action="/signin""#), "{}", asked.body);
-        assert!(asked.body.contains(&format!(r#"name="token" value="{}""#, venue.coordinator)));
+        assert!(asked.text().contains(r#"<form method="post" action="/signin""#), "{}", asked.text());
+        assert!(asked.text().contains(&format!(r#"name="token" value="{}""#, venue.coordinator)));
         assert!(asked.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("form-action 'self'"));
 
         // Agreeing posts the form from this site: now the session is replaced.
-        let agreed = browser().post(format!("{}/signin", app.url))
-            .header("cookie", &signed_in_as_admin).header("sec-fetch-site", "same-origin")
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body(format!("token={}&next=%2Fvenues%2F{}", venue.coordinator, venue.id)).send().await.unwrap();
-        assert_eq!(agreed.status(), StatusCode::SEE_OTHER);
-        let cookie = agreed.headers()[header::SET_COOKIE].to_str().unwrap();
+        let agreed = submit(&app, "/signin", &[("cookie", &signed_in_as_admin), ("sec-fetch-site", "same-origin")],
+            format!("token={}&next=%2Fvenues%2F{}", venue.coordinator, venue.id)).await;
+        assert_eq!(agreed.status, StatusCode::SEE_OTHER);
+        let cookie = agreed.headers[header::SET_COOKIE].to_str().unwrap();
         assert!(cookie.starts_with(&session(&venue.coordinator)), "{cookie}");
 
         // The same token again, or a session that no longer holds, signs in without asking.
@@ -199,40 +189,64 @@ on_both_stores! {
             &json!({"name": xss, "kind": "branch", "contact_email": "x@example.cn"})).await.expect(201);
         let page = open(&app, &format!("/venues/{}", venue["id"].as_str().unwrap()), &[("cookie", &session(&app.admin))]).await;
         assert_eq!(page.status, StatusCode::OK);
-        let csp = page.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap();
-        for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'"] {
-            assert!(csp.contains(directive), "{directive} in {csp}");
+        assert!(page.text().contains("&lt;img src=x onerror=alert(1)&gt;"));
+        assert!(!page.text().contains(xss));
+        assert!(!page.text().contains("<script>") && !page.text().contains(" style="), "no inline script or style");
+    }
+
+    async fn every_page_and_asset_carries_the_strict_headers(app: TestApp) {
+        let event = app.create_event(48).await;
+        let event_id = event["id"].as_str().unwrap();
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let room = venue.body["rooms"][0]["id"].as_str().unwrap();
+        let admin = session(&app.admin);
+        let signed_in: &[(&str, &str)] = &[("cookie", &admin)];
+        let unknown = "0191c0de-0000-7000-8000-000000000000";
+        // Every page route, answered as it is meant to be and as it refuses.
+        let pages = [
+            ("the start page", open(&app, "/", &[]).await, StatusCode::OK),
+            ("a sign-in link", open(&app, &format!("/signin?token={}", venue.coordinator), &[]).await, StatusCode::SEE_OTHER),
+            ("an unknown sign-in link", open(&app, "/signin?token=hcc_unknown", &[]).await, StatusCode::UNAUTHORIZED),
+            ("the sign-in form", submit(&app, "/signin", &[], format!("token={}", app.admin)).await, StatusCode::SEE_OTHER),
+            ("signing out", submit(&app, "/signout", signed_in, String::new()).await, StatusCode::SEE_OTHER),
+            ("the events", open(&app, "/events", signed_in).await, StatusCode::OK),
+            ("the events, signed out", open(&app, "/events", &[]).await, StatusCode::SEE_OTHER),
+            ("the dashboard", open(&app, &format!("/events/{event_id}"), signed_in).await, StatusCode::OK),
+            ("an unknown event", open(&app, &format!("/events/{unknown}"), signed_in).await, StatusCode::NOT_FOUND),
+            ("the coordinator's page", open(&app, &format!("/venues/{}", venue.id), signed_in).await, StatusCode::OK),
+            ("the technician's page", open(&app, &format!("/venues/{}/video", venue.id), signed_in).await, StatusCode::OK),
+            ("the door", open(&app, &format!("/venues/{}/door", venue.id), signed_in).await, StatusCode::OK),
+            ("the door, refused", open(&app, &format!("/venues/{}/door", venue.id), &[("cookie", &session(&venue.technician))]).await, StatusCode::FORBIDDEN),
+            ("the sign-in sheet", open(&app, &format!("/rooms/{room}/sign-in-sheet"), signed_in).await, StatusCode::OK),
+        ];
+        for (what, page, status) in &pages {
+            assert_eq!(page.status, *status, "{what}");
+            assert_strict_headers(page, what);
+            assert_eq!(page.header(header::CACHE_CONTROL), "no-store", "{what}");
         }
-        assert_eq!(page.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
-        assert_eq!(page.headers[header::REFERRER_POLICY], "no-referrer");
-        assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
-        assert!(page.body.contains("&lt;img src=x onerror=alert(1)&gt;"));
-        assert!(!page.body.contains(xss));
-        assert!(!page.body.contains("<script>") && !page.body.contains(" style="), "no inline script or style");
-        let signin = open(&app, "/", &[]).await;
-        assert!(signin.headers[header::CONTENT_SECURITY_POLICY].to_str().unwrap().contains("frame-ancestors 'none'"));
+        for asset in ["/assets/app.css", "/assets/common.js", "/assets/nothing.js"] {
+            assert_strict_headers(&open(&app, asset, &[]).await, asset);
+        }
     }
 
     async fn the_session_cookie_reaches_the_api_but_changes_need_the_pages_header(app: TestApp) {
         let event = app.create_event(48).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;
-        let path = format!("{}/api/v1/venues/{}/registration", app.url, venue.id);
-        let client = browser();
-        let read = client.get(&path).header("cookie", session(&venue.coordinator)).send().await.unwrap();
-        assert_eq!(read.status(), StatusCode::OK);
+        let path = format!("/api/v1/venues/{}/registration", venue.id);
+        let read = app.call(Method::GET, &path).session(&venue.coordinator).send().await;
+        assert_eq!(read.status, StatusCode::OK);
 
         // A form on another site could make the browser send the cookie; it cannot add a header.
-        let forged = client.put(&path).header("cookie", session(&venue.coordinator)).json(&list(attendees(2))).send().await.unwrap();
-        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-        let problem: serde_json::Value = forged.json().await.unwrap();
-        assert_eq!(problem["code"], "cross_site_request");
-        assert_eq!(app.get(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin).await.expect(200)["revision"], 0);
+        let forged = app.call(Method::PUT, &path).session(&venue.coordinator).json(Some(&list(attendees(2)))).send().await;
+        assert_eq!(forged.status, StatusCode::FORBIDDEN);
+        assert_eq!(forged.body["code"], "cross_site_request");
+        assert_eq!(app.get(&path, &app.admin).await.expect(200)["revision"], 0);
 
-        let from_page = client.put(&path).header("cookie", session(&venue.coordinator)).header("x-requested-with", "huichang")
-            .json(&list(attendees(2))).send().await.unwrap();
-        assert_eq!(from_page.status(), StatusCode::OK);
-        let unknown = client.get(&path).header("cookie", session("hcc_unknown")).send().await.unwrap();
-        assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+        let from_page = app.call(Method::PUT, &path).session(&venue.coordinator).header("x-requested-with", "huichang")
+            .json(Some(&list(attendees(2)))).send().await;
+        assert_eq!(from_page.status, StatusCode::OK);
+        let unknown = app.call(Method::GET, &path).session("hcc_unknown").send().await;
+        assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     }
 
     async fn the_live_feed_takes_the_cookie_only_from_this_servers_pages(app: TestApp) {
@@ -257,15 +271,15 @@ on_both_stores! {
     async fn the_language_switch_is_remembered_and_english_is_whole(app: TestApp) {
         let admin = session(&app.admin);
         let chinese = open(&app, "/events", &[("cookie", &admin)]).await;
-        assert!(chinese.body.contains(r#"<html lang="zh-CN""#) && chinese.body.contains("退出"));
+        assert!(chinese.text().contains(r#"<html lang="zh-CN""#) && chinese.text().contains("退出"));
         let switched = open(&app, "/events?lang=en", &[("cookie", &admin)]).await;
-        assert!(switched.body.contains(r#"<html lang="en""#) && switched.body.contains("Sign out"));
+        assert!(switched.text().contains(r#"<html lang="en""#) && switched.text().contains("Sign out"));
         let remembered = switched.cookies().into_iter().find(|c| c.starts_with("huichang_lang=")).unwrap().to_owned();
         assert!(remembered.starts_with("huichang_lang=en;"));
         let later = open(&app, "/events", &[("cookie", &format!("{admin}; huichang_lang=en"))]).await;
-        assert!(later.body.contains(r#"<html lang="en""#));
-        let chinese_left = later.body.replace("中文", "");
-        assert!(!chinese_left.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "only the switch back is in Chinese: {}", later.body);
+        assert!(later.text().contains(r#"<html lang="en""#));
+        let chinese_left = later.text().replace("中文", "");
+        assert!(!chinese_left.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)), "only the switch back is in Chinese: {}", later.text());
     }
 
     async fn behind_a_proxy_under_a_sub_path_every_link_keeps_the_prefix(app: TestApp) {
@@ -279,10 +293,10 @@ on_both_stores! {
         let cookie_header = session(&venue.coordinator);
         let page = open(&app, &format!("/venues/{}", venue.id), &[proxied[0], proxied[1], ("cookie", &cookie_header)]).await;
         for link in [r#"data-base="/huichang""#, r#"href="/huichang/assets/app.css""#, r#"src="/huichang/assets/coordinator.js""#, r#"action="/huichang/signout""#] {
-            assert!(page.body.contains(link), "{link} in {}", page.body);
+            assert!(page.text().contains(link), "{link} in {}", page.text());
         }
         let hostile = open(&app, "/", &[("x-forwarded-prefix", "/a\"><script>")]).await;
-        assert!(hostile.body.contains(r#"data-base="""#), "a prefix that is not a plain path is ignored");
+        assert!(hostile.text().contains(r#"data-base="""#), "a prefix that is not a plain path is ignored");
     }
 
     async fn the_scripts_and_style_come_from_the_binary_with_etags(app: TestApp) {
@@ -291,7 +305,7 @@ on_both_stores! {
             let asset = open(&app, &format!("/assets/{file}"), &[]).await;
             assert_eq!(asset.status, StatusCode::OK, "{file}");
             assert!(asset.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind));
-            assert!(!asset.body.contains("http://") && !asset.body.contains("https://"), "{file} loads nothing from elsewhere");
+            assert!(!asset.text().contains("http://") && !asset.text().contains("https://"), "{file} loads nothing from elsewhere");
             let etag = asset.headers[header::ETAG].to_str().unwrap().to_owned();
             let again = open(&app, &format!("/assets/{file}"), &[("if-none-match", &etag)]).await;
             assert_eq!(again.status, StatusCode::NOT_MODIFIED);

@@ -8,20 +8,20 @@ on_both_stores! {
         assert_eq!(app.request(Method::GET, "/healthz", None, None).await.expect(200)["status"], "ok");
         assert_eq!(app.request(Method::GET, "/readyz", None, None).await.expect(200)["status"], "ready");
         app.create_event(48).await;
-        let metrics = reqwest::get(format!("{}/metrics", app.url)).await.unwrap().text().await.unwrap();
+        let metrics = app.request(Method::GET, "/metrics", None, None).await.text();
         assert!(metrics.contains("huichang_http_requests_total{method=\"POST\",path=\"/api/v1/events\",status=\"201\"} 1"), "{metrics}");
         assert!(metrics.contains("huichang_http_request_duration_seconds_bucket{method=\"GET\",path=\"/readyz\""));
     }
 
     async fn the_reference_page_loads_nothing_from_outside(app: TestApp) {
-        let page = reqwest::get(format!("{}/docs", app.url)).await.unwrap();
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
+        let page = app.request(Method::GET, "/docs", None, None).await;
+        assert_eq!(page.status, 200);
+        let html = page.text();
         assert!(!html.contains("http://") && !html.contains("https://") && !html.contains("//cdn"), "{html}");
         for asset in ["docs/swagger-ui-bundle.js", "docs/swagger-ui.css", "docs/docs.js"] {
             assert!(html.contains(asset));
-            let response = reqwest::get(format!("{}/{asset}", app.url)).await.unwrap();
-            assert_eq!(response.status(), 200, "{asset}");
+            let response = app.request(Method::GET, &format!("/{asset}"), None, None).await;
+            assert_eq!(response.status, 200, "{asset}");
         }
         let document = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
         assert_eq!(document["openapi"], "3.1.0");
@@ -31,8 +31,8 @@ on_both_stores! {
 
     async fn the_reference_page_keeps_no_token_and_carries_the_pages_headers(app: TestApp) {
         for path in ["/docs", "/docs/docs.js", "/docs/swagger-ui-bundle.js"] {
-            let response = reqwest::get(format!("{}{path}", app.url)).await.unwrap();
-            let headers = response.headers();
+            let response = app.request(Method::GET, path, None, None).await;
+            let headers = &response.headers;
             let csp = headers["content-security-policy"].to_str().unwrap();
             for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'"] {
                 assert!(csp.contains(directive), "{path}: {directive} in {csp}");
@@ -42,7 +42,7 @@ on_both_stores! {
             assert_eq!(headers["x-frame-options"], "DENY", "{path}");
         }
         // A token typed into the reference is not kept in the browser's storage.
-        let script = reqwest::get(format!("{}/docs/docs.js", app.url)).await.unwrap().text().await.unwrap();
+        let script = app.request(Method::GET, "/docs/docs.js", None, None).await.text();
         assert!(script.contains("persistAuthorization: false"), "{script}");
         assert!(!script.contains("persistAuthorization: true"));
     }

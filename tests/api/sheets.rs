@@ -5,6 +5,7 @@
 use std::io::Read;
 
 use huichang_tests::{TestApp, attendees, list, on_both_stores};
+use reqwest::Method;
 use serde_json::{Value, json};
 
 /// A receipt as venues fill it in: a merged title row, a technician block, a blank row, the
@@ -106,22 +107,13 @@ async fn upload(
     for (key, value) in fields {
         form = form.text(key.to_string(), value.to_string());
     }
-    let response = reqwest::Client::new()
-        .post(format!("{}{path}", app.url))
-        .bearer_auth(token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.json().await.unwrap_or(Value::Null))
+    let reply = app.call(Method::POST, path).token(Some(token)).multipart(form).send().await;
+    (reply.status.as_u16(), reply.body)
 }
 
 async fn download(app: &TestApp, path: &str, token: &str) -> (u16, String, Vec<u8>) {
-    let response = reqwest::Client::new().get(format!("{}{path}", app.url)).bearer_auth(token).send().await.unwrap();
-    let status = response.status().as_u16();
-    let kind = response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
-    (status, kind, response.bytes().await.unwrap().to_vec())
+    let reply = app.get(path, token).await;
+    (reply.status.as_u16(), reply.header("content-type").to_owned(), reply.bytes)
 }
 
 fn people(list: &Value) -> Vec<(String, String)> {
@@ -425,16 +417,14 @@ on_both_stores! {
         rows[2]["participation"] = json!("online");
         app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(rows)).await.expect(200);
         let room = venue.body["rooms"][0]["id"].as_str().unwrap();
-        let page = |token: &str| {
-            reqwest::Client::new().get(format!("{}/rooms/{room}/sign-in-sheet", app.url))
-                .header("cookie", format!("huichang_session={token}")).send()
-        };
-        let sheet = page(&venue.coordinator).await.unwrap();
-        assert_eq!(sheet.status(), 200);
-        let html = sheet.text().await.unwrap();
+        let path = format!("/rooms/{room}/sign-in-sheet");
+        let page = |token: &str| app.call(Method::GET, &path).session(token).send();
+        let sheet = page(&venue.coordinator).await;
+        assert_eq!(sheet.status, 200);
+        let html = sheet.text();
         assert!(html.contains("签到表") && html.contains("签名") && html.contains("/assets/app.css"));
         assert!(html.contains("&lt;b&gt;王立&lt;/b&gt;") && html.contains("参会人1"));
         assert!(!html.contains("参会人2"), "online people do not sign at the door");
-        assert_eq!(page(&other.coordinator).await.unwrap().status(), 403);
+        assert_eq!(page(&other.coordinator).await.status, 403);
     }
 }
