@@ -82,21 +82,21 @@ on_both_stores! {
         let venue = app.create_venue(&event, "四川省分会场", 30).await;
         let deadline = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
             &json!({"title": "活动周工作总结", "due_at": "2099-12-10T17:00:00+08:00"})).await.expect(201);
+        // Each route, and its answer to a file that is not too large but not what it takes:
+        // a spreadsheet import refuses a .txt, a deliverable stores it.
         let routes = [
-            format!("/api/v1/venues/{}/registration/import", venue.id),
-            format!("/api/v1/events/{}/registrations/import", event["id"].as_str().unwrap()),
-            format!("/api/v1/venues/{}/deliverables/{}", venue.id, deadline["id"].as_str().unwrap()),
+            (format!("/api/v1/venues/{}/registration/import", venue.id), 422),
+            (format!("/api/v1/events/{}/registrations/import", event["id"].as_str().unwrap()), 422),
+            (format!("/api/v1/venues/{}/deliverables/{}", venue.id, deadline["id"].as_str().unwrap()), 201),
         ];
         let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
-        for path in &routes {
-            // At the limit the file is read, and refused for what it is.
-            let at_limit = app.raw(Method::POST, path, &app.admin, &content_type, upload_of_size(UPLOAD_LIMIT, "list.exe")).await;
-            assert_eq!(at_limit.status, 422, "{path}: {}", at_limit.body);
-            let over = app.raw(Method::POST, path, &app.admin, &content_type, upload_of_size(UPLOAD_LIMIT + 1, "list.exe")).await;
+        for (path, at_limit_status) in &routes {
+            let over = app.raw(Method::POST, path, &app.admin, &content_type, upload_of_size(UPLOAD_LIMIT + 1, "list.txt")).await;
             over.expect_problem(413, "payload_too_large");
+            let at_limit = app.raw(Method::POST, path, &app.admin, &content_type, upload_of_size(UPLOAD_LIMIT, "list.txt")).await;
+            assert_eq!(at_limit.status, *at_limit_status, "{path}: {}", at_limit.body);
         }
         assert_eq!(app.get(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin).await.expect(200)["revision"], 0);
-        assert_eq!(app.get(&format!("/api/v1/venues/{}/deliverables", venue.id), &app.admin).await.expect(200), json!([]));
     }
 
     async fn a_list_longer_than_10000_rows_is_refused(app: TestApp) {
