@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use huichang_tests::smtp::SmtpServer;
 use huichang_tests::{Backend, Client, Database};
 use reqwest::Method;
 use serde_json::json;
@@ -128,7 +129,7 @@ async fn a_worker_killed_mid_batch_and_restarted_doubles_nothing() {
     let (url, store) = queue_messages(&dir).await;
     // The fourth recipient is never answered: the worker is inside that conversation, before any
     // data went out, when it is killed.
-    let smtp = huichang_tests::smtp::SmtpServer::holding(4);
+    let smtp = SmtpServer::holding(4);
     let worker = |dir: &Path| {
         huichang(&["notify", "--once"])
             .env("HUICHANG_DATA_DIR", dir)
@@ -301,5 +302,67 @@ fn the_server_refuses_a_short_or_revoked_configured_admin_token() {
     assert!(issued.status.success(), "{}", String::from_utf8_lossy(&issued.stderr));
     let said = refused(configured);
     assert!(said.contains("HUICHANG_ADMIN_TOKEN was revoked") && said.contains("set a new one"), "{said}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `huichang serve` runs the video-link sweeper and the notifier by itself, on the configured
+/// `HUICHANG_VIDEO_LINK_TIMEOUT` and `HUICHANG_NOTIFY_INTERVAL`: a link that stops posting becomes
+/// `lost`, and a reminder falling due is emailed, seen only through the API, the live feed and
+/// an SMTP server on loopback.
+#[tokio::test(flavor = "multi_thread")]
+async fn serve_marks_silent_links_lost_and_sends_reminders_by_itself() {
+    let dir = data_dir("background");
+    let admin = "hca_background-test-admin-token-0123456789";
+    let smtp = SmtpServer::start();
+    let mut command = huichang(&["serve", "--bind", "127.0.0.1:0"]);
+    command
+        .env("HUICHANG_DATA_DIR", &dir)
+        .env("HUICHANG_ADMIN_TOKEN", admin)
+        .env("HUICHANG_SMTP_URL", smtp.url())
+        .env("HUICHANG_VIDEO_LINK_TIMEOUT", "2s")
+        .env("HUICHANG_NOTIFY_INTERVAL", "1s");
+    let server = Server::spawn(command);
+    let api = Client::new(&server.url);
+    let event = api.post("/api/v1/events", admin, &huichang_tests::event_body(48)).await.expect(201);
+    let event_id = event["id"].as_str().unwrap().to_owned();
+    let body = json!({"name": "四川省分会场", "kind": "branch", "contact_email": "sc@example.cn"});
+    let venue = api.post(&format!("/api/v1/events/{event_id}/venues"), admin, &body).await.expect(201);
+    let venue_id = venue["id"].as_str().unwrap();
+
+    // The link goes quiet after one post: lost two seconds later, not sooner.
+    let feed = format!("{}/api/v1/events/{event_id}/live?token={admin}", server.url.replace("http://", "ws://"));
+    let (mut socket, _) = tokio_tungstenite::connect_async(&feed).await.unwrap();
+    assert_eq!(next_message(&mut socket).await["type"], "snapshot");
+    let connected = Instant::now();
+    let link = json!({"status": "connected"});
+    let technician = venue["technician_token"].as_str().unwrap();
+    api.post(&format!("/api/v1/venues/{venue_id}/video-link"), technician, &link).await.expect(200);
+    assert_eq!(next_message(&mut socket).await["what"], "video_link.connected");
+    let lost = next_message(&mut socket).await;
+    assert_eq!((lost["what"].as_str(), lost["venue"]["video_link"].as_str()), (Some("video_link.lost"), Some("lost")));
+    assert!(connected.elapsed() >= Duration::from_secs(2), "lost after {:?}, before the timeout", connected.elapsed());
+    let read = api.get(&format!("/api/v1/venues/{venue_id}"), admin).await.expect(200);
+    assert_eq!(read["video_link"], "lost");
+
+    // A deliverable whose one reminder falls due three seconds from now.
+    let due = chrono::Utc::now() + chrono::Duration::hours(1) + chrono::Duration::seconds(3);
+    let deadline = json!({"kind": "deliverable", "title": "活动周工作总结", "remind_before": ["1h"],
+        "due_at": due.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)});
+    let deadline = api.post(&format!("/api/v1/events/{event_id}/deadlines"), admin, &deadline).await.expect(201);
+    let started = Instant::now();
+    let sent = loop {
+        let outbox = api.get(&format!("/api/v1/events/{event_id}/outbox"), admin).await.expect(200);
+        if let Some(sent) = outbox.as_array().unwrap().iter().find(|m| m["status"] == "sent") {
+            break sent.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no reminder sent within 30 s: {outbox}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!((sent["kind"].as_str(), sent["to"].as_str()), (Some("reminder"), Some("sc@example.cn")), "{sent}");
+    assert_eq!(sent["deadline_id"], deadline["id"]);
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1, "one email, to the venue");
+    assert_eq!(huichang_tests::smtp::header(&messages[0], "To").as_deref(), Some("sc@example.cn"));
+    assert!(server.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
