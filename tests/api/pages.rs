@@ -23,7 +23,13 @@ async fn submit(app: &TestApp, path: &str, headers: &[(&str, &str)], form: Strin
 #[track_caller]
 fn assert_strict_headers(page: &Reply, what: &str) {
     let csp = page.header(header::CONTENT_SECURITY_POLICY);
-    for directive in ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "connect-src 'self'", "form-action 'self'"] {
+    for directive in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "frame-ancestors 'none'",
+        "connect-src 'self'",
+        "form-action 'self'",
+    ] {
         assert!(csp.contains(directive), "{what}: {directive} in {csp}");
     }
     assert_eq!(page.header(header::X_CONTENT_TYPE_OPTIONS), "nosniff", "{what}");

@@ -51,7 +51,8 @@ async fn flow(database_url: Option<&str>, name: &str) {
     let path = link.split_once("/signin").unwrap().1;
     let signed_in = client.call(Method::GET, &format!("/signin{path}")).send().await;
     assert_eq!(signed_in.status, 303);
-    let page = client.call(Method::GET, signed_in.location()).header("cookie", &signed_in.session_cookie()).send().await;
+    let page =
+        client.call(Method::GET, signed_in.location()).header("cookie", &signed_in.session_cookie()).send().await;
     assert_eq!(page.status, 200);
     assert!(page.text().contains("2021年全民终身学习活动周全国总开幕式（演示）"));
     assert_eq!(client.request(Method::GET, "/readyz", None, None).await.status, 200);

@@ -4,8 +4,8 @@
 
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{Server, data_dir};
@@ -89,15 +89,9 @@ async fn killed_mid_burst(database_url: Option<&str>, name: &str) {
             )
             .await;
         let id = venue["id"].as_str().unwrap().to_owned();
-        api.ok(
-            Method::POST,
-            &format!("/api/v1/venues/{id}/approval"),
-            ADMIN,
-            Some(&json!({"status": "approved"})),
-        )
-        .await;
-        let stored =
-            api.ok(Method::PUT, &format!("/api/v1/venues/{id}/registration"), ADMIN, Some(&list(v, 0))).await;
+        api.ok(Method::POST, &format!("/api/v1/venues/{id}/approval"), ADMIN, Some(&json!({"status": "approved"})))
+            .await;
+        let stored = api.ok(Method::PUT, &format!("/api/v1/venues/{id}/registration"), ADMIN, Some(&list(v, 0))).await;
         let people: Vec<String> =
             stored["attendees"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
         venues.push((id, venue["rooms"][0]["id"].as_str().unwrap().to_owned(), people));
@@ -340,12 +334,7 @@ async fn with_the_database_gone_requests_fail_fast_with_503_and_recover_by_thems
     // Every acknowledged list is in the history, and the last one is what is stored.
     let last = answers.iter().rev().find(|a| a.2 == 200).unwrap();
     let stored = api
-        .ok(
-            Method::GET,
-            &format!("/api/v1/venues/{}/registration", venue["id"].as_str().unwrap()),
-            ADMIN,
-            None,
-        )
+        .ok(Method::GET, &format!("/api/v1/venues/{}/registration", venue["id"].as_str().unwrap()), ADMIN, None)
         .await;
     assert_eq!(stored["attendees"][0]["title"], format!("职务{}", last.3));
     assert_eq!(stored["revision"].as_i64(), last.4);
@@ -421,10 +410,9 @@ async fn hostile_spreadsheets_get_4xx_while_memory_stays_bounded_and_health_answ
         }
     });
     for files in huichang_tests::hostile::all().chunks(3) {
-        let answers = futures_util::future::join_all(
-            files.iter().map(|(name, bytes)| import(&api, &venue, name, bytes.clone())),
-        )
-        .await;
+        let answers =
+            futures_util::future::join_all(files.iter().map(|(name, bytes)| import(&api, &venue, name, bytes.clone())))
+                .await;
         for ((name, _), status) in files.iter().zip(answers) {
             assert!((400..500).contains(&status), "{name}: {status}");
         }
