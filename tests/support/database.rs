@@ -16,7 +16,11 @@ pub enum Backend {
 /// Whether this run is CI's, where a missing tool or service fails its tests instead of
 /// skipping them: `CI` set to anything but empty, `0` or `false` (`CI=true`, `CI=1`).
 pub fn under_ci() -> bool {
-    std::env::var("CI").is_ok_and(|value| !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
+    counts_as_ci(std::env::var("CI").ok().as_deref())
+}
+
+fn counts_as_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|value| !matches!(value.trim().to_ascii_lowercase().as_str(), "" | "0" | "false"))
 }
 
 /// Outside CI, says why a test is skipped and returns; under CI, fails the test with the reason.
@@ -101,5 +105,20 @@ impl TempDir {
 impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counts_as_ci;
+
+    #[test]
+    fn ci_is_any_value_but_empty_0_or_false() {
+        for value in ["true", "1", "TRUE", "yes"] {
+            assert!(counts_as_ci(Some(value)), "{value}");
+        }
+        for value in [None, Some(""), Some("0"), Some("false"), Some("False")] {
+            assert!(!counts_as_ci(value), "{value:?}");
+        }
     }
 }

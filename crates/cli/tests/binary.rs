@@ -1,6 +1,6 @@
 //! The real `huichang` binary, end to end: the demo loads and prints working tokens, `serve`
 //! answers the registration flow, and SIGTERM stops it cleanly. Once on SQLite, once on
-//! PostgreSQL when it is reachable (required under `CI=true`).
+//! PostgreSQL when it is reachable (required under CI, `CI=true` or `CI=1`).
 
 use std::path::Path;
 use std::process::Stdio;
