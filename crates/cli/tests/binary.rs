@@ -250,11 +250,18 @@ async fn two_servers_on_one_postgres_deliver_every_change_to_each_others_clients
         })
         .collect();
     let steady_reader = tokio::spawn(async move { follow(&mut steady, start, last).await });
+    let through_b = Client::new(&b.url);
+    let dashboard = format!("/api/v1/events/{event_id}/dashboard");
     let dropping_reader = tokio::spawn(async move {
         let midway = start + 300;
         follow(&mut dropping, start, midway).await;
         drop(dropping);
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Away until a hundred more changes were made without it.
+        let away = Instant::now();
+        while through_b.get(&dashboard, admin).await.expect(200)["seq"].as_i64().unwrap() < midway + 100 {
+            assert!(away.elapsed() < Duration::from_secs(30), "no changes made while the client was away");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let again = format!("{feed}&since={midway}");
         let (mut socket, _) = tokio_tungstenite::connect_async(&again).await.unwrap();
         300 + follow(&mut socket, midway, last).await

@@ -603,6 +603,7 @@ async fn backup_copies_a_live_sqlite_database_that_serves_again() {
     let api = Client::new(&server.url);
     let (event, venue, technician) = event_with_venue(&api).await;
     switch_link(&api, &venue, &technician, "connected").await;
+    let connected = dashboard_seq(&api, &event).await;
 
     // Writes keep coming while the backup runs.
     let writing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
@@ -620,8 +621,16 @@ async fn backup_copies_a_live_sqlite_database_that_serves_again() {
             writes
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let before = dashboard_seq(&api, &event).await;
+    // The writer is under way before the backup starts.
+    let started = Instant::now();
+    let before = loop {
+        let seq = dashboard_seq(&api, &event).await;
+        if seq > connected {
+            break seq;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "the writer wrote nothing");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    };
     let destination = dir.join("backups/huichang-1.sqlite");
     let backup = |destination: PathBuf, database_url: Option<&'static str>| {
         let dir = dir.clone();
