@@ -90,17 +90,13 @@ impl Client {
 
     /// The same server as another client sees it, from `address` on the loopback (`127.0.0.2`):
     /// the failed sign-in limit counts it apart from this test's other requests.
-    pub fn from_address(&self, address: &str) -> Client {
+    fn seen_from(&self, address: &str) -> Client {
         Client::with(&self.url, reqwest::Client::builder().local_address(address.parse().ok()))
     }
 
     fn with(url: &str, builder: reqwest::ClientBuilder) -> Client {
         let http = builder.redirect(reqwest::redirect::Policy::none()).timeout(TIMEOUT).build().unwrap();
         Client { url: url.trim_end_matches('/').to_owned(), http }
-    }
-
-    pub fn url(&self) -> &str {
-        &self.url
     }
 
     /// A request to `path` to fill in (token, headers, body) before it is sent.
@@ -112,7 +108,7 @@ impl Client {
         self.call(method, path).token(token).json(body).send().await
     }
 
-    /// `request` from another client on the loopback (see [`Client::from_address`]).
+    /// `request` from another client on the loopback.
     pub async fn request_from(
         &self,
         address: &str,
@@ -121,7 +117,7 @@ impl Client {
         token: Option<&str>,
         body: Option<&Value>,
     ) -> Reply {
-        self.from_address(address).request(method, path, token, body).await
+        self.seen_from(address).request(method, path, token, body).await
     }
 
     /// Sends raw bytes with a content type, for malformed or oversized bodies.
