@@ -427,6 +427,29 @@ mod tests {
     }
 
     #[test]
+    fn a_request_comes_from_this_site_only_when_the_browser_says_so() {
+        let site = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            headers.insert("host", axum::http::HeaderValue::from_static("huichang.example.cn"));
+            for (name, value) in pairs {
+                headers.insert(*name, axum::http::HeaderValue::from_static(value));
+            }
+            Site::of(&headers)
+        };
+        assert_eq!(site(&[]), Site::Unknown);
+        assert_eq!(site(&[("sec-fetch-site", "same-site")]), Site::Unknown);
+        assert_eq!(site(&[("origin", "https://huichang.example.cn")]), Site::This);
+        assert_eq!(site(&[("sec-fetch-site", "same-origin")]), Site::This);
+        assert_eq!(site(&[(PAGE_HEADER, "huichang")]), Site::This);
+        assert_eq!(site(&[("origin", "https://evil.example")]), Site::Other);
+        assert_eq!(site(&[("origin", "null")]), Site::Other);
+        assert_eq!(site(&[("sec-fetch-site", "cross-site")]), Site::Other);
+        // Another site cannot make itself this one by adding the header too.
+        assert_eq!(site(&[("origin", "https://evil.example"), (PAGE_HEADER, "huichang")]), Site::Other);
+        assert_eq!(site(&[("sec-fetch-site", "cross-site"), (PAGE_HEADER, "huichang")]), Site::Other);
+    }
+
+    #[test]
     fn a_trusted_proxy_passes_on_the_address_it_was_reached_from() {
         let trusted = TrustedProxies::parse("127.0.0.1, 10.0.0.0/8, fd00::/8").unwrap();
         let request = |peer: &str, forwarded: &[&str]| {
