@@ -10,6 +10,7 @@ mod notify;
 mod pages;
 mod registration;
 mod roles;
+mod routes;
 mod service;
 mod sheets;
 mod tokens;

@@ -255,6 +255,24 @@ on_both_stores! {
         assert_eq!(unknown.status, StatusCode::UNAUTHORIZED);
     }
 
+    async fn the_session_cookie_signs_nothing_in_from_another_site(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("/api/v1/venues/{}/registration", venue.id);
+        for (name, value) in [("origin", "http://evil.example"), ("sec-fetch-site", "cross-site")] {
+            let read = app.call(Method::GET, &path).session(&venue.coordinator).header(name, value)
+                .header("x-requested-with", "huichang").send().await;
+            read.expect_problem(403, "cross_site_request");
+        }
+        // A page of this host shows it by its Origin, as the browser sends with a change.
+        let origin = app.url.clone();
+        let from_here = app.call(Method::PUT, &path).session(&venue.coordinator).header("origin", &origin)
+            .json(Some(&list(attendees(2)))).send().await;
+        assert_eq!(from_here.status, StatusCode::OK, "{}", from_here.body);
+        // A token the client sends itself is not a cookie another site could borrow.
+        app.call(Method::GET, &path).token(Some(&venue.coordinator)).header("origin", "http://evil.example").send().await.expect(200);
+    }
+
     async fn the_live_feed_takes_the_cookie_only_from_this_servers_pages(app: TestApp) {
         use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let event = app.create_event(48).await;

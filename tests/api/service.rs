@@ -1,7 +1,48 @@
 //! Health, readiness, metrics, the OpenAPI document and the reference page.
 
-use huichang_tests::on_both_stores;
+use huichang_tests::{on_both_stores, skip_unless_ci};
 use reqwest::Method;
+use serde_json::Value;
+
+/// What the document lacks for a reader: an operation without a summary, a response without a
+/// description (which OpenAPI requires).
+fn undescribed(document: &Value) -> Vec<String> {
+    let mut missing = Vec::new();
+    for (path, item) in document["paths"].as_object().expect("paths") {
+        for (method, operation) in item.as_object().expect("a path item") {
+            if operation["summary"].as_str().is_none_or(|s| s.trim().is_empty()) {
+                missing.push(format!("{method} {path}: no summary"));
+            }
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                if response.get("$ref").is_none() && response["description"].as_str().is_none_or(str::is_empty) {
+                    missing.push(format!("{method} {path} {status}: no description"));
+                }
+            }
+        }
+    }
+    missing
+}
+
+/// `openapi-spec-validator`'s verdict on `document`; `None` when it is not installed.
+fn validator_errors(document: &Value) -> Option<Result<(), String>> {
+    let installed = std::process::Command::new("python3").args(["-c", "import openapi_spec_validator"]).status();
+    if !installed.is_ok_and(|s| s.success()) {
+        return None;
+    }
+    let file = std::env::temp_dir().join(format!("huichang-openapi-{}.json", uuid::Uuid::new_v4()));
+    std::fs::write(&file, document.to_string()).expect("write the document");
+    let output = std::process::Command::new("python3")
+        .args(["-m", "openapi_spec_validator"])
+        .arg(&file)
+        .output()
+        .expect("run openapi-spec-validator");
+    std::fs::remove_file(&file).ok();
+    Some(if output.status.success() {
+        Ok(())
+    } else {
+        Err(format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr)))
+    })
+}
 
 on_both_stores! {
     async fn health_readiness_and_metrics_answer_without_a_token(app: TestApp) {
@@ -27,6 +68,15 @@ on_both_stores! {
         assert_eq!(document["openapi"], "3.1.0");
         assert!(document["components"]["schemas"]["Problem"].is_object());
         assert!(document["components"]["securitySchemes"]["bearer"].is_object());
+    }
+
+    async fn the_openapi_document_is_valid_and_describes_every_operation(app: TestApp) {
+        let document = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
+        assert_eq!(undescribed(&document), Vec::<String>::new());
+        match validator_errors(&document) {
+            Some(verdict) => verdict.expect("openapi-spec-validator accepts the document"),
+            None => skip_unless_ci("openapi-spec-validator is not installed (pip install openapi-spec-validator)"),
+        }
     }
 
     async fn the_reference_page_keeps_no_token_and_carries_the_pages_headers(app: TestApp) {

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{Extensions, HeaderMap, header};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use governor::clock::{Clock, DefaultClock};
 use governor::nanos::Nanos;
 use governor::state::StateStore;
@@ -22,6 +22,7 @@ use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
+use crate::http::{SESSION_COOKIE, bearer, cookie, header_text};
 
 /// A new random token of `role`: its prefix says the role, 32 random bytes make it unguessable.
 pub fn new_token(role: Role) -> String {
@@ -60,34 +61,18 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let address = client_address(&parts.headers, &parts.extensions, &state.trusted_proxies);
-        let token = match bearer(&parts.headers) {
-            Some(token) => token,
-            None => {
-                let token = crate::pages::cookie(&parts.headers, crate::pages::SESSION_COOKIE).ok_or_else(|| {
-                    ApiError::unauthorized("send the token as 'Authorization: Bearer <token>', or sign in")
-                })?;
-                // A cookie rides along with any request the browser makes, even one another site
-                // triggers; only the pages' own scripts send this header, and no other site can.
-                if !parts.method.is_safe() && parts.headers.get(PAGE_HEADER).is_none_or(|v| v != "huichang") {
-                    return Err(ApiError::new(
-                        axum::http::StatusCode::FORBIDDEN,
-                        "cross_site_request",
-                        format!("a change signed in by the session cookie must carry '{PAGE_HEADER}: huichang'"),
-                    ));
-                }
-                token
-            }
-        };
-        let grant = api_grant(state, &hash_token(&token), address).await?;
+        let acts = !parts.method.is_safe();
+        let signed_in = authenticate(state, &parts.headers, &parts.extensions, None, acts).await?;
+        let address = signed_in.address;
+        let (grant, _) = signed_in.grant("send the token as 'Authorization: Bearer <token>', or sign in")?;
         // A venue's or viewer's token that writes faster than any person could is slowed
         // down; the organiser's own token is not.
-        if !parts.method.is_safe()
+        if acts
             && grant.role != Role::Admin
             && let Err(wait) = state.writes.hit(grant.token_id)
         {
             return Err(ApiError::new(
-                axum::http::StatusCode::TOO_MANY_REQUESTS,
+                StatusCode::TOO_MANY_REQUESTS,
                 "too_many_writes",
                 "this token is making changes faster than allowed; wait and try again",
             )
@@ -95,6 +80,98 @@ impl FromRequestParts<AppState> for Caller {
         }
         Ok(Caller { grant, address })
     }
+}
+
+/// Where a request comes from, as far as the browser tells: `Origin`, `Sec-Fetch-Site`, and the
+/// header only this site's scripts send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    /// A page of this server sent it.
+    This,
+    /// Another site made the browser send it.
+    Other,
+    /// Nothing says: a client that is not a browser, or a plain navigation.
+    Unknown,
+}
+
+impl Site {
+    pub fn of(headers: &HeaderMap) -> Site {
+        let host = header_text(headers, "x-forwarded-host").or(header_text(headers, "host"));
+        let origin_is_here = header_text(headers, "origin")
+            .map(|origin| origin.split_once("://").is_some_and(|(_, authority)| Some(authority) == host));
+        let fetch_site = header_text(headers, "sec-fetch-site");
+        if origin_is_here == Some(false) || fetch_site == Some("cross-site") {
+            Site::Other
+        } else if origin_is_here == Some(true)
+            || fetch_site == Some("same-origin")
+            || header_text(headers, PAGE_HEADER) == Some("huichang")
+        {
+            Site::This
+        } else {
+            Site::Unknown
+        }
+    }
+}
+
+/// Who a request is signed in as, if anyone.
+pub struct SignedIn {
+    pub address: Option<IpAddr>,
+    /// The token came in the session cookie, not from the client's own hand.
+    pub by_session: bool,
+    /// The token's hash and what looking it up found; `None` when the request carries no token.
+    pub token: Option<(String, Lookup)>,
+}
+
+impl SignedIn {
+    /// The grant and its token's hash, or the API's 401 (`missing` says how to send a token) or 429.
+    pub fn grant(self, missing: &str) -> Result<(Grant, String), ApiError> {
+        match self.token {
+            None => Err(ApiError::unauthorized(missing)),
+            Some((hash, Lookup::Found(grant))) => Ok((grant, hash)),
+            Some((_, Lookup::Unknown)) => Err(ApiError::unauthorized("the token is unknown or was revoked")),
+            Some((_, Lookup::Blocked(wait))) => Err(too_many_attempts(wait)),
+        }
+    }
+}
+
+/// Signs a request in, the same way for the API, the live feed and the pages: a bearer token,
+/// else `token` (the live feed's `?token=`), else the session cookie, looked up under the failed
+/// sign-in limit.
+///
+/// The one cross-site rule: the browser sends the cookie by itself, even with a request another
+/// site triggers, so the cookie signs nothing in that comes from another site ([`Site::Other`]),
+/// and a request that `acts` (changes something, or opens the live feed) must show it comes from
+/// this site ([`Site::This`]). Tokens the client sends itself are not subject to it.
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    token: Option<String>,
+    acts: bool,
+) -> Result<SignedIn, ApiError> {
+    let address = client_address(headers, extensions, &state.trusted_proxies);
+    let (token, by_session) = match bearer(headers).or(token) {
+        Some(token) => (Some(token), false),
+        None => (cookie(headers, SESSION_COOKIE), true),
+    };
+    let Some(token) = token else { return Ok(SignedIn { address, by_session: false, token: None }) };
+    if by_session {
+        match (Site::of(headers), acts) {
+            (Site::Other, _) | (Site::Unknown, true) => {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "cross_site_request",
+                    format!(
+                        "a request signed in by the session cookie must come from this site's pages ('{PAGE_HEADER}: huichang' or this host's Origin)"
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    let hash = hash_token(&token);
+    let lookup = look_up(state, &hash, address).await?;
+    Ok(SignedIn { address, by_session, token: Some((hash, lookup)) })
 }
 
 /// A token looked up under the failed sign-in limit.
@@ -121,15 +198,6 @@ pub async fn look_up(state: &AppState, token_hash: &str, address: Option<IpAddr>
             Lookup::Unknown
         }
     })
-}
-
-/// [`look_up`] for the API: 429 past the limit, 401 for an unknown token.
-pub async fn api_grant(state: &AppState, token_hash: &str, address: Option<IpAddr>) -> Result<Grant, ApiError> {
-    match look_up(state, token_hash, address).await? {
-        Lookup::Found(grant) => Ok(grant),
-        Lookup::Unknown => Err(ApiError::unauthorized("the token is unknown or was revoked")),
-        Lookup::Blocked(wait) => Err(too_many_attempts(wait)),
-    }
 }
 
 /// The address a request came from: the connection's, or, when that is a trusted reverse proxy,
@@ -196,24 +264,13 @@ fn prefix(a: u128, b: u128, width: u32, bits: u8) -> bool {
     shift >= width || (a >> shift) == (b >> shift)
 }
 
-/// Sent by the pages' scripts with every change they make (see the cookie case above).
+/// Sent by the pages' scripts with every request they make; no other site can add it (see [`authenticate`]).
 pub const PAGE_HEADER: &str = "x-requested-with";
-
-/// The token of an `Authorization: Bearer …` header.
-pub(crate) fn bearer(headers: &HeaderMap) -> Option<String> {
-    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    (scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty()).then(|| token.trim().to_owned())
-}
 
 /// The answer to an address past the failed sign-in limit.
 fn too_many_attempts(wait: Duration) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::TOO_MANY_REQUESTS,
-        "too_many_attempts",
-        "too many failed sign-ins from this address",
-    )
-    .retry(wait.as_secs().max(1))
+    ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", "too many failed sign-ins from this address")
+        .retry(wait.as_secs().max(1))
 }
 
 /// Failed sign-ins (API, pages and live feed alike): 20 at once from one client, then one more
@@ -367,6 +424,29 @@ mod tests {
         assert!(token.starts_with("hcc_") && token.len() == 4 + 64);
         assert_eq!(hash_token(&token), hash_token(&format!(" {token} ")));
         assert_ne!(hash_token(&token), hash_token(&new_token(Role::Coordinator)));
+    }
+
+    #[test]
+    fn a_request_comes_from_this_site_only_when_the_browser_says_so() {
+        let site = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            headers.insert("host", axum::http::HeaderValue::from_static("huichang.example.cn"));
+            for (name, value) in pairs {
+                headers.insert(*name, axum::http::HeaderValue::from_static(value));
+            }
+            Site::of(&headers)
+        };
+        assert_eq!(site(&[]), Site::Unknown);
+        assert_eq!(site(&[("sec-fetch-site", "same-site")]), Site::Unknown);
+        assert_eq!(site(&[("origin", "https://huichang.example.cn")]), Site::This);
+        assert_eq!(site(&[("sec-fetch-site", "same-origin")]), Site::This);
+        assert_eq!(site(&[(PAGE_HEADER, "huichang")]), Site::This);
+        assert_eq!(site(&[("origin", "https://evil.example")]), Site::Other);
+        assert_eq!(site(&[("origin", "null")]), Site::Other);
+        assert_eq!(site(&[("sec-fetch-site", "cross-site")]), Site::Other);
+        // Another site cannot make itself this one by adding the header too.
+        assert_eq!(site(&[("origin", "https://evil.example"), (PAGE_HEADER, "huichang")]), Site::Other);
+        assert_eq!(site(&[("sec-fetch-site", "cross-site"), (PAGE_HEADER, "huichang")]), Site::Other);
     }
 
     #[test]

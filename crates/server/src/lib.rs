@@ -8,7 +8,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use huichang_store::Store;
 use tokio::net::TcpListener;
 use tower_http::timeout::TimeoutLayer;
@@ -18,17 +17,16 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod http;
 pub mod live;
 pub mod metrics;
 pub mod openapi;
 pub mod pages;
+pub mod routes;
 pub mod service;
 pub mod sweeper;
 
 use error::ApiError;
-
-/// A JSON body larger than this is refused with 413.
-pub const JSON_LIMIT: usize = 2 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -70,58 +68,15 @@ impl AppState {
 }
 
 pub fn app(state: AppState) -> Router {
-    use api::{dashboard, deadlines, door, events, registration, sheets, tokens, venues};
-    Router::new()
-        .route("/api/v1/events", post(events::create).get(events::list))
-        .route("/api/v1/events/{event}", get(events::get).patch(events::update))
-        .route("/api/v1/events/{event}/viewer-tokens", post(events::create_viewer_token))
-        .route("/api/v1/events/{event}/audit", get(events::audit))
-        .route("/api/v1/events/{event}/tokens", get(tokens::list))
-        .route("/api/v1/venues/{venue}/tokens", post(tokens::rotate))
-        .route("/api/v1/tokens/{token}", axum::routing::delete(tokens::revoke))
-        .route("/api/v1/events/{event}/dashboard", get(dashboard::get))
-        .route("/api/v1/events/{event}/live", get(dashboard::live))
-        .route("/api/v1/events/{event}/venues", post(venues::create).get(venues::list))
-        .route("/api/v1/venues/{venue}", get(venues::get))
-        .route("/api/v1/venues/{venue}/approval", post(venues::approve))
-        .route("/api/v1/venues/{venue}/registration", get(registration::get).put(registration::put))
-        .route(
-            "/api/v1/venues/{venue}/registration/import",
-            post(sheets::import).layer(DefaultBodyLimit::max(deadlines::UPLOAD_LIMIT)),
-        )
-        .route("/api/v1/venues/{venue}/registration/template.xlsx", get(sheets::template))
-        .route(
-            "/api/v1/events/{event}/registrations/import",
-            post(sheets::import_all).layer(DefaultBodyLimit::max(deadlines::UPLOAD_LIMIT)),
-        )
-        .route("/api/v1/events/{event}/registrations.xlsx", get(sheets::export_xlsx))
-        .route("/api/v1/events/{event}/registrations.csv", get(sheets::export_csv))
-        .route("/api/v1/attendees/{attendee}/replace", post(registration::replace))
-        .route("/api/v1/events/{event}/deadlines", post(deadlines::create).get(deadlines::list))
-        .route(
-            "/api/v1/venues/{venue}/deliverables/{deadline}",
-            post(deadlines::complete).layer(DefaultBodyLimit::max(deadlines::UPLOAD_LIMIT)),
-        )
-        .route("/api/v1/venues/{venue}/deliverables", get(deadlines::list_done))
-        .route("/api/v1/events/{event}/outbox", get(deadlines::outbox))
-        .route("/api/v1/outbox/{message}/retry", post(deadlines::retry))
-        .route("/api/v1/venues/{venue}/video-checks", post(door::record_check).get(door::list_checks))
-        .route("/api/v1/venues/{venue}/video-link", post(door::video_link))
-        .route("/api/v1/rooms/{room}", axum::routing::patch(door::set_capacity))
-        .route("/api/v1/rooms/{room}/checkins", post(door::check_in).get(door::list_checkins))
-        .route("/api/v1/rooms/{room}/checkins/{attendee}", axum::routing::delete(door::check_out))
-        .route("/api/v1/attendees/{attendee}/attestations", post(door::attest))
-        .route("/healthz", get(service::healthz))
-        .route("/readyz", get(service::readyz))
-        .route("/metrics", get(service::metrics))
-        .route("/api/openapi.json", get(service::openapi))
+    let (api, _) = routes::api().split_for_parts();
+    api.merge(service::routes().into_router())
         .merge(service::docs_router())
         .merge(pages::router())
         .fallback(|| async { ApiError::not_found("page or endpoint") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this method is not allowed here")
         })
-        .layer(DefaultBodyLimit::max(JSON_LIMIT))
+        .layer(DefaultBodyLimit::max(http::JSON_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
         .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
         .layer(TraceLayer::new_for_http())

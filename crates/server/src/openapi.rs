@@ -1,10 +1,11 @@
-//! The OpenAPI document served at `/api/openapi.json`.
+//! The OpenAPI document served at `/api/openapi.json`: [`ApiDoc`]'s description, with the paths
+//! the handlers declare (see [`crate::routes::api`]).
+
+use std::sync::LazyLock;
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
-
-use crate::api::{dashboard, deadlines, door, events, registration, sheets, tokens, venues};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -12,16 +13,8 @@ use crate::api::{dashboard, deadlines, door, events, registration, sheets, token
         approvals and video links. Errors are application/problem+json with a stable `code`; validation errors name every \
         bad field and row in `errors`. Lists are returned whole (up to 10,000 items); `?limit=N&after=<id>` pages through \
         longer ones, with a `Link: <…>; rel=\"next\"` header while more remain."),
-    paths(
-        events::create, events::list, events::get, events::update, dashboard::get, dashboard::live, events::create_viewer_token, events::audit, tokens::list, tokens::rotate, tokens::revoke,
-        venues::create, venues::list, venues::get, venues::approve,
-        registration::get, registration::put, registration::replace,
-        sheets::import, sheets::template, sheets::import_all, sheets::export_xlsx, sheets::export_csv,
-        deadlines::create, deadlines::list, deadlines::complete, deadlines::list_done, deadlines::outbox, deadlines::retry,
-        door::record_check, door::list_checks, door::video_link, door::check_in, door::check_out, door::list_checkins, door::attest, door::set_capacity,
-    ),
     components(schemas(crate::error::Problem, huichang_core::FieldError)),
-    modifiers(&BearerAuth, &CommonProblems),
+    modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
         (name = "events", description = "Meetings (会议), viewer tokens and the audit log"),
@@ -33,6 +26,17 @@ use crate::api::{dashboard, deadlines, door, events, registration, sheets, token
 )]
 pub struct ApiDoc;
 
+static DOCUMENT: LazyLock<utoipa::openapi::OpenApi> = LazyLock::new(|| {
+    let mut document = crate::routes::api().into_openapi();
+    CommonProblems.modify(&mut document);
+    document
+});
+
+/// The whole document, built once.
+pub fn document() -> &'static utoipa::openapi::OpenApi {
+    &DOCUMENT
+}
+
 struct BearerAuth;
 
 impl Modify for BearerAuth {
@@ -43,7 +47,11 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some("An admin, coordinator, technician or viewer token (hca_…, hcc_…, hct_…, hcv_…)"))
+                    .description(Some(
+                        "An admin, coordinator, technician or viewer token (hca_…, hcc_…, hct_…, hcv_…). An operation's \
+                         scopes are the roles that may call it: `admin`; `coordinator` and `technician`, the venue's own \
+                         (on an event's path, those of any of its venues); `viewer`, the event's.",
+                    ))
                     .build(),
             ),
         );

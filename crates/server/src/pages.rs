@@ -12,17 +12,16 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
 use huichang_core::role::{Grant, Role};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Lookup, hash_token};
+use crate::auth::{Lookup, Site, authenticate, hash_token};
+use crate::http::{SESSION_COOKIE, cookie, header_text};
+use crate::routes::Table;
 
-/// The cookie that carries a signed-in browser's token (HttpOnly, SameSite=Strict).
-pub const SESSION_COOKIE: &str = "huichang_session";
 /// The remembered language of the pages.
 const LANG_COOKIE: &str = "huichang_lang";
 /// A browser stays signed in this long: a meeting is prepared over weeks.
@@ -31,19 +30,24 @@ const SESSION_SECONDS: u32 = 30 * 24 * 3600;
 const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
      connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
+/// The pages, and who may open each: signed in with the session cookie as one of these roles.
+pub fn routes() -> Table {
+    Table::default()
+        .get("/", &[], index)
+        .get("/signin", &[], sign_in_link)
+        .post("/signin", &[], sign_in_form)
+        .post("/signout", &[], sign_out)
+        .get("/events", &["admin"], events_page)
+        .get("/events/{event}", &["admin", "viewer"], dashboard_page)
+        .get("/venues/{venue}", &["admin", "coordinator"], coordinator_page)
+        .get("/venues/{venue}/video", &["admin", "technician"], technician_page)
+        .get("/venues/{venue}/door", &["admin", "coordinator"], door_page)
+        .get("/rooms/{room}/sign-in-sheet", &["admin", "coordinator"], sign_in_sheet)
+        .get("/assets/{file}", &[], asset)
+}
+
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(index))
-        .route("/signin", get(sign_in_link).post(sign_in_form))
-        .route("/signout", post(sign_out))
-        .route("/events", get(events_page))
-        .route("/events/{event}", get(dashboard_page))
-        .route("/venues/{venue}", get(coordinator_page))
-        .route("/venues/{venue}/video", get(technician_page))
-        .route("/venues/{venue}/door", get(door_page))
-        .route("/rooms/{room}/sign-in-sheet", get(sign_in_sheet))
-        .route("/assets/{file}", get(asset))
-        .layer(axum::middleware::from_fn(security_headers))
+    routes().into_router().layer(axum::middleware::from_fn(security_headers))
 }
 
 /// Every page and asset: no framing, no sniffing, no token in a `Referer`, scripts only from here.
@@ -115,16 +119,16 @@ impl FromRequestParts<AppState> for PageContext {
         let lang = asked.or_else(|| cookie(headers, LANG_COOKIE).and_then(|l| Lang::parse(&l))).unwrap_or(Lang::Zh);
         let secure = state.public_url.starts_with("https://")
             || header_text(headers, "x-forwarded-proto").is_some_and(|p| p.eq_ignore_ascii_case("https"));
-        let address = crate::auth::client_address(&parts.headers, &parts.extensions, &state.trusted_proxies);
+        let address = crate::auth::client_address(headers, &parts.extensions, &state.trusted_proxies);
+        // A page only shows what its script then asks the API for, so opening one does not act.
         // A session cookie is a token like any other: past the failed sign-in limit it is not
-        // looked up, and one that is unknown counts, and is cleared so that it counts once.
-        let (grant, stale_session) = match cookie(headers, SESSION_COOKIE) {
-            Some(token) => match crate::auth::look_up(state, &hash_token(&token), address).await {
-                Ok(Lookup::Found(grant)) => (Some(grant), false),
-                Ok(Lookup::Unknown) => (None, true),
-                Ok(Lookup::Blocked(_)) | Err(_) => (None, false),
-            },
-            None => (None, false),
+        // looked up, and one that is unknown counts, and is cleared so that it counts once. From
+        // another site it signs nothing in: the page is loaded again from here (see `check`).
+        let signed_in = authenticate(state, headers, &parts.extensions, None, false).await;
+        let (grant, stale_session) = match signed_in.map(|s| (s.by_session, s.token)) {
+            Ok((_, Some((_, Lookup::Found(grant))))) => (Some(grant), false),
+            Ok((by_session, Some((_, Lookup::Unknown)))) => (None, by_session),
+            _ => (None, false),
         };
         Ok(PageContext {
             base,
@@ -133,15 +137,11 @@ impl FromRequestParts<AppState> for PageContext {
             secure,
             grant,
             path: parts.uri.path().to_owned(),
-            cross_site: header_text(headers, "sec-fetch-site").is_some_and(|s| s == "cross-site"),
+            cross_site: Site::of(headers) == Site::Other,
             address,
             stale_session,
         })
     }
-}
-
-pub(crate) fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// A sub-path such as `/huichang` or `/org/huichang`: safe to put in links and cookies.
@@ -152,14 +152,6 @@ fn is_base_path(path: &str) -> bool {
             && path[1..].split('/').all(|s| {
                 !s.is_empty() && s != ".." && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~".contains(&b))
             }))
-}
-
-/// The value of cookie `name` in the request.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
-        (key == name && !value.is_empty()).then(|| value.to_owned())
-    })
 }
 
 /// The path of the page a token belongs on.
@@ -705,14 +697,5 @@ mod tests {
             escape(r#"<img src=x onerror="alert(1)">&'"#),
             "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;&amp;&#39;"
         );
-    }
-
-    #[test]
-    fn the_session_cookie_is_read_among_others() {
-        let mut headers = HeaderMap::new();
-        headers.insert(header::COOKIE, HeaderValue::from_static("a=1; huichang_session=hcc_abc; huichang_lang=en"));
-        assert_eq!(cookie(&headers, SESSION_COOKIE).as_deref(), Some("hcc_abc"));
-        assert_eq!(cookie(&headers, LANG_COOKIE).as_deref(), Some("en"));
-        assert_eq!(cookie(&headers, "b"), None);
     }
 }

@@ -5,11 +5,10 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse};
 use serde_json::json;
-use utoipa::OpenApi;
 
 use crate::AppState;
 use crate::error::ApiError;
-use crate::openapi::ApiDoc;
+use crate::routes::Table;
 
 /// The process is up.
 pub async fn healthz() -> impl IntoResponse {
@@ -37,20 +36,31 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 pub async fn openapi() -> impl IntoResponse {
-    Json(ApiDoc::openapi())
+    Json(crate::openapi::document())
+}
+
+/// Liveness, readiness, metrics and the OpenAPI document: open to anyone, as a probe needs.
+pub fn routes() -> Table {
+    Table::default().get("/healthz", &[], healthz).get("/readyz", &[], readyz).get("/metrics", &[], metrics).get(
+        "/api/openapi.json",
+        &[],
+        openapi,
+    )
+}
+
+/// The browsable reference and its files.
+pub fn docs() -> Table {
+    Table::default().get("/docs", &[], docs_page).get("/docs/{file}", &[], docs_asset)
 }
 
 /// The reference and its files, with the same security headers as the pages: a token typed
 /// into it must not leak through a frame, a sniffed file or a `Referer`.
 pub fn docs_router() -> axum::Router<AppState> {
-    axum::Router::new()
-        .route("/docs", axum::routing::get(docs))
-        .route("/docs/{file}", axum::routing::get(docs_asset))
-        .layer(axum::middleware::from_fn(crate::pages::security_headers))
+    docs().into_router().layer(axum::middleware::from_fn(crate::pages::security_headers))
 }
 
 /// Swagger UI, served from the binary: officials often work on intranets without internet.
-async fn docs() -> Html<&'static str> {
+async fn docs_page() -> Html<&'static str> {
     Html(include_str!("../assets/docs.html"))
 }
 

@@ -19,12 +19,14 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::events;
-use crate::auth::{Caller, hash_token};
+use crate::auth::{Caller, authenticate};
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
+use crate::http::header_text;
 use crate::live::{self, REPLAY_LIMIT};
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/dashboard", tag = "events",
+/// Read an event's dashboard.
+#[utoipa::path(get, operation_id = "get_dashboard", path = "/api/v1/events/{event}/dashboard", tag = "events", security(("bearer" = ["admin", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "Totals and one row per venue, as of change `seq` (admin, viewer)", body = Dashboard)))]
 pub async fn get(
@@ -46,7 +48,8 @@ pub struct LiveQuery {
     pub since: Option<i64>,
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/live", tag = "events",
+/// Follow an event's dashboard live (WebSocket).
+#[utoipa::path(get, path = "/api/v1/events/{event}/live", tag = "events", security(("bearer" = ["admin", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id"), LiveQuery),
     responses((status = 101, description = "A WebSocket: first `{'type': 'snapshot', 'seq', 'dashboard'}` (or the changes after \
         `since`), then one `{'type': 'change', 'seq', 'at', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
@@ -61,20 +64,11 @@ pub async fn live(
     Query(query): Query<LiveQuery>,
     mut request: Request,
 ) -> Result<Response, ApiError> {
-    let headers = request.headers();
     let event = events::load(&state, &event).await?;
-    let cookie = crate::pages::cookie(headers, crate::pages::SESSION_COOKIE);
-    // Only pages of this server may open the feed with the session cookie.
-    if cookie.is_some() && crate::auth::bearer(headers).is_none() && query.token.is_none() && !same_origin(headers) {
-        return Err(ApiError::forbidden());
-    }
-    let token = crate::auth::bearer(headers).or(query.token).or(cookie).ok_or_else(|| {
-        ApiError::unauthorized("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")
-    })?;
-    // A token tried here counts against the failed sign-in limit like one sent to the API.
-    let address = crate::auth::client_address(headers, request.extensions(), &state.trusted_proxies);
-    let token_hash = hash_token(&token);
-    let grant = crate::auth::api_grant(&state, &token_hash, address).await?;
+    // Opening the feed acts like a change: a page of another site must not open it with the cookie.
+    let signed_in = authenticate(&state, request.headers(), request.extensions(), query.token.clone(), true).await?;
+    let (grant, token_hash) =
+        signed_in.grant("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")?;
     if !grant.may_list_venues(event.id) {
         return Err(ApiError::forbidden());
     }
@@ -117,7 +111,7 @@ pub async fn live(
 /// The `Sec-WebSocket-Accept` answering a WebSocket opening handshake (RFC 6455), or what makes
 /// the request not one.
 fn handshake(method: &Method, headers: &HeaderMap) -> Result<String, &'static str> {
-    let text = |name| crate::pages::header_text(headers, name).unwrap_or_default();
+    let text = |name| header_text(headers, name).unwrap_or_default();
     if method != Method::GET {
         return Err("a WebSocket opens with GET");
     }
@@ -167,16 +161,6 @@ async fn write_text(io: &mut TokioIo<hyper::upgrade::Upgraded>, text: &str) -> s
     frame.extend_from_slice(text.as_bytes());
     io.write_all(&frame).await?;
     io.flush().await
-}
-
-/// The WebSocket was opened by a page of this host (browsers always send `Origin` with it).
-fn same_origin(headers: &HeaderMap) -> bool {
-    let text = |name| crate::pages::header_text(headers, name);
-    match (text("origin"), text("x-forwarded-host").or(text("host"))) {
-        (Some(origin), Some(host)) => origin.split_once("://").is_some_and(|(_, h)| h == host),
-        (None, _) => true,
-        _ => false,
-    }
 }
 
 /// Messages one write may carry to a client.
@@ -334,6 +318,7 @@ async fn serve_client(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::auth::hash_token;
     use huichang_store::Actor;
 
     /// A client on a fresh SQLite store, watching a new event with a viewer token of its own.

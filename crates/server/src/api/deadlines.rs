@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::FieldError;
 use huichang_core::deadline::{DeadlineInput, DeadlineKind, DeadlineView};
@@ -15,18 +15,17 @@ use crate::api::{events, venues};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, PageQuery, Query, id, next_link};
-
-/// An upload larger than this is refused with 413.
-pub const UPLOAD_LIMIT: usize = 20 * 1024 * 1024;
+use crate::http::{is_multipart, multipart_error};
 
 /// What a deliverable may be uploaded as: documents, spreadsheets, slides, images, archives.
 const FILE_TYPES: [&str; 16] = [
     "pdf", "doc", "docx", "xls", "xlsx", "ods", "odt", "ppt", "pptx", "wps", "jpg", "jpeg", "png", "zip", "txt", "csv",
 ];
 
-#[utoipa::path(post, path = "/api/v1/events/{event}/deadlines", tag = "deadlines",
+/// Set a deadline.
+#[utoipa::path(post, operation_id = "create_deadline", path = "/api/v1/events/{event}/deadlines", tag = "deadlines", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")), request_body = DeadlineInput,
-    responses((status = 201, body = DeadlineView),
+    responses((status = 201, description = "The deadline", body = DeadlineView),
         (status = 422, description = "`invalid_deadline`: every bad field named", body = Problem, content_type = "application/problem+json")))]
 pub async fn create(
     State(state): State<AppState>,
@@ -44,7 +43,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(deadline.view(event.event.timezone))))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/deadlines", tag = "deadlines",
+/// List an event's deadlines.
+#[utoipa::path(get, operation_id = "list_deadlines", path = "/api/v1/events/{event}/deadlines", tag = "deadlines", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "The event's deadlines by due time: registration, video_check and deliverables", body = [DeadlineView])))]
 pub async fn list(
@@ -59,7 +59,8 @@ pub async fn list(
     Ok(Json(deadlines.iter().map(|d| d.view(event.event.timezone)).collect()))
 }
 
-#[utoipa::path(get, path = "/api/v1/venues/{venue}/deliverables", tag = "deadlines",
+/// List a venue's handed-in deliverables.
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/deliverables", tag = "deadlines", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "The deliverables the venue has marked done", body = [DeliverableView])))]
 pub async fn list_done(
@@ -79,11 +80,12 @@ pub struct DeliverableNote {
     pub note: Option<String>,
 }
 
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/deliverables/{deadline}", tag = "deadlines",
+/// Hand in a deliverable.
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/deliverables/{deadline}", tag = "deadlines", security(("bearer" = ["admin", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id"), ("deadline" = Uuid, Path, description = "A deliverable deadline of the venue's event")),
     request_body(content = DeliverableNote, description = "JSON with a `note`, or `multipart/form-data` with `note` and a `file` \
         (pdf, doc(x), xls(x), ods, odt, ppt(x), wps, jpg, png, zip, txt or csv; at most 20 MiB). Marking it done again replaces both."),
-    responses((status = 201, body = DeliverableView),
+    responses((status = 201, description = "The deliverable, handed in", body = DeliverableView),
         (status = 422, description = "`invalid_deliverable` (a note or a file is needed; file type) or `not_a_deliverable`", body = Problem, content_type = "application/problem+json")))]
 pub async fn complete(
     State(state): State<AppState>,
@@ -107,16 +109,8 @@ pub async fn complete(
             vec![FieldError::new("deadline", "is not a deliverable")],
         ));
     }
-    let is_multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    let done = if is_multipart {
-        read_multipart(
-            Multipart::from_request(request, &state).await.map_err(|e| upload_error(e.status(), e.body_text()))?,
-        )
-        .await?
+    let done = if is_multipart(request.headers()) {
+        read_multipart(Multipart::from_request(request, &state).await.map_err(multipart_error)?).await?
     } else {
         let JsonBody(body) = JsonBody::<DeliverableNote>::from_request(request, &state).await?;
         DeliverableDone { note: note(body.note.as_deref())?, file: None }
@@ -140,21 +134,11 @@ fn note(raw: Option<&str>) -> Result<String, ApiError> {
     })
 }
 
-pub(crate) fn upload_error(status: StatusCode, text: String) -> ApiError {
-    if status == StatusCode::PAYLOAD_TOO_LARGE {
-        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", "the upload is larger than 20 MiB")
-    } else {
-        ApiError::new(StatusCode::BAD_REQUEST, "malformed_multipart", text)
-    }
-}
-
 async fn read_multipart(mut form: Multipart) -> Result<DeliverableDone, ApiError> {
     let mut done = DeliverableDone { note: String::new(), file: None };
-    while let Some(field) = form.next_field().await.map_err(|e| upload_error(e.status(), e.body_text()))? {
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         match field.name() {
-            Some("note") => {
-                done.note = note(Some(&field.text().await.map_err(|e| upload_error(e.status(), e.body_text()))?))?
-            }
+            Some("note") => done.note = note(Some(&field.text().await.map_err(multipart_error)?))?,
             Some("file") => {
                 let name = field.file_name().unwrap_or("upload").to_owned();
                 let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
@@ -166,7 +150,7 @@ async fn read_multipart(mut form: Multipart) -> Result<DeliverableDone, ApiError
                     ));
                 }
                 let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
-                let bytes = field.bytes().await.map_err(|e| upload_error(e.status(), e.body_text()))?.to_vec();
+                let bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
                 done.file = Some(UploadedFile { name, content_type, bytes });
             }
             _ => {}
@@ -175,7 +159,8 @@ async fn read_multipart(mut form: Multipart) -> Result<DeliverableDone, ApiError
     Ok(done)
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/outbox", tag = "deadlines",
+/// List an event's outgoing emails.
+#[utoipa::path(get, path = "/api/v1/events/{event}/outbox", tag = "deadlines", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id"), PageQuery),
     responses((status = 200, description = "Every email of the event, oldest first", body = [OutboxView])))]
 pub async fn outbox(
@@ -194,7 +179,8 @@ pub async fn outbox(
     Ok((AppendHeaders(link), Json(messages)))
 }
 
-#[utoipa::path(post, path = "/api/v1/outbox/{message}/retry", tag = "deadlines",
+/// Send a failed email again.
+#[utoipa::path(post, path = "/api/v1/outbox/{message}/retry", tag = "deadlines", security(("bearer" = ["admin"])),
     params(("message" = Uuid, Path, description = "The message id")),
     responses((status = 200, description = "Queued again, with a fresh count of attempts and the same Message-ID", body = OutboxView),
         (status = 409, description = "`not_failed`: only a failed message (given up, or possibly sent without a reply) can be retried", body = Problem, content_type = "application/problem+json")))]

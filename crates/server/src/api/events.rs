@@ -17,7 +17,8 @@ use crate::auth::{Caller, hash_token, new_token};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, PageQuery, Query, id, next_link, typed};
 
-#[utoipa::path(post, path = "/api/v1/events", tag = "events", request_body = EventInput,
+/// Create an event.
+#[utoipa::path(post, operation_id = "create_event", path = "/api/v1/events", tag = "events", security(("bearer" = ["admin"])), request_body = EventInput,
     responses(
         (status = 201, description = "The event, times in its time zone", body = EventView),
         (status = 422, description = "`invalid_event`: every bad field named", body = Problem, content_type = "application/problem+json"),
@@ -35,7 +36,8 @@ pub async fn create(
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(event.view())))
 }
 
-#[utoipa::path(get, path = "/api/v1/events", tag = "events", params(PageQuery),
+/// List the events.
+#[utoipa::path(get, operation_id = "list_events", path = "/api/v1/events", tag = "events", security(("bearer" = ["admin"])), params(PageQuery),
     responses((status = 200, description = "All events, oldest first (admin)", body = [EventView])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -49,9 +51,10 @@ pub async fn list(
     Ok((AppendHeaders(link), Json(events.iter().map(|e| e.view()).collect::<Vec<_>>())))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}", tag = "events",
+/// Read an event.
+#[utoipa::path(get, operation_id = "get_event", path = "/api/v1/events/{event}", tag = "events", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id")),
-    responses((status = 200, body = EventView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The event", body = EventView), (status = 404, description = "`not_found`: no such event", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -63,7 +66,8 @@ pub async fn get(
     Ok(Json(event.view()))
 }
 
-#[utoipa::path(patch, path = "/api/v1/events/{event}", tag = "events",
+/// Change an event.
+#[utoipa::path(patch, path = "/api/v1/events/{event}", tag = "events", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")),
     request_body(content = EventInput, description = "Only the fields to change; the rules of a new event apply to the result"),
     responses((status = 200, description = "The event; its registration and video-check deadlines moved with it", body = EventView),
@@ -103,7 +107,8 @@ pub struct IssuedToken {
     pub token: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/events/{event}/viewer-tokens", tag = "events",
+/// Make a viewer token for an event.
+#[utoipa::path(post, path = "/api/v1/events/{event}/viewer-tokens", tag = "events", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")),
     request_body(content = ViewerTokenInput, description = "Optional; an empty body is fine"),
     responses((status = 201, description = "A read-only token for the event's dashboard", body = IssuedToken)))]
@@ -136,7 +141,8 @@ pub async fn create_viewer_token(
     Ok((StatusCode::CREATED, Json(IssuedToken { id, token })))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/audit", tag = "events",
+/// Read an event's audit log.
+#[utoipa::path(get, path = "/api/v1/events/{event}/audit", tag = "events", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id"), PageQuery),
     responses((status = 200, description = "Newest first; `after` continues with older entries", body = [AuditEntry])))]
 pub async fn audit(

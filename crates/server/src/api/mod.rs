@@ -1,10 +1,12 @@
 //! The JSON API under `/api/v1`.
 
+pub mod checkins;
 pub mod dashboard;
 pub mod deadlines;
-pub mod door;
 pub mod events;
 pub mod registration;
+pub mod rooms;
 pub mod sheets;
 pub mod tokens;
 pub mod venues;
+pub mod video;

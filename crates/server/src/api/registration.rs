@@ -15,7 +15,8 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonValue, id};
 
-#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration", tag = "registration",
+/// Read a venue's attendee list.
+#[utoipa::path(get, operation_id = "get_registration", path = "/api/v1/venues/{venue}/registration", tag = "registration", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "Before the first submission: no attendees, revision 0. \
         Technicians and viewers see phones masked (138****2345).", body = RegistrationView)))]
@@ -30,7 +31,8 @@ pub async fn get(
     Ok(Json(if caller.grant.sees_phones_of(venue.id) { list } else { list.masked() }))
 }
 
-#[utoipa::path(put, path = "/api/v1/venues/{venue}/registration", tag = "registration",
+/// Replace a venue's attendee list.
+#[utoipa::path(put, path = "/api/v1/venues/{venue}/registration", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = SubmissionBody,
     responses(
         (status = 200, description = "The stored list. An identical resend changes nothing and keeps `revision`.", body = RegistrationView),
@@ -87,7 +89,8 @@ pub async fn submit(
     Ok(state.store.submit_registration(venue.id, &submission, closed, &caller.actor()).await?)
 }
 
-#[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration",
+/// Send a replacement for an attendee.
+#[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
     params(("attendee" = Uuid, Path, description = "The attendee to replace")), request_body = AttendeeBody,
     responses(
         (status = 201, description = "The new attendee; the old one stays with status `replaced`. Left out, `participation` \

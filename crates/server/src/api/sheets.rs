@@ -22,6 +22,7 @@ use crate::AppState;
 use crate::api::{events, registration, venues};
 use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
+use crate::http::{is_multipart, multipart_error};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -50,33 +51,24 @@ fn bad_file(message: impl Into<String>) -> ApiError {
 }
 
 async fn read_upload(request: Request, state: &AppState) -> Result<Upload, ApiError> {
-    let multipart = request
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("multipart/form-data"));
-    if !multipart {
+    if !is_multipart(request.headers()) {
         return Err(ApiError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
             "send the spreadsheet as multipart/form-data with a 'file' field",
         ));
     }
-    let upload_error =
-        |e: axum::extract::multipart::MultipartError| super::deadlines::upload_error(e.status(), e.body_text());
-    let mut form = Multipart::from_request(request, state)
-        .await
-        .map_err(|e| super::deadlines::upload_error(e.status(), e.body_text()))?;
+    let mut form = Multipart::from_request(request, state).await.map_err(multipart_error)?;
     let mut upload = Upload { file_name: String::new(), bytes: Vec::new(), fields: HashMap::new() };
     let mut has_file = false;
-    while let Some(field) = form.next_field().await.map_err(upload_error)? {
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
         let name = field.name().unwrap_or_default().to_owned();
         if name == "file" {
             upload.file_name = field.file_name().unwrap_or("upload").to_owned();
-            upload.bytes = field.bytes().await.map_err(upload_error)?.to_vec();
+            upload.bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
             has_file = true;
         } else {
-            upload.fields.insert(name, field.text().await.map_err(upload_error)?);
+            upload.fields.insert(name, field.text().await.map_err(multipart_error)?);
         }
     }
     if !has_file {
@@ -149,7 +141,8 @@ fn receipt_of(sheets: &[Sheet], technician: Option<(String, String)>) -> Result<
     ))
 }
 
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/registration/import", tag = "registration",
+/// Import a venue's attendee list from a spreadsheet.
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/registration/import", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses(
@@ -229,7 +222,8 @@ impl ImportedVenue {
 /// names if any, and the list read or the sheet's problems.
 type Job<'a> = (String, Option<&'a VenueView>, Result<Receipt, Vec<FieldError>>);
 
-#[utoipa::path(post, path = "/api/v1/events/{event}/registrations/import", tag = "registration",
+/// Import every venue's attendee list from one spreadsheet.
+#[utoipa::path(post, path = "/api/v1/events/{event}/registrations/import", tag = "registration", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")),
     request_body(content = ImportForm, content_type = "multipart/form-data",
         description = "One workbook with one sheet per venue (named as the venue), or one sheet with a venue column (会场/venue). \
@@ -349,7 +343,8 @@ fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Resp
         .into_response()
 }
 
-#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration/template.xlsx", tag = "registration",
+/// Download a venue's attendee spreadsheet template.
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration/template.xlsx", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "The receipt to fill in: the venue, the deadline and the seats filled in, a technician \
         block, and rows with validated phone and participation cells; it imports as it is", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
@@ -422,7 +417,8 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
     Ok((event.event.title, venues))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.xlsx", tag = "registration",
+/// Export an event's attendees as .xlsx.
+#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.xlsx", tag = "registration", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "A summary sheet (venue, region, approval, registered, capacity, video check, late) \
         and one sheet per venue with its whole list; every typed cell is text, never a formula", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
@@ -436,7 +432,8 @@ pub async fn export_xlsx(
     Ok(download(bytes, XLSX, &format!("{title}-参会名单.xlsx")))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.csv", tag = "registration",
+/// Export an event's attendees as CSV.
+#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.csv", tag = "registration", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "Every venue's list in one CSV (UTF-8 with BOM); a cell starting with =, +, -, @ \
         gets a leading apostrophe so that no spreadsheet takes it for a formula", content_type = "text/csv")))]

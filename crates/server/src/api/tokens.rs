@@ -18,7 +18,8 @@ use crate::auth::{Caller, hash_token, new_token};
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, id};
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/tokens", tag = "events",
+/// List an event's tokens.
+#[utoipa::path(get, operation_id = "list_tokens", path = "/api/v1/events/{event}/tokens", tag = "events", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "The event's viewer, coordinator and technician tokens, newest first, revoked ones \
         included; never their secrets", body = [TokenView])))]
@@ -49,7 +50,8 @@ pub struct NewToken {
     pub link: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/tokens", tag = "venues",
+/// Issue a venue's new coordinator or technician token.
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/tokens", tag = "venues", security(("bearer" = ["admin"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = RotateInput,
     responses((status = 201, description = "A new token for the role; the venue's previous one of that role is revoked at once", body = NewToken),
         (status = 422, description = "`invalid_token_role`", body = Problem, content_type = "application/problem+json")))]
@@ -78,7 +80,8 @@ pub async fn rotate(
     Ok((StatusCode::CREATED, Json(NewToken { id, role, token, link })))
 }
 
-#[utoipa::path(delete, path = "/api/v1/tokens/{token}", tag = "events",
+/// Revoke a token.
+#[utoipa::path(delete, path = "/api/v1/tokens/{token}", tag = "events", security(("bearer" = ["admin"])),
     params(("token" = Uuid, Path, description = "The token's id (from the token list), not its secret")),
     responses((status = 200, description = "The revoked token: refused from now on, its open live feeds closed", body = TokenView),
         (status = 409, description = "`already_revoked`", body = Problem, content_type = "application/problem+json"),

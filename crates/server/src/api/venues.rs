@@ -31,10 +31,11 @@ pub struct CreatedVenue {
     pub technician_link: String,
 }
 
-#[utoipa::path(post, path = "/api/v1/events/{event}/venues", tag = "venues",
+/// Add a venue to an event.
+#[utoipa::path(post, operation_id = "create_venue", path = "/api/v1/events/{event}/venues", tag = "venues", security(("bearer" = ["admin"])),
     params(("event" = Uuid, Path, description = "The event id")), request_body = VenueInput,
     responses(
-        (status = 201, body = CreatedVenue),
+        (status = 201, description = "The venue with its new tokens", body = CreatedVenue),
         (status = 409, description = "`main_venue_exists`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_venue`: every bad field named", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -71,7 +72,8 @@ pub async fn create(
     ))
 }
 
-#[utoipa::path(get, path = "/api/v1/events/{event}/venues", tag = "venues",
+/// List an event's venues.
+#[utoipa::path(get, operation_id = "list_venues", path = "/api/v1/events/{event}/venues", tag = "venues", security(("bearer" = ["admin", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id"), PageQuery),
     responses((status = 200, description = "The event's venues in the order they were made (admin, viewer)", body = [VenueView])))]
 pub async fn list(
@@ -89,9 +91,10 @@ pub async fn list(
     Ok((AppendHeaders(link), Json(venues)))
 }
 
-#[utoipa::path(get, path = "/api/v1/venues/{venue}", tag = "venues",
+/// Read a venue.
+#[utoipa::path(get, operation_id = "get_venue", path = "/api/v1/venues/{venue}", tag = "venues", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
-    responses((status = 200, body = VenueView), (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, description = "The venue", body = VenueView), (status = 404, description = "`not_found`: no such venue", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
     State(state): State<AppState>,
     caller: Caller,
@@ -102,7 +105,8 @@ pub async fn get(
     Ok(Json(venue))
 }
 
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/approval", tag = "venues",
+/// Approve or return a venue's list.
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/approval", tag = "venues", security(("bearer" = ["admin", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = ApprovalInput,
     responses((status = 200, description = "The venue with its approval", body = VenueView),
         (status = 422, description = "`invalid_approval`", body = Problem, content_type = "application/problem+json")))]

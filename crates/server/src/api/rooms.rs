@@ -1,0 +1,66 @@
+//! A room's seats: the capacity the door admits up to, and the cut when it shrinks.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use huichang_core::FieldError;
+use huichang_store::{CapacityChange, NewMessage, RoomRef};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::AppState;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonBody, id};
+
+/// A room by its id from the path, or the right 400/404.
+pub(crate) async fn load_room(state: &AppState, raw: &str) -> Result<RoomRef, ApiError> {
+    let room_id = id(raw, "room")?;
+    state.store.room(room_id).await?.ok_or_else(|| ApiError::not_found("room"))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct RoomPatch {
+    /// Seats of the room (1–100000).
+    pub capacity: i64,
+}
+
+/// Change a room's capacity.
+#[utoipa::path(patch, path = "/api/v1/rooms/{room}", tag = "door", security(("bearer" = ["admin"])),
+    params(("room" = Uuid, Path, description = "The room id")), request_body = RoomPatch,
+    responses((status = 200, description = "When the venue's capacity falls below its on-site attendees, the excess moves to \
+        online participation (most recently added first) and each is emailed the live-stream notice. Nothing is deleted; \
+        people inside stay inside.", body = CapacityChange),
+        (status = 422, description = "`invalid_room`", body = Problem, content_type = "application/problem+json")))]
+pub async fn set_capacity(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(room): Path<String>,
+    JsonBody(input): JsonBody<RoomPatch>,
+) -> Result<Json<CapacityChange>, ApiError> {
+    let room = load_room(&state, &room).await?;
+    caller.require(caller.grant.is_admin())?;
+    if !(1..=huichang_core::event::MAX_CAPACITY).contains(&input.capacity) {
+        return Err(ApiError::invalid(
+            "invalid_room",
+            "the room is not valid",
+            vec![FieldError::new("capacity", format!("must be between 1 and {}", huichang_core::event::MAX_CAPACITY))],
+        ));
+    }
+    let public_url = state.public_url.clone();
+    let notice = move |event: &huichang_core::event::Event, person: &huichang_store::MovedOnline| {
+        let email = person.email.clone()?;
+        let mail = huichang_notify::render::online_notice(event, &person.name, &public_url);
+        Some(NewMessage {
+            event_id: event.id,
+            dedupe_key: String::new(),
+            kind: "online_notice".into(),
+            deadline_id: None,
+            venue_id: None,
+            recipient: email,
+            subject: mail.subject,
+            body_text: mail.text,
+            body_html: mail.html,
+        })
+    };
+    Ok(Json(state.store.set_room_capacity(room.id, input.capacity, &caller.actor(), &notice).await?))
+}
