@@ -14,9 +14,9 @@ type Backend = PostgresStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
-// The same queries, compiled for this driver (see sql.rs).
+// The same queries, compiled for this driver (see sql/mod.rs).
 #[allow(clippy::duplicate_mod)]
-#[path = "sql.rs"]
+#[path = "sql/mod.rs"]
 mod sql;
 
 pub struct PostgresStore {

@@ -16,9 +16,9 @@ type Backend = SqliteStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
-// The same queries, compiled for this driver (see sql.rs).
+// The same queries, compiled for this driver (see sql/mod.rs).
 #[allow(clippy::duplicate_mod)]
-#[path = "sql.rs"]
+#[path = "sql/mod.rs"]
 mod sql;
 
 pub struct SqliteStore {
