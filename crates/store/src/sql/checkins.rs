@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::door::{self, Requirement};
-use huichang_core::event::local;
+use huichang_core::event::{Event, local};
 use huichang_core::venue::{Approval, VenueKind};
 use serde_json::json;
 use sqlx::types::Json;
@@ -497,36 +497,9 @@ pub(super) async fn set_room_capacity(
     let venue_capacity = venue_capacity(&mut tx, venue_id).await?;
     let onsite = onsite_count(&mut tx, venue_id).await?;
     let excess = (onsite - venue_capacity).max(0);
-    // Most recently added first; within one list, later rows count as later.
-    let moved = sqlx::query(
-        "SELECT id, name, email FROM attendees
-         WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'
-         ORDER BY added_at DESC, position DESC, id DESC LIMIT $2",
-    )
-    .bind(venue_id)
-    .bind(excess)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(MovedOnline { attendee_id: row.try_get("id")?, name: row.try_get("name")?, email: row.try_get("email")? })
-    })
-    .collect::<Result<Vec<_>>>()?;
+    let moved = last_added_onsite(&mut tx, venue_id, excess).await?;
     let event = load_event(&mut tx, event_id).await?.ok_or(StoreError::NotFound)?;
-    let mut emailed = 0;
-    for person in &moved {
-        sqlx::query("UPDATE attendees SET participation = 'online' WHERE id = $1")
-            .bind(person.attendee_id)
-            .execute(&mut *tx)
-            .await?;
-        if let Some(mut message) = notice(&event, person) {
-            message.dedupe_key = format!("online:{}:{seq}", person.attendee_id);
-            message.venue_id = Some(venue_id);
-            if insert_message(&mut tx, &message).await? {
-                emailed += 1;
-            }
-        }
-    }
+    let emailed = move_online(&mut tx, (&event, seq), venue_id, &moved, notice).await?;
     let moved_online: Vec<Uuid> = moved.iter().map(|m| m.attendee_id).collect();
     let detail = json!({"room_id": room_id, "capacity": capacity, "venue_capacity": venue_capacity, "moved_online": moved_online});
     record(
@@ -537,4 +510,49 @@ pub(super) async fn set_room_capacity(
     .await?;
     tx.commit().await?;
     Ok(CapacityChange { room, venue_capacity, moved_online, emailed })
+}
+
+/// The `count` people of the venue's list who come on site and were added last: most recently
+/// added first; within one list, later rows count as later.
+async fn last_added_onsite(tx: &mut Tx, venue_id: Uuid, count: i64) -> Result<Vec<MovedOnline>> {
+    sqlx::query(
+        "SELECT id, name, email FROM attendees
+         WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'
+         ORDER BY added_at DESC, position DESC, id DESC LIMIT $2",
+    )
+    .bind(venue_id)
+    .bind(count)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(MovedOnline { attendee_id: row.try_get("id")?, name: row.try_get("name")?, email: row.try_get("email")? })
+    })
+    .collect()
+}
+
+/// Moves each person online and queues their notice, once per change (`seq`). Returns how
+/// many notices were queued.
+async fn move_online(
+    tx: &mut Tx,
+    (event, seq): (&Event, i64),
+    venue_id: Uuid,
+    moved: &[MovedOnline],
+    notice: &OnlineNotice,
+) -> Result<usize> {
+    let mut emailed = 0;
+    for person in moved {
+        sqlx::query("UPDATE attendees SET participation = 'online' WHERE id = $1")
+            .bind(person.attendee_id)
+            .execute(&mut **tx)
+            .await?;
+        if let Some(mut message) = notice(event, person) {
+            message.dedupe_key = format!("online:{}:{seq}", person.attendee_id);
+            message.venue_id = Some(venue_id);
+            if insert_message(tx, &message).await? {
+                emailed += 1;
+            }
+        }
+    }
+    Ok(emailed)
 }

@@ -24,10 +24,9 @@ use uuid::Uuid;
 use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, CapacityChange, Change, CheckinView, ClaimedMessage,
-    DeliverableDone, DeliverableView, NewMessage, OnlineNotice, OutboxView, Page, PlanItem, Result, RoomRef, Store,
-    StoreError, TokenView, VenueTokens, VideoCheckView,
+    DashboardSnapshot, DeliverableDone, DeliverableView, NewMessage, OnlineNotice, OutboxView, Page, PlanItem, Result,
+    RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
 };
-use huichang_core::dashboard::VenueRow;
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::door::{LinkStatus, NewVideoCheck};
 
@@ -296,7 +295,7 @@ impl Store for Backend {
         checkins::set_room_capacity(self, room_id, capacity, actor, notice).await
     }
 
-    async fn dashboard(&self, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<(Event, i64, Vec<VenueRow>)>> {
+    async fn dashboard(&self, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<DashboardSnapshot>> {
         dashboard::dashboard(self, event_id, now).await
     }
 

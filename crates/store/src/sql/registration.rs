@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::event::local;
 use huichang_core::registration::{
-    self, AttendeeInput, AttendeeStatus, AttendeeView, RegistrationView, StoredAttendee, Submission, Technician,
+    self, AttendeeInput, AttendeeStatus, AttendeeView, Participation, RegistrationView, StoredAttendee, Submission,
+    Technician,
 };
 use serde_json::{Value, json};
 use sqlx::{QueryBuilder, Row};
@@ -140,23 +141,8 @@ pub(super) async fn submit_registration(
     lock_list(&mut tx, venue_id).await?;
     let event_id = event_of_venue(&mut tx, venue_id).await?;
     let capacity = venue_capacity(&mut tx, venue_id).await?;
-    let technician = sqlx::query("SELECT technician_name, technician_phone FROM registrations WHERE venue_id = $1")
-        .bind(venue_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|row| -> Result<Technician> {
-            Ok(Technician { name: row.try_get("technician_name")?, phone: row.try_get("technician_phone")? })
-        })
-        .transpose()?;
-    let stored = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL ORDER BY position, id"
-    )))
-    .bind(venue_id)
-    .fetch_all(&mut *tx)
-    .await?
-    .iter()
-    .map(stored_attendee)
-    .collect::<Result<Vec<_>>>()?;
+    let technician = stored_technician(&mut tx, venue_id).await?;
+    let stored = current_list(&mut tx, venue_id).await?;
 
     let merge = registration::merge(&stored, technician.as_ref(), submission, capacity, Uuid::now_v7)?;
     if merge.unchanged {
@@ -165,14 +151,62 @@ pub(super) async fn submit_registration(
         return registration(store, venue_id).await;
     }
     let at = now();
-    let removed_at = at;
     for id in &merge.removed {
-        sqlx::query("UPDATE attendees SET removed_at = $1 WHERE id = $2")
-            .bind(removed_at)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("UPDATE attendees SET removed_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
     }
+    let added = write_merged_rows(&mut tx, venue_id, &stored, &merge).await?;
+    let revision = store_submission(&mut tx, venue_id, submission, at, late).await?;
+    let removed: Vec<Value> = stored
+        .iter()
+        .filter(|a| merge.removed.contains(&a.id))
+        .map(|a| json!({"id": a.id, "name": a.name, "organization": a.organization, "title": a.title}))
+        .collect();
+    let detail =
+        json!({"revision": revision, "attendees": merge.rows.len(), "added": added, "removed": removed, "late": late});
+    record(
+        &mut tx,
+        actor,
+        Record::next(event_id, Some(venue_id), "registration.submitted", ("registration", venue_id), detail),
+    )
+    .await?;
+    let view = load_registration(&mut tx, venue_id).await?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+/// The technician of the venue's last submission, if any.
+async fn stored_technician(tx: &mut Tx, venue_id: Uuid) -> Result<Option<Technician>> {
+    sqlx::query("SELECT technician_name, technician_phone FROM registrations WHERE venue_id = $1")
+        .bind(venue_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| -> Result<Technician> {
+            Ok(Technician { name: row.try_get("technician_name")?, phone: row.try_get("technician_phone")? })
+        })
+        .transpose()
+}
+
+/// The people on the venue's current list, in list order.
+async fn current_list(tx: &mut Tx, venue_id: Uuid) -> Result<Vec<StoredAttendee>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL ORDER BY position, id"
+    )))
+    .bind(venue_id)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(stored_attendee)
+    .collect()
+}
+
+/// Writes the merged list over the stored one: new people inserted, those changed or moved
+/// updated, the rest left alone. Returns how many were added.
+async fn write_merged_rows(
+    tx: &mut Tx,
+    venue_id: Uuid,
+    stored: &[StoredAttendee],
+    merge: &registration::Merge,
+) -> Result<usize> {
     let previous: std::collections::HashMap<Uuid, (usize, &StoredAttendee)> =
         stored.iter().enumerate().map(|(i, a)| (a.id, (i, a))).collect();
     let mut new_rows = Vec::new();
@@ -191,13 +225,24 @@ pub(super) async fn submit_registration(
                 .bind(&a.email)
                 .bind(a.participation.as_str())
                 .bind(position as i64)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             }
         }
     }
-    insert_attendees(&mut tx, venue_id, &new_rows, None).await?;
-    let revision: i64 = sqlx::query_scalar(
+    insert_attendees(tx, venue_id, &new_rows, None).await?;
+    Ok(new_rows.len())
+}
+
+/// The submission's technician and time, and the list's next revision, which it returns.
+async fn store_submission(
+    tx: &mut Tx,
+    venue_id: Uuid,
+    submission: &Submission,
+    at: DateTime<Utc>,
+    late: bool,
+) -> Result<i64> {
+    Ok(sqlx::query_scalar(
         "INSERT INTO registrations (venue_id, technician_name, technician_phone, submitted_at, late, revision)
          VALUES ($1, $2, $3, $4, $5, 1)
          ON CONFLICT (venue_id) DO UPDATE SET technician_name = excluded.technician_name,
@@ -210,23 +255,8 @@ pub(super) async fn submit_registration(
     .bind(&submission.technician.phone)
     .bind(at)
     .bind(late)
-    .fetch_one(&mut *tx)
-    .await?;
-    let removed: Vec<Value> = stored
-        .iter()
-        .filter(|a| merge.removed.contains(&a.id))
-        .map(|a| json!({"id": a.id, "name": a.name, "organization": a.organization, "title": a.title}))
-        .collect();
-    let detail = json!({"revision": revision, "attendees": merge.rows.len(), "added": new_rows.len(), "removed": removed, "late": late});
-    record(
-        &mut tx,
-        actor,
-        Record::next(event_id, Some(venue_id), "registration.submitted", ("registration", venue_id), detail),
-    )
-    .await?;
-    let view = load_registration(&mut tx, venue_id).await?;
-    tx.commit().await?;
-    Ok(view)
+    .fetch_one(&mut **tx)
+    .await?)
 }
 
 pub(super) async fn attendee(store: &Backend, id: Uuid) -> Result<Option<AttendeeRef>> {
@@ -275,15 +305,7 @@ pub(super) async fn replace_attendee(
     .ok_or(StoreError::AlreadyReplaced)?;
     let old_attendee = stored_attendee(&old)?;
     let position: i64 = old.try_get("position")?;
-    let new = StoredAttendee {
-        id: Uuid::now_v7(),
-        name: replacement.name.clone(),
-        organization: replacement.organization.clone(),
-        title: replacement.title.clone(),
-        phone: replacement.phone.clone(),
-        email: replacement.email.clone(),
-        participation: replacement.participation.unwrap_or(old_attendee.participation),
-    };
+    let new = new_attendee(replacement, replacement.participation.unwrap_or(old_attendee.participation));
     // Under the list's lock: neither the list nor the rooms' capacity (a cut takes the list
     // first) changes until commit.
     let capacity = venue_capacity(&mut tx, venue_id).await?;
@@ -320,4 +342,17 @@ pub(super) async fn replace_attendee(
         status: AttendeeStatus::Registered,
         replaces: Some(attendee_id),
     })
+}
+
+/// A person not yet on any list, with a new id.
+fn new_attendee(input: &AttendeeInput, participation: Participation) -> StoredAttendee {
+    StoredAttendee {
+        id: Uuid::now_v7(),
+        name: input.name.clone(),
+        organization: input.organization.clone(),
+        title: input.title.clone(),
+        phone: input.phone.clone(),
+        email: input.email.clone(),
+        participation,
+    }
 }
