@@ -22,7 +22,7 @@ mod sql;
 pub struct PostgresStore {
     pool: Pool<Postgres>,
     announcements: tokio::sync::OnceCell<tokio::sync::broadcast::Sender<uuid::Uuid>>,
-    door: sql::Door,
+    checkins: sql::CheckinBatcher,
 }
 
 /// How long a request waits for a connection: with the database gone it gets a 503 this soon,
@@ -43,7 +43,7 @@ impl PostgresStore {
         let pool =
             PgPoolOptions::new().max_connections(pool_size()).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new(), door: sql::Door::new() })
+        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new(), checkins: sql::CheckinBatcher::new() })
     }
 
     fn writer(&self) -> &Pool<Postgres> {

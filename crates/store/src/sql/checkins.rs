@@ -16,7 +16,7 @@ use super::changelog::{Record, insert_audit, next_seq, record};
 use super::deadlines::event_timezone;
 use super::events::load_event;
 use super::outbox::insert_message;
-use super::registration::{lock_list, onsite_count};
+use super::registration::{lock_list_of, onsite_count};
 use super::venues::{event_of_venue, room_from_row, venue_capacity};
 use super::{DbRow, Tx, now, row_timezone};
 use crate::{
@@ -26,14 +26,14 @@ use crate::{
 /// Check-ins that arrive together are written together: one transaction, one commit, and the
 /// event row (its `seq`) taken once for all of them. Each check-in alone holds that row from its
 /// change to its commit, so a busy door would otherwise spend its time waiting for its turn.
-pub(in super::super) struct Door {
+pub(in super::super) struct CheckinBatcher {
     queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Arrival>>,
 }
 
 /// Check-ins one transaction carries at most.
-pub(super) const DOOR_BATCH: usize = 64;
+pub(super) const CHECKIN_BATCH: usize = 64;
 /// Transactions writing check-ins side by side: while one commits, the next gathers its batch.
-pub(super) const DOOR_WRITERS: usize = 4;
+pub(super) const CHECKIN_WRITERS: usize = 4;
 
 pub(super) struct Arrival {
     room_id: Uuid,
@@ -42,9 +42,9 @@ pub(super) struct Arrival {
     answer: tokio::sync::oneshot::Sender<Result<CheckinView>>,
 }
 
-impl Door {
-    pub(in super::super) fn new() -> Door {
-        Door { queue: std::sync::OnceLock::new() }
+impl CheckinBatcher {
+    pub(in super::super) fn new() -> CheckinBatcher {
+        CheckinBatcher { queue: std::sync::OnceLock::new() }
     }
 
     /// The queue of check-ins, with its writers started on first use (inside the runtime).
@@ -52,7 +52,7 @@ impl Door {
         self.queue.get_or_init(|| {
             let (sender, receiver) = tokio::sync::mpsc::channel(1024);
             let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
-            for _ in 0..DOOR_WRITERS {
+            for _ in 0..CHECKIN_WRITERS {
                 tokio::spawn(write_checkins(pool.clone(), receiver.clone()));
             }
             sender
@@ -73,7 +73,7 @@ pub(super) async fn write_checkins(
             let mut receiver = receiver.lock().await;
             let Some(first) = receiver.recv().await else { return };
             batch.push(first);
-            while batch.len() < DOOR_BATCH
+            while batch.len() < CHECKIN_BATCH
                 && let Ok(next) = receiver.try_recv()
             {
                 batch.push(next);
@@ -251,7 +251,7 @@ impl Gate {
     }
 }
 
-/// `sql` followed by `(…)` with each id bound (a batch holds at most `DOOR_BATCH`). The list is
+/// `sql` followed by `(…)` with each id bound (a batch holds at most `CHECKIN_BATCH`). The list is
 /// padded with its last id to a power of two, so that a few prepared statements serve every
 /// batch instead of one per length.
 pub(super) fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
@@ -438,7 +438,7 @@ pub(super) async fn check_in(store: &Backend, room_id: Uuid, attendee_id: Uuid, 
     let arrival = Arrival { room_id, attendee_id, actor: actor.clone(), answer };
     // The writers stop only with the store, or by a panic: either way, no database to write to.
     let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
-    store.door.queue(store.writer()).send(arrival).await.map_err(|_| stopped())?;
+    store.checkins.queue(store.writer()).send(arrival).await.map_err(|_| stopped())?;
     answered.await.map_err(|_| stopped())?
 }
 
@@ -479,12 +479,7 @@ pub(super) async fn set_room_capacity(
     let mut tx = store.writer().begin().await?;
     // The list, the room, then the event: the order of check-ins and list changes, so that
     // none of them can deadlock with this.
-    let venue_id: Uuid = sqlx::query_scalar("SELECT venue_id FROM rooms WHERE id = $1")
-        .bind(room_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    lock_list(&mut tx, venue_id).await?;
+    let venue_id = lock_list_of(&mut tx, "SELECT venue_id FROM rooms WHERE id = $1", room_id).await?;
     let room =
         sqlx::query("UPDATE rooms SET capacity = $2 WHERE id = $1 RETURNING id, venue_id, name, capacity, occupancy")
             .bind(room_id)

@@ -3,7 +3,7 @@
 //! accept belongs here; what differs, each backend module provides:
 //! - `Db`, the sqlx driver, and `Backend`, the store type, with `writer()` and `reader()` (its pools),
 //!   `announcements()` (changes committed by other instances, if any can be heard) and a field
-//!   `door: Door`, the check-in batcher of `checkins`;
+//!   a field `checkins`, the `CheckinBatcher` that writes check-ins arriving together;
 //! - `MIGRATOR`, its migrations;
 //! - the statements that only one database can say: `RECORD_CHANGE` and `ANNOUNCE_CHANGE` (the
 //!   change log), `LOCK_LIST`, `SHARE_LISTS` and `SHARE_VENUE` (the locks of a venue's list and row),
@@ -42,7 +42,7 @@ mod tokens;
 mod venues;
 mod video;
 
-pub(super) use checkins::Door;
+pub(super) use checkins::CheckinBatcher;
 
 type DbRow = <Db as sqlx::Database>::Row;
 type Conn = <Db as sqlx::Database>::Connection;

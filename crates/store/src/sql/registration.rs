@@ -4,8 +4,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::event::local;
 use huichang_core::registration::{
-    self, AttendeeInput, AttendeeStatus, AttendeeView, Participation, RegistrationView, StoredAttendee, Submission,
-    Technician,
+    self, AttendeeInput, AttendeeStatus, AttendeeView, RegistrationView, StoredAttendee, Submission, Technician,
 };
 use serde_json::{Value, json};
 use sqlx::{QueryBuilder, Row};
@@ -26,6 +25,15 @@ pub(super) async fn lock_list(tx: &mut Tx, venue_id: Uuid) -> Result<()> {
         sqlx::query(lock).bind(venue_id).execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// Takes the list of the venue that `venue_of` (the `venue_id` of the row `$1`) names for `id`,
+/// and returns that venue.
+pub(super) async fn lock_list_of(tx: &mut Tx, venue_of: &'static str, id: Uuid) -> Result<Uuid> {
+    let venue_id: Uuid =
+        sqlx::query_scalar(venue_of).bind(id).fetch_optional(&mut **tx).await?.ok_or(StoreError::NotFound)?;
+    lock_list(tx, venue_id).await?;
+    Ok(venue_id)
 }
 
 /// The people of a venue's current list who come on site.
@@ -287,12 +295,7 @@ pub(super) async fn replace_attendee(
     actor: &Actor,
 ) -> Result<AttendeeView> {
     let mut tx = store.writer().begin().await?;
-    let venue_id: Uuid = sqlx::query_scalar("SELECT venue_id FROM attendees WHERE id = $1")
-        .bind(attendee_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or(StoreError::NotFound)?;
-    lock_list(&mut tx, venue_id).await?;
+    let venue_id = lock_list_of(&mut tx, "SELECT venue_id FROM attendees WHERE id = $1", attendee_id).await?;
     let event_id = event_of_venue(&mut tx, venue_id).await?;
     let seq = next_seq(&mut tx, event_id).await?;
     // Conditional: of two replacements racing for one attendee, exactly one wins.
@@ -305,7 +308,8 @@ pub(super) async fn replace_attendee(
     .ok_or(StoreError::AlreadyReplaced)?;
     let old_attendee = stored_attendee(&old)?;
     let position: i64 = old.try_get("position")?;
-    let new = new_attendee(replacement, replacement.participation.unwrap_or(old_attendee.participation));
+    let participation = replacement.participation.unwrap_or(old_attendee.participation);
+    let new = StoredAttendee::from_input(Uuid::now_v7(), replacement, participation);
     // Under the list's lock: neither the list nor the rooms' capacity (a cut takes the list
     // first) changes until commit.
     let capacity = venue_capacity(&mut tx, venue_id).await?;
@@ -342,17 +346,4 @@ pub(super) async fn replace_attendee(
         status: AttendeeStatus::Registered,
         replaces: Some(attendee_id),
     })
-}
-
-/// A person not yet on any list, with a new id.
-fn new_attendee(input: &AttendeeInput, participation: Participation) -> StoredAttendee {
-    StoredAttendee {
-        id: Uuid::now_v7(),
-        name: input.name.clone(),
-        organization: input.organization.clone(),
-        title: input.title.clone(),
-        phone: input.phone.clone(),
-        email: input.email.clone(),
-        participation,
-    }
 }
