@@ -250,6 +250,21 @@ pub struct StoredAttendee {
     pub participation: Participation,
 }
 
+impl StoredAttendee {
+    /// The person `input` describes, under `id`, coming as `participation`.
+    pub fn from_input(id: Uuid, input: &AttendeeInput, participation: Participation) -> StoredAttendee {
+        StoredAttendee {
+            id,
+            name: input.name.clone(),
+            organization: input.organization.clone(),
+            title: input.title.clone(),
+            phone: input.phone.clone(),
+            email: input.email.clone(),
+            participation,
+        }
+    }
+}
+
 /// What storing a submission does to the list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Merge {
@@ -292,15 +307,11 @@ pub fn merge(
             let participation =
                 input.participation.or(existing.map(|e| e.participation)).unwrap_or(Participation::Onsite);
             MergedRow {
-                attendee: StoredAttendee {
-                    id: existing.map(|e| e.id).unwrap_or_else(&mut new_id),
-                    name: input.name.clone(),
-                    organization: input.organization.clone(),
-                    title: input.title.clone(),
-                    phone: input.phone.clone(),
-                    email: input.email.clone(),
+                attendee: StoredAttendee::from_input(
+                    existing.map(|e| e.id).unwrap_or_else(&mut new_id),
+                    input,
                     participation,
-                },
+                ),
                 is_new: existing.is_none(),
             }
         })

@@ -91,7 +91,7 @@ impl Hub {
         if let Some(sender) = self.feeds.lock().unwrap_or_else(|e| e.into_inner()).get(&event_id) {
             return Ok(sender.subscribe());
         }
-        let start = store.dashboard(event_id, chrono::Utc::now()).await?.map(|(_, seq, _)| seq).unwrap_or(0);
+        let start = store.dashboard(event_id, chrono::Utc::now()).await?.map_or(0, |snapshot| snapshot.seq);
         let (sender, receiver) = {
             let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(sender) = feeds.get(&event_id) {
@@ -112,11 +112,11 @@ impl Hub {
 
 /// The dashboard of an event now: the snapshot a client starts from.
 pub async fn snapshot(store: &dyn Store, event_id: Uuid) -> Result<Option<Dashboard>, huichang_store::StoreError> {
-    Ok(store.dashboard(event_id, chrono::Utc::now()).await?.map(|(event, seq, venues)| Dashboard {
-        event: event.view(),
-        seq,
-        totals: totals(&venues),
-        venues,
+    Ok(store.dashboard(event_id, chrono::Utc::now()).await?.map(|snapshot| Dashboard {
+        event: snapshot.event.view(),
+        seq: snapshot.seq,
+        totals: totals(&snapshot.venues),
+        venues: snapshot.venues,
     }))
 }
 
@@ -138,7 +138,11 @@ pub async fn changes_after(
     if changes.is_empty() {
         return Ok(Vec::new());
     }
-    let Some((event, _, venues)) = store.dashboard(event_id, chrono::Utc::now()).await? else { return Ok(Vec::new()) };
+    let Some(huichang_store::DashboardSnapshot { event, venues, .. }) =
+        store.dashboard(event_id, chrono::Utc::now()).await?
+    else {
+        return Ok(Vec::new());
+    };
     let totals = totals(&venues);
     let rows: HashMap<Uuid, &VenueRow> = venues.iter().map(|v| (v.id, v)).collect();
     Ok(changes

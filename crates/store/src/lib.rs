@@ -477,11 +477,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<CapacityChange>;
 
     /// The event, its last `seq` and one row per venue, read from one snapshot.
-    async fn dashboard(
-        &self,
-        event_id: Uuid,
-        now: DateTime<Utc>,
-    ) -> Result<Option<(Event, i64, Vec<huichang_core::dashboard::VenueRow>)>>;
+    async fn dashboard(&self, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<DashboardSnapshot>>;
 
     /// The event ids of changes as they commit, from any instance (PostgreSQL `LISTEN`), or
     /// `None` where the store announces nothing and readers look at the change log themselves.
@@ -491,6 +487,15 @@ pub trait Store: Send + Sync + 'static {
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>>;
     /// The change log after `after_seq`, in order.
     async fn changes(&self, event_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<Change>>;
+}
+
+/// An event's dashboard as one snapshot of the database shows it.
+#[derive(Debug, Clone)]
+pub struct DashboardSnapshot {
+    pub event: Event,
+    /// The `seq` of the last change the snapshot includes.
+    pub seq: i64,
+    pub venues: Vec<huichang_core::dashboard::VenueRow>,
 }
 
 /// Opens the store a database URL names: `postgres://…` or `sqlite://…`, migrating it.

@@ -14,15 +14,15 @@ type Backend = PostgresStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
-// The same queries, compiled for this driver (see sql.rs).
+// The same queries, compiled for this driver (see sql/mod.rs).
 #[allow(clippy::duplicate_mod)]
-#[path = "sql.rs"]
+#[path = "sql/mod.rs"]
 mod sql;
 
 pub struct PostgresStore {
     pool: Pool<Postgres>,
     announcements: tokio::sync::OnceCell<tokio::sync::broadcast::Sender<uuid::Uuid>>,
-    door: sql::Door,
+    checkins: sql::CheckinBatcher,
 }
 
 /// How long a request waits for a connection: with the database gone it gets a 503 this soon,
@@ -43,7 +43,7 @@ impl PostgresStore {
         let pool =
             PgPoolOptions::new().max_connections(pool_size()).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new(), door: sql::Door::new() })
+        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new(), checkins: sql::CheckinBatcher::new() })
     }
 
     fn writer(&self) -> &Pool<Postgres> {

@@ -16,15 +16,15 @@ type Backend = SqliteStore;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
-// The same queries, compiled for this driver (see sql.rs).
+// The same queries, compiled for this driver (see sql/mod.rs).
 #[allow(clippy::duplicate_mod)]
-#[path = "sql.rs"]
+#[path = "sql/mod.rs"]
 mod sql;
 
 pub struct SqliteStore {
     writer: Pool<Sqlite>,
     reader: Pool<Sqlite>,
-    door: sql::Door,
+    checkins: sql::CheckinBatcher,
 }
 
 impl SqliteStore {
@@ -39,7 +39,7 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(SqliteStore { writer, reader, door: sql::Door::new() })
+        Ok(SqliteStore { writer, reader, checkins: sql::CheckinBatcher::new() })
     }
 
     fn writer(&self) -> &Pool<Sqlite> {

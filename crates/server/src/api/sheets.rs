@@ -371,7 +371,7 @@ pub async fn template(
 async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(String, Vec<VenueExport>), ApiError> {
     let event_id = events::load(state, event).await?.id;
     caller.require(caller.grant.is_admin())?;
-    let (event, _, rows) =
+    let huichang_store::DashboardSnapshot { event, venues: rows, .. } =
         state.store.dashboard(event_id, chrono::Utc::now()).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let mut venues = Vec::with_capacity(rows.len());
     for row in rows {

@@ -1,0 +1,553 @@
+//! The door of a room: attestations, check-in and check-out, the capacity of a room, and the
+//! batcher that writes check-ins arriving together in one transaction.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use huichang_core::door::{self, Requirement};
+use huichang_core::event::{Event, local};
+use huichang_core::venue::{Approval, VenueKind};
+use serde_json::json;
+use sqlx::types::Json;
+use sqlx::{QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::super::{ANNOUNCE_CHANGE, Backend, Db, SHARE_LISTS, SHARE_VENUE};
+use super::changelog::{Record, insert_audit, next_seq, record};
+use super::deadlines::event_timezone;
+use super::events::load_event;
+use super::outbox::insert_message;
+use super::registration::{lock_list_of, onsite_count};
+use super::venues::{event_of_venue, room_from_row, venue_capacity};
+use super::{DbRow, Tx, now, row_timezone};
+use crate::{
+    Actor, AttestationView, CapacityChange, CheckinView, MovedOnline, OnlineNotice, Result, RoomRef, StoreError,
+};
+
+/// Check-ins that arrive together are written together: one transaction, one commit, and the
+/// event row (its `seq`) taken once for all of them. Each check-in alone holds that row from its
+/// change to its commit, so a busy door would otherwise spend its time waiting for its turn.
+pub(in super::super) struct CheckinBatcher {
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Arrival>>,
+}
+
+/// Check-ins one transaction carries at most.
+pub(super) const CHECKIN_BATCH: usize = 64;
+/// Transactions writing check-ins side by side: while one commits, the next gathers its batch.
+pub(super) const CHECKIN_WRITERS: usize = 4;
+
+pub(super) struct Arrival {
+    room_id: Uuid,
+    attendee_id: Uuid,
+    actor: Actor,
+    answer: tokio::sync::oneshot::Sender<Result<CheckinView>>,
+}
+
+impl CheckinBatcher {
+    pub(in super::super) fn new() -> CheckinBatcher {
+        CheckinBatcher { queue: std::sync::OnceLock::new() }
+    }
+
+    /// The queue of check-ins, with its writers started on first use (inside the runtime).
+    pub(super) fn queue(&self, pool: &sqlx::Pool<Db>) -> &tokio::sync::mpsc::Sender<Arrival> {
+        self.queue.get_or_init(|| {
+            let (sender, receiver) = tokio::sync::mpsc::channel(1024);
+            let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+            for _ in 0..CHECKIN_WRITERS {
+                tokio::spawn(write_checkins(pool.clone(), receiver.clone()));
+            }
+            sender
+        })
+    }
+}
+
+/// Takes what is waiting, writes it in one transaction and answers each. When the transaction
+/// fails (the database, or a deadlock with another instance's batch), each check-in is tried
+/// again on its own, so that one cannot take the others down with it.
+pub(super) async fn write_checkins(
+    pool: sqlx::Pool<Db>,
+    receiver: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Arrival>>>,
+) {
+    loop {
+        let mut batch = Vec::new();
+        {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else { return };
+            batch.push(first);
+            while batch.len() < CHECKIN_BATCH
+                && let Ok(next) = receiver.try_recv()
+            {
+                batch.push(next);
+            }
+        }
+        match check_in_together(&pool, &batch).await {
+            Ok(answers) => {
+                for (arrival, answer) in batch.into_iter().zip(answers) {
+                    let _ = arrival.answer.send(answer);
+                }
+            }
+            Err(error) if batch.len() == 1 => {
+                let _ = batch.pop().map(|arrival| arrival.answer.send(Err(error)));
+            }
+            Err(_) => {
+                for arrival in batch {
+                    let answer = check_in_together(&pool, std::slice::from_ref(&arrival))
+                        .await
+                        .and_then(|mut answers| answers.pop().ok_or(StoreError::NotFound))
+                        .and_then(|answer| answer);
+                    let _ = arrival.answer.send(answer);
+                }
+            }
+        }
+    }
+}
+
+/// One transaction for `batch`: what the door checks first, venue by venue, then every seat, in
+/// room order, then the changes of each event in a few statements, in event order. Every writer
+/// takes rows in this order (a venue's list and row, a room, the event), so batches of several
+/// writers cannot deadlock each other, nor with a list change, a capacity cut, a decision on the
+/// approval or the video link.
+pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) -> Result<Vec<Result<CheckinView>>> {
+    let mut tx = pool.begin().await?;
+    let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
+    let mut places = Vec::with_capacity(batch.len());
+    for (i, admitted) in admit_together(&mut tx, batch).await?.into_iter().enumerate() {
+        places.push(admitted.map_err(|refusal| answers[i] = Some(Err(refusal))).ok());
+    }
+    let mut order: Vec<usize> = (0..batch.len()).collect();
+    order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
+    let mut seated = Vec::new();
+    for i in order {
+        let Some(place) = places[i] else { continue };
+        match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
+            Ok(at) => seated.push((place.event_id, i, place.venue_id, at, place.tz)),
+            Err(refusal) => answers[i] = Some(Err(refusal)),
+        }
+    }
+    seated.sort_by_key(|&(event_id, i, ..)| (event_id, i));
+    for changes in seated.chunk_by(|a, b| a.0 == b.0) {
+        let event_id: Uuid = changes[0].0;
+        let count = changes.len() as i64;
+        // The event's next `count` numbers at once: the row is taken here and held to the commit.
+        let last: i64 =
+            sqlx::query_scalar("UPDATE events SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq")
+                .bind(event_id)
+                .bind(count)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        let mut rows = QueryBuilder::<Db>::new("INSERT INTO changes (event_id, seq, venue_id, what, at) ");
+        rows.push_values(changes.iter().zip(last - count + 1..), |mut row, (&(_, _, venue_id, at, _), seq)| {
+            row.push_bind(event_id).push_bind(seq).push_bind(venue_id).push_bind("checkin.created").push_bind(at);
+        });
+        rows.build().execute(&mut *tx).await?;
+        let entries = changes
+            .iter()
+            .map(|&(_, i, venue_id, at, _)| {
+                let Arrival { room_id, attendee_id, actor, .. } = &batch[i];
+                let detail = json!({"room_id": room_id});
+                (
+                    actor,
+                    at,
+                    Record::next(event_id, Some(venue_id), "checkin.created", ("attendee", *attendee_id), detail),
+                )
+            })
+            .collect();
+        insert_audit(&mut tx, entries).await?;
+        if let Some(announce) = ANNOUNCE_CHANGE {
+            sqlx::query(announce).bind(event_id.to_string()).execute(&mut *tx).await?;
+        }
+        for &(_, i, _, at, tz) in changes {
+            let Arrival { room_id, attendee_id, .. } = &batch[i];
+            answers[i] =
+                Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
+        }
+    }
+    tx.commit().await?;
+    Ok(answers.into_iter().map(|answer| answer.unwrap_or(Err(StoreError::NotFound))).collect())
+}
+
+/// The venue a person arrives at, once the door lets them look for a seat there.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Place {
+    venue_id: Uuid,
+    event_id: Uuid,
+    tz: Tz,
+}
+
+/// What the door checks before a seat, for each arrival of a batch, read in the batch's
+/// transaction and held to its commit: each room's venue list (shared: check-ins go side by side,
+/// a change to the list waits for them or they for it) and the venue's row with its approval.
+/// So a person replaced, removed or moved online, or a venue whose approval is withdrawn, just
+/// before is refused, and one changed just after was let in before the change, in the change log
+/// too. A few statements per batch, whatever the number of people and venues.
+pub(super) async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec<Result<Place>>> {
+    let venue_of: std::collections::HashMap<Uuid, Uuid> =
+        with_ids("SELECT id, venue_id FROM rooms WHERE id IN", batch.iter().map(|a| a.room_id))
+            .build()
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|row| Ok((row.try_get("id")?, row.try_get("venue_id")?)))
+            .collect::<Result<_>>()?;
+    let mut venue_ids: Vec<Uuid> = venue_of.values().copied().collect();
+    venue_ids.sort();
+    venue_ids.dedup();
+    if let Some(share) = SHARE_LISTS {
+        with_ids(share, venue_ids.iter().copied()).build().execute(&mut **tx).await?;
+    }
+    let mut venues = with_ids(
+        "SELECT v.id, v.event_id, v.kind, v.approval, e.timezone, e.starts_at, e.requirements
+         FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id IN",
+        venue_ids.iter().copied(),
+    );
+    venues.push(" ").push(SHARE_VENUE);
+    let venues: std::collections::HashMap<Uuid, Gate> = venues
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, Gate::from_row(row)?)))
+        .collect::<Result<_>>()?;
+    let people: Vec<Uuid> = batch.iter().map(|a| a.attendee_id).collect();
+    let state = attendee_states(tx, &people).await?;
+    let required = venues.values().any(|gate| !gate.requirements.is_empty());
+    let latest = if required { latest_attestations(tx, &people).await? } else { Default::default() };
+    let admit = |arrival: &Arrival| -> Option<Result<Place>> {
+        let venue_id = *venue_of.get(&arrival.room_id)?;
+        let gate = venues.get(&venue_id)?;
+        let &(attendee_venue, current, onsite) = state.get(&arrival.attendee_id)?;
+        let facts = door::Arrival { here: attendee_venue == venue_id, current, onsite, venue_open: gate.open };
+        let missing = || {
+            let shown = |key: &str| latest.get(&(arrival.attendee_id, key.to_owned())).copied();
+            door::unmet(&gate.requirements, &shown, gate.starts_at)
+        };
+        let place = Place { venue_id, event_id: gate.event_id, tz: gate.tz };
+        Some(door::admit(facts, missing).map(|()| place).map_err(StoreError::Refused))
+    };
+    // Rooms and people are never deleted, and the handler found both: only a bug lands here.
+    Ok(batch.iter().map(|arrival| admit(arrival).unwrap_or(Err(StoreError::NotFound))).collect())
+}
+
+/// A venue's door as a batch reads it.
+pub(super) struct Gate {
+    event_id: Uuid,
+    tz: Tz,
+    /// A main venue, or an approved branch venue.
+    open: bool,
+    requirements: Vec<Requirement>,
+    starts_at: DateTime<Utc>,
+}
+
+impl Gate {
+    pub(super) fn from_row(row: &DbRow) -> Result<Gate> {
+        Ok(Gate {
+            event_id: row.try_get("event_id")?,
+            tz: row_timezone(row)?,
+            open: VenueKind::parse(row.try_get("kind")?) == Some(VenueKind::Main)
+                || Approval::parse(row.try_get("approval")?) == Some(Approval::Approved),
+            requirements: row.try_get::<Json<Vec<Requirement>>, _>("requirements")?.0,
+            starts_at: row.try_get("starts_at")?,
+        })
+    }
+}
+
+/// `sql` followed by `(…)` with each id bound (a batch holds at most `CHECKIN_BATCH`). The list is
+/// padded with its last id to a power of two, so that a few prepared statements serve every
+/// batch instead of one per length.
+pub(super) fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
+    let mut query = QueryBuilder::<Db>::new(sql);
+    query.push(" (");
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    query.push(")");
+    query
+}
+
+/// Where each person is on the list: their venue, whether current, whether on site.
+pub(super) async fn attendee_states(
+    tx: &mut Tx,
+    people: &[Uuid],
+) -> Result<std::collections::HashMap<Uuid, (Uuid, bool, bool)>> {
+    let sql = "SELECT id, venue_id, status, participation, removed_at FROM attendees WHERE id IN";
+    with_ids(sql, people.iter().copied())
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            let removed: Option<DateTime<Utc>> = row.try_get("removed_at")?;
+            let current = removed.is_none() && row.try_get::<String, _>("status")? == "registered";
+            let onsite = row.try_get::<String, _>("participation")? == "onsite";
+            Ok((row.try_get("id")?, (row.try_get("venue_id")?, current, onsite)))
+        })
+        .collect()
+}
+
+/// The newest attestation per person and key.
+pub(super) async fn latest_attestations(
+    tx: &mut Tx,
+    people: &[Uuid],
+) -> Result<std::collections::HashMap<(Uuid, String), DateTime<Utc>>> {
+    let mut query = with_ids(
+        "SELECT attendee_id, key, MAX(at) AS at FROM attestations WHERE attendee_id IN",
+        people.iter().copied(),
+    );
+    query.push(" GROUP BY attendee_id, key");
+    query
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok(((row.try_get("attendee_id")?, row.try_get("key")?), row.try_get("at")?)))
+        .collect()
+}
+
+/// Takes a seat for one person, or says why not. The database decides: of any number of racing
+/// check-ins only as many as there are free seats find `occupancy < capacity`, and the unique
+/// index on people inside lets each person in once. Refusals write nothing, so the transaction
+/// goes on with the next person.
+pub(super) async fn take_seat(
+    tx: &mut Tx,
+    room_id: Uuid,
+    attendee_id: Uuid,
+) -> Result<std::result::Result<DateTime<Utc>, StoreError>> {
+    let seat: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE rooms SET occupancy = occupancy + 1
+         WHERE id = $1 AND occupancy < capacity
+           AND NOT EXISTS (SELECT 1 FROM checkins WHERE attendee_id = $2 AND checked_out_at IS NULL)
+         RETURNING id",
+    )
+    .bind(room_id)
+    .bind(attendee_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if seat.is_none() {
+        // Refused: say why, the person inside before the room full.
+        let inside: Option<Uuid> =
+            sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
+                .bind(attendee_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+        return Ok(Err(if inside.is_some() { StoreError::AlreadyCheckedIn } else { StoreError::RoomFull }));
+    }
+    let at = now();
+    let inserted: Option<Uuid> = sqlx::query_scalar(
+        "INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) VALUES ($1, $2, $3, $4)
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(Uuid::now_v7())
+    .bind(attendee_id)
+    .bind(room_id)
+    .bind(at)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if inserted.is_none() {
+        // Let in at this moment through another transaction: give the seat back.
+        sqlx::query("UPDATE rooms SET occupancy = occupancy - 1 WHERE id = $1")
+            .bind(room_id)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(Err(StoreError::AlreadyCheckedIn));
+    }
+    Ok(Ok(at))
+}
+
+pub(super) async fn checkins(store: &Backend, room_id: Uuid) -> Result<Vec<CheckinView>> {
+    let rows = sqlx::query(
+        "SELECT c.attendee_id, c.checked_in_at, e.timezone FROM checkins c
+         JOIN rooms r ON r.id = c.room_id JOIN venues v ON v.id = r.venue_id JOIN events e ON e.id = v.event_id
+         WHERE c.room_id = $1 AND c.checked_out_at IS NULL ORDER BY c.checked_in_at, c.id",
+    )
+    .bind(room_id)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let tz = row_timezone(row)?;
+            Ok(CheckinView {
+                attendee_id: row.try_get("attendee_id")?,
+                room_id,
+                checked_in_at: local(row.try_get("checked_in_at")?, tz),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn room(store: &Backend, id: Uuid) -> Result<Option<RoomRef>> {
+    let row = sqlx::query("SELECT r.id, r.venue_id, v.event_id, r.name, r.capacity, r.occupancy FROM rooms r JOIN venues v ON v.id = r.venue_id WHERE r.id = $1")
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await?;
+    row.map(|row| {
+        Ok(RoomRef {
+            id: row.try_get("id")?,
+            venue_id: row.try_get("venue_id")?,
+            event_id: row.try_get("event_id")?,
+            name: row.try_get("name")?,
+            capacity: row.try_get("capacity")?,
+            occupancy: row.try_get("occupancy")?,
+        })
+    })
+    .transpose()
+}
+
+pub(super) async fn add_attestation(
+    store: &Backend,
+    attendee_id: Uuid,
+    key: &str,
+    at: DateTime<Utc>,
+    actor: &Actor,
+) -> Result<AttestationView> {
+    let mut tx = store.writer().begin().await?;
+    let venue_id: Uuid = sqlx::query_scalar("SELECT venue_id FROM attendees WHERE id = $1")
+        .bind(attendee_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let event_id = event_of_venue(&mut tx, venue_id).await?;
+    let seq = next_seq(&mut tx, event_id).await?;
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO attestations (id, attendee_id, key, at, recorded_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(attendee_id)
+        .bind(key)
+        .bind(at)
+        .bind(now())
+        .execute(&mut *tx)
+        .await?;
+    let detail = json!({"key": key, "at": at});
+    record(
+        &mut tx,
+        actor,
+        Record::new((event_id, seq), Some(venue_id), "attestation.recorded", ("attendee", attendee_id), detail),
+    )
+    .await?;
+    let tz = event_timezone(&mut tx, event_id).await?;
+    tx.commit().await?;
+    Ok(AttestationView { id, attendee_id, key: key.to_owned(), at: local(at, tz) })
+}
+
+pub(super) async fn check_in(store: &Backend, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView> {
+    let (answer, answered) = tokio::sync::oneshot::channel();
+    let arrival = Arrival { room_id, attendee_id, actor: actor.clone(), answer };
+    // The writers stop only with the store, or by a panic: either way, no database to write to.
+    let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
+    store.checkins.queue(store.writer()).send(arrival).await.map_err(|_| stopped())?;
+    answered.await.map_err(|_| stopped())?
+}
+
+pub(super) async fn check_out(store: &Backend, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()> {
+    let mut tx = store.writer().begin().await?;
+    let closed = sqlx::query(
+        "UPDATE checkins SET checked_out_at = $3 WHERE attendee_id = $1 AND room_id = $2 AND checked_out_at IS NULL",
+    )
+    .bind(attendee_id)
+    .bind(room_id)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if closed == 0 {
+        return Err(StoreError::NotCheckedIn);
+    }
+    let venue_id: Uuid =
+        sqlx::query_scalar("UPDATE rooms SET occupancy = occupancy - 1 WHERE id = $1 RETURNING venue_id")
+            .bind(room_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let event_id = event_of_venue(&mut tx, venue_id).await?;
+    let detail = json!({"room_id": room_id});
+    record(&mut tx, actor, Record::next(event_id, Some(venue_id), "checkin.closed", ("attendee", attendee_id), detail))
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+pub(super) async fn set_room_capacity(
+    store: &Backend,
+    room_id: Uuid,
+    capacity: i64,
+    actor: &Actor,
+    notice: &OnlineNotice,
+) -> Result<CapacityChange> {
+    let mut tx = store.writer().begin().await?;
+    // The list, the room, then the event: the order of check-ins and list changes, so that
+    // none of them can deadlock with this.
+    let venue_id = lock_list_of(&mut tx, "SELECT venue_id FROM rooms WHERE id = $1", room_id).await?;
+    let room =
+        sqlx::query("UPDATE rooms SET capacity = $2 WHERE id = $1 RETURNING id, venue_id, name, capacity, occupancy")
+            .bind(room_id)
+            .bind(capacity)
+            .fetch_one(&mut *tx)
+            .await?;
+    let (_, room) = room_from_row(&room)?;
+    let event_id = event_of_venue(&mut tx, venue_id).await?;
+    let seq = next_seq(&mut tx, event_id).await?;
+    let venue_capacity = venue_capacity(&mut tx, venue_id).await?;
+    let onsite = onsite_count(&mut tx, venue_id).await?;
+    let excess = (onsite - venue_capacity).max(0);
+    let moved = last_added_onsite(&mut tx, venue_id, excess).await?;
+    let event = load_event(&mut tx, event_id).await?.ok_or(StoreError::NotFound)?;
+    let emailed = move_online(&mut tx, (&event, seq), venue_id, &moved, notice).await?;
+    let moved_online: Vec<Uuid> = moved.iter().map(|m| m.attendee_id).collect();
+    let detail = json!({"room_id": room_id, "capacity": capacity, "venue_capacity": venue_capacity, "moved_online": moved_online});
+    record(
+        &mut tx,
+        actor,
+        Record::new((event_id, seq), Some(venue_id), "room.capacity_changed", ("room", room_id), detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CapacityChange { room, venue_capacity, moved_online, emailed })
+}
+
+/// The `count` people of the venue's list who come on site and were added last: most recently
+/// added first; within one list, later rows count as later.
+async fn last_added_onsite(tx: &mut Tx, venue_id: Uuid, count: i64) -> Result<Vec<MovedOnline>> {
+    sqlx::query(
+        "SELECT id, name, email FROM attendees
+         WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'
+         ORDER BY added_at DESC, position DESC, id DESC LIMIT $2",
+    )
+    .bind(venue_id)
+    .bind(count)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(MovedOnline { attendee_id: row.try_get("id")?, name: row.try_get("name")?, email: row.try_get("email")? })
+    })
+    .collect()
+}
+
+/// Moves each person online and queues their notice, once per change (`seq`). Returns how
+/// many notices were queued.
+async fn move_online(
+    tx: &mut Tx,
+    (event, seq): (&Event, i64),
+    venue_id: Uuid,
+    moved: &[MovedOnline],
+    notice: &OnlineNotice,
+) -> Result<usize> {
+    let mut emailed = 0;
+    for person in moved {
+        sqlx::query("UPDATE attendees SET participation = 'online' WHERE id = $1")
+            .bind(person.attendee_id)
+            .execute(&mut **tx)
+            .await?;
+        if let Some(mut message) = notice(event, person) {
+            message.dedupe_key = format!("online:{}:{seq}", person.attendee_id);
+            message.venue_id = Some(venue_id);
+            if insert_message(tx, &message).await? {
+                emailed += 1;
+            }
+        }
+    }
+    Ok(emailed)
+}

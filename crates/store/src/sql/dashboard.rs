@@ -1,0 +1,130 @@
+//! The organiser's dashboard: every venue's state, read in one snapshot with the `seq` it
+//! stands at.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use huichang_core::dashboard::VenueRow;
+use huichang_core::deadline::{Deadline, DeadlineKind};
+use huichang_core::door::LinkStatus;
+use huichang_core::event::Event;
+use huichang_core::venue::{Approval, VenueKind};
+use sqlx::Row;
+use uuid::Uuid;
+
+use super::super::{Backend, SNAPSHOT};
+use super::deadlines::{DEADLINE_COLUMNS, deadline_from_row};
+use super::events::EVENT_COLUMNS;
+use super::rows::event_from_row;
+use super::{DbRow, Tx};
+use crate::{DashboardSnapshot, Result};
+
+pub(super) async fn dashboard(
+    store: &Backend,
+    event_id: Uuid,
+    now: DateTime<Utc>,
+) -> Result<Option<DashboardSnapshot>> {
+    let mut tx = store.reader().begin().await?;
+    if let Some(snapshot) = SNAPSHOT {
+        sqlx::query(snapshot).execute(&mut *tx).await?;
+    }
+    let Some((event, seq)) = event_and_seq(&mut tx, event_id).await? else { return Ok(None) };
+    let rows = venue_facts(&mut tx, event_id).await?;
+    let deadlines = due_deadlines(&mut tx, event_id, now).await?;
+    let done = delivered(&mut tx, event_id).await?;
+    let venues = rows.iter().map(|row| venue_row(row, &deadlines, &done)).collect::<Result<Vec<_>>>()?;
+    tx.commit().await?;
+    Ok(Some(DashboardSnapshot { event, seq, venues }))
+}
+
+/// The event and the `seq` of its last change.
+async fn event_and_seq(tx: &mut Tx, event_id: Uuid) -> Result<Option<(Event, i64)>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS}, last_seq FROM events WHERE id = $1")))
+        .bind(event_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.map(|row| Ok((event_from_row(&row)?, row.try_get("last_seq")?))).transpose()
+}
+
+/// What the dashboard shows of each venue, counted in the database, in venue order.
+async fn venue_facts(tx: &mut Tx, event_id: Uuid) -> Result<Vec<DbRow>> {
+    Ok(sqlx::query(
+        "SELECT v.id, v.name, v.kind, v.region, v.approval, v.video_link,
+             (SELECT c.result FROM video_checks c WHERE c.venue_id = v.id ORDER BY c.id DESC LIMIT 1) AS video_check,
+             (SELECT COUNT(*) FROM attendees a WHERE a.venue_id = v.id AND a.status = 'registered' AND a.removed_at IS NULL) AS registered,
+             (SELECT COUNT(*) FROM attendees a WHERE a.venue_id = v.id AND a.status = 'registered' AND a.removed_at IS NULL
+                  AND a.participation = 'online') AS online,
+             (SELECT CAST(COALESCE(SUM(r.capacity), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS capacity,
+             (SELECT CAST(COALESCE(SUM(r.occupancy), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS checked_in,
+             g.venue_id IS NOT NULL AS technician, COALESCE(g.late, FALSE) AS late,
+             EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed_once
+         FROM venues v LEFT JOIN registrations g ON g.venue_id = v.id
+         WHERE v.event_id = $1 ORDER BY v.id",
+    )
+    .bind(event_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// The deadlines of the event that are due by `now`.
+async fn due_deadlines(tx: &mut Tx, event_id: Uuid, now: DateTime<Utc>) -> Result<Vec<Deadline>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE event_id = $1 AND due_at <= $2 ORDER BY due_at, id"
+    )))
+    .bind(event_id)
+    .bind(now)
+    .fetch_all(&mut **tx)
+    .await?
+    .iter()
+    .map(deadline_from_row)
+    .collect()
+}
+
+/// The deliverables handed in: (deadline, venue).
+async fn delivered(tx: &mut Tx, event_id: Uuid) -> Result<HashSet<(Uuid, Uuid)>> {
+    sqlx::query("SELECT d.deadline_id, d.venue_id FROM deliverables d JOIN deadlines l ON l.id = d.deadline_id WHERE l.event_id = $1")
+        .bind(event_id)
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get("deadline_id")?, r.try_get("venue_id")?)))
+        .collect()
+}
+
+/// One venue's row, with the due deadlines it has not met.
+fn venue_row(row: &DbRow, deadlines: &[Deadline], done: &HashSet<(Uuid, Uuid)>) -> Result<VenueRow> {
+    let id: Uuid = row.try_get("id")?;
+    let kind = VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch);
+    let approval = Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending);
+    let technician: bool = row.try_get("technician")?;
+    let passed: bool = row.try_get("video_passed_once")?;
+    // Only branch venues that may open owe anything, as with the reminders.
+    let owes = kind == VenueKind::Branch && approval != Approval::Rejected;
+    let overdue = deadlines
+        .iter()
+        .filter(|d| {
+            owes && match d.deadline.kind {
+                DeadlineKind::Registration => !technician,
+                DeadlineKind::VideoCheck => !passed,
+                DeadlineKind::Deliverable => !done.contains(&(d.id, id)),
+            }
+        })
+        .map(|d| d.id)
+        .collect();
+    Ok(VenueRow {
+        id,
+        name: row.try_get("name")?,
+        kind,
+        region: row.try_get("region")?,
+        approval,
+        registered: row.try_get("registered")?,
+        online: row.try_get("online")?,
+        capacity: row.try_get("capacity")?,
+        checked_in: row.try_get("checked_in")?,
+        technician,
+        video_check: row.try_get::<Option<String>, _>("video_check")?.unwrap_or_else(|| "none".into()),
+        video_link: LinkStatus::parse(row.try_get("video_link")?).unwrap_or(LinkStatus::Unknown),
+        late: row.try_get("late")?,
+        overdue,
+    })
+}

@@ -1,0 +1,234 @@
+//! Deadlines, the deliverables that meet them, and the plan of reminders they call for.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline};
+use huichang_core::event::local;
+use serde_json::json;
+use sqlx::Row;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::super::Backend;
+use super::changelog::{Record, next_seq, record};
+use super::venues::event_of_venue;
+use super::{DbRow, Tx, events, now, row_timezone};
+use crate::{Actor, DeliverableDone, DeliverableView, PlanItem, Result, VenueContact};
+
+pub(super) const DEADLINE_COLUMNS: &str =
+    "id, event_id, kind, title, due_at, reminders_from, remind_before, created_at";
+
+pub(super) async fn event_timezone(tx: &mut Tx, event_id: Uuid) -> Result<Tz> {
+    let name: String =
+        sqlx::query_scalar("SELECT timezone FROM events WHERE id = $1").bind(event_id).fetch_one(&mut **tx).await?;
+    Ok(name.parse().unwrap_or(Tz::UTC))
+}
+
+pub(super) fn deadline_from_row(row: &DbRow) -> Result<Deadline> {
+    let Json(offsets): Json<Vec<u64>> = row.try_get("remind_before")?;
+    Ok(Deadline {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        created_at: row.try_get("created_at")?,
+        deadline: NewDeadline {
+            kind: DeadlineKind::parse(row.try_get("kind")?).unwrap_or(DeadlineKind::Deliverable),
+            title: row.try_get("title")?,
+            due_at: row.try_get("due_at")?,
+            reminders_from: row.try_get("reminders_from")?,
+            remind_before: offsets.into_iter().map(std::time::Duration::from_secs).collect(),
+        },
+    })
+}
+
+pub(super) async fn insert_deadline(
+    tx: &mut Tx,
+    event_id: Uuid,
+    new: &NewDeadline,
+    created_at: DateTime<Utc>,
+) -> Result<Deadline> {
+    let deadline = Deadline { id: Uuid::now_v7(), event_id, created_at, deadline: new.clone() };
+    let offsets: Vec<u64> = new.remind_before.iter().map(|o| o.as_secs()).collect();
+    sqlx::query(
+        "INSERT INTO deadlines (id, event_id, kind, title, due_at, reminders_from, remind_before, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(deadline.id)
+    .bind(event_id)
+    .bind(new.kind.as_str())
+    .bind(&new.title)
+    .bind(new.due_at)
+    .bind(new.reminders_from)
+    .bind(Json(offsets))
+    .bind(created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(deadline)
+}
+
+/// Branch venues, not rejected, that have not met a deadline of each kind.
+pub(super) const MISSING_REGISTRATION: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
+     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected' AND $2 IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.venue_id = v.id) ORDER BY v.id";
+pub(super) const MISSING_VIDEO_CHECK: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
+     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected' AND $2 IS NOT NULL
+       AND NOT EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') ORDER BY v.id";
+pub(super) const MISSING_DELIVERABLE: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
+     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected'
+       AND NOT EXISTS (SELECT 1 FROM deliverables d WHERE d.venue_id = v.id AND d.deadline_id = $2) ORDER BY v.id";
+
+pub(super) async fn create_deadline(
+    store: &Backend,
+    event_id: Uuid,
+    new: &NewDeadline,
+    actor: &Actor,
+) -> Result<Deadline> {
+    let mut tx = store.writer().begin().await?;
+    let seq = next_seq(&mut tx, event_id).await?;
+    let deadline = insert_deadline(&mut tx, event_id, new, now()).await?;
+    let detail = json!({"kind": new.kind.as_str(), "title": new.title, "due_at": new.due_at});
+    record(&mut tx, actor, Record::new((event_id, seq), None, "deadline.created", ("deadline", deadline.id), detail))
+        .await?;
+    tx.commit().await?;
+    Ok(deadline)
+}
+
+pub(super) async fn deadlines(store: &Backend, event_id: Uuid) -> Result<Vec<Deadline>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE event_id = $1 ORDER BY due_at, id"
+    )))
+    .bind(event_id)
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(deadline_from_row)
+    .collect()
+}
+
+pub(super) async fn deadline(store: &Backend, id: Uuid) -> Result<Option<Deadline>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await?;
+    row.as_ref().map(deadline_from_row).transpose()
+}
+
+pub(super) async fn complete_deliverable(
+    store: &Backend,
+    deadline_id: Uuid,
+    venue_id: Uuid,
+    done: &DeliverableDone,
+    actor: &Actor,
+) -> Result<DeliverableView> {
+    let mut tx = store.writer().begin().await?;
+    let event_id = event_of_venue(&mut tx, venue_id).await?;
+    let seq = next_seq(&mut tx, event_id).await?;
+    let at = now();
+    let file = done.file.as_ref();
+    sqlx::query(
+        "INSERT INTO deliverables (deadline_id, venue_id, note, file_name, file_type, file_size, file, done_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (deadline_id, venue_id) DO UPDATE SET note = excluded.note, file_name = excluded.file_name,
+             file_type = excluded.file_type, file_size = excluded.file_size, file = excluded.file, done_at = excluded.done_at",
+    )
+    .bind(deadline_id)
+    .bind(venue_id)
+    .bind(&done.note)
+    .bind(file.map(|f| f.name.as_str()))
+    .bind(file.map(|f| f.content_type.as_str()))
+    .bind(file.map(|f| f.bytes.len() as i64))
+    .bind(file.map(|f| f.bytes.as_slice()))
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    let detail = json!({"deadline_id": deadline_id, "note": done.note, "file": file.map(|f| &f.name)});
+    record(
+        &mut tx,
+        actor,
+        Record::new((event_id, seq), Some(venue_id), "deliverable.done", ("venue", venue_id), detail),
+    )
+    .await?;
+    let tz = event_timezone(&mut tx, event_id).await?;
+    tx.commit().await?;
+    Ok(DeliverableView {
+        deadline_id,
+        venue_id,
+        note: done.note.clone(),
+        file_name: file.map(|f| f.name.clone()),
+        file_size: file.map(|f| f.bytes.len() as i64),
+        done_at: local(at, tz),
+    })
+}
+
+pub(super) async fn deliverables(store: &Backend, venue_id: Uuid) -> Result<Vec<DeliverableView>> {
+    let rows = sqlx::query(
+        "SELECT d.deadline_id, d.note, d.file_name, d.file_size, d.done_at, e.timezone FROM deliverables d
+         JOIN venues v ON v.id = d.venue_id JOIN events e ON e.id = v.event_id
+         WHERE d.venue_id = $1 ORDER BY d.done_at",
+    )
+    .bind(venue_id)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let tz = row_timezone(row)?;
+            Ok(DeliverableView {
+                deadline_id: row.try_get("deadline_id")?,
+                venue_id,
+                note: row.try_get("note")?,
+                file_name: row.try_get("file_name")?,
+                file_size: row.try_get("file_size")?,
+                done_at: local(row.try_get("done_at")?, tz),
+            })
+        })
+        .collect()
+}
+
+pub(super) async fn plan_items(
+    store: &Backend,
+    now: DateTime<Utc>,
+    horizon: chrono::Duration,
+) -> Result<Vec<PlanItem>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {DEADLINE_COLUMNS} FROM deadlines WHERE due_at >= $1 ORDER BY id"
+    )))
+    .bind(now - horizon)
+    .fetch_all(store.reader())
+    .await?;
+    let mut items = Vec::new();
+    for row in &rows {
+        let deadline = deadline_from_row(row)?;
+        // Nothing is owed before the first notice's time.
+        if deadline.notices().first().is_none_or(|first| first.at() > now) {
+            continue;
+        }
+        let Some(event) = events::event(store, deadline.event_id).await? else { continue };
+        let missing_sql = match deadline.deadline.kind {
+            DeadlineKind::Registration => MISSING_REGISTRATION,
+            DeadlineKind::VideoCheck => MISSING_VIDEO_CHECK,
+            DeadlineKind::Deliverable => MISSING_DELIVERABLE,
+        };
+        let missing = sqlx::query(missing_sql)
+            .bind(deadline.event_id)
+            .bind(deadline.id)
+            .fetch_all(store.reader())
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(VenueContact {
+                    id: r.try_get("id")?,
+                    name: r.try_get("name")?,
+                    contact_email: r.try_get("contact_email")?,
+                    created_at: r.try_get("created_at")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let queued = sqlx::query_scalar::<_, String>("SELECT dedupe_key FROM outbox WHERE deadline_id = $1")
+            .bind(deadline.id)
+            .fetch_all(store.reader())
+            .await?
+            .into_iter()
+            .collect();
+        items.push(PlanItem { event, deadline, missing, queued });
+    }
+    Ok(items)
+}

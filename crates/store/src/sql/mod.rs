@@ -1,0 +1,322 @@
+//! The queries and transactions of the store, written once and compiled for each backend (the
+//! backend module includes this directory with `#[path]`). Only SQL that both SQLite and PostgreSQL
+//! accept belongs here; what differs, each backend module provides:
+//! - `Db`, the sqlx driver, and `Backend`, the store type, with `writer()` and `reader()` (its pools),
+//!   `announcements()` (changes committed by other instances, if any can be heard) and a field
+//!   a field `checkins`, the `CheckinBatcher` that writes check-ins arriving together;
+//! - `MIGRATOR`, its migrations;
+//! - the statements that only one database can say: `RECORD_CHANGE` and `ANNOUNCE_CHANGE` (the
+//!   change log), `LOCK_LIST`, `SHARE_LISTS` and `SHARE_VENUE` (the locks of a venue's list and row),
+//!   `LOCK_SILENT_LINKS`, `CLAIM_NEXT_MESSAGE` and `SNAPSHOT` (a read that sees one snapshot).
+//!
+//! `impl Store` only delegates: each domain has its module.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use huichang_core::event::{self, Event, NewEvent};
+use huichang_core::registration::{AttendeeInput, AttendeeView, RegistrationView, Submission};
+use huichang_core::role::{Grant, Role};
+use huichang_core::venue::{NewApproval, NewVenue, VenueView};
+use sqlx::{Row, Transaction};
+use uuid::Uuid;
+
+use super::{Backend, Db, MIGRATOR};
+use crate::{
+    Actor, AttendeeRef, AttestationView, AuditEntry, CapacityChange, Change, CheckinView, ClaimedMessage,
+    DashboardSnapshot, DeliverableDone, DeliverableView, NewMessage, OnlineNotice, OutboxView, Page, PlanItem, Result,
+    RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
+};
+use huichang_core::deadline::{Deadline, NewDeadline};
+use huichang_core::door::{LinkStatus, NewVideoCheck};
+
+mod changelog;
+mod checkins;
+mod dashboard;
+mod deadlines;
+mod events;
+mod outbox;
+mod registration;
+mod rows;
+mod tokens;
+mod venues;
+mod video;
+
+pub(super) use checkins::CheckinBatcher;
+
+type DbRow = <Db as sqlx::Database>::Row;
+type Conn = <Db as sqlx::Database>::Connection;
+type Tx = Transaction<'static, Db>;
+
+/// The event time zone a query selected as `timezone`, for answering in local time.
+fn row_timezone(row: &DbRow) -> Result<Tz> {
+    Ok(row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC))
+}
+
+fn now() -> DateTime<Utc> {
+    event::truncate(Utc::now())
+}
+
+#[async_trait]
+impl Store for Backend {
+    async fn ready(&self) -> Result<()> {
+        ready(self).await
+    }
+
+    async fn grant(&self, token_hash: &str) -> Result<Option<Grant>> {
+        tokens::grant(self, token_hash).await
+    }
+
+    async fn has_admin_token(&self) -> Result<bool> {
+        tokens::has_admin_token(self).await
+    }
+
+    async fn set_admin_token(&self, token_hash: &str) -> Result<Uuid> {
+        tokens::set_admin_token(self, token_hash).await
+    }
+
+    async fn create_event(&self, new: &NewEvent, actor: &Actor) -> Result<Event> {
+        events::create_event(self, new, actor).await
+    }
+
+    async fn event(&self, id: Uuid) -> Result<Option<Event>> {
+        events::event(self, id).await
+    }
+
+    async fn update_event(&self, id: Uuid, new: &NewEvent, actor: &Actor) -> Result<Event> {
+        events::update_event(self, id, new, actor).await
+    }
+
+    async fn events(&self, page: Page) -> Result<Vec<Event>> {
+        events::events(self, page).await
+    }
+
+    async fn create_venue(
+        &self,
+        event_id: Uuid,
+        new: &NewVenue,
+        tokens: &VenueTokens,
+        actor: &Actor,
+    ) -> Result<VenueView> {
+        venues::create_venue(self, event_id, new, tokens, actor).await
+    }
+
+    async fn venue(&self, id: Uuid) -> Result<Option<VenueView>> {
+        venues::venue(self, id).await
+    }
+
+    async fn venues(&self, event_id: Uuid, page: Page) -> Result<Vec<VenueView>> {
+        venues::venues(self, event_id, page).await
+    }
+
+    async fn record_approval(&self, venue_id: Uuid, approval: &NewApproval, actor: &Actor) -> Result<VenueView> {
+        venues::record_approval(self, venue_id, approval, actor).await
+    }
+
+    async fn reissue_venue_token(&self, venue_id: Uuid, role: Role, token_hash: &str, actor: &Actor) -> Result<Uuid> {
+        tokens::reissue_venue_token(self, venue_id, role, token_hash, actor).await
+    }
+
+    async fn create_viewer_token(&self, event_id: Uuid, token_hash: &str, label: &str, actor: &Actor) -> Result<Uuid> {
+        tokens::create_viewer_token(self, event_id, token_hash, label, actor).await
+    }
+
+    async fn tokens(&self, event_id: Uuid) -> Result<Vec<TokenView>> {
+        tokens::tokens(self, event_id).await
+    }
+
+    async fn token(&self, id: Uuid) -> Result<Option<TokenView>> {
+        tokens::token(self, id).await
+    }
+
+    async fn revoke_token(&self, id: Uuid, actor: &Actor) -> Result<TokenView> {
+        tokens::revoke_token(self, id, actor).await
+    }
+
+    async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView> {
+        registration::registration(self, venue_id).await
+    }
+
+    async fn submit_registration(
+        &self,
+        venue_id: Uuid,
+        submission: &Submission,
+        late: bool,
+        actor: &Actor,
+    ) -> Result<RegistrationView> {
+        registration::submit_registration(self, venue_id, submission, late, actor).await
+    }
+
+    async fn attendee(&self, id: Uuid) -> Result<Option<AttendeeRef>> {
+        registration::attendee(self, id).await
+    }
+
+    async fn replace_attendee(
+        &self,
+        attendee_id: Uuid,
+        replacement: &AttendeeInput,
+        actor: &Actor,
+    ) -> Result<AttendeeView> {
+        registration::replace_attendee(self, attendee_id, replacement, actor).await
+    }
+
+    async fn create_deadline(&self, event_id: Uuid, new: &NewDeadline, actor: &Actor) -> Result<Deadline> {
+        deadlines::create_deadline(self, event_id, new, actor).await
+    }
+
+    async fn deadlines(&self, event_id: Uuid) -> Result<Vec<Deadline>> {
+        deadlines::deadlines(self, event_id).await
+    }
+
+    async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>> {
+        deadlines::deadline(self, id).await
+    }
+
+    async fn complete_deliverable(
+        &self,
+        deadline_id: Uuid,
+        venue_id: Uuid,
+        done: &DeliverableDone,
+        actor: &Actor,
+    ) -> Result<DeliverableView> {
+        deadlines::complete_deliverable(self, deadline_id, venue_id, done, actor).await
+    }
+
+    async fn deliverables(&self, venue_id: Uuid) -> Result<Vec<DeliverableView>> {
+        deadlines::deliverables(self, venue_id).await
+    }
+
+    async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>> {
+        deadlines::plan_items(self, now, horizon).await
+    }
+
+    async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize> {
+        outbox::enqueue(self, messages).await
+    }
+
+    async fn claim_message(
+        &self,
+        now: DateTime<Utc>,
+        claim_until: DateTime<Utc>,
+        message_id: &str,
+    ) -> Result<Option<ClaimedMessage>> {
+        outbox::claim_message(self, now, claim_until, message_id).await
+    }
+
+    async fn message_handing_over(&self, id: Uuid, claim_id: Uuid) -> Result<bool> {
+        outbox::message_handing_over(self, id, claim_id).await
+    }
+
+    async fn message_sent(&self, id: Uuid, claim_id: Uuid, at: DateTime<Utc>) -> Result<()> {
+        outbox::message_sent(self, id, claim_id, at).await
+    }
+
+    async fn message_failed(
+        &self,
+        id: Uuid,
+        claim_id: Uuid,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        outbox::message_failed(self, id, claim_id, error, retry_at).await
+    }
+
+    async fn message_uncertain(&self, id: Uuid, claim_id: Uuid, error: &str) -> Result<()> {
+        outbox::message_uncertain(self, id, claim_id, error).await
+    }
+
+    async fn outbox(&self, event_id: Uuid, page: Page) -> Result<Vec<OutboxView>> {
+        outbox::outbox(self, event_id, page).await
+    }
+
+    async fn message_event(&self, id: Uuid) -> Result<Option<Uuid>> {
+        outbox::message_event(self, id).await
+    }
+
+    async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView> {
+        outbox::retry_message(self, id, actor).await
+    }
+
+    async fn record_video_check(
+        &self,
+        venue_id: Uuid,
+        check: &NewVideoCheck,
+        in_window: bool,
+        actor: &Actor,
+    ) -> Result<VideoCheckView> {
+        video::record_video_check(self, venue_id, check, in_window, actor).await
+    }
+
+    async fn video_checks(&self, venue_id: Uuid) -> Result<Vec<VideoCheckView>> {
+        video::video_checks(self, venue_id).await
+    }
+
+    async fn set_video_link(&self, venue_id: Uuid, status: LinkStatus, actor: &Actor) -> Result<VenueView> {
+        video::set_video_link(self, venue_id, status, actor).await
+    }
+
+    async fn sweep_video_links(&self, silent_since: DateTime<Utc>) -> Result<usize> {
+        video::sweep_video_links(self, silent_since).await
+    }
+
+    async fn checkins(&self, room_id: Uuid) -> Result<Vec<CheckinView>> {
+        checkins::checkins(self, room_id).await
+    }
+
+    async fn room(&self, id: Uuid) -> Result<Option<RoomRef>> {
+        checkins::room(self, id).await
+    }
+
+    async fn add_attestation(
+        &self,
+        attendee_id: Uuid,
+        key: &str,
+        at: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<AttestationView> {
+        checkins::add_attestation(self, attendee_id, key, at, actor).await
+    }
+
+    async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView> {
+        checkins::check_in(self, room_id, attendee_id, actor).await
+    }
+
+    async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()> {
+        checkins::check_out(self, room_id, attendee_id, actor).await
+    }
+
+    async fn set_room_capacity(
+        &self,
+        room_id: Uuid,
+        capacity: i64,
+        actor: &Actor,
+        notice: &OnlineNotice,
+    ) -> Result<CapacityChange> {
+        checkins::set_room_capacity(self, room_id, capacity, actor, notice).await
+    }
+
+    async fn dashboard(&self, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<DashboardSnapshot>> {
+        dashboard::dashboard(self, event_id, now).await
+    }
+
+    async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {
+        changelog::audit(self, event_id, page).await
+    }
+
+    async fn changes(&self, event_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<Change>> {
+        changelog::changes(self, event_id, after_seq, limit).await
+    }
+
+    async fn change_announcements(&self) -> Result<Option<tokio::sync::broadcast::Receiver<Uuid>>> {
+        self.announcements().await
+    }
+}
+
+async fn ready(store: &Backend) -> Result<()> {
+    let applied: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success").fetch_one(store.reader()).await?;
+    if applied < MIGRATOR.iter().count() as i64 {
+        return Err(StoreError::Database(sqlx::Error::Protocol("migrations are not all applied".into())));
+    }
+    Ok(())
+}
