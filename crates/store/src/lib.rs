@@ -1,6 +1,6 @@
 //! Persistence behind one [`Store`] trait, with a SQLite and a PostgreSQL implementation.
 //!
-//! Both implementations compile the same query code (`sql.rs`) against their own sqlx driver, so
+//! Both implementations compile the same query code (`sql/`, one module per domain) against their own sqlx driver, so
 //! the rules of every transaction are written once; what differs (pools, pragmas, migrations,
 //! locking) stays in `sqlite.rs` and `postgres.rs`. Every state change appends a row to the
 //! event's change log, with the event's next `seq`, and an audit entry in the same transaction.
