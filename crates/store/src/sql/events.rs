@@ -5,7 +5,7 @@ use serde_json::json;
 use sqlx::types::Json;
 use uuid::Uuid;
 
-use super::super::Backend;
+use super::super::{Backend, Db};
 use super::changelog::{Record, next_seq, record};
 use super::deadlines::insert_deadline;
 use super::rows::event_from_row;
@@ -26,26 +26,12 @@ pub(super) async fn load_event(conn: &mut Conn, id: Uuid) -> Result<Option<Event
 pub(super) async fn create_event(store: &Backend, new: &NewEvent, actor: &Actor) -> Result<Event> {
     let event = Event { id: Uuid::now_v7(), created_at: now(), event: new.clone() };
     let mut tx = store.writer().begin().await?;
-    sqlx::query(
+    let insert = sqlx::query(
         "INSERT INTO events (id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline,
-             video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, created_at, requirements)
+             video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-    )
-    .bind(event.id)
-    .bind(&new.title)
-    .bind(new.timezone.name())
-    .bind(new.starts_at)
-    .bind(new.ends_at)
-    .bind(new.arrive_minutes_before)
-    .bind(new.registration_deadline)
-    .bind(new.video_check_starts_at)
-    .bind(new.video_check_ends_at)
-    .bind(new.default_capacity)
-    .bind(&new.organizer_email)
-    .bind(event.created_at)
-    .bind(Json(&new.requirements))
-    .execute(&mut *tx)
-    .await?;
+    );
+    bind_fields(insert.bind(event.id), new).bind(event.created_at).execute(&mut *tx).await?;
     for deadline in huichang_core::deadline::event_deadlines(new) {
         insert_deadline(&mut tx, event.id, &deadline, event.created_at).await?;
     }
@@ -64,26 +50,13 @@ pub(super) async fn event(store: &Backend, id: Uuid) -> Result<Option<Event>> {
 pub(super) async fn update_event(store: &Backend, id: Uuid, new: &NewEvent, actor: &Actor) -> Result<Event> {
     let mut tx = store.writer().begin().await?;
     let seq = next_seq(&mut tx, id).await?;
-    sqlx::query(
+    let update = sqlx::query(
         "UPDATE events SET title = $2, timezone = $3, starts_at = $4, ends_at = $5, arrive_minutes_before = $6,
              registration_deadline = $7, video_check_starts_at = $8, video_check_ends_at = $9, default_capacity = $10,
              organizer_email = $11, requirements = $12
          WHERE id = $1",
-    )
-    .bind(id)
-    .bind(&new.title)
-    .bind(new.timezone.name())
-    .bind(new.starts_at)
-    .bind(new.ends_at)
-    .bind(new.arrive_minutes_before)
-    .bind(new.registration_deadline)
-    .bind(new.video_check_starts_at)
-    .bind(new.video_check_ends_at)
-    .bind(new.default_capacity)
-    .bind(&new.organizer_email)
-    .bind(Json(&new.requirements))
-    .execute(&mut *tx)
-    .await?;
+    );
+    bind_fields(update.bind(id), new).execute(&mut *tx).await?;
     for deadline in huichang_core::deadline::event_deadlines(new) {
         sqlx::query("UPDATE deadlines SET due_at = $3, reminders_from = $4 WHERE event_id = $1 AND kind = $2")
             .bind(id)
@@ -112,4 +85,23 @@ pub(super) async fn events(store: &Backend, page: Page) -> Result<Vec<Event>> {
     .iter()
     .map(event_from_row)
     .collect()
+}
+
+/// Binds an event's fields as `$2` to `$12`, in the order both the insert and the update name them.
+fn bind_fields<'q>(
+    query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
+    new: &'q NewEvent,
+) -> sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments> {
+    query
+        .bind(&new.title)
+        .bind(new.timezone.name())
+        .bind(new.starts_at)
+        .bind(new.ends_at)
+        .bind(new.arrive_minutes_before)
+        .bind(new.registration_deadline)
+        .bind(new.video_check_starts_at)
+        .bind(new.video_check_ends_at)
+        .bind(new.default_capacity)
+        .bind(&new.organizer_email)
+        .bind(Json(&new.requirements))
 }
