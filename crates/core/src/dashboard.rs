@@ -4,9 +4,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::door::LinkStatus;
 use crate::event::EventView;
 use crate::venue::{Approval, VenueKind};
+use crate::video::LinkStatus;
 
 /// One venue as the dashboard shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::event::{self, NewEvent, local};
 use crate::field::{self, FieldError, Report};
+use crate::venue::{Approval, VenueKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -142,6 +143,32 @@ pub struct Deadline {
     pub deadline: NewDeadline,
 }
 
+/// What a venue has done towards the deadlines of its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    pub kind: VenueKind,
+    pub approval: Approval,
+    /// Its list was sent.
+    pub registered: bool,
+    /// A video check passed, once.
+    pub video_passed: bool,
+}
+
+impl Standing {
+    /// Whether the venue still owes a deadline of `kind` (`delivered`: a deliverable marked
+    /// done). Only branch venues that may open owe anything: a main venue runs the meeting, a
+    /// rejected branch venue holds none. The dashboard, the reminders and the digest all ask here.
+    pub fn owes(&self, kind: DeadlineKind, delivered: bool) -> bool {
+        let bound = self.kind == VenueKind::Branch && self.approval != Approval::Rejected;
+        bound
+            && match kind {
+                DeadlineKind::Registration => !self.registered,
+                DeadlineKind::VideoCheck => !self.video_passed,
+                DeadlineKind::Deliverable => !delivered,
+            }
+    }
+}
+
 /// One message a venue that has not met a deadline is owed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Notice {
@@ -227,6 +254,26 @@ mod tests {
 
     fn at(text: &str) -> DateTime<Utc> {
         event::instant(text).unwrap()
+    }
+
+    #[test]
+    fn only_branch_venues_that_may_open_owe_anything() {
+        let nothing =
+            Standing { kind: VenueKind::Branch, approval: Approval::Pending, registered: false, video_passed: false };
+        let kinds = [DeadlineKind::Registration, DeadlineKind::VideoCheck, DeadlineKind::Deliverable];
+        assert!(kinds.iter().all(|&kind| nothing.owes(kind, false)));
+        let approved = Standing { approval: Approval::Approved, ..nothing };
+        assert!(kinds.iter().all(|&kind| approved.owes(kind, false)));
+        for exempt in
+            [Standing { kind: VenueKind::Main, ..nothing }, Standing { approval: Approval::Rejected, ..nothing }]
+        {
+            assert!(kinds.iter().all(|&kind| !exempt.owes(kind, false)));
+        }
+        let listed = Standing { registered: true, ..nothing };
+        assert!(!listed.owes(DeadlineKind::Registration, false) && listed.owes(DeadlineKind::VideoCheck, false));
+        let tested = Standing { video_passed: true, ..nothing };
+        assert!(!tested.owes(DeadlineKind::VideoCheck, false) && tested.owes(DeadlineKind::Registration, true));
+        assert!(!nothing.owes(DeadlineKind::Deliverable, true));
     }
 
     fn registration() -> Deadline {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::door::Requirement;
+use crate::admission::Requirement;
 use crate::field::{self, FieldError, Report};
 
 /// `POST /api/v1/events`. Every field is optional here so that all missing ones are reported at once.
@@ -80,7 +80,7 @@ impl EventInput {
         let arrive = report.check("arrive_minutes_before", in_range(self.arrive_minutes_before.unwrap_or(15), 0, 1440));
         let capacity = report.check("default_capacity", in_range(self.default_capacity.unwrap_or(30), 1, MAX_CAPACITY));
         let email = report.check("organizer_email", required(self.organizer_email).and_then(|t| field::email(&t)));
-        let requirements = crate::door::validate_requirements(&self.requirements.unwrap_or_default(), &mut report);
+        let requirements = crate::admission::validate_requirements(&self.requirements.unwrap_or_default(), &mut report);
 
         if let (Some(starts), Some(ends)) = (starts_at, ends_at)
             && ends <= starts

@@ -1,9 +1,9 @@
 //! Domain types and rules of huichang. Pure functions only: no I/O, no async, no clock.
 //! Callers pass `now` in, so every rule can be tested with fixed times.
 
+pub mod admission;
 pub mod dashboard;
 pub mod deadline;
-pub mod door;
 pub mod duration;
 pub mod event;
 pub mod field;
@@ -11,5 +11,6 @@ pub mod phone;
 pub mod registration;
 pub mod role;
 pub mod venue;
+pub mod video;
 
 pub use field::FieldError;

@@ -212,7 +212,7 @@ pub struct VenueView {
     pub approval_record: Option<ApprovalRecord>,
     /// The latest video-check result: `none`, `passed` or `failed`.
     pub video_check: String,
-    pub video_link: crate::door::LinkStatus,
+    pub video_link: crate::video::LinkStatus,
     pub created_at: DateTime<FixedOffset>,
 }
 

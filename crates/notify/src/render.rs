@@ -3,13 +3,7 @@
 use chrono::{DateTime, Utc};
 use huichang_core::deadline::{Deadline, DeadlineKind, Notice};
 use huichang_core::event::{Event, local};
-use huichang_store::VenueContact;
-
-pub struct Rendered {
-    pub subject: String,
-    pub text: String,
-    pub html: String,
-}
+use huichang_store::{Letter, VenueContact};
 
 fn when(event: &Event, at: DateTime<Utc>) -> (String, String) {
     let tz = event.event.timezone;
@@ -48,7 +42,7 @@ pub fn venue_notice(
     venue: &VenueContact,
     notice: Notice,
     public_url: &str,
-) -> Rendered {
+) -> Letter {
     let title = &event.event.title;
     let what = &deadline.deadline.title;
     let (due_zh, due_en) = when(event, deadline.deadline.due_at);
@@ -82,7 +76,7 @@ pub fn venue_notice(
 }
 
 /// The organiser's digest at the deadline: exactly the venues still missing.
-pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], public_url: &str) -> Rendered {
+pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], public_url: &str) -> Letter {
     let title = &event.event.title;
     let what = &deadline.deadline.title;
     let (due_zh, due_en) = when(event, deadline.deadline.due_at);
@@ -119,7 +113,7 @@ pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], pub
 }
 
 /// The live-stream notice to a person a capacity cut moved to online participation.
-pub fn online_notice(event: &Event, name: &str, public_url: &str) -> Rendered {
+pub fn online_notice(event: &Event, name: &str, public_url: &str) -> Letter {
     let title = &event.event.title;
     let (starts_zh, starts_en) = when(event, event.event.starts_at);
     let link = format!("{public_url}/events/{}", event.id);
@@ -141,7 +135,7 @@ pub fn online_notice(event: &Event, name: &str, public_url: &str) -> Rendered {
     compose(subject, &zh, &en, &link)
 }
 
-fn compose(subject: String, zh: &[String], en: &[String], link: &str) -> Rendered {
+fn compose(subject: String, zh: &[String], en: &[String], link: &str) -> Letter {
     let footer_zh = "此邮件由 huichang 会场系统自动发送，请勿直接回复。";
     let footer_en = "Sent automatically by huichang; please do not reply to this address.";
     let text = format!("{}\n\n{footer_zh}\n\n----\n\n{}\n\n{footer_en}\n", zh.join("\n\n"), en.join("\n\n"));
@@ -155,7 +149,7 @@ fn compose(subject: String, zh: &[String], en: &[String], link: &str) -> Rendere
         paragraphs(zh),
         paragraphs(en)
     );
-    Rendered { subject, text, html }
+    Letter { subject, text, html }
 }
 
 /// The page link as an anchor (the link itself is ours, never user input).

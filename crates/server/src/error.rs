@@ -4,6 +4,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use huichang_core::FieldError;
+use huichang_core::admission::Refusal;
 use huichang_store::StoreError;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -82,6 +83,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> Self {
         match error {
             StoreError::NotFound => ApiError::not_found("resource"),
+            StoreError::Refused(refusal) => refusal.into(),
             StoreError::MainVenueExists => {
                 ApiError::new(StatusCode::CONFLICT, "main_venue_exists", "the event already has a main venue")
             }
@@ -100,14 +102,6 @@ impl From<StoreError> for ApiError {
             )
             .with("capacity", over.capacity)
             .with("onsite", over.onsite),
-            StoreError::AlreadyCheckedIn => {
-                ApiError::new(StatusCode::CONFLICT, "already_checked_in", "the attendee is already inside a room")
-            }
-            StoreError::RoomFull => ApiError::new(
-                StatusCode::CONFLICT,
-                "room_full",
-                "the room is full; nobody new gets in until a seat is free",
-            ),
             StoreError::NotCheckedIn => {
                 ApiError::new(StatusCode::CONFLICT, "not_checked_in", "the attendee is not checked in to this room")
             }
@@ -135,6 +129,24 @@ impl From<StoreError> for ApiError {
                 .retry(2)
             }
             other => ApiError::internal(other),
+        }
+    }
+}
+
+/// The door's refusals (`admission::admit`), as the API names them.
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let detail = refusal.to_string();
+        match refusal {
+            Refusal::Unknown(what) => ApiError::not_found(what),
+            Refusal::NotPermitted => ApiError::forbidden(),
+            Refusal::NotRegisteredHere(_) => ApiError::invalid("not_registered_here", detail, Vec::new()),
+            Refusal::VenueNotApproved => ApiError::new(StatusCode::CONFLICT, "venue_not_approved", detail),
+            Refusal::RequirementNotMet(missing) => {
+                ApiError::new(StatusCode::CONFLICT, "requirement_not_met", detail).with("missing", missing)
+            }
+            Refusal::AlreadyCheckedIn => ApiError::new(StatusCode::CONFLICT, "already_checked_in", detail),
+            Refusal::RoomFull => ApiError::new(StatusCode::CONFLICT, "room_full", detail),
         }
     }
 }

@@ -12,7 +12,7 @@ pub async fn run(store: Arc<dyn Store>, timeout: Duration, shutdown: impl Future
     let every = (timeout / 3).clamp(Duration::from_millis(200), Duration::from_secs(5));
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
-        match store.sweep_video_links(huichang_core::door::lost_before(Utc::now(), timeout)).await {
+        match store.sweep_video_links(huichang_core::video::lost_before(Utc::now(), timeout)).await {
             Ok(0) => {}
             Ok(lost) => tracing::info!(lost, "video links lost"),
             Err(error) => tracing::warn!(%error, "video-link sweep failed; trying again"),

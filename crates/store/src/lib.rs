@@ -36,13 +36,9 @@ pub enum StoreError {
     AlreadyReplaced,
     #[error("{0} is already on the list")]
     AlreadyOnList(String),
-    /// The door refuses the person before looking for a seat.
+    /// The door refuses the person (`huichang_core::admission::admit`).
     #[error(transparent)]
-    Refused(#[from] huichang_core::door::Refusal),
-    #[error("the attendee is already inside a room")]
-    AlreadyCheckedIn,
-    #[error("the room is full")]
-    RoomFull,
+    Refused(#[from] huichang_core::admission::Refusal),
     #[error("the attendee is not checked in to this room")]
     NotCheckedIn,
     #[error("only a failed message can be queued again")]
@@ -191,7 +187,7 @@ pub struct CheckinView {
 pub struct VideoCheckView {
     pub id: Uuid,
     pub venue_id: Uuid,
-    pub result: huichang_core::door::CheckResult,
+    pub result: huichang_core::video::CheckResult,
     #[schema(value_type = Object)]
     pub items: Value,
     pub note: String,
@@ -216,8 +212,16 @@ pub struct MovedOnline {
     pub email: Option<String>,
 }
 
-/// Writes the email telling a person moved online; `None` when there is nobody to write to.
-pub type OnlineNotice = dyn Fn(&Event, &MovedOnline) -> Option<NewMessage> + Send + Sync;
+/// An email's words, ready to send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Letter {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Writes the email telling a person (by name) that they were moved online.
+pub type OnlineNotice = dyn Fn(&Event, &str) -> Letter + Send + Sync;
 
 /// What a capacity cut did.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -434,7 +438,7 @@ pub trait Store: Send + Sync + 'static {
     async fn record_video_check(
         &self,
         venue_id: Uuid,
-        check: &huichang_core::door::NewVideoCheck,
+        check: &huichang_core::video::NewVideoCheck,
         in_window: bool,
         actor: &Actor,
     ) -> Result<VideoCheckView>;
@@ -445,7 +449,7 @@ pub trait Store: Send + Sync + 'static {
     async fn set_video_link(
         &self,
         venue_id: Uuid,
-        status: huichang_core::door::LinkStatus,
+        status: huichang_core::video::LinkStatus,
         actor: &Actor,
     ) -> Result<VenueView>;
     /// Marks `lost` every connected link silent since before `silent_since`; returns how many.
@@ -459,10 +463,9 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
         actor: &Actor,
     ) -> Result<AttestationView>;
-    /// Lets a person in, deciding in the write: `Refused` when not on the room's venue's current
-    /// on-site list, the branch venue not approved or a requirement not met, then
-    /// `AlreadyCheckedIn` when inside any room, `RoomFull` when no seat is free.
-    async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView>;
+    /// Lets a person in, deciding in the write: every fact of `huichang_core::admission::admit`
+    /// is read in the check-in's transaction, and `Refused` names the first one that fails.
+    async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, grant: &Grant, actor: &Actor) -> Result<CheckinView>;
     async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()>;
     /// The people inside a room now, earliest first.
     async fn checkins(&self, room_id: Uuid) -> Result<Vec<CheckinView>>;

@@ -7,8 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use huichang_core::FieldError;
-use huichang_core::door::Refusal;
-use huichang_store::{AttestationView, CheckinView, StoreError};
+use huichang_store::{AttestationView, CheckinView};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -38,27 +37,12 @@ pub async fn check_in(
     Path(room): Path<String>,
     JsonBody(input): JsonBody<CheckinInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let room = load_room(&state, &room).await?;
+    let room_id = id(&room, "room")?;
     let attendee_id = id(&input.attendee_id, "attendee")?;
-    let attendee = state.store.attendee(attendee_id).await?.ok_or_else(|| ApiError::not_found("attendee"))?;
-    caller.require(caller.grant.may_coordinate(room.venue_id))?;
-    // The list, the approval, the requirements and the seat are decided in the write itself, so
-    // that a change committed a moment before is never missed.
-    let checkin = state.store.check_in(room.id, attendee.id, &caller.actor()).await.map_err(refused)?;
+    // Every check of the door, the role included, is decided in the write itself, so that a
+    // change committed a moment before is never missed.
+    let checkin = state.store.check_in(room_id, attendee_id, &caller.grant, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(checkin)))
-}
-
-/// The door's refusals before a seat, as the API names them.
-fn refused(error: StoreError) -> ApiError {
-    let StoreError::Refused(refusal) = error else { return error.into() };
-    let detail = refusal.to_string();
-    match refusal {
-        Refusal::NotRegisteredHere(_) => ApiError::invalid("not_registered_here", detail, Vec::new()),
-        Refusal::VenueNotApproved => ApiError::new(StatusCode::CONFLICT, "venue_not_approved", detail),
-        Refusal::RequirementNotMet(missing) => {
-            ApiError::new(StatusCode::CONFLICT, "requirement_not_met", detail).with("missing", missing)
-        }
-    }
 }
 
 /// Check an attendee out of a room.

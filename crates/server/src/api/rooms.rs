@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use huichang_core::FieldError;
-use huichang_store::{CapacityChange, NewMessage, RoomRef};
+use huichang_store::{CapacityChange, RoomRef};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -47,20 +47,8 @@ pub async fn set_capacity(
         ));
     }
     let public_url = state.public_url.clone();
-    let notice = move |event: &huichang_core::event::Event, person: &huichang_store::MovedOnline| {
-        let email = person.email.clone()?;
-        let mail = huichang_notify::render::online_notice(event, &person.name, &public_url);
-        Some(NewMessage {
-            event_id: event.id,
-            dedupe_key: String::new(),
-            kind: "online_notice".into(),
-            deadline_id: None,
-            venue_id: None,
-            recipient: email,
-            subject: mail.subject,
-            body_text: mail.text,
-            body_html: mail.html,
-        })
+    let notice = move |event: &huichang_core::event::Event, name: &str| {
+        huichang_notify::render::online_notice(event, name, &public_url)
     };
     Ok(Json(state.store.set_room_capacity(room.id, input.capacity, &caller.actor(), &notice).await?))
 }

@@ -1,10 +1,13 @@
 //! The door of a room: attestations, check-in and check-out, the capacity of a room, and the
 //! batcher that writes check-ins arriving together in one transaction.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use huichang_core::door::{self, Requirement};
+use huichang_core::admission::{self, OnSite, Refusal, Requirement};
 use huichang_core::event::{Event, local};
+use huichang_core::role::Grant;
 use huichang_core::venue::{Approval, VenueKind};
 use serde_json::json;
 use sqlx::types::Json;
@@ -16,18 +19,19 @@ use super::changelog::{Record, insert_audit, next_seq, record};
 use super::deadlines::event_timezone;
 use super::events::load_event;
 use super::outbox::insert_message;
-use super::registration::{lock_list_of, onsite_count};
+use super::registration::lock_list_of;
 use super::venues::{event_of_venue, room_from_row, venue_capacity};
-use super::{DbRow, Tx, now, row_timezone};
+use super::{DbRow, Tx, now, row_timezone, rows_in_zone};
 use crate::{
-    Actor, AttestationView, CapacityChange, CheckinView, MovedOnline, OnlineNotice, Result, RoomRef, StoreError,
+    Actor, AttestationView, CapacityChange, CheckinView, MovedOnline, NewMessage, OnlineNotice, Result, RoomRef,
+    StoreError,
 };
 
 /// Check-ins that arrive together are written together: one transaction, one commit, and the
 /// event row (its `seq`) taken once for all of them. Each check-in alone holds that row from its
 /// change to its commit, so a busy door would otherwise spend its time waiting for its turn.
 pub(in super::super) struct CheckinBatcher {
-    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Arrival>>,
+    queue: std::sync::OnceLock<tokio::sync::mpsc::Sender<Queued>>,
 }
 
 /// Check-ins one transaction carries at most.
@@ -35,9 +39,11 @@ pub(super) const CHECKIN_BATCH: usize = 64;
 /// Transactions writing check-ins side by side: while one commits, the next gathers its batch.
 pub(super) const CHECKIN_WRITERS: usize = 4;
 
-pub(super) struct Arrival {
+/// A check-in waiting for its batch.
+pub(super) struct Queued {
     room_id: Uuid,
     attendee_id: Uuid,
+    grant: Grant,
     actor: Actor,
     answer: tokio::sync::oneshot::Sender<Result<CheckinView>>,
 }
@@ -48,7 +54,7 @@ impl CheckinBatcher {
     }
 
     /// The queue of check-ins, with its writers started on first use (inside the runtime).
-    pub(super) fn queue(&self, pool: &sqlx::Pool<Db>) -> &tokio::sync::mpsc::Sender<Arrival> {
+    pub(super) fn queue(&self, pool: &sqlx::Pool<Db>) -> &tokio::sync::mpsc::Sender<Queued> {
         self.queue.get_or_init(|| {
             let (sender, receiver) = tokio::sync::mpsc::channel(1024);
             let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
@@ -65,7 +71,7 @@ impl CheckinBatcher {
 /// again on its own, so that one cannot take the others down with it.
 pub(super) async fn write_checkins(
     pool: sqlx::Pool<Db>,
-    receiver: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Arrival>>>,
+    receiver: std::sync::Arc<tokio::sync::Mutex<tokio::sync::mpsc::Receiver<Queued>>>,
 ) {
     loop {
         let mut batch = Vec::new();
@@ -106,21 +112,26 @@ pub(super) async fn write_checkins(
 /// takes rows in this order (a venue's list and row, a room, the event), so batches of several
 /// writers cannot deadlock each other, nor with a list change, a capacity cut, a decision on the
 /// approval or the video link.
-pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) -> Result<Vec<Result<CheckinView>>> {
+pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -> Result<Vec<Result<CheckinView>>> {
     let mut tx = pool.begin().await?;
     let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
     let mut places = Vec::with_capacity(batch.len());
     for (i, admitted) in admit_together(&mut tx, batch).await?.into_iter().enumerate() {
-        places.push(admitted.map_err(|refusal| answers[i] = Some(Err(refusal))).ok());
+        places.push(admitted.map_err(|refusal| answers[i] = Some(Err(refusal.into()))).ok());
     }
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
     let mut seated = Vec::new();
     for i in order {
-        let Some(place) = places[i] else { continue };
+        let Some((place, facts)) = places[i].take() else { continue };
         match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
-            Ok(at) => seated.push((place.event_id, i, place.venue_id, at, place.tz)),
-            Err(refusal) => answers[i] = Some(Err(refusal)),
+            Seat::Taken(at) => seated.push((place.event_id, i, place.venue_id, at, place.tz)),
+            Seat::Refused { inside } => {
+                // Taken a moment ago, by this batch or another: the door names why, as always.
+                let facts = admission::Arrival { inside, seat_free: false, ..facts };
+                let refusal = admission::admit(&facts).err().unwrap_or(Refusal::RoomFull);
+                answers[i] = Some(Err(refusal.into()));
+            }
         }
     }
     seated.sort_by_key(|&(event_id, i, ..)| (event_id, i));
@@ -143,7 +154,7 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) 
         let entries = changes
             .iter()
             .map(|&(_, i, venue_id, at, _)| {
-                let Arrival { room_id, attendee_id, actor, .. } = &batch[i];
+                let Queued { room_id, attendee_id, actor, .. } = &batch[i];
                 let detail = json!({"room_id": room_id});
                 (
                     actor,
@@ -157,7 +168,7 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Arrival]) 
             sqlx::query(announce).bind(event_id.to_string()).execute(&mut *tx).await?;
         }
         for &(_, i, _, at, tz) in changes {
-            let Arrival { room_id, attendee_id, .. } = &batch[i];
+            let Queued { room_id, attendee_id, .. } = &batch[i];
             answers[i] =
                 Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
         }
@@ -174,22 +185,19 @@ pub(super) struct Place {
     tz: Tz,
 }
 
-/// What the door checks before a seat, for each arrival of a batch, read in the batch's
-/// transaction and held to its commit: each room's venue list (shared: check-ins go side by side,
-/// a change to the list waits for them or they for it) and the venue's row with its approval.
-/// So a person replaced, removed or moved online, or a venue whose approval is withdrawn, just
-/// before is refused, and one changed just after was let in before the change, in the change log
-/// too. A few statements per batch, whatever the number of people and venues.
-pub(super) async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec<Result<Place>>> {
-    let venue_of: std::collections::HashMap<Uuid, Uuid> =
-        with_ids("SELECT id, venue_id FROM rooms WHERE id IN", batch.iter().map(|a| a.room_id))
-            .build()
-            .fetch_all(&mut **tx)
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get("id")?, row.try_get("venue_id")?)))
-            .collect::<Result<_>>()?;
-    let mut venue_ids: Vec<Uuid> = venue_of.values().copied().collect();
+/// Every fact the door checks (`admission::admit`), for each check-in of a batch, read in the
+/// batch's transaction and held to its commit: each room's venue list (shared: check-ins go side
+/// by side, a change to the list waits for them or they for it) and the venue's row with its
+/// approval. So a person replaced, removed or moved online, or a venue whose approval is
+/// withdrawn, just before is refused, and one changed just after was let in before the change,
+/// in the change log too. A few statements per batch, whatever the number of people and venues.
+/// Those the door lets through come with their facts, for the seat to decide.
+pub(super) async fn admit_together(
+    tx: &mut Tx,
+    batch: &[Queued],
+) -> Result<Vec<std::result::Result<(Place, admission::Arrival), Refusal>>> {
+    let rooms = rooms_of(tx, batch).await?;
+    let mut venue_ids: Vec<Uuid> = rooms.values().map(|room| room.venue_id).collect();
     venue_ids.sort();
     venue_ids.dedup();
     if let Some(share) = SHARE_LISTS {
@@ -201,7 +209,7 @@ pub(super) async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec
         venue_ids.iter().copied(),
     );
     venues.push(" ").push(SHARE_VENUE);
-    let venues: std::collections::HashMap<Uuid, Gate> = venues
+    let venues: HashMap<Uuid, Gate> = venues
         .build()
         .fetch_all(&mut **tx)
         .await?
@@ -210,22 +218,66 @@ pub(super) async fn admit_together(tx: &mut Tx, batch: &[Arrival]) -> Result<Vec
         .collect::<Result<_>>()?;
     let people: Vec<Uuid> = batch.iter().map(|a| a.attendee_id).collect();
     let state = attendee_states(tx, &people).await?;
+    let inside = people_inside(tx, &people).await?;
     let required = venues.values().any(|gate| !gate.requirements.is_empty());
     let latest = if required { latest_attestations(tx, &people).await? } else { Default::default() };
-    let admit = |arrival: &Arrival| -> Option<Result<Place>> {
-        let venue_id = *venue_of.get(&arrival.room_id)?;
-        let gate = venues.get(&venue_id)?;
-        let &(attendee_venue, current, onsite) = state.get(&arrival.attendee_id)?;
-        let facts = door::Arrival { here: attendee_venue == venue_id, current, onsite, venue_open: gate.open };
-        let missing = || {
-            let shown = |key: &str| latest.get(&(arrival.attendee_id, key.to_owned())).copied();
-            door::unmet(&gate.requirements, &shown, gate.starts_at)
+    let admit = |queued: &Queued| {
+        let room = rooms.get(&queued.room_id);
+        let gate = room.and_then(|room| venues.get(&room.venue_id));
+        let (Some(room), Some(gate)) = (room, gate) else {
+            return Err(Refusal::Unknown("room"));
         };
-        let place = Place { venue_id, event_id: gate.event_id, tz: gate.tz };
-        Some(door::admit(facts, missing).map(|()| place).map_err(StoreError::Refused))
+        let listed = state.get(&queued.attendee_id);
+        let &(attendee_venue, current, onsite) = listed.unwrap_or(&(Uuid::nil(), false, false));
+        let shown = |key: &str| latest.get(&(queued.attendee_id, key.to_owned())).copied();
+        let facts = admission::Arrival {
+            room_known: true,
+            attendee_known: listed.is_some(),
+            permitted: queued.grant.may_coordinate(room.venue_id),
+            here: attendee_venue == room.venue_id,
+            current,
+            onsite,
+            venue_open: gate.open,
+            missing: admission::unmet(&gate.requirements, &shown, gate.starts_at),
+            inside: inside.contains(&queued.attendee_id),
+            seat_free: room.seat_free,
+        };
+        admission::admit(&facts)?;
+        Ok((Place { venue_id: room.venue_id, event_id: gate.event_id, tz: gate.tz }, facts))
     };
-    // Rooms and people are never deleted, and the handler found both: only a bug lands here.
-    Ok(batch.iter().map(|arrival| admit(arrival).unwrap_or(Err(StoreError::NotFound))).collect())
+    Ok(batch.iter().map(admit).collect())
+}
+
+/// A room as a batch reads it before taking seats.
+pub(super) struct RoomDoor {
+    venue_id: Uuid,
+    seat_free: bool,
+}
+
+/// The rooms of a batch, by id; a room not found is missing.
+async fn rooms_of(tx: &mut Tx, batch: &[Queued]) -> Result<HashMap<Uuid, RoomDoor>> {
+    with_ids("SELECT id, venue_id, capacity, occupancy FROM rooms WHERE id IN", batch.iter().map(|a| a.room_id))
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| {
+            let seat_free = row.try_get::<i64, _>("occupancy")? < row.try_get::<i64, _>("capacity")?;
+            Ok((row.try_get("id")?, RoomDoor { venue_id: row.try_get("venue_id")?, seat_free }))
+        })
+        .collect()
+}
+
+/// Of `people`, those inside a room now.
+async fn people_inside(tx: &mut Tx, people: &[Uuid]) -> Result<HashSet<Uuid>> {
+    let sql = "SELECT attendee_id FROM checkins WHERE checked_out_at IS NULL AND attendee_id IN";
+    with_ids(sql, people.iter().copied())
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok(row.try_get("attendee_id")?))
+        .collect()
 }
 
 /// A venue's door as a batch reads it.
@@ -253,7 +305,7 @@ impl Gate {
 
 /// `sql` followed by `(…)` with each id bound (a batch holds at most `CHECKIN_BATCH`). The list is
 /// padded with its last id to a power of two, so that a few prepared statements serve every
-/// batch instead of one per length.
+/// batch instead of one per length; no id at all is `(NULL)`, which matches nothing.
 pub(super) fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
     let mut ids: Vec<Uuid> = ids.into_iter().collect();
     if let Some(&last) = ids.last() {
@@ -261,6 +313,9 @@ pub(super) fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryB
     }
     let mut query = QueryBuilder::<Db>::new(sql);
     query.push(" (");
+    if ids.is_empty() {
+        query.push("NULL");
+    }
     let mut list = query.separated(", ");
     for id in ids {
         list.push_bind(id);
@@ -270,10 +325,7 @@ pub(super) fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryB
 }
 
 /// Where each person is on the list: their venue, whether current, whether on site.
-pub(super) async fn attendee_states(
-    tx: &mut Tx,
-    people: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, (Uuid, bool, bool)>> {
+pub(super) async fn attendee_states(tx: &mut Tx, people: &[Uuid]) -> Result<HashMap<Uuid, (Uuid, bool, bool)>> {
     let sql = "SELECT id, venue_id, status, participation, removed_at FROM attendees WHERE id IN";
     with_ids(sql, people.iter().copied())
         .build()
@@ -293,7 +345,7 @@ pub(super) async fn attendee_states(
 pub(super) async fn latest_attestations(
     tx: &mut Tx,
     people: &[Uuid],
-) -> Result<std::collections::HashMap<(Uuid, String), DateTime<Utc>>> {
+) -> Result<HashMap<(Uuid, String), DateTime<Utc>>> {
     let mut query = with_ids(
         "SELECT attendee_id, key, MAX(at) AS at FROM attestations WHERE attendee_id IN",
         people.iter().copied(),
@@ -308,15 +360,20 @@ pub(super) async fn latest_attestations(
         .collect()
 }
 
-/// Takes a seat for one person, or says why not. The database decides: of any number of racing
-/// check-ins only as many as there are free seats find `occupancy < capacity`, and the unique
-/// index on people inside lets each person in once. Refusals write nothing, so the transaction
-/// goes on with the next person.
-pub(super) async fn take_seat(
-    tx: &mut Tx,
-    room_id: Uuid,
-    attendee_id: Uuid,
-) -> Result<std::result::Result<DateTime<Utc>, StoreError>> {
+/// What became of a seat the door let a person look for.
+pub(super) enum Seat {
+    Taken(DateTime<Utc>),
+    /// No seat: `inside` a room already, or the room full.
+    Refused {
+        inside: bool,
+    },
+}
+
+/// Takes a seat for one person. The database decides: of any number of racing check-ins only as
+/// many as there are free seats find `occupancy < capacity`, and the unique index on people
+/// inside lets each person in once. Refusals write nothing, so the transaction goes on with the
+/// next person.
+pub(super) async fn take_seat(tx: &mut Tx, room_id: Uuid, attendee_id: Uuid) -> Result<Seat> {
     let seat: Option<Uuid> = sqlx::query_scalar(
         "UPDATE rooms SET occupancy = occupancy + 1
          WHERE id = $1 AND occupancy < capacity
@@ -328,13 +385,12 @@ pub(super) async fn take_seat(
     .fetch_optional(&mut **tx)
     .await?;
     if seat.is_none() {
-        // Refused: say why, the person inside before the room full.
         let inside: Option<Uuid> =
             sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
                 .bind(attendee_id)
                 .fetch_optional(&mut **tx)
                 .await?;
-        return Ok(Err(if inside.is_some() { StoreError::AlreadyCheckedIn } else { StoreError::RoomFull }));
+        return Ok(Seat::Refused { inside: inside.is_some() });
     }
     let at = now();
     let inserted: Option<Uuid> = sqlx::query_scalar(
@@ -353,30 +409,23 @@ pub(super) async fn take_seat(
             .bind(room_id)
             .execute(&mut **tx)
             .await?;
-        return Ok(Err(StoreError::AlreadyCheckedIn));
+        return Ok(Seat::Refused { inside: true });
     }
-    Ok(Ok(at))
+    Ok(Seat::Taken(at))
 }
 
 pub(super) async fn checkins(store: &Backend, room_id: Uuid) -> Result<Vec<CheckinView>> {
-    let rows = sqlx::query(
-        "SELECT c.attendee_id, c.checked_in_at, e.timezone FROM checkins c
+    let sql = "SELECT c.attendee_id, c.checked_in_at, e.timezone FROM checkins c
          JOIN rooms r ON r.id = c.room_id JOIN venues v ON v.id = r.venue_id JOIN events e ON e.id = v.event_id
-         WHERE c.room_id = $1 AND c.checked_out_at IS NULL ORDER BY c.checked_in_at, c.id",
-    )
-    .bind(room_id)
-    .fetch_all(store.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let tz = row_timezone(row)?;
-            Ok(CheckinView {
-                attendee_id: row.try_get("attendee_id")?,
-                room_id,
-                checked_in_at: local(row.try_get("checked_in_at")?, tz),
-            })
+         WHERE c.room_id = $1 AND c.checked_out_at IS NULL ORDER BY c.checked_in_at, c.id";
+    rows_in_zone(store, sql, room_id, |row, tz| {
+        Ok(CheckinView {
+            attendee_id: row.try_get("attendee_id")?,
+            room_id,
+            checked_in_at: local(row.try_get("checked_in_at")?, tz),
         })
-        .collect()
+    })
+    .await
 }
 
 pub(super) async fn room(store: &Backend, id: Uuid) -> Result<Option<RoomRef>> {
@@ -433,9 +482,15 @@ pub(super) async fn add_attestation(
     Ok(AttestationView { id, attendee_id, key: key.to_owned(), at: local(at, tz) })
 }
 
-pub(super) async fn check_in(store: &Backend, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView> {
+pub(super) async fn check_in(
+    store: &Backend,
+    room_id: Uuid,
+    attendee_id: Uuid,
+    grant: &Grant,
+    actor: &Actor,
+) -> Result<CheckinView> {
     let (answer, answered) = tokio::sync::oneshot::channel();
-    let arrival = Arrival { room_id, attendee_id, actor: actor.clone(), answer };
+    let arrival = Queued { room_id, attendee_id, grant: grant.clone(), actor: actor.clone(), answer };
     // The writers stop only with the store, or by a panic: either way, no database to write to.
     let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
     store.checkins.queue(store.writer()).send(arrival).await.map_err(|_| stopped())?;
@@ -490,9 +545,7 @@ pub(super) async fn set_room_capacity(
     let event_id = event_of_venue(&mut tx, venue_id).await?;
     let seq = next_seq(&mut tx, event_id).await?;
     let venue_capacity = venue_capacity(&mut tx, venue_id).await?;
-    let onsite = onsite_count(&mut tx, venue_id).await?;
-    let excess = (onsite - venue_capacity).max(0);
-    let moved = last_added_onsite(&mut tx, venue_id, excess).await?;
+    let moved = moved_online(&mut tx, venue_id, venue_capacity).await?;
     let event = load_event(&mut tx, event_id).await?.ok_or(StoreError::NotFound)?;
     let emailed = move_online(&mut tx, (&event, seq), venue_id, &moved, notice).await?;
     let moved_online: Vec<Uuid> = moved.iter().map(|m| m.attendee_id).collect();
@@ -507,23 +560,25 @@ pub(super) async fn set_room_capacity(
     Ok(CapacityChange { room, venue_capacity, moved_online, emailed })
 }
 
-/// The `count` people of the venue's list who come on site and were added last: most recently
-/// added first; within one list, later rows count as later.
-async fn last_added_onsite(tx: &mut Tx, venue_id: Uuid, count: i64) -> Result<Vec<MovedOnline>> {
-    sqlx::query(
-        "SELECT id, name, email FROM attendees
-         WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'
-         ORDER BY added_at DESC, position DESC, id DESC LIMIT $2",
+/// The people of the venue's list who move online to fit `seats`, in the order
+/// `admission::moved_online` chooses them.
+async fn moved_online(tx: &mut Tx, venue_id: Uuid, seats: i64) -> Result<Vec<MovedOnline>> {
+    let rows = sqlx::query(
+        "SELECT id, name, email, added_at, position FROM attendees
+         WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
     )
     .bind(venue_id)
-    .bind(count)
     .fetch_all(&mut **tx)
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(MovedOnline { attendee_id: row.try_get("id")?, name: row.try_get("name")?, email: row.try_get("email")? })
-    })
-    .collect()
+    .await?;
+    let mut people = HashMap::new();
+    let mut on_site = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let attendee_id: Uuid = row.try_get("id")?;
+        on_site.push(OnSite { attendee_id, added_at: row.try_get("added_at")?, position: row.try_get("position")? });
+        people
+            .insert(attendee_id, MovedOnline { attendee_id, name: row.try_get("name")?, email: row.try_get("email")? });
+    }
+    Ok(admission::moved_online(&on_site, seats).into_iter().filter_map(|id| people.remove(&id)).collect())
 }
 
 /// Moves each person online and queues their notice, once per change (`seq`). Returns how
@@ -541,12 +596,21 @@ async fn move_online(
             .bind(person.attendee_id)
             .execute(&mut **tx)
             .await?;
-        if let Some(mut message) = notice(event, person) {
-            message.dedupe_key = format!("online:{}:{seq}", person.attendee_id);
-            message.venue_id = Some(venue_id);
-            if insert_message(tx, &message).await? {
-                emailed += 1;
-            }
+        let Some(email) = &person.email else { continue };
+        let letter = notice(event, &person.name);
+        let message = NewMessage {
+            event_id: event.id,
+            dedupe_key: format!("online:{}:{seq}", person.attendee_id),
+            kind: "online_notice".into(),
+            deadline_id: None,
+            venue_id: Some(venue_id),
+            recipient: email.clone(),
+            subject: letter.subject,
+            body_text: letter.text,
+            body_html: letter.html,
+        };
+        if insert_message(tx, &message).await? {
+            emailed += 1;
         }
     }
     Ok(emailed)

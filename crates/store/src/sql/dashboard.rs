@@ -5,10 +5,10 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use huichang_core::dashboard::VenueRow;
-use huichang_core::deadline::{Deadline, DeadlineKind};
-use huichang_core::door::LinkStatus;
+use huichang_core::deadline::{Deadline, Standing};
 use huichang_core::event::Event;
 use huichang_core::venue::{Approval, VenueKind};
+use huichang_core::video::LinkStatus;
 use sqlx::Row;
 use uuid::Uuid;
 
@@ -97,20 +97,9 @@ fn venue_row(row: &DbRow, deadlines: &[Deadline], done: &HashSet<(Uuid, Uuid)>) 
     let kind = VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch);
     let approval = Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending);
     let technician: bool = row.try_get("technician")?;
-    let passed: bool = row.try_get("video_passed_once")?;
-    // Only branch venues that may open owe anything, as with the reminders.
-    let owes = kind == VenueKind::Branch && approval != Approval::Rejected;
-    let overdue = deadlines
-        .iter()
-        .filter(|d| {
-            owes && match d.deadline.kind {
-                DeadlineKind::Registration => !technician,
-                DeadlineKind::VideoCheck => !passed,
-                DeadlineKind::Deliverable => !done.contains(&(d.id, id)),
-            }
-        })
-        .map(|d| d.id)
-        .collect();
+    let standing = Standing { kind, approval, registered: technician, video_passed: row.try_get("video_passed_once")? };
+    let overdue =
+        deadlines.iter().filter(|d| standing.owes(d.deadline.kind, done.contains(&(d.id, id)))).map(|d| d.id).collect();
     Ok(VenueRow {
         id,
         name: row.try_get("name")?,

@@ -2,8 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline};
+use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline, Standing};
 use huichang_core::event::local;
+use huichang_core::venue::{Approval, VenueKind};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::types::Json;
@@ -12,7 +13,7 @@ use uuid::Uuid;
 use super::super::Backend;
 use super::changelog::{Record, next_seq, record};
 use super::venues::event_of_venue;
-use super::{DbRow, Tx, events, now, row_timezone};
+use super::{DbRow, Tx, events, now, rows_in_zone};
 use crate::{Actor, DeliverableDone, DeliverableView, PlanItem, Result, VenueContact};
 
 pub(super) const DEADLINE_COLUMNS: &str =
@@ -65,16 +66,36 @@ pub(super) async fn insert_deadline(
     Ok(deadline)
 }
 
-/// Branch venues, not rejected, that have not met a deadline of each kind.
-pub(super) const MISSING_REGISTRATION: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
-     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected' AND $2 IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM registrations r WHERE r.venue_id = v.id) ORDER BY v.id";
-pub(super) const MISSING_VIDEO_CHECK: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
-     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected' AND $2 IS NOT NULL
-       AND NOT EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') ORDER BY v.id";
-pub(super) const MISSING_DELIVERABLE: &str = "SELECT v.id, v.name, v.contact_email, v.created_at FROM venues v
-     WHERE v.event_id = $1 AND v.kind = 'branch' AND v.approval <> 'rejected'
-       AND NOT EXISTS (SELECT 1 FROM deliverables d WHERE d.venue_id = v.id AND d.deadline_id = $2) ORDER BY v.id";
+/// Each venue of the event (`$1`) with its contact and what it has done towards the deadline
+/// (`$2`), for `Standing::owes` to say who has not met it.
+const STANDINGS: &str = "SELECT v.id, v.name, v.contact_email, v.created_at, v.kind, v.approval,
+         EXISTS (SELECT 1 FROM registrations r WHERE r.venue_id = v.id) AS registered,
+         EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed,
+         EXISTS (SELECT 1 FROM deliverables d WHERE d.venue_id = v.id AND d.deadline_id = $2) AS delivered
+     FROM venues v WHERE v.event_id = $1 ORDER BY v.id";
+
+/// The venues that have not met `deadline`, in venue order.
+async fn missing(store: &Backend, deadline: &Deadline) -> Result<Vec<VenueContact>> {
+    let rows = sqlx::query(STANDINGS).bind(deadline.event_id).bind(deadline.id).fetch_all(store.reader()).await?;
+    let mut missing = Vec::new();
+    for row in &rows {
+        let standing = Standing {
+            kind: VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch),
+            approval: Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending),
+            registered: row.try_get("registered")?,
+            video_passed: row.try_get("video_passed")?,
+        };
+        if standing.owes(deadline.deadline.kind, row.try_get("delivered")?) {
+            missing.push(VenueContact {
+                id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                contact_email: row.try_get("contact_email")?,
+                created_at: row.try_get("created_at")?,
+            });
+        }
+    }
+    Ok(missing)
+}
 
 pub(super) async fn create_deadline(
     store: &Backend,
@@ -160,27 +181,20 @@ pub(super) async fn complete_deliverable(
 }
 
 pub(super) async fn deliverables(store: &Backend, venue_id: Uuid) -> Result<Vec<DeliverableView>> {
-    let rows = sqlx::query(
-        "SELECT d.deadline_id, d.note, d.file_name, d.file_size, d.done_at, e.timezone FROM deliverables d
+    let sql = "SELECT d.deadline_id, d.note, d.file_name, d.file_size, d.done_at, e.timezone FROM deliverables d
          JOIN venues v ON v.id = d.venue_id JOIN events e ON e.id = v.event_id
-         WHERE d.venue_id = $1 ORDER BY d.done_at",
-    )
-    .bind(venue_id)
-    .fetch_all(store.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let tz = row_timezone(row)?;
-            Ok(DeliverableView {
-                deadline_id: row.try_get("deadline_id")?,
-                venue_id,
-                note: row.try_get("note")?,
-                file_name: row.try_get("file_name")?,
-                file_size: row.try_get("file_size")?,
-                done_at: local(row.try_get("done_at")?, tz),
-            })
+         WHERE d.venue_id = $1 ORDER BY d.done_at";
+    rows_in_zone(store, sql, venue_id, |row, tz| {
+        Ok(DeliverableView {
+            deadline_id: row.try_get("deadline_id")?,
+            venue_id,
+            note: row.try_get("note")?,
+            file_name: row.try_get("file_name")?,
+            file_size: row.try_get("file_size")?,
+            done_at: local(row.try_get("done_at")?, tz),
         })
-        .collect()
+    })
+    .await
 }
 
 pub(super) async fn plan_items(
@@ -202,26 +216,7 @@ pub(super) async fn plan_items(
             continue;
         }
         let Some(event) = events::event(store, deadline.event_id).await? else { continue };
-        let missing_sql = match deadline.deadline.kind {
-            DeadlineKind::Registration => MISSING_REGISTRATION,
-            DeadlineKind::VideoCheck => MISSING_VIDEO_CHECK,
-            DeadlineKind::Deliverable => MISSING_DELIVERABLE,
-        };
-        let missing = sqlx::query(missing_sql)
-            .bind(deadline.event_id)
-            .bind(deadline.id)
-            .fetch_all(store.reader())
-            .await?
-            .iter()
-            .map(|r| {
-                Ok(VenueContact {
-                    id: r.try_get("id")?,
-                    name: r.try_get("name")?,
-                    contact_email: r.try_get("contact_email")?,
-                    created_at: r.try_get("created_at")?,
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let missing = missing(store, &deadline).await?;
         let queued = sqlx::query_scalar::<_, String>("SELECT dedupe_key FROM outbox WHERE deadline_id = $1")
             .bind(deadline.id)
             .fetch_all(store.reader())

@@ -28,7 +28,7 @@ use crate::{
     RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
-use huichang_core::door::{LinkStatus, NewVideoCheck};
+use huichang_core::video::{LinkStatus, NewVideoCheck};
 
 mod changelog;
 mod checkins;
@@ -51,6 +51,17 @@ type Tx = Transaction<'static, Db>;
 /// The event time zone a query selected as `timezone`, for answering in local time.
 fn row_timezone(row: &DbRow) -> Result<Tz> {
     Ok(row.try_get::<String, _>("timezone")?.parse().unwrap_or(Tz::UTC))
+}
+
+/// The rows `sql` selects for one id (`$1`), each read with its event's time zone (`timezone`).
+async fn rows_in_zone<T>(
+    store: &Backend,
+    sql: &'static str,
+    id: Uuid,
+    read: impl Fn(&DbRow, Tz) -> Result<T>,
+) -> Result<Vec<T>> {
+    let rows = sqlx::query(sql).bind(id).fetch_all(store.reader()).await?;
+    rows.iter().map(|row| read(row, row_timezone(row)?)).collect()
 }
 
 fn now() -> DateTime<Utc> {
@@ -277,8 +288,8 @@ impl Store for Backend {
         checkins::add_attestation(self, attendee_id, key, at, actor).await
     }
 
-    async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<CheckinView> {
-        checkins::check_in(self, room_id, attendee_id, actor).await
+    async fn check_in(&self, room_id: Uuid, attendee_id: Uuid, grant: &Grant, actor: &Actor) -> Result<CheckinView> {
+        checkins::check_in(self, room_id, attendee_id, grant, actor).await
     }
 
     async fn check_out(&self, room_id: Uuid, attendee_id: Uuid, actor: &Actor) -> Result<()> {

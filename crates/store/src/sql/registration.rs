@@ -37,7 +37,7 @@ pub(super) async fn lock_list_of(tx: &mut Tx, venue_of: &'static str, id: Uuid) 
 }
 
 /// The people of a venue's current list who come on site.
-pub(super) async fn onsite_count(tx: &mut Tx, venue_id: Uuid) -> Result<i64> {
+async fn onsite_count(tx: &mut Tx, venue_id: Uuid) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
     )

@@ -1,7 +1,7 @@
 //! Rows decoded into the core's types, for queries of several domains.
 
 use chrono_tz::Tz;
-use huichang_core::door::Requirement;
+use huichang_core::admission::Requirement;
 use huichang_core::event::{Event, NewEvent};
 use huichang_core::registration::{AttendeeStatus, AttendeeView, Participation, StoredAttendee};
 use sqlx::Row;

@@ -1,10 +1,10 @@
 //! Venues and their rooms, and the organiser's approval of them.
 
 use chrono::{DateTime, Utc};
-use huichang_core::door::LinkStatus;
 use huichang_core::event::local;
 use huichang_core::role::Role;
 use huichang_core::venue::{Approval, ApprovalRecord, NewApproval, NewVenue, RoomView, VenueKind, VenueView};
+use huichang_core::video::LinkStatus;
 use serde_json::json;
 use sqlx::Row;
 use uuid::Uuid;

@@ -1,9 +1,9 @@
 //! The video link of branch venues: checks, the link's state, and the sweep of silent links.
 
 use chrono::{DateTime, Utc};
-use huichang_core::door::{LinkStatus, NewVideoCheck};
 use huichang_core::event::local;
 use huichang_core::venue::VenueView;
+use huichang_core::video::{CheckResult, LinkStatus, NewVideoCheck};
 use serde_json::{Value, json};
 use sqlx::Row;
 use sqlx::types::Json;
@@ -13,7 +13,7 @@ use super::super::{Backend, LOCK_SILENT_LINKS};
 use super::changelog::{Record, next_seq, record};
 use super::deadlines::event_timezone;
 use super::venues::{event_of_venue, load_venue};
-use super::{now, row_timezone};
+use super::{now, rows_in_zone};
 use crate::{Actor, Result, StoreError, VideoCheckView};
 
 pub(super) async fn record_video_check(
@@ -38,11 +38,7 @@ pub(super) async fn record_video_check(
         .bind(at)
         .execute(&mut *tx)
         .await?;
-    let action = if check.result == huichang_core::door::CheckResult::Passed {
-        "video_check.passed"
-    } else {
-        "video_check.failed"
-    };
+    let action = if check.result == CheckResult::Passed { "video_check.passed" } else { "video_check.failed" };
     let detail = json!({"items": items, "note": check.note, "in_window": in_window});
     record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), action, ("venue", venue_id), detail)).await?;
     let tz = event_timezone(&mut tx, event_id).await?;
@@ -59,29 +55,21 @@ pub(super) async fn record_video_check(
 }
 
 pub(super) async fn video_checks(store: &Backend, venue_id: Uuid) -> Result<Vec<VideoCheckView>> {
-    let rows = sqlx::query(
-        "SELECT c.id, c.result, c.items, c.note, c.in_window, c.at, e.timezone FROM video_checks c
+    let sql = "SELECT c.id, c.result, c.items, c.note, c.in_window, c.at, e.timezone FROM video_checks c
          JOIN venues v ON v.id = c.venue_id JOIN events e ON e.id = v.event_id
-         WHERE c.venue_id = $1 ORDER BY c.id DESC",
-    )
-    .bind(venue_id)
-    .fetch_all(store.reader())
-    .await?;
-    rows.iter()
-        .map(|row| {
-            let tz = row_timezone(row)?;
-            Ok(VideoCheckView {
-                id: row.try_get("id")?,
-                venue_id,
-                result: huichang_core::door::CheckResult::parse(row.try_get("result")?)
-                    .unwrap_or(huichang_core::door::CheckResult::Failed),
-                items: row.try_get::<Json<Value>, _>("items")?.0,
-                note: row.try_get("note")?,
-                at: local(row.try_get("at")?, tz),
-                in_window: row.try_get("in_window")?,
-            })
+         WHERE c.venue_id = $1 ORDER BY c.id DESC";
+    rows_in_zone(store, sql, venue_id, |row, tz| {
+        Ok(VideoCheckView {
+            id: row.try_get("id")?,
+            venue_id,
+            result: CheckResult::parse(row.try_get("result")?).unwrap_or(CheckResult::Failed),
+            items: row.try_get::<Json<Value>, _>("items")?.0,
+            note: row.try_get("note")?,
+            at: local(row.try_get("at")?, tz),
+            in_window: row.try_get("in_window")?,
         })
-        .collect()
+    })
+    .await
 }
 
 pub(super) async fn set_video_link(

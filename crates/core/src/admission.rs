@@ -1,12 +1,12 @@
-//! The door: admission requirements (入场要求) and the video test and link of a venue.
-
-use std::time::Duration;
+//! Admission at the door: the requirements (入场要求) an event names, the order in which the
+//! door refuses a person, and who moves online when a venue's seats are cut.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
-use crate::field::{FieldError, Report};
+use crate::field::Report;
 
 /// What an attendee must show at the door, e.g. a health code, or a test taken within 48 hours
 /// before the start (`valid_for` counts back from `starts_at`).
@@ -82,9 +82,15 @@ pub fn unmet(
         .collect()
 }
 
-/// What the door knows of a person at a room's door, as read inside the check-in's transaction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What the door knows of one person at one room's door, read inside the check-in's
+/// transaction. Each check of [`admit`] reads only its own facts, so a fact that an earlier
+/// refusal makes moot may hold anything (`Default` is "nothing known").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Arrival {
+    pub room_known: bool,
+    pub attendee_known: bool,
+    /// The caller may work this room's door.
+    pub permitted: bool,
     /// On the list of the room's venue.
     pub here: bool,
     /// Not replaced and not removed from the list.
@@ -92,23 +98,39 @@ pub struct Arrival {
     pub onsite: bool,
     /// The room's venue may open its doors: a main venue, or an approved branch venue.
     pub venue_open: bool,
+    /// The requirement keys not met (see [`unmet`]).
+    pub missing: Vec<String>,
+    /// Inside a room now, this one or another.
+    pub inside: bool,
+    /// The room has a free seat.
+    pub seat_free: bool,
 }
 
-/// Why the door refuses a person before it looks for a seat.
+/// Why the door refuses a person, one for each refusal of API.md.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// `attendee` or `room`.
+    #[error("no such {0}")]
+    Unknown(&'static str),
+    #[error("this token may not work this room's door")]
+    NotPermitted,
     #[error("{0}")]
     NotRegisteredHere(&'static str),
     #[error("the branch venue has no local approval yet; it may not open its doors")]
     VenueNotApproved,
     #[error("not shown, or too old: {}", .0.join(", "))]
     RequirementNotMet(Vec<String>),
+    #[error("the attendee is already inside a room")]
+    AlreadyCheckedIn,
+    #[error("the room is full; nobody new gets in until a seat is free")]
+    RoomFull,
 }
 
-/// Whether the door lets a person look for a seat, with the first refusal in the order they
-/// are checked: not on this list, the venue not approved, then the admission requirements.
-pub fn admit(arrival: Arrival, missing: impl FnOnce() -> Vec<String>) -> Result<(), Refusal> {
-    let why = if !arrival.here {
+/// Whether the person takes a seat, or the first refusal in API.md's order: unknown room or
+/// attendee, the caller's role, not on this list, the venue not approved, the requirements,
+/// already inside a room, no free seat.
+pub fn admit(arrival: &Arrival) -> Result<(), Refusal> {
+    let not_here = if !arrival.here {
         Some("the attendee is on another venue's list")
     } else if !arrival.current {
         Some("the attendee was replaced or removed from the list")
@@ -117,113 +139,44 @@ pub fn admit(arrival: Arrival, missing: impl FnOnce() -> Vec<String>) -> Result<
     } else {
         None
     };
-    if let Some(why) = why {
-        return Err(Refusal::NotRegisteredHere(why));
-    }
-    if !arrival.venue_open {
-        return Err(Refusal::VenueNotApproved);
-    }
-    let missing = missing();
-    if !missing.is_empty() {
-        return Err(Refusal::RequirementNotMet(missing));
-    }
-    Ok(())
+    let refusal = if !arrival.room_known {
+        Refusal::Unknown("room")
+    } else if !arrival.attendee_known {
+        Refusal::Unknown("attendee")
+    } else if !arrival.permitted {
+        Refusal::NotPermitted
+    } else if let Some(why) = not_here {
+        Refusal::NotRegisteredHere(why)
+    } else if !arrival.venue_open {
+        Refusal::VenueNotApproved
+    } else if !arrival.missing.is_empty() {
+        Refusal::RequirementNotMet(arrival.missing.clone())
+    } else if arrival.inside {
+        Refusal::AlreadyCheckedIn
+    } else if !arrival.seat_free {
+        Refusal::RoomFull
+    } else {
+        return Ok(());
+    };
+    Err(refusal)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckResult {
-    Passed,
-    Failed,
+/// A person of a venue's list who comes on site, as a capacity cut sees them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OnSite {
+    pub attendee_id: Uuid,
+    pub added_at: DateTime<Utc>,
+    /// The row of the list they came with.
+    pub position: i64,
 }
 
-impl CheckResult {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckResult::Passed => "passed",
-            CheckResult::Failed => "failed",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        match text {
-            "passed" => Some(CheckResult::Passed),
-            "failed" => Some(CheckResult::Failed),
-            _ => None,
-        }
-    }
-}
-
-/// `POST /api/v1/venues/{venue}/video-checks`.
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[schema(example = json!({"result": "passed", "items": {"picture": true, "sound": true, "network_mbps": 20}, "note": ""}))]
-pub struct VideoCheckInput {
-    /// `passed` or `failed`.
-    pub result: Option<String>,
-    /// What was checked, e.g. `{"picture": true, "sound": true, "network_mbps": 20}` (at most 50 items).
-    #[schema(value_type = Object)]
-    pub items: Option<serde_json::Map<String, serde_json::Value>>,
-    /// Up to 1000 characters.
-    pub note: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewVideoCheck {
-    pub result: CheckResult,
-    pub items: serde_json::Map<String, serde_json::Value>,
-    pub note: String,
-}
-
-impl VideoCheckInput {
-    pub fn validate(self) -> Result<NewVideoCheck, Vec<FieldError>> {
-        let mut report = Report::default();
-        let result = report.check(
-            "result",
-            match self.result.as_deref().map(str::trim) {
-                Some(text) => CheckResult::parse(text).ok_or_else(|| format!("'{text}' is neither passed nor failed")),
-                None => Err("is required".into()),
-            },
-        );
-        let items = self.items.unwrap_or_default();
-        if items.len() > 50 {
-            report.push("items", "at most 50 items");
-        }
-        let note = report.check("note", crate::field::optional_text(self.note.as_deref(), 1000));
-        let check = (|| Some(NewVideoCheck { result: result?, items, note: note? }))();
-        report.finish(check)
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LinkStatus {
-    Unknown,
-    Connected,
-    Disconnected,
-    /// Connected, then silent for longer than the timeout.
-    Lost,
-}
-
-impl LinkStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LinkStatus::Unknown => "unknown",
-            LinkStatus::Connected => "connected",
-            LinkStatus::Disconnected => "disconnected",
-            LinkStatus::Lost => "lost",
-        }
-    }
-
-    pub fn parse(text: &str) -> Option<Self> {
-        [LinkStatus::Unknown, LinkStatus::Connected, LinkStatus::Disconnected, LinkStatus::Lost]
-            .into_iter()
-            .find(|s| s.as_str() == text)
-    }
-}
-
-/// The silence after which a connected link is lost.
-pub fn lost_before(now: DateTime<Utc>, timeout: Duration) -> DateTime<Utc> {
-    now - chrono::Duration::from_std(timeout).unwrap_or(chrono::Duration::seconds(60))
+/// Who moves online when only `seats` remain for `people`: those added last, most recently
+/// added first; within one list, later rows count as later. Nobody moves while all fit.
+pub fn moved_online(people: &[OnSite], seats: i64) -> Vec<Uuid> {
+    let excess = usize::try_from(people.len() as i64 - seats.max(0)).unwrap_or(0);
+    let mut latest_first = people.to_vec();
+    latest_first.sort_by_key(|p| std::cmp::Reverse((p.added_at, p.position, p.attendee_id)));
+    latest_first.into_iter().take(excess).map(|p| p.attendee_id).collect()
 }
 
 #[cfg(test)]
@@ -250,21 +203,65 @@ mod tests {
         assert_eq!(unmet(&requirements, &stale, starts), ["health_code", "test_within_48h"]);
     }
 
+    fn admitted() -> Arrival {
+        Arrival {
+            room_known: true,
+            attendee_known: true,
+            permitted: true,
+            here: true,
+            current: true,
+            onsite: true,
+            venue_open: true,
+            missing: Vec::new(),
+            inside: false,
+            seat_free: true,
+        }
+    }
+
     #[test]
     fn the_door_refuses_in_order() {
-        let open = Arrival { here: true, current: true, onsite: true, venue_open: true };
-        let none = Vec::new;
-        assert_eq!(admit(open, none), Ok(()));
-        let missing = || vec!["health_code".to_owned()];
-        assert_eq!(admit(open, missing), Err(Refusal::RequirementNotMet(vec!["health_code".into()])));
-        let closed = Arrival { venue_open: false, ..open };
-        assert_eq!(admit(closed, missing), Err(Refusal::VenueNotApproved));
-        let online = Arrival { onsite: false, ..closed };
-        assert!(matches!(admit(online, missing), Err(Refusal::NotRegisteredHere(why)) if why.contains("online")));
-        let elsewhere = Arrival { here: false, current: false, ..online };
-        assert!(
-            matches!(admit(elsewhere, missing), Err(Refusal::NotRegisteredHere(why)) if why.contains("another venue"))
-        );
+        // Each step breaks one more condition; the answer is always the earliest broken one.
+        let mut arrival = admitted();
+        assert_eq!(admit(&arrival), Ok(()));
+        arrival.seat_free = false;
+        assert_eq!(admit(&arrival), Err(Refusal::RoomFull));
+        arrival.inside = true;
+        assert_eq!(admit(&arrival), Err(Refusal::AlreadyCheckedIn));
+        arrival.missing = vec!["health_code".into()];
+        assert_eq!(admit(&arrival), Err(Refusal::RequirementNotMet(vec!["health_code".into()])));
+        arrival.venue_open = false;
+        assert_eq!(admit(&arrival), Err(Refusal::VenueNotApproved));
+        arrival.onsite = false;
+        assert!(matches!(admit(&arrival), Err(Refusal::NotRegisteredHere(why)) if why.contains("online")));
+        arrival.current = false;
+        assert!(matches!(admit(&arrival), Err(Refusal::NotRegisteredHere(why)) if why.contains("replaced")));
+        arrival.here = false;
+        assert!(matches!(admit(&arrival), Err(Refusal::NotRegisteredHere(why)) if why.contains("another venue")));
+        arrival.permitted = false;
+        assert_eq!(admit(&arrival), Err(Refusal::NotPermitted));
+        arrival.attendee_known = false;
+        assert_eq!(admit(&arrival), Err(Refusal::Unknown("attendee")));
+        arrival.room_known = false;
+        assert_eq!(admit(&arrival), Err(Refusal::Unknown("room")));
+        assert_eq!(admit(&Arrival::default()), Err(Refusal::Unknown("room")));
+    }
+
+    #[test]
+    fn a_cut_moves_the_people_added_last() {
+        let person =
+            |n: u128, added: &str, position| OnSite { attendee_id: Uuid::from_u128(n), added_at: at(added), position };
+        let people = [
+            person(1, "2021-11-01T10:00:00+08:00", 0),
+            person(2, "2021-11-01T10:00:00+08:00", 1),
+            person(3, "2021-11-05T10:00:00+08:00", 0),
+            person(4, "2021-11-02T10:00:00+08:00", 0),
+        ];
+        let ids = |ns: &[u128]| ns.iter().map(|&n| Uuid::from_u128(n)).collect::<Vec<_>>();
+        assert_eq!(moved_online(&people, 4), ids(&[]));
+        assert_eq!(moved_online(&people, 9), ids(&[]));
+        assert_eq!(moved_online(&people, 2), ids(&[3, 4]));
+        assert_eq!(moved_online(&people, 1), ids(&[3, 4, 2]));
+        assert_eq!(moved_online(&people, 0), ids(&[3, 4, 2, 1]));
     }
 
     #[test]
