@@ -94,6 +94,48 @@ on_both_stores! {
         assert_eq!(next(&mut future).await["type"], "snapshot");
     }
 
+    async fn the_feed_keeps_its_totals_and_rows_equal_to_a_recount(app: TestApp) {
+        // The feed reads only the rows of the venues that changed and moves the totals by what
+        // they changed: after a burst of every kind of change, both equal a fresh recount.
+        let event = app.create_event(48).await;
+        let event_id = event["id"].as_str().unwrap().to_owned();
+        let mut venues = Vec::new();
+        for i in 0..4 {
+            venues.push(app.create_venue(&event, &format!("分会场{i}"), 30).await);
+        }
+        let mut socket = connect(&app, &event, &app.admin, None).await;
+        assert_eq!(next(&mut socket).await["type"], "snapshot");
+        for (i, venue) in venues.iter().enumerate() {
+            let listed = app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(attendees(3 + i))).await.expect(200);
+            if i % 2 == 0 {
+                app.post(&format!("/api/v1/venues/{}/approval", venue.id), &venue.coordinator, &json!({"status": "approved"})).await.expect(200);
+                let room = venue.body["rooms"][0]["id"].as_str().unwrap();
+                for person in listed["attendees"].as_array().unwrap().iter().take(2) {
+                    app.post(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator, &json!({"attendee_id": person["id"]})).await.expect(201);
+                }
+            }
+            app.post(&format!("/api/v1/venues/{}/video-link", venue.id), &venue.technician, &json!({"status": "connected"})).await.expect(200);
+        }
+        app.post(&format!("/api/v1/venues/{}/video-link", venues[1].id), &venues[1].technician, &json!({"status": "disconnected"})).await.expect(200);
+        app.create_venue(&event, "新增分会场", 50).await;
+        let board = app.get(&format!("/api/v1/events/{event_id}/dashboard"), &app.admin).await.expect(200);
+        let last = board["seq"].as_i64().unwrap();
+        let mut message = next(&mut socket).await;
+        while message["seq"].as_i64() < Some(last) {
+            message = next(&mut socket).await;
+        }
+        assert_eq!(message["totals"], board["totals"], "the totals of the last change equal a recount");
+        assert_eq!(board["totals"]["checked_in"], 4);
+        assert_eq!(board["totals"]["video_live"], 3);
+        assert_eq!(board["totals"]["venues"], 5);
+        // A client joining now starts from the feed's picture: the same rows as a recount.
+        let mut joining = connect(&app, &event, &app.admin, None).await;
+        let snapshot = next(&mut joining).await;
+        assert_eq!(snapshot["seq"], last);
+        assert_eq!(snapshot["dashboard"]["venues"], board["venues"]);
+        assert_eq!(snapshot["dashboard"]["totals"], board["totals"]);
+    }
+
     async fn a_since_too_old_to_replay_gets_a_fresh_snapshot(app: TestApp) {
         // Over a thousand changes: ten technicians switch their links 101 times each.
         let event = app.create_event(48).await;

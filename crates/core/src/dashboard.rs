@@ -45,17 +45,27 @@ pub struct Totals {
     pub video_live: i64,
 }
 
-pub fn totals(rows: &[VenueRow]) -> Totals {
-    let count = |keep: &dyn Fn(&VenueRow) -> bool| rows.iter().filter(|r| keep(r)).count() as i64;
-    Totals {
-        venues: rows.len() as i64,
-        approved: count(&|r| r.approval == Approval::Approved),
-        registered: rows.iter().map(|r| r.registered).sum(),
-        capacity: rows.iter().map(|r| r.capacity).sum(),
-        checked_in: rows.iter().map(|r| r.checked_in).sum(),
-        video_passed: count(&|r| r.video_check == "passed"),
-        video_live: count(&|r| r.video_link == LinkStatus::Connected),
+impl Totals {
+    /// Counts a row in (`sign` 1) or out (`sign` -1): a change moves the totals by the
+    /// difference between a venue's old row and its new one.
+    pub fn count(&mut self, row: &VenueRow, sign: i64) {
+        let one = |yes: bool| if yes { sign } else { 0 };
+        self.venues += sign;
+        self.approved += one(row.approval == Approval::Approved);
+        self.registered += sign * row.registered;
+        self.capacity += sign * row.capacity;
+        self.checked_in += sign * row.checked_in;
+        self.video_passed += one(row.video_check == "passed");
+        self.video_live += one(row.video_link == LinkStatus::Connected);
     }
+}
+
+pub fn totals(rows: &[VenueRow]) -> Totals {
+    let mut totals = Totals::default();
+    for row in rows {
+        totals.count(row, 1);
+    }
+    totals
 }
 
 /// `GET /api/v1/events/{event}/dashboard`, and the snapshot of the live feed.
@@ -110,5 +120,23 @@ mod tests {
                 video_live: 1
             }
         );
+    }
+
+    #[test]
+    fn a_changed_row_moves_the_totals_by_its_difference() {
+        let mut rows = vec![
+            row(Approval::Approved, 20, "passed", LinkStatus::Connected),
+            row(Approval::Pending, 10, "failed", LinkStatus::Lost),
+        ];
+        let mut moving = totals(&rows);
+        let changed = VenueRow { approval: Approval::Approved, registered: 12, checked_in: 7, ..rows[1].clone() };
+        moving.count(&rows[1], -1);
+        moving.count(&changed, 1);
+        rows[1] = changed;
+        assert_eq!(moving, totals(&rows));
+        let added = row(Approval::Pending, 5, "none", LinkStatus::Connected);
+        moving.count(&added, 1);
+        rows.push(added);
+        assert_eq!(moving, totals(&rows));
     }
 }

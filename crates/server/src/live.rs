@@ -5,12 +5,14 @@
 //! order and without gaps. Clients hear it through a bounded broadcast channel: one that falls
 //! behind gets a fresh snapshot instead of slowing the others or growing memory.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use huichang_core::dashboard::{Dashboard, VenueRow, totals};
-use huichang_store::Store;
+use chrono::{DateTime, Utc};
+use huichang_core::dashboard::{Dashboard, Totals, VenueRow, totals};
+use huichang_core::event::Event;
+use huichang_store::{Change, DashboardSnapshot, Store, StoreError};
 use serde_json::json;
 use tokio::sync::broadcast;
 use uuid::Uuid;
@@ -40,9 +42,103 @@ pub struct Message {
 
 #[derive(Default)]
 pub struct Hub {
-    feeds: Mutex<HashMap<Uuid, broadcast::Sender<Message>>>,
+    feeds: Mutex<HashMap<Uuid, Feed>>,
     /// Open live connections per token.
     connections: Mutex<HashMap<Uuid, usize>>,
+}
+
+/// The feed of one event on this instance: its messages and its picture of the dashboard.
+struct Feed {
+    sender: broadcast::Sender<Message>,
+    picture: Arc<Mutex<Picture>>,
+}
+
+/// A client's way into a feed: the messages after the picture it starts from.
+pub struct Subscription {
+    pub receiver: broadcast::Receiver<Message>,
+    pub picture: Arc<Mutex<Picture>>,
+}
+
+/// The dashboard as the feed's clients have been told it: read whole once, when the feed starts,
+/// then kept up to date change by change, reading only the rows of the venues that changed. New
+/// clients start from it instead of reading the whole dashboard each.
+pub struct Picture {
+    event: Event,
+    /// The last change sent out.
+    seq: i64,
+    rows: BTreeMap<Uuid, VenueRow>,
+    totals: Totals,
+    /// When the rows' `overdue` stops being true: the picture is read whole again then.
+    next_due: Option<DateTime<Utc>>,
+    /// The snapshot message of `seq`, made for the first client that asks.
+    snapshot: Option<Message>,
+}
+
+impl Picture {
+    fn new(snapshot: DashboardSnapshot) -> Picture {
+        let DashboardSnapshot { event, seq, venues, next_due } = snapshot;
+        let totals = totals(&venues);
+        Picture {
+            event,
+            seq,
+            rows: venues.into_iter().map(|row| (row.id, row)).collect(),
+            totals,
+            next_due,
+            snapshot: None,
+        }
+    }
+
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+
+    /// Takes in a whole new reading, keeping the `seq` the clients were told.
+    fn replace(&mut self, snapshot: DashboardSnapshot) {
+        let seq = self.seq;
+        *self = Picture { seq, ..Picture::new(snapshot) };
+    }
+
+    /// Takes in the rows of the venues that changed, moving the totals by what each changed.
+    fn update(&mut self, rows: Vec<VenueRow>) {
+        for row in rows {
+            if let Some(old) = self.rows.get(&row.id) {
+                self.totals.count(old, -1);
+            }
+            self.totals.count(&row, 1);
+            self.rows.insert(row.id, row);
+        }
+        self.snapshot = None;
+    }
+
+    /// The snapshot message a client starts from.
+    pub fn snapshot(&mut self) -> Message {
+        if let Some(message) = &self.snapshot {
+            return message.clone();
+        }
+        let dashboard = Dashboard {
+            event: self.event.view(),
+            seq: self.seq,
+            totals: self.totals.clone(),
+            venues: self.rows.values().cloned().collect(),
+        };
+        let message = snapshot_message(&dashboard);
+        self.snapshot = Some(message.clone());
+        message
+    }
+
+    /// The message of each change, with its venue's row and the totals as the picture has them.
+    pub fn messages(&self, changes: &[Change]) -> Vec<Message> {
+        changes
+            .iter()
+            .map(|change| {
+                let venue = change.venue_id.and_then(|id| self.rows.get(&id));
+                let at = huichang_core::event::local(change.at, self.event.event.timezone);
+                let text = json!({"type": "change", "seq": change.seq, "at": at, "venue_id": change.venue_id,
+                    "what": change.what, "venue": venue, "totals": self.totals});
+                Message { seq: change.seq, text: text.to_string().into(), revoked_token: change.revoked_token_id }
+            })
+            .collect()
+    }
 }
 
 /// One open live connection, counted against its token until dropped.
@@ -80,39 +176,49 @@ impl Hub {
         self.connections.lock().unwrap_or_else(|e| e.into_inner()).values().sum()
     }
 
-    /// Listens to an event's changes, starting its feed when it is the first listener. A
-    /// client subscribes before it reads its snapshot, and a new feed starts from a `seq` read
-    /// before that, so no change falls between the two.
+    /// Listens to an event's changes, starting its feed when it is the first listener; `None`
+    /// when there is no such event. A client subscribes before it reads the picture, and the
+    /// feed sends a change only once the picture has it, so no change falls between the two.
     pub async fn subscribe(
         self: &Arc<Self>,
         store: &Arc<dyn Store>,
         event_id: Uuid,
-    ) -> Result<broadcast::Receiver<Message>, huichang_store::StoreError> {
-        if let Some(sender) = self.feeds.lock().unwrap_or_else(|e| e.into_inner()).get(&event_id) {
-            return Ok(sender.subscribe());
+    ) -> Result<Option<Subscription>, StoreError> {
+        if let Some(subscription) = self.join(event_id) {
+            return Ok(Some(subscription));
         }
-        let start = store.dashboard(event_id, chrono::Utc::now()).await?.map_or(0, |snapshot| snapshot.seq);
-        let (sender, receiver) = {
+        let Some(snapshot) = store.dashboard(event_id, Utc::now()).await? else { return Ok(None) };
+        let start = snapshot.seq;
+        let (sender, subscription) = {
             let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some(sender) = feeds.get(&event_id) {
-                return Ok(sender.subscribe());
+            if let Some(feed) = feeds.get(&event_id) {
+                return Ok(Some(Subscription { receiver: feed.sender.subscribe(), picture: feed.picture.clone() }));
             }
             let (sender, receiver) = broadcast::channel(BACKLOG);
-            feeds.insert(event_id, sender.clone());
-            (sender, receiver)
+            let picture = Arc::new(Mutex::new(Picture::new(snapshot)));
+            feeds.insert(event_id, Feed { sender: sender.clone(), picture: picture.clone() });
+            (sender, Subscription { receiver, picture })
         };
         let wake = store.change_announcements().await.unwrap_or_else(|error| {
             tracing::warn!(%error, "no change announcements; the live feed reads the change log every 20 ms");
             None
         });
-        tokio::spawn(feed(self.clone(), store.clone(), event_id, sender, start, wake));
-        Ok(receiver)
+        let picture = subscription.picture.clone();
+        tokio::spawn(feed(self.clone(), store.clone(), event_id, (sender, picture), start, wake));
+        Ok(Some(subscription))
+    }
+
+    fn join(&self, event_id: Uuid) -> Option<Subscription> {
+        let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        feeds
+            .get(&event_id)
+            .map(|feed| Subscription { receiver: feed.sender.subscribe(), picture: feed.picture.clone() })
     }
 }
 
-/// The dashboard of an event now: the snapshot a client starts from.
-pub async fn snapshot(store: &dyn Store, event_id: Uuid) -> Result<Option<Dashboard>, huichang_store::StoreError> {
-    Ok(store.dashboard(event_id, chrono::Utc::now()).await?.map(|snapshot| Dashboard {
+/// The dashboard of an event now, read whole: `GET …/dashboard`.
+pub async fn snapshot(store: &dyn Store, event_id: Uuid) -> Result<Option<Dashboard>, StoreError> {
+    Ok(store.dashboard(event_id, Utc::now()).await?.map(|snapshot| Dashboard {
         event: snapshot.event.view(),
         seq: snapshot.seq,
         totals: totals(&snapshot.venues),
@@ -128,40 +234,66 @@ pub fn snapshot_message(dashboard: &Dashboard) -> Message {
     }
 }
 
-/// The messages of the changes after `after`, each with its venue's row and the totals as they are now.
-pub async fn changes_after(
+/// What a client reconnecting `since` a change starts with: the changes it missed up to the
+/// picture's `seq`, or `None` when it is too far behind (or ahead) for a replay.
+pub async fn replay(
     store: &dyn Store,
     event_id: Uuid,
-    after: i64,
-) -> Result<Vec<Message>, huichang_store::StoreError> {
-    let changes = store.changes(event_id, after, REPLAY_LIMIT).await?;
-    if changes.is_empty() {
-        return Ok(Vec::new());
+    picture: &Mutex<Picture>,
+    since: i64,
+) -> Result<Option<Vec<Message>>, StoreError> {
+    let seq = picture.lock().unwrap_or_else(|e| e.into_inner()).seq;
+    if since > seq || seq - since > REPLAY_LIMIT {
+        return Ok(None);
     }
-    let Some(huichang_store::DashboardSnapshot { event, venues, .. }) =
-        store.dashboard(event_id, chrono::Utc::now()).await?
-    else {
-        return Ok(Vec::new());
+    let mut changes = store.changes(event_id, since, REPLAY_LIMIT).await?;
+    changes.retain(|change| change.seq <= seq);
+    Ok(Some(picture.lock().unwrap_or_else(|e| e.into_inner()).messages(&changes)))
+}
+
+/// Reads the changes after `last` and what they moved, brings the picture up to date and sends
+/// each change's message; returns the new last `seq`. A change of a venue reads that venue's
+/// row only; one of the event itself, or a deadline falling due, reads the dashboard whole.
+async fn advance(
+    store: &dyn Store,
+    event_id: Uuid,
+    (sender, picture): &(broadcast::Sender<Message>, Arc<Mutex<Picture>>),
+    last: i64,
+) -> Result<i64, StoreError> {
+    let now = Utc::now();
+    let changes = store.changes(event_id, last, REPLAY_LIMIT).await?;
+    let due = picture.lock().unwrap_or_else(|e| e.into_inner()).next_due.is_some_and(|due| due <= now);
+    if changes.is_empty() && !due {
+        return Ok(last);
+    }
+    let whole = due || changes.iter().any(|change| change.venue_id.is_none());
+    let (snapshot, rows) = if whole {
+        (store.dashboard(event_id, now).await?, Vec::new())
+    } else {
+        let mut venues: Vec<Uuid> = changes.iter().filter_map(|change| change.venue_id).collect();
+        venues.sort();
+        venues.dedup();
+        (None, store.venue_rows(event_id, &venues, now).await?)
     };
-    let totals = totals(&venues);
-    let rows: HashMap<Uuid, &VenueRow> = venues.iter().map(|v| (v.id, v)).collect();
-    Ok(changes
-        .into_iter()
-        .map(|change| {
-            let venue = change.venue_id.and_then(|id| rows.get(&id));
-            let at = huichang_core::event::local(change.at, event.event.timezone);
-            let text = json!({"type": "change", "seq": change.seq, "at": at, "venue_id": change.venue_id,
-                "what": change.what, "venue": venue, "totals": totals});
-            Message { seq: change.seq, text: text.to_string().into(), revoked_token: change.revoked_token_id }
-        })
-        .collect())
+    let mut picture = picture.lock().unwrap_or_else(|e| e.into_inner());
+    match snapshot {
+        Some(snapshot) => picture.replace(snapshot),
+        None => picture.update(rows),
+    }
+    let Some(newest) = changes.last().map(|change| change.seq) else { return Ok(last) };
+    picture.seq = newest;
+    picture.snapshot = None;
+    for message in picture.messages(&changes) {
+        let _ = sender.send(message);
+    }
+    Ok(newest)
 }
 
 async fn feed(
     hub: Arc<Hub>,
     store: Arc<dyn Store>,
     event_id: Uuid,
-    sender: broadcast::Sender<Message>,
+    feed: (broadcast::Sender<Message>, Arc<Mutex<Picture>>),
     start: i64,
     mut wake: Option<broadcast::Receiver<Uuid>>,
 ) {
@@ -179,18 +311,13 @@ async fn feed(
         {
             // Stop when the last listener has gone; a new one starts a new feed.
             let mut feeds = hub.feeds.lock().unwrap_or_else(|e| e.into_inner());
-            if sender.receiver_count() == 0 {
+            if feed.0.receiver_count() == 0 {
                 feeds.remove(&event_id);
                 return;
             }
         }
-        match changes_after(store.as_ref(), event_id, last).await {
-            Ok(messages) => {
-                for message in messages {
-                    last = message.seq;
-                    let _ = sender.send(message);
-                }
-            }
+        match advance(store.as_ref(), event_id, &feed, last).await {
+            Ok(newest) => last = newest,
             Err(error) => tracing::warn!(%error, %event_id, "live feed could not read the change log; trying again"),
         }
     }

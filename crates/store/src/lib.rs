@@ -481,6 +481,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// The event, its last `seq` and one row per venue, read from one snapshot.
     async fn dashboard(&self, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<DashboardSnapshot>>;
+    /// The dashboard rows of these venues of the event only, as they are now (a few statements,
+    /// whatever the number of venues the event has); venues not of the event are left out.
+    async fn venue_rows(
+        &self,
+        event_id: Uuid,
+        venue_ids: &[Uuid],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<huichang_core::dashboard::VenueRow>>;
 
     /// The event ids of changes as they commit, from any instance (PostgreSQL `LISTEN`), or
     /// `None` where the store announces nothing and readers look at the change log themselves.
@@ -499,6 +507,8 @@ pub struct DashboardSnapshot {
     /// The `seq` of the last change the snapshot includes.
     pub seq: i64,
     pub venues: Vec<huichang_core::dashboard::VenueRow>,
+    /// When the next deadline of the event falls due: the rows' `overdue` hold until then.
+    pub next_due: Option<DateTime<Utc>>,
 }
 
 /// Opens the store a database URL names: `postgres://…` or `sqlite://…`, migrating it.

@@ -1,5 +1,6 @@
 //! The organiser's dashboard and its live WebSocket feed.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::Json;
@@ -23,7 +24,7 @@ use crate::auth::{Caller, authenticate};
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
 use crate::http::header_text;
-use crate::live::{self, REPLAY_LIMIT};
+use crate::live::{self, Picture, Subscription};
 
 /// Read an event's dashboard.
 #[utoipa::path(get, operation_id = "get_dashboard", path = "/api/v1/events/{event}/dashboard", tag = "events", security(("bearer" = ["admin", "viewer"])),
@@ -88,7 +89,8 @@ pub async fn live(
         )
     })?;
     let upgrading = hyper::upgrade::on(&mut request);
-    let receiver = state.hub.subscribe(&state.store, event.id).await?;
+    let subscription =
+        state.hub.subscribe(&state.store, event.id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     // A revocation committed after the check above may have been sent out before this client
     // subscribed; it has committed, so asking again sees it. Every later one reaches the client.
     if state.store.grant(&token_hash).await?.is_none() {
@@ -97,7 +99,7 @@ pub async fn live(
     tokio::spawn(async move {
         let Ok(upgraded) = upgrading.await else { return };
         let client = Client { event_id: event.id, token_id: grant.token_id, token_hash, _connection: connection };
-        serve_client(TokioIo::new(upgraded), state, client, query.since, receiver).await
+        serve_client(TokioIo::new(upgraded), state, client, query.since, subscription).await
     });
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
@@ -143,23 +145,24 @@ fn settings() -> WebSocketConfig {
         .max_frame_size(Some(64 * 1024))
 }
 
-/// Writes one text frame straight to the connection (a server's frames are not masked).
+/// Writes one text frame straight to the connection (a server's frames are not masked): the
+/// header, then the shared text itself, so that a large snapshot is never copied per client.
 async fn write_text(io: &mut TokioIo<hyper::upgrade::Upgraded>, text: &str) -> std::io::Result<()> {
-    let mut frame = Vec::with_capacity(text.len() + 10);
-    frame.push(0x81); // the final fragment of a text message
+    let mut header = Vec::with_capacity(10);
+    header.push(0x81); // the final fragment of a text message
     match text.len() {
-        n if n < 126 => frame.push(n as u8),
+        n if n < 126 => header.push(n as u8),
         n if n <= usize::from(u16::MAX) => {
-            frame.push(126);
-            frame.extend_from_slice(&(n as u16).to_be_bytes());
+            header.push(126);
+            header.extend_from_slice(&(n as u16).to_be_bytes());
         }
         n => {
-            frame.push(127);
-            frame.extend_from_slice(&(n as u64).to_be_bytes());
+            header.push(127);
+            header.extend_from_slice(&(n as u64).to_be_bytes());
         }
     }
-    frame.extend_from_slice(text.as_bytes());
-    io.write_all(&frame).await?;
+    io.write_all(&header).await?;
+    io.write_all(text.as_bytes()).await?;
     io.flush().await
 }
 
@@ -197,16 +200,13 @@ fn revoked() -> WsMessage {
 /// The snapshot a client that fell behind starts again from, or the frame that closes it. The
 /// messages it was passed over may have revoked its token, so the token is asked after once;
 /// when that cannot be answered, the client is closed too and reconnects through the check.
-async fn resync(state: &AppState, client: &Client) -> Result<live::Message, WsMessage> {
+async fn resync(state: &AppState, client: &Client, picture: &Mutex<Picture>) -> Result<live::Message, WsMessage> {
     match state.store.grant(&client.token_hash).await {
         Ok(Some(_)) => {}
         Ok(None) => return Err(revoked()),
         Err(_) => return Err(close(1011, "the token could not be checked; reconnect")),
     }
-    match live::snapshot(state.store.as_ref(), client.event_id).await {
-        Ok(Some(snapshot)) => Ok(live::snapshot_message(&snapshot)),
-        _ => Err(close(1011, "the dashboard could not be read; reconnect")),
-    }
+    Ok(picture.lock().unwrap_or_else(|e| e.into_inner()).snapshot())
 }
 
 async fn serve_client(
@@ -214,26 +214,23 @@ async fn serve_client(
     state: AppState,
     client: Client,
     since: Option<i64>,
-    mut receiver: tokio::sync::broadcast::Receiver<live::Message>,
+    subscription: Subscription,
 ) {
+    let Subscription { mut receiver, picture } = subscription;
     let event_id = client.event_id;
     let mut closing = state.closing.subscribe();
-    // Start from a snapshot, or replay what the client missed when it is not too far behind.
-    // Only the snapshot's text outlives this block: the dashboard it was made from is not
-    // kept for the connection's life.
-    let (mut sent, first) = {
-        let Ok(Some(snapshot)) = live::snapshot(state.store.as_ref(), event_id).await else { return };
-        let replay = match since {
-            Some(since) if since <= snapshot.seq && snapshot.seq - since <= REPLAY_LIMIT => {
-                live::changes_after(state.store.as_ref(), event_id, since).await.ok()
-            }
-            _ => None,
-        };
-        let first: Vec<live::Message> = match replay {
-            Some(messages) => messages.into_iter().filter(|m| m.seq <= snapshot.seq).collect(),
-            None => vec![live::snapshot_message(&snapshot)],
-        };
-        (snapshot.seq, first)
+    // Start from the feed's picture, or replay what the client missed when it is not too far
+    // behind.
+    let replay = match since {
+        Some(since) => live::replay(state.store.as_ref(), event_id, &picture, since).await.ok().flatten(),
+        None => None,
+    };
+    let (mut sent, first) = match replay {
+        Some(messages) => (messages.last().map_or(since.unwrap_or(0), |m| m.seq), messages),
+        None => {
+            let snapshot = picture.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
+            (snapshot.seq, vec![snapshot])
+        }
     };
     // The first messages go straight to the connection, before the WebSocket takes it over: a
     // WebSocket keeps its write buffer as large as the largest message it ever sent, and the
@@ -267,7 +264,7 @@ async fn serve_client(
                             }
                         }
                         // Fallen behind: start again from a fresh snapshot instead of slowing the others.
-                        Err(RecvError::Lagged(_)) => match resync(&state, &client).await {
+                        Err(RecvError::Lagged(_)) => match resync(&state, &client, &picture).await {
                             Ok(snapshot) => {
                                 sent = snapshot.seq;
                                 batch = vec![snapshot.text];
@@ -352,11 +349,12 @@ mod tests {
     #[tokio::test]
     async fn a_client_that_fell_behind_is_closed_when_its_token_was_revoked_meanwhile() {
         let (state, client, token_id, dir) = watching().await;
-        let snapshot = resync(&state, &client).await.expect("a live token starts again from a snapshot");
+        let picture = state.hub.subscribe(&state.store, client.event_id).await.unwrap().unwrap().picture;
+        let snapshot = resync(&state, &client, &picture).await.expect("a live token starts again from a snapshot");
         assert!(snapshot.text.contains("\"type\":\"snapshot\""));
         // The revocation is among the messages the client was passed over.
         state.store.revoke_token(token_id, &Actor::command_line()).await.unwrap();
-        assert_eq!(close_code(resync(&state, &client).await.unwrap_err()), 1008);
+        assert_eq!(close_code(resync(&state, &client, &picture).await.unwrap_err()), 1008);
         let _ = std::fs::remove_dir_all(dir);
     }
 
@@ -364,7 +362,8 @@ mod tests {
     async fn a_revocation_names_its_token_for_the_clients_to_compare() {
         let (state, client, token_id, dir) = watching().await;
         state.store.revoke_token(token_id, &Actor::command_line()).await.unwrap();
-        let messages = live::changes_after(state.store.as_ref(), client.event_id, 0).await.unwrap();
+        let picture = state.hub.subscribe(&state.store, client.event_id).await.unwrap().unwrap().picture;
+        let messages = live::replay(state.store.as_ref(), client.event_id, &picture, 0).await.unwrap().unwrap();
         let revoked: Vec<_> = messages.iter().filter_map(|m| m.revoked_token).collect();
         assert_eq!(revoked, [client.token_id], "only the revocation carries a token, and it is this one");
         let _ = std::fs::remove_dir_all(dir);

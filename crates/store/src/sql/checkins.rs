@@ -21,7 +21,7 @@ use super::events::load_event;
 use super::outbox::insert_message;
 use super::registration::lock_list_of;
 use super::venues::{event_of_venue, room_from_row, venue_capacity};
-use super::{DbRow, Tx, now, row_timezone, rows_in_zone};
+use super::{DbRow, Tx, now, row_timezone, rows_in_zone, with_ids};
 use crate::{
     Actor, AttestationView, CapacityChange, CheckinView, MovedOnline, NewMessage, OnlineNotice, Result, RoomRef,
     StoreError,
@@ -301,27 +301,6 @@ impl Gate {
             starts_at: row.try_get("starts_at")?,
         })
     }
-}
-
-/// `sql` followed by `(…)` with each id bound (a batch holds at most `CHECKIN_BATCH`). The list is
-/// padded with its last id to a power of two, so that a few prepared statements serve every
-/// batch instead of one per length; no id at all is `(NULL)`, which matches nothing.
-pub(super) fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    if let Some(&last) = ids.last() {
-        ids.resize(ids.len().next_power_of_two(), last);
-    }
-    let mut query = QueryBuilder::<Db>::new(sql);
-    query.push(" (");
-    if ids.is_empty() {
-        query.push("NULL");
-    }
-    let mut list = query.separated(", ");
-    for id in ids {
-        list.push_bind(id);
-    }
-    query.push(")");
-    query
 }
 
 /// Where each person is on the list: their venue, whether current, whether on site.

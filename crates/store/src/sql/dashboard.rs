@@ -9,14 +9,14 @@ use huichang_core::deadline::{Deadline, Standing};
 use huichang_core::event::Event;
 use huichang_core::venue::{Approval, VenueKind};
 use huichang_core::video::LinkStatus;
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::super::{Backend, SNAPSHOT};
+use super::super::{Backend, Db, SNAPSHOT};
 use super::deadlines::{DEADLINE_COLUMNS, deadline_from_row};
 use super::events::EVENT_COLUMNS;
 use super::rows::event_from_row;
-use super::{DbRow, Tx};
+use super::{DbRow, Tx, push_ids};
 use crate::{DashboardSnapshot, Result};
 
 pub(super) async fn dashboard(
@@ -29,12 +29,42 @@ pub(super) async fn dashboard(
         sqlx::query(snapshot).execute(&mut *tx).await?;
     }
     let Some((event, seq)) = event_and_seq(&mut tx, event_id).await? else { return Ok(None) };
-    let rows = venue_facts(&mut tx, event_id).await?;
-    let deadlines = due_deadlines(&mut tx, event_id, now).await?;
-    let done = delivered(&mut tx, event_id).await?;
-    let venues = rows.iter().map(|row| venue_row(row, &deadlines, &done)).collect::<Result<Vec<_>>>()?;
+    let venues = rows_of(&mut tx, event_id, None, now).await?;
+    let next_due = next_due(&mut tx, event_id, now).await?;
     tx.commit().await?;
-    Ok(Some(DashboardSnapshot { event, seq, venues }))
+    Ok(Some(DashboardSnapshot { event, seq, venues, next_due }))
+}
+
+pub(super) async fn venue_rows(
+    store: &Backend,
+    event_id: Uuid,
+    venue_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Result<Vec<VenueRow>> {
+    let mut tx = store.reader().begin().await?;
+    if let Some(snapshot) = SNAPSHOT {
+        sqlx::query(snapshot).execute(&mut *tx).await?;
+    }
+    let venues = rows_of(&mut tx, event_id, Some(venue_ids), now).await?;
+    tx.commit().await?;
+    Ok(venues)
+}
+
+/// The rows of the event's venues (`only` these, when given), in venue order.
+async fn rows_of(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>, now: DateTime<Utc>) -> Result<Vec<VenueRow>> {
+    let rows = venue_facts(tx, event_id, only).await?;
+    let deadlines = due_deadlines(tx, event_id, now).await?;
+    let done = delivered(tx, event_id, only).await?;
+    rows.iter().map(|row| venue_row(row, &deadlines, &done)).collect()
+}
+
+/// When the first deadline of the event still ahead of `now` falls due.
+async fn next_due(tx: &mut Tx, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>> {
+    Ok(sqlx::query_scalar("SELECT MIN(due_at) FROM deadlines WHERE event_id = $1 AND due_at > $2")
+        .bind(event_id)
+        .bind(now)
+        .fetch_one(&mut **tx)
+        .await?)
 }
 
 /// The event and the `seq` of its last change.
@@ -46,9 +76,10 @@ async fn event_and_seq(tx: &mut Tx, event_id: Uuid) -> Result<Option<(Event, i64
     row.map(|row| Ok((event_from_row(&row)?, row.try_get("last_seq")?))).transpose()
 }
 
-/// What the dashboard shows of each venue, counted in the database, in venue order.
-async fn venue_facts(tx: &mut Tx, event_id: Uuid) -> Result<Vec<DbRow>> {
-    Ok(sqlx::query(
+/// What the dashboard shows of each venue (`only` these, when given), counted in the database,
+/// in venue order.
+async fn venue_facts(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>) -> Result<Vec<DbRow>> {
+    let mut query = QueryBuilder::<Db>::new(
         "SELECT v.id, v.name, v.kind, v.region, v.approval, v.video_link,
              (SELECT c.result FROM video_checks c WHERE c.venue_id = v.id ORDER BY c.id DESC LIMIT 1) AS video_check,
              (SELECT COUNT(*) FROM attendees a WHERE a.venue_id = v.id AND a.status = 'registered' AND a.removed_at IS NULL) AS registered,
@@ -58,12 +89,15 @@ async fn venue_facts(tx: &mut Tx, event_id: Uuid) -> Result<Vec<DbRow>> {
              (SELECT CAST(COALESCE(SUM(r.occupancy), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS checked_in,
              g.venue_id IS NOT NULL AS technician, COALESCE(g.late, FALSE) AS late,
              EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed_once
-         FROM venues v LEFT JOIN registrations g ON g.venue_id = v.id
-         WHERE v.event_id = $1 ORDER BY v.id",
-    )
-    .bind(event_id)
-    .fetch_all(&mut **tx)
-    .await?)
+         FROM venues v LEFT JOIN registrations g ON g.venue_id = v.id WHERE v.event_id = ",
+    );
+    query.push_bind(event_id);
+    if let Some(ids) = only {
+        query.push(" AND v.id IN ");
+        push_ids(&mut query, ids.iter().copied());
+    }
+    query.push(" ORDER BY v.id");
+    Ok(query.build().fetch_all(&mut **tx).await?)
 }
 
 /// The deadlines of the event that are due by `now`.
@@ -81,9 +115,17 @@ async fn due_deadlines(tx: &mut Tx, event_id: Uuid, now: DateTime<Utc>) -> Resul
 }
 
 /// The deliverables handed in: (deadline, venue).
-async fn delivered(tx: &mut Tx, event_id: Uuid) -> Result<HashSet<(Uuid, Uuid)>> {
-    sqlx::query("SELECT d.deadline_id, d.venue_id FROM deliverables d JOIN deadlines l ON l.id = d.deadline_id WHERE l.event_id = $1")
-        .bind(event_id)
+async fn delivered(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>) -> Result<HashSet<(Uuid, Uuid)>> {
+    let mut query = QueryBuilder::<Db>::new(
+        "SELECT d.deadline_id, d.venue_id FROM deliverables d JOIN deadlines l ON l.id = d.deadline_id WHERE l.event_id = ",
+    );
+    query.push_bind(event_id);
+    if let Some(ids) = only {
+        query.push(" AND d.venue_id IN ");
+        push_ids(&mut query, ids.iter().copied());
+    }
+    query
+        .build()
         .fetch_all(&mut **tx)
         .await?
         .iter()

@@ -14,11 +14,12 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use huichang_core::dashboard::VenueRow;
 use huichang_core::event::{self, Event, NewEvent};
 use huichang_core::registration::{AttendeeInput, AttendeeView, RegistrationView, Submission};
 use huichang_core::role::{Grant, Role};
 use huichang_core::venue::{NewApproval, NewVenue, VenueView};
-use sqlx::{Row, Transaction};
+use sqlx::{QueryBuilder, Row, Transaction};
 use uuid::Uuid;
 
 use super::{Backend, Db, MIGRATOR};
@@ -62,6 +63,33 @@ async fn rows_in_zone<T>(
 ) -> Result<Vec<T>> {
     let rows = sqlx::query(sql).bind(id).fetch_all(store.reader()).await?;
     rows.iter().map(|row| read(row, row_timezone(row)?)).collect()
+}
+
+/// `(…)` with each id bound, pushed onto `query`. The list is padded with its last id to a power
+/// of two, so that a few prepared statements serve lists of every length instead of one per
+/// length; no id at all is `(NULL)`, which matches nothing.
+fn push_ids(query: &mut QueryBuilder<Db>, ids: impl IntoIterator<Item = Uuid>) {
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    if let Some(&last) = ids.last() {
+        ids.resize(ids.len().next_power_of_two(), last);
+    }
+    query.push("(");
+    if ids.is_empty() {
+        query.push("NULL");
+    }
+    let mut list = query.separated(", ");
+    for id in ids {
+        list.push_bind(id);
+    }
+    query.push(")");
+}
+
+/// `sql` followed by `(…)` with each id bound (`push_ids`).
+fn with_ids(sql: &str, ids: impl IntoIterator<Item = Uuid>) -> QueryBuilder<Db> {
+    let mut query = QueryBuilder::<Db>::new(sql);
+    query.push(" ");
+    push_ids(&mut query, ids);
+    query
 }
 
 fn now() -> DateTime<Utc> {
@@ -308,6 +336,10 @@ impl Store for Backend {
 
     async fn dashboard(&self, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<DashboardSnapshot>> {
         dashboard::dashboard(self, event_id, now).await
+    }
+
+    async fn venue_rows(&self, event_id: Uuid, venue_ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<VenueRow>> {
+        dashboard::venue_rows(self, event_id, venue_ids, now).await
     }
 
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {
