@@ -14,4 +14,5 @@ mod routes;
 mod service;
 mod sheets;
 mod tokens;
+mod units;
 mod venues;

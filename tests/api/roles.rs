@@ -9,18 +9,36 @@ use serde_json::{Value, json};
 
 /// The callers, by name; the admin comes last, so that its revocation and rotation of tokens
 /// happen after the others have been refused.
-const CALLERS: [&str; 7] =
-    ["coordinator", "technician", "viewer", "coordinator_of_b", "technician_of_b", "viewer_of_other_event", "admin"];
+const CALLERS: [&str; 12] = [
+    "coordinator",
+    "technician",
+    "viewer",
+    "coordinator_of_b",
+    "technician_of_b",
+    "viewer_of_other_event",
+    "organiser",
+    "organiser_above",
+    "organiser_of_sibling",
+    "organiser_below",
+    "unit_viewer",
+    "admin",
+];
 
 /// Whether `caller` may call `route`, by the roles the table names: `coordinator` and
 /// `technician` are venue A's, and on an event's path those of any of its venues (so venue B's);
-/// `viewer` is the event's own.
+/// `viewer` is the event's own. On a unit's path (`{unit}` is 四川), `organiser` is 四川's or the
+/// Ministry's above it, `viewer` 四川's unit viewer; 广东 beside it and 攀枝花 below it reach nothing.
+/// No event belongs to a unit here, so organisers and unit viewers reach no event's path.
 fn may_call(route: &Route, caller: &str) -> bool {
     let roles = route.callers.as_deref().unwrap_or_default();
     let names = |role: &str| roles.iter().any(|r| r == role);
     let on_event = route.path.starts_with("/api/v1/events/{event}");
+    let on_unit = route.path.contains("{unit}");
     match caller {
-        "admin" | "coordinator" | "technician" | "viewer" => names(caller),
+        "admin" => names(caller),
+        "organiser" | "organiser_above" => on_unit && names("organiser"),
+        "unit_viewer" => on_unit && names("viewer"),
+        "coordinator" | "technician" | "viewer" => !on_unit && names(caller),
         "coordinator_of_b" => on_event && names("coordinator"),
         "technician_of_b" => on_event && names("technician"),
         _ => false,
@@ -54,6 +72,8 @@ fn body(method: &Method, template: &str) -> Option<Value> {
         }
         ("POST", "/api/v1/outbox/{message}/retry") => json!({}),
         ("POST", "/api/v1/venues/{venue}/tokens") => json!({"role": "technician"}),
+        ("POST", "/api/v1/units") | ("POST", "/api/v1/units/{unit}/units") => huichang_tests::unit_body("新单位"),
+        ("POST", "/api/v1/units/{unit}/organiser-tokens") | ("POST", "/api/v1/units/{unit}/viewer-tokens") => json!({}),
         _ => return None,
     })
 }
@@ -108,7 +128,14 @@ on_both_stores! {
             &json!({"title": "工作方案", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
         let message = failed_message(&app).await;
         let spare = app.post(&format!("/api/v1/events/{}/viewer-tokens", event["id"].as_str().unwrap()), &app.admin, &json!({})).await.expect(201);
-        let tokens = [&a.coordinator, &a.technician, &viewer, &b.coordinator, &b.technician, &other_viewer, &app.admin];
+        let ministry = app.create_unit(None, "教育部职成司", &app.admin).await;
+        let sichuan = app.create_unit(Some(&ministry), "四川省教育厅", &app.admin).await;
+        let guangdong = app.create_unit(Some(&ministry), "广东省教育厅", &app.admin).await;
+        let panzhihua = app.create_unit(Some(&sichuan), "攀枝花市教育和体育局", &app.admin).await;
+        let unit_viewer = app.post(&format!("/api/v1/units/{}/viewer-tokens", sichuan.id), &app.admin, &json!({})).await.expect(201);
+        let unit_viewer = unit_viewer["token"].as_str().unwrap().to_owned();
+        let tokens = [&a.coordinator, &a.technician, &viewer, &b.coordinator, &b.technician, &other_viewer,
+            &sichuan.organiser, &ministry.organiser, &guangdong.organiser, &panzhihua.organiser, &unit_viewer, &app.admin];
         let document = app.request(Method::GET, "/api/openapi.json", None, None).await.expect(200);
 
         let mut routes: Vec<Route> = table().into_iter().filter(|r| r.callers.is_some()).collect();
@@ -124,7 +151,8 @@ on_both_stores! {
                 .replace("{deadline}", deadline["id"].as_str().unwrap())
                 .replace("{message}", &message)
                 .replace("{token}", spare["id"].as_str().unwrap())
-                .replace("{room}", a.body["rooms"][0]["id"].as_str().unwrap());
+                .replace("{room}", a.body["rooms"][0]["id"].as_str().unwrap())
+                .replace("{unit}", &sichuan.id);
             let page = !route.path.starts_with("/api/");
             let documented = documented_statuses(&document, route);
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();

@@ -119,6 +119,34 @@ impl TestApp {
     }
 }
 
+/// A unit made through the API, with the token of its first organiser.
+pub struct Unit {
+    pub id: String,
+    pub organiser: String,
+    pub body: Value,
+}
+
+/// The body of a unit named `name`, with its contact.
+pub fn unit_body(name: &str) -> Value {
+    json!({"name": name, "region": name, "contact": {"name": "王立", "phone": "028-86110000", "email": "unit@example.cn"}})
+}
+
+impl TestApp {
+    /// A root unit (`parent` `None`, made by the admin) or one below `parent`, made by `token`.
+    pub async fn create_unit(&self, parent: Option<&Unit>, name: &str, token: &str) -> Unit {
+        let path = match parent {
+            None => "/api/v1/units".to_owned(),
+            Some(parent) => format!("/api/v1/units/{}/units", parent.id),
+        };
+        let body = self.post(&path, token, &unit_body(name)).await.expect(201);
+        Unit {
+            id: body["id"].as_str().unwrap().to_owned(),
+            organiser: body["organiser_token"].as_str().unwrap().to_owned(),
+            body,
+        }
+    }
+}
+
 pub struct Venue {
     pub id: String,
     pub coordinator: String,

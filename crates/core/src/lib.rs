@@ -10,6 +10,7 @@ pub mod field;
 pub mod phone;
 pub mod registration;
 pub mod role;
+pub mod unit;
 pub mod venue;
 pub mod video;
 

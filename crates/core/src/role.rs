@@ -1,4 +1,4 @@
-//! The four kinds of token and what each may touch.
+//! The kinds of token and what each may touch.
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -11,6 +11,8 @@ pub enum Role {
     Coordinator,
     Technician,
     Viewer,
+    /// A person of a unit: within the unit and every unit below it.
+    Organiser,
 }
 
 impl Role {
@@ -20,11 +22,14 @@ impl Role {
             Role::Coordinator => "coordinator",
             Role::Technician => "technician",
             Role::Viewer => "viewer",
+            Role::Organiser => "organiser",
         }
     }
 
     pub fn parse(text: &str) -> Option<Role> {
-        [Role::Admin, Role::Coordinator, Role::Technician, Role::Viewer].into_iter().find(|r| r.as_str() == text)
+        [Role::Admin, Role::Coordinator, Role::Technician, Role::Viewer, Role::Organiser]
+            .into_iter()
+            .find(|r| r.as_str() == text)
     }
 
     /// The prefix of a token of this role, so that a person can tell tokens apart.
@@ -34,6 +39,7 @@ impl Role {
             Role::Coordinator => "hcc_",
             Role::Technician => "hct_",
             Role::Viewer => "hcv_",
+            Role::Organiser => "hco_",
         }
     }
 }
@@ -47,6 +53,8 @@ pub struct Grant {
     pub event_id: Option<Uuid>,
     /// The venue of a coordinator or technician token.
     pub venue_id: Option<Uuid>,
+    /// The unit of an organiser token, or of a viewer token that reads a unit's subtree.
+    pub unit_id: Option<Uuid>,
 }
 
 impl Grant {
@@ -79,6 +87,18 @@ impl Grant {
         self.is_admin() || (self.role == Role::Technician && self.venue_id == Some(venue_id))
     }
 
+    /// A unit whose `path` (root first, itself last) is given: admin, and the unit's organisers or
+    /// those of any unit above it.
+    pub fn may_organise_unit(&self, path: &[Uuid]) -> bool {
+        self.is_admin() || (self.role == Role::Organiser && self.unit_id.is_some_and(|unit| path.contains(&unit)))
+    }
+
+    /// Reading a unit: those who may organise it, and the viewers of it or of a unit above it.
+    pub fn may_read_unit(&self, path: &[Uuid]) -> bool {
+        self.may_organise_unit(path)
+            || (self.role == Role::Viewer && self.unit_id.is_some_and(|unit| path.contains(&unit)))
+    }
+
     /// Phones are masked for everyone but the admin and the venue's coordinator.
     pub fn sees_phones_of(&self, venue_id: Uuid) -> bool {
         self.may_coordinate(venue_id)
@@ -90,7 +110,7 @@ mod tests {
     use super::*;
 
     fn grant(role: Role, event: Option<Uuid>, venue: Option<Uuid>) -> Grant {
-        Grant { token_id: Uuid::nil(), role, event_id: event, venue_id: venue }
+        Grant { token_id: Uuid::nil(), role, event_id: event, venue_id: venue, unit_id: None }
     }
 
     #[test]
@@ -113,8 +133,22 @@ mod tests {
 
     #[test]
     fn roles_round_trip_their_names() {
-        for role in [Role::Admin, Role::Coordinator, Role::Technician, Role::Viewer] {
+        for role in [Role::Admin, Role::Coordinator, Role::Technician, Role::Viewer, Role::Organiser] {
             assert_eq!(Role::parse(role.as_str()), Some(role));
         }
+    }
+
+    #[test]
+    fn an_organiser_reaches_its_unit_and_below_only() {
+        let (root, sichuan, panzhihua, guangdong) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let organiser = Grant { unit_id: Some(sichuan), ..grant(Role::Organiser, None, None) };
+        assert!(
+            organiser.may_organise_unit(&[root, sichuan]) && organiser.may_organise_unit(&[root, sichuan, panzhihua])
+        );
+        assert!(!organiser.may_organise_unit(&[root]) && !organiser.may_organise_unit(&[root, guangdong]));
+        assert!(!organiser.may_coordinate(panzhihua) && !organiser.is_admin());
+        let viewer = Grant { unit_id: Some(sichuan), ..grant(Role::Viewer, None, None) };
+        assert!(viewer.may_read_unit(&[root, sichuan, panzhihua]) && !viewer.may_organise_unit(&[root, sichuan]));
+        assert!(!viewer.may_read_unit(&[root, guangdong]) && !viewer.may_list_venues(root));
     }
 }

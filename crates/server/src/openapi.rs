@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi};
         (name = "registration", description = "Attendee lists (回执) and replacements"),
         (name = "door", description = "The day of the meeting: video checks (视频调试), the video link (视频连线), admission and check-in (签到), room capacity"),
         (name = "deadlines", description = "Deadlines (截止时间), deliverables (材料报送) and the email outbox"),
+        (name = "units", description = "The tree of units (单位): the Ministry, provinces, cities, districts; their organisers and viewers"),
     )
 )]
 pub struct ApiDoc;
@@ -48,9 +49,10 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .description(Some(
-                        "An admin, coordinator, technician or viewer token (hca_…, hcc_…, hct_…, hcv_…). An operation's \
-                         scopes are the roles that may call it: `admin`; `coordinator` and `technician`, the venue's own \
-                         (on an event's path, those of any of its venues); `viewer`, the event's.",
+                        "An admin, organiser, coordinator, technician or viewer token (hca_…, hco_…, hcc_…, hct_…, \
+                         hcv_…). An operation's scopes are the roles that may call it: `admin`; `organiser`, of the unit \
+                         or of any unit above it; `coordinator` and `technician`, the venue's own (on an event's path, \
+                         those of any of its venues); `viewer`, the event's, or on a unit's path the unit's or one above.",
                     ))
                     .build(),
             ),

@@ -39,6 +39,7 @@ pub fn routes() -> Table {
         .post("/signout", &[], sign_out)
         .get("/events", &["admin"], events_page)
         .get("/events/{event}", &["admin", "viewer"], dashboard_page)
+        .get("/units/{unit}", &["admin", "organiser", "viewer"], unit_page)
         .get("/venues/{venue}", &["admin", "coordinator"], coordinator_page)
         .get("/venues/{venue}/video", &["admin", "technician"], technician_page)
         .get("/venues/{venue}/door", &["admin", "coordinator"], door_page)
@@ -159,6 +160,8 @@ fn home(grant: &Grant) -> String {
     let id = |id: Option<Uuid>| id.map(|i| i.to_string()).unwrap_or_default();
     match grant.role {
         Role::Admin => "/events".to_owned(),
+        Role::Organiser => format!("/units/{}", id(grant.unit_id)),
+        Role::Viewer if grant.unit_id.is_some() => format!("/units/{}", id(grant.unit_id)),
         Role::Viewer => format!("/events/{}", id(grant.event_id)),
         Role::Coordinator => format!("/venues/{}", id(grant.venue_id)),
         Role::Technician => format!("/venues/{}/video", id(grant.venue_id)),
@@ -438,6 +441,7 @@ fn confirm_page(ctx: &PageContext, current: &Grant, new: &Grant, token: &str, ne
 fn role_names(role: Role) -> (&'static str, &'static str) {
     match role {
         Role::Admin => ("管理员", "admin"),
+        Role::Organiser => ("组织单位", "organiser"),
         Role::Coordinator => ("分会场联络人", "coordinator"),
         Role::Technician => ("技术人员", "technician"),
         Role::Viewer => ("观看", "viewer"),
@@ -555,6 +559,61 @@ async fn venue_page(
         ("event", venue.event_id.to_string()),
         ("heartbeat", (state.video_link_timeout.as_secs() / 3).max(1).to_string()),
     ];
+    page.render(&ctx)
+}
+
+/// A unit (单位): who to call there, and the units right below it, each a link one level down.
+async fn unit_page(State(state): State<AppState>, ctx: PageContext, Path(unit): Path<String>) -> Response {
+    let Some(unit) = load(Uuid::parse_str(&unit).ok(), |id| state.store.unit(id)).await else {
+        return error_page(&ctx, StatusCode::NOT_FOUND, ctx.lang.pick("没有这个单位。", "There is no such unit."));
+    };
+    if let Access::Refused(response) = check(&ctx, |g| g.may_read_unit(&unit.path)) {
+        return response;
+    }
+    let Ok(children) = state.store.child_units(unit.id).await else {
+        let message = ctx.lang.pick("暂时无法读取下级单位。", "The units below cannot be read now.");
+        return error_page(&ctx, StatusCode::SERVICE_UNAVAILABLE, message);
+    };
+    let lang = ctx.lang;
+    let mut rows = String::new();
+    for child in &children {
+        rows.push_str(&format!(
+            r#"<tr><td><a href="{base}/units/{id}">{name}</a></td><td>{region}</td><td>{contact}</td><td>{phone}</td></tr>"#,
+            base = escape(&ctx.base),
+            id = child.id,
+            name = escape(&child.name),
+            region = escape(&child.region),
+            contact = escape(&child.contact.name),
+            phone = escape(&child.contact.phone),
+        ));
+    }
+    let up = match unit.parent_id {
+        Some(parent) => format!(
+            r#"<p><a href="{}/units/{parent}">{}</a></p>"#,
+            escape(&ctx.base),
+            lang.pick("上级单位", "The unit above")
+        ),
+        None => String::new(),
+    };
+    let below = if children.is_empty() {
+        format!("<p>{}</p>", lang.pick("尚无下级单位。", "No units below yet."))
+    } else {
+        format!(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{rows}</tbody></table>",
+            lang.pick("下级单位", "Unit below"),
+            lang.pick("地区", "Region"),
+            lang.pick("联系人", "Contact"),
+            lang.pick("电话", "Phone"),
+        )
+    };
+    let mut page = Page::new(unit.name.clone());
+    page.main = format!(
+        r#"<section class="card">{up}<p>{contact_label}{contact} · {phone} · <a href="mailto:{email}">{email}</a></p>{below}</section>"#,
+        contact_label = lang.pick("联系人：", "Contact: "),
+        contact = escape(&unit.contact.name),
+        phone = escape(&unit.contact.phone),
+        email = escape(&unit.contact.email),
+    );
     page.render(&ctx)
 }
 

@@ -21,7 +21,7 @@ use crate::openapi::ApiDoc;
 pub struct Route {
     pub method: Method,
     pub path: String,
-    /// The roles that may call it (`admin`, `coordinator`, `technician`, `viewer`, as the
+    /// The roles that may call it (`admin`, `organiser`, `coordinator`, `technician`, `viewer`, as the
     /// `bearer` scheme of the OpenAPI document describes them); `None`: anyone, without a token.
     pub callers: Option<Vec<String>>,
 }
@@ -61,7 +61,9 @@ fn api_routes(document: &utoipa::openapi::OpenApi) -> Vec<Route> {
 /// The JSON API: each handler routed and documented by its own `#[utoipa::path]`. Handlers of
 /// one path share a `routes!`; the uploads get their larger body limit here.
 pub fn api() -> OpenApiRouter<AppState> {
-    use crate::api::{checkins, dashboard, deadlines, events, registration, rooms, sheets, tokens, venues, video};
+    use crate::api::{
+        checkins, dashboard, deadlines, events, registration, rooms, sheets, tokens, units, venues, video,
+    };
     let upload = || DefaultBodyLimit::max(UPLOAD_LIMIT);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(events::create, events::list))
@@ -94,6 +96,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(checkins::check_in, checkins::list_checkins))
         .routes(routes!(checkins::check_out))
         .routes(routes!(checkins::attest))
+        .routes(routes!(units::create_root))
+        .routes(routes!(units::get))
+        .routes(routes!(units::create_child, units::children))
+        .routes(routes!(units::create_organiser_token))
+        .routes(routes!(units::create_viewer_token))
 }
 
 /// Routes outside the OpenAPI document, each declared once: [`Table::into_router`] serves them

@@ -481,6 +481,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// The event, its last `seq` and one row per venue, read from one snapshot.
     async fn dashboard(&self, event_id: Uuid, now: DateTime<Utc>) -> Result<Option<DashboardSnapshot>>;
+    /// A unit below `parent` (a root when `None`) with its first organiser token; `NotFound`
+    /// when the parent is unknown.
+    async fn create_unit(
+        &self,
+        parent: Option<Uuid>,
+        unit: &huichang_core::unit::NewUnit,
+        organiser_token_hash: &str,
+        actor: &Actor,
+    ) -> Result<huichang_core::unit::UnitView>;
+    async fn unit(&self, id: Uuid) -> Result<Option<huichang_core::unit::UnitView>>;
+    /// The units right below a unit, in the order they were made.
+    async fn child_units(&self, id: Uuid) -> Result<Vec<huichang_core::unit::UnitView>>;
+    /// Another token of a unit: `Organiser`, or `Viewer` for its subtree.
+    async fn create_unit_token(
+        &self,
+        unit_id: Uuid,
+        role: Role,
+        token_hash: &str,
+        label: &str,
+        actor: &Actor,
+    ) -> Result<Uuid>;
+
     /// The dashboard rows of these venues of the event only, as they are now (a few statements,
     /// whatever the number of venues the event has); venues not of the event are left out.
     async fn venue_rows(

@@ -121,24 +121,29 @@ pub async fn create_viewer_token(
     let event = load(&state, &event).await?;
     let event_id = event.id;
     caller.require(caller.grant.is_admin())?;
+    let label = token_label(&body)?;
+    let token = new_token(Role::Viewer);
+    let id = state.store.create_viewer_token(event_id, &hash_token(&token), &label, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(IssuedToken { id, token })))
+}
+
+/// The optional label of a token request; an empty body is fine.
+pub(crate) fn token_label(body: &Bytes) -> Result<String, ApiError> {
     let input: ViewerTokenInput = if body.iter().all(u8::is_ascii_whitespace) {
         ViewerTokenInput::default()
     } else {
-        let value = serde_json::from_slice(&body).map_err(|e| {
+        let value = serde_json::from_slice(body).map_err(|e| {
             ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("the body is not valid JSON: {e}"))
         })?;
         typed(value)?
     };
-    let label = huichang_core::field::optional_text(input.label.as_deref(), 100).map_err(|m| {
+    huichang_core::field::optional_text(input.label.as_deref(), 100).map_err(|m| {
         ApiError::invalid(
             "invalid_body",
             "the token request is not valid",
             vec![huichang_core::FieldError::new("label", m)],
         )
-    })?;
-    let token = new_token(Role::Viewer);
-    let id = state.store.create_viewer_token(event_id, &hash_token(&token), &label, &caller.actor()).await?;
-    Ok((StatusCode::CREATED, Json(IssuedToken { id, token })))
+    })
 }
 
 /// Read an event's audit log.

@@ -8,5 +8,6 @@ pub mod registration;
 pub mod rooms;
 pub mod sheets;
 pub mod tokens;
+pub mod units;
 pub mod venues;
 pub mod video;

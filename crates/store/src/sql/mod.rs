@@ -18,6 +18,7 @@ use huichang_core::dashboard::VenueRow;
 use huichang_core::event::{self, Event, NewEvent};
 use huichang_core::registration::{AttendeeInput, AttendeeView, RegistrationView, Submission};
 use huichang_core::role::{Grant, Role};
+use huichang_core::unit::{NewUnit, UnitView};
 use huichang_core::venue::{NewApproval, NewVenue, VenueView};
 use sqlx::{QueryBuilder, Row, Transaction};
 use uuid::Uuid;
@@ -40,6 +41,7 @@ mod outbox;
 mod registration;
 mod rows;
 mod tokens;
+mod units;
 mod venues;
 mod video;
 
@@ -340,6 +342,35 @@ impl Store for Backend {
 
     async fn venue_rows(&self, event_id: Uuid, venue_ids: &[Uuid], now: DateTime<Utc>) -> Result<Vec<VenueRow>> {
         dashboard::venue_rows(self, event_id, venue_ids, now).await
+    }
+
+    async fn create_unit(
+        &self,
+        parent: Option<Uuid>,
+        unit: &NewUnit,
+        organiser_token_hash: &str,
+        actor: &Actor,
+    ) -> Result<UnitView> {
+        units::create_unit(self, parent, unit, organiser_token_hash, actor).await
+    }
+
+    async fn unit(&self, id: Uuid) -> Result<Option<UnitView>> {
+        units::unit(self, id).await
+    }
+
+    async fn child_units(&self, id: Uuid) -> Result<Vec<UnitView>> {
+        units::child_units(self, id).await
+    }
+
+    async fn create_unit_token(
+        &self,
+        unit_id: Uuid,
+        role: Role,
+        token_hash: &str,
+        label: &str,
+        actor: &Actor,
+    ) -> Result<Uuid> {
+        units::create_unit_token(self, unit_id, role, token_hash, label, actor).await
     }
 
     async fn audit(&self, event_id: Uuid, page: Page) -> Result<Vec<AuditEntry>> {

@@ -9,6 +9,7 @@ use uuid::Uuid;
 
 use super::super::Backend;
 use super::changelog::{Record, next_seq, record};
+use super::units;
 use super::venues::event_of_venue;
 use super::{DbRow, Tx, now, row_timezone};
 use crate::{Actor, Result, StoreError, TokenView};
@@ -52,11 +53,12 @@ pub(super) fn token_from_row(row: &DbRow) -> Result<TokenView> {
 }
 
 pub(super) async fn grant(store: &Backend, token_hash: &str) -> Result<Option<Grant>> {
-    let row =
-        sqlx::query("SELECT id, role, event_id, venue_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL")
-            .bind(token_hash)
-            .fetch_optional(store.reader())
-            .await?;
+    let row = sqlx::query(
+        "SELECT id, role, event_id, venue_id, unit_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+    )
+    .bind(token_hash)
+    .fetch_optional(store.reader())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let Some(role) = Role::parse(row.try_get("role")?) else {
         return Ok(None);
@@ -66,6 +68,7 @@ pub(super) async fn grant(store: &Backend, token_hash: &str) -> Result<Option<Gr
         role,
         event_id: row.try_get("event_id")?,
         venue_id: row.try_get("venue_id")?,
+        unit_id: row.try_get("unit_id")?,
     }))
 }
 
@@ -161,12 +164,26 @@ pub(super) async fn token(store: &Backend, id: Uuid) -> Result<Option<TokenView>
 
 pub(super) async fn revoke_token(store: &Backend, id: Uuid, actor: &Actor) -> Result<TokenView> {
     let mut tx = store.writer().begin().await?;
-    let event_id: Option<Uuid> = sqlx::query_scalar("SELECT event_id FROM tokens WHERE id = $1")
+    let bound = sqlx::query("SELECT event_id, unit_id FROM tokens WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?
         .ok_or(StoreError::NotFound)?;
-    let event_id = event_id.ok_or(StoreError::NotFound)?;
+    let event_id: Option<Uuid> = bound.try_get("event_id")?;
+    let unit_id: Option<Uuid> = bound.try_get("unit_id")?;
+    let Some(event_id) = event_id else {
+        // A unit's token: no event's feed to tell, the audit log keeps it.
+        unit_id.ok_or(StoreError::NotFound)?;
+        let select = || sqlx::AssertSqlSafe(format!("{TOKEN_SELECT} WHERE t.id = $1"));
+        let before = token_from_row(&sqlx::query(select()).bind(id).fetch_one(&mut *tx).await?)?;
+        let detail = json!({"role": before.role.as_str(), "label": before.label, "unit_id": unit_id});
+        if !units::revoke_unit_token(&mut tx, id, actor, detail).await? {
+            return Err(StoreError::AlreadyRevoked);
+        }
+        let revoked = token_from_row(&sqlx::query(select()).bind(id).fetch_one(&mut *tx).await?)?;
+        tx.commit().await?;
+        return Ok(revoked);
+    };
     let seq = next_seq(&mut tx, event_id).await?;
     // Decided by the row: of two revocations at once, one records it and the other is told.
     let revoked = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")

@@ -1,0 +1,162 @@
+//! Units of the tree and the tokens bound to them.
+
+use huichang_core::role::Role;
+use huichang_core::unit::{Contact, NewUnit, UnitView};
+use serde_json::{Value, json};
+use sqlx::Row;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::super::Backend;
+use super::{DbRow, Tx, now};
+use crate::{Actor, Result, StoreError};
+
+const UNIT_COLUMNS: &str = "id, parent_id, path, name, region, contact_name, contact_phone, contact_email";
+
+fn unit_from_row(row: &DbRow) -> Result<UnitView> {
+    let path: String = row.try_get("path")?;
+    Ok(UnitView {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        region: row.try_get("region")?,
+        parent_id: row.try_get("parent_id")?,
+        path: path.split('/').filter_map(|id| Uuid::parse_str(id).ok()).collect(),
+        contact: Contact {
+            name: row.try_get("contact_name")?,
+            phone: row.try_get("contact_phone")?,
+            email: row.try_get("contact_email")?,
+        },
+    })
+}
+
+/// An entry of the audit log that belongs to no event.
+async fn audit_unit(tx: &mut Tx, actor: &Actor, action: &str, target: (&str, Uuid), detail: Value) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
+         VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(Uuid::now_v7())
+    .bind(now())
+    .bind(actor.role.as_str())
+    .bind(actor.token_id)
+    .bind(actor.address.clone())
+    .bind(action)
+    .bind(target.0)
+    .bind(target.1)
+    .bind(Json(detail))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_unit_token(tx: &mut Tx, unit_id: Uuid, role: Role, hash: &str, label: &str) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO tokens (id, token_hash, role, unit_id, label, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(unit_id)
+    .bind(label)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// A unit below `parent` (a root when `None`) with its first organiser token, in one transaction.
+pub(super) async fn create_unit(
+    store: &Backend,
+    parent: Option<Uuid>,
+    unit: &NewUnit,
+    organiser_token_hash: &str,
+    actor: &Actor,
+) -> Result<UnitView> {
+    let mut tx = store.writer().begin().await?;
+    let id = Uuid::now_v7();
+    let path = match parent {
+        None => id.to_string(),
+        Some(parent) => {
+            let above: String = sqlx::query_scalar("SELECT path FROM units WHERE id = $1")
+                .bind(parent)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+            format!("{above}/{id}")
+        }
+    };
+    sqlx::query(
+        "INSERT INTO units (id, parent_id, path, name, region, contact_name, contact_phone, contact_email, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(parent)
+    .bind(&path)
+    .bind(&unit.name)
+    .bind(&unit.region)
+    .bind(&unit.contact.name)
+    .bind(&unit.contact.phone)
+    .bind(&unit.contact.email)
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    let token_id = insert_unit_token(&mut tx, id, Role::Organiser, organiser_token_hash, "").await?;
+    let detail = json!({"name": unit.name, "parent_id": parent, "organiser_token_id": token_id});
+    audit_unit(&mut tx, actor, "unit.created", ("unit", id), detail).await?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1")))
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+    let view = unit_from_row(&row)?;
+    tx.commit().await?;
+    Ok(view)
+}
+
+pub(super) async fn unit(store: &Backend, id: Uuid) -> Result<Option<UnitView>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await?;
+    row.as_ref().map(unit_from_row).transpose()
+}
+
+pub(super) async fn child_units(store: &Backend, id: Uuid) -> Result<Vec<UnitView>> {
+    let rows =
+        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {UNIT_COLUMNS} FROM units WHERE parent_id = $1 ORDER BY id")))
+            .bind(id)
+            .fetch_all(store.reader())
+            .await?;
+    rows.iter().map(unit_from_row).collect()
+}
+
+/// Another organiser's token of the unit, or a viewer's of its subtree.
+pub(super) async fn create_unit_token(
+    store: &Backend,
+    unit_id: Uuid,
+    role: Role,
+    token_hash: &str,
+    label: &str,
+    actor: &Actor,
+) -> Result<Uuid> {
+    let mut tx = store.writer().begin().await?;
+    let id = insert_unit_token(&mut tx, unit_id, role, token_hash, label).await?;
+    audit_unit(&mut tx, actor, "token.created", ("token", id), json!({"role": role.as_str(), "unit_id": unit_id}))
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Revokes a unit's token; `false` when it was revoked already.
+pub(super) async fn revoke_unit_token(tx: &mut Tx, id: Uuid, actor: &Actor, detail: Value) -> Result<bool> {
+    let revoked = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+        .bind(id)
+        .bind(now())
+        .execute(&mut **tx)
+        .await?;
+    if revoked.rows_affected() == 0 {
+        return Ok(false);
+    }
+    audit_unit(tx, actor, "token.revoked", ("token", id), detail).await?;
+    Ok(true)
+}
