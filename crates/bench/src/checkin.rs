@@ -122,31 +122,48 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     let busy = busy_percent(machine_before, machine_cpu());
     latencies.sort_by(f64::total_cmp);
     let rate = latencies.len() as f64 / seconds;
-    let (p50, p99) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99));
+    let (p50, p99, p999) = (quantile(&latencies, 0.5), quantile(&latencies, 0.99), quantile(&latencies, 0.999));
     let store = if database_url.is_some() { "postgres" } else { "sqlite" };
     println!(
-        "checkin ({store}): {} in {seconds:.2} s: {rate:.0}/s, p50 {p50:.1} ms, p99 {p99:.1} ms; \
+        "checkin ({store}): {} in {seconds:.2} s: {rate:.0}/s, p50 {p50:.1} ms, p99 {p99:.1} ms, p99.9 {p999:.1} ms; \
          server CPU {server_cpu_ms:.2} ms per check-in, machine {busy:.0} % busy",
         latencies.len()
     );
     let mut summary = json!({"scenario": "checkin", "store": store, "attendees": setup.attendees, "rooms": setup.rooms,
         "concurrency": setup.concurrency, "seconds": seconds, "checkins_per_second": rate, "p50_ms": p50, "p99_ms": p99,
-        "server_cpu_ms_per_checkin": server_cpu_ms, "machine_busy_percent": busy});
+        "p999_ms": p999, "server_cpu_ms_per_checkin": server_cpu_ms, "machine_busy_percent": busy});
     if let Some(url) = database_url {
         let raw = pgbench(url, setup)?;
         println!(
-            "checkin raw SQL (pgbench, same transaction, {} clients): {raw:.0}/s; huichang reaches {:.0} % of it",
+            "checkin raw SQL (pgbench, same transaction, {} clients): {:.0}/s, p50 {:.1} ms, p99 {:.1} ms, p99.9 {:.1} ms; \
+             huichang reaches {:.0} % of its rate, its p99 is {:.1}× pgbench's",
             setup.concurrency,
-            100.0 * rate / raw
+            raw.per_second,
+            raw.p50_ms,
+            raw.p99_ms,
+            raw.p999_ms,
+            100.0 * rate / raw.per_second,
+            p99 / raw.p99_ms
         );
-        summary["pgbench_per_second"] = json!(raw);
-        summary["ratio_to_pgbench"] = json!(rate / raw);
+        summary["pgbench_per_second"] = json!(raw.per_second);
+        summary["pgbench_p99_ms"] = json!(raw.p99_ms);
+        summary["pgbench_p999_ms"] = json!(raw.p999_ms);
+        summary["ratio_to_pgbench"] = json!(rate / raw.per_second);
+        summary["p99_to_pgbench_p99"] = json!(p99 / raw.p99_ms);
     }
     Ok(summary)
 }
 
+/// What pgbench measured: its rate, and the latency of each transaction from its log.
+pub struct Raw {
+    pub per_second: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub p999_ms: f64,
+}
+
 /// The check-in transaction as raw SQL, in a schema of its own beside the server's tables.
-fn pgbench(url: &str, setup: &Setup) -> anyhow::Result<f64> {
+fn pgbench(url: &str, setup: &Setup) -> anyhow::Result<Raw> {
     let schema = format!(
         "DROP SCHEMA IF EXISTS bench_raw CASCADE; CREATE SCHEMA bench_raw;
          CREATE TABLE bench_raw.events (id INT PRIMARY KEY, last_seq BIGINT NOT NULL DEFAULT 0, timezone TEXT NOT NULL DEFAULT 'Asia/Shanghai');
@@ -191,15 +208,37 @@ COMMIT;
     let clients = setup.concurrency.to_string();
     let seconds = setup.pgbench_seconds.to_string();
     let path_text = path.to_string_lossy().into_owned();
+    // Each transaction's latency goes to a log per pgbench thread: `<prefix>.<pid>[.<thread>]`.
+    let logs = std::env::temp_dir().join(format!("huichang-bench-pgbench-{}", std::process::id()));
+    std::fs::create_dir_all(&logs)?;
+    let prefix = format!("--log-prefix={}", logs.join("latency").display());
     let run = Command::new("pgbench")
-        .args(["-n", "-c", &clients, "-j", "2", "-T", &seconds, "-f", &path_text, url])
+        .args(["-n", "-c", &clients, "-j", "2", "-T", &seconds, "-l", &prefix, "-f", &path_text, url])
         .output()
         .context("running pgbench (Debian's postgresql-contrib or postgresql-client)")?;
     let _ = std::fs::remove_file(&path);
     let _ = Command::new("psql").args([url, "-qc", "DROP SCHEMA IF EXISTS bench_raw CASCADE"]).output();
+    let mut latencies = Vec::new();
+    for entry in std::fs::read_dir(&logs)? {
+        // A line: client, transaction, latency in µs, script, epoch seconds, µs.
+        let text = std::fs::read_to_string(entry?.path())?;
+        latencies.extend(text.lines().filter_map(|line| line.split_whitespace().nth(2)?.parse::<f64>().ok()));
+    }
+    let _ = std::fs::remove_dir_all(&logs);
+    latencies.iter_mut().for_each(|us| *us /= 1000.0);
+    latencies.sort_by(f64::total_cmp);
     let output = String::from_utf8_lossy(&run.stdout);
-    output
+    let per_second = output
         .lines()
         .find_map(|line| line.strip_prefix("tps = ")?.split_whitespace().next()?.parse().ok())
-        .with_context(|| format!("no tps in pgbench's output: {output}{}", String::from_utf8_lossy(&run.stderr)))
+        .with_context(|| format!("no tps in pgbench's output: {output}{}", String::from_utf8_lossy(&run.stderr)))?;
+    if latencies.is_empty() {
+        bail!("pgbench logged no transaction");
+    }
+    Ok(Raw {
+        per_second,
+        p50_ms: quantile(&latencies, 0.5),
+        p99_ms: quantile(&latencies, 0.99),
+        p999_ms: quantile(&latencies, 0.999),
+    })
 }

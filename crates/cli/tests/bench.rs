@@ -48,6 +48,8 @@ async fn the_check_in_benchmark_compares_with_pgbench_on_postgres() {
     let door = checkin::run(binary(), Some(&database.url), &setup).await.unwrap();
     assert!(door["pgbench_per_second"].as_f64().unwrap() > 0.0);
     assert!(door["ratio_to_pgbench"].as_f64().unwrap() > 0.0);
+    assert!(door["pgbench_p99_ms"].as_f64().unwrap() > 0.0 && door["p99_to_pgbench_p99"].as_f64().unwrap() > 0.0);
+    assert!(door["p999_ms"].as_f64().unwrap() >= door["p99_ms"].as_f64().unwrap());
 
     let setup = fanout::Setup { clients: 20, rate: 20, seconds: 1, venues: 4 };
     let live = fanout::run(binary(), Some(&database.url), &setup).await.unwrap();
