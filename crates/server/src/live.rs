@@ -48,9 +48,16 @@ pub struct Hub {
 }
 
 /// The feed of one event on this instance: its messages and its picture of the dashboard.
+#[derive(Clone)]
 struct Feed {
     sender: broadcast::Sender<Message>,
     picture: Arc<Mutex<Picture>>,
+}
+
+impl Feed {
+    fn subscribe(&self) -> Subscription {
+        Subscription { receiver: self.sender.subscribe(), picture: self.picture.clone() }
+    }
 }
 
 /// A client's way into a feed: the messages after the picture it starts from.
@@ -64,7 +71,7 @@ pub struct Subscription {
 /// clients start from it instead of reading the whole dashboard each.
 pub struct Picture {
     event: Event,
-    /// The last change sent out.
+    /// The last change sent out: the feed reads the change log after it.
     seq: i64,
     rows: BTreeMap<Uuid, VenueRow>,
     totals: Totals,
@@ -88,10 +95,6 @@ impl Picture {
         }
     }
 
-    pub fn seq(&self) -> i64 {
-        self.seq
-    }
-
     /// Takes in a whole new reading, keeping the `seq` the clients were told.
     fn replace(&mut self, snapshot: DashboardSnapshot) {
         let seq = self.seq;
@@ -107,7 +110,6 @@ impl Picture {
             self.totals.count(&row, 1);
             self.rows.insert(row.id, row);
         }
-        self.snapshot = None;
     }
 
     /// The snapshot message a client starts from.
@@ -184,35 +186,27 @@ impl Hub {
         store: &Arc<dyn Store>,
         event_id: Uuid,
     ) -> Result<Option<Subscription>, StoreError> {
-        if let Some(subscription) = self.join(event_id) {
-            return Ok(Some(subscription));
+        if let Some(feed) = self.feeds.lock().unwrap_or_else(|e| e.into_inner()).get(&event_id) {
+            return Ok(Some(feed.subscribe()));
         }
         let Some(snapshot) = store.dashboard(event_id, Utc::now()).await? else { return Ok(None) };
-        let start = snapshot.seq;
-        let (sender, subscription) = {
+        let (feed, subscription) = {
             let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(feed) = feeds.get(&event_id) {
-                return Ok(Some(Subscription { receiver: feed.sender.subscribe(), picture: feed.picture.clone() }));
+                return Ok(Some(feed.subscribe()));
             }
-            let (sender, receiver) = broadcast::channel(BACKLOG);
-            let picture = Arc::new(Mutex::new(Picture::new(snapshot)));
-            feeds.insert(event_id, Feed { sender: sender.clone(), picture: picture.clone() });
-            (sender, Subscription { receiver, picture })
+            let feed =
+                Feed { sender: broadcast::channel(BACKLOG).0, picture: Arc::new(Mutex::new(Picture::new(snapshot))) };
+            let subscription = feed.subscribe();
+            feeds.insert(event_id, feed.clone());
+            (feed, subscription)
         };
         let wake = store.change_announcements().await.unwrap_or_else(|error| {
             tracing::warn!(%error, "no change announcements; the live feed reads the change log every 20 ms");
             None
         });
-        let picture = subscription.picture.clone();
-        tokio::spawn(feed(self.clone(), store.clone(), event_id, (sender, picture), start, wake));
+        tokio::spawn(run_feed(self.clone(), store.clone(), event_id, feed, wake));
         Ok(Some(subscription))
-    }
-
-    fn join(&self, event_id: Uuid) -> Option<Subscription> {
-        let feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
-        feeds
-            .get(&event_id)
-            .map(|feed| Subscription { receiver: feed.sender.subscribe(), picture: feed.picture.clone() })
     }
 }
 
@@ -251,20 +245,19 @@ pub async fn replay(
     Ok(Some(picture.lock().unwrap_or_else(|e| e.into_inner()).messages(&changes)))
 }
 
-/// Reads the changes after `last` and what they moved, brings the picture up to date and sends
-/// each change's message; returns the new last `seq`. A change of a venue reads that venue's
-/// row only; one of the event itself, or a deadline falling due, reads the dashboard whole.
-async fn advance(
-    store: &dyn Store,
-    event_id: Uuid,
-    (sender, picture): &(broadcast::Sender<Message>, Arc<Mutex<Picture>>),
-    last: i64,
-) -> Result<i64, StoreError> {
+/// Reads the changes after the picture's `seq` and what they moved, brings the picture up to
+/// date and sends each change's message. A change of a venue reads that venue's row only; one
+/// of the event itself, or a deadline falling due, reads the dashboard whole.
+async fn advance(store: &dyn Store, event_id: Uuid, Feed { sender, picture }: &Feed) -> Result<(), StoreError> {
     let now = Utc::now();
+    let (last, next_due) = {
+        let picture = picture.lock().unwrap_or_else(|e| e.into_inner());
+        (picture.seq, picture.next_due)
+    };
     let changes = store.changes(event_id, last, REPLAY_LIMIT).await?;
-    let due = picture.lock().unwrap_or_else(|e| e.into_inner()).next_due.is_some_and(|due| due <= now);
+    let due = next_due.is_some_and(|due| due <= now);
     if changes.is_empty() && !due {
-        return Ok(last);
+        return Ok(());
     }
     let whole = due || changes.iter().any(|change| change.venue_id.is_none());
     let (snapshot, rows) = if whole {
@@ -280,24 +273,22 @@ async fn advance(
         Some(snapshot) => picture.replace(snapshot),
         None => picture.update(rows),
     }
-    let Some(newest) = changes.last().map(|change| change.seq) else { return Ok(last) };
-    picture.seq = newest;
     picture.snapshot = None;
+    let Some(newest) = changes.last().map(|change| change.seq) else { return Ok(()) };
+    picture.seq = newest;
     for message in picture.messages(&changes) {
         let _ = sender.send(message);
     }
-    Ok(newest)
+    Ok(())
 }
 
-async fn feed(
+async fn run_feed(
     hub: Arc<Hub>,
     store: Arc<dyn Store>,
     event_id: Uuid,
-    feed: (broadcast::Sender<Message>, Arc<Mutex<Picture>>),
-    start: i64,
+    feed: Feed,
     mut wake: Option<broadcast::Receiver<Uuid>>,
 ) {
-    let mut last = start;
     loop {
         match wake.as_mut() {
             Some(announcements) => {
@@ -311,14 +302,13 @@ async fn feed(
         {
             // Stop when the last listener has gone; a new one starts a new feed.
             let mut feeds = hub.feeds.lock().unwrap_or_else(|e| e.into_inner());
-            if feed.0.receiver_count() == 0 {
+            if feed.sender.receiver_count() == 0 {
                 feeds.remove(&event_id);
                 return;
             }
         }
-        match advance(store.as_ref(), event_id, &feed, last).await {
-            Ok(newest) => last = newest,
-            Err(error) => tracing::warn!(%error, %event_id, "live feed could not read the change log; trying again"),
+        if let Err(error) = advance(store.as_ref(), event_id, &feed).await {
+            tracing::warn!(%error, %event_id, "live feed could not read the change log; trying again");
         }
     }
 }

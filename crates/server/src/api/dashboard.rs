@@ -222,11 +222,13 @@ async fn serve_client(
     // Start from the feed's picture, or replay what the client missed when it is not too far
     // behind.
     let replay = match since {
-        Some(since) => live::replay(state.store.as_ref(), event_id, &picture, since).await.ok().flatten(),
+        Some(since) => {
+            live::replay(state.store.as_ref(), event_id, &picture, since).await.ok().flatten().map(|m| (since, m))
+        }
         None => None,
     };
     let (mut sent, first) = match replay {
-        Some(messages) => (messages.last().map_or(since.unwrap_or(0), |m| m.seq), messages),
+        Some((since, messages)) => (messages.last().map_or(since, |m| m.seq), messages),
         None => {
             let snapshot = picture.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
             (snapshot.seq, vec![snapshot])

@@ -24,10 +24,7 @@ pub(super) async fn dashboard(
     event_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<DashboardSnapshot>> {
-    let mut tx = store.reader().begin().await?;
-    if let Some(snapshot) = SNAPSHOT {
-        sqlx::query(snapshot).execute(&mut *tx).await?;
-    }
+    let mut tx = snapshot(store).await?;
     let Some((event, seq)) = event_and_seq(&mut tx, event_id).await? else { return Ok(None) };
     let venues = rows_of(&mut tx, event_id, None, now).await?;
     let next_due = next_due(&mut tx, event_id, now).await?;
@@ -41,13 +38,19 @@ pub(super) async fn venue_rows(
     venue_ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Result<Vec<VenueRow>> {
+    let mut tx = snapshot(store).await?;
+    let venues = rows_of(&mut tx, event_id, Some(venue_ids), now).await?;
+    tx.commit().await?;
+    Ok(venues)
+}
+
+/// A read transaction that sees one snapshot of the database throughout.
+async fn snapshot(store: &Backend) -> Result<Tx> {
     let mut tx = store.reader().begin().await?;
     if let Some(snapshot) = SNAPSHOT {
         sqlx::query(snapshot).execute(&mut *tx).await?;
     }
-    let venues = rows_of(&mut tx, event_id, Some(venue_ids), now).await?;
-    tx.commit().await?;
-    Ok(venues)
+    Ok(tx)
 }
 
 /// The rows of the event's venues (`only` these, when given), in venue order.

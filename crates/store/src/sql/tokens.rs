@@ -171,20 +171,13 @@ pub(super) async fn revoke_token(store: &Backend, id: Uuid, actor: &Actor) -> Re
         .ok_or(StoreError::NotFound)?;
     let event_id: Option<Uuid> = bound.try_get("event_id")?;
     let unit_id: Option<Uuid> = bound.try_get("unit_id")?;
-    let Some(event_id) = event_id else {
-        // A unit's token: no event's feed to tell, the audit log keeps it.
-        unit_id.ok_or(StoreError::NotFound)?;
-        let select = || sqlx::AssertSqlSafe(format!("{TOKEN_SELECT} WHERE t.id = $1"));
-        let before = token_from_row(&sqlx::query(select()).bind(id).fetch_one(&mut *tx).await?)?;
-        let detail = json!({"role": before.role.as_str(), "label": before.label, "unit_id": unit_id});
-        if !units::revoke_unit_token(&mut tx, id, actor, detail).await? {
-            return Err(StoreError::AlreadyRevoked);
-        }
-        let revoked = token_from_row(&sqlx::query(select()).bind(id).fetch_one(&mut *tx).await?)?;
-        tx.commit().await?;
-        return Ok(revoked);
+    // An event's token is a change of the event, its row taken first as by every writer; a
+    // unit's has no event's feed to tell, and the audit log keeps it.
+    let change = match event_id {
+        Some(event_id) => Some((event_id, next_seq(&mut tx, event_id).await?)),
+        None if unit_id.is_some() => None,
+        None => return Err(StoreError::NotFound),
     };
-    let seq = next_seq(&mut tx, event_id).await?;
     // Decided by the row: of two revocations at once, one records it and the other is told.
     let revoked = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
         .bind(id)
@@ -199,6 +192,12 @@ pub(super) async fn revoke_token(store: &Backend, id: Uuid, actor: &Actor) -> Re
         .fetch_one(&mut *tx)
         .await?;
     let token = token_from_row(&row)?;
+    let Some((event_id, seq)) = change else {
+        let detail = json!({"role": token.role.as_str(), "label": token.label, "unit_id": unit_id});
+        units::audit_unit(&mut tx, actor, "token.revoked", ("token", id), detail).await?;
+        tx.commit().await?;
+        return Ok(token);
+    };
     let detail = json!({"role": token.role.as_str(), "label": token.label});
     record(&mut tx, actor, Record::new((event_id, seq), token.venue_id, "token.revoked", ("token", id), detail))
         .await?;

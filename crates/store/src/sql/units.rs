@@ -30,7 +30,13 @@ fn unit_from_row(row: &DbRow) -> Result<UnitView> {
 }
 
 /// An entry of the audit log that belongs to no event.
-async fn audit_unit(tx: &mut Tx, actor: &Actor, action: &str, target: (&str, Uuid), detail: Value) -> Result<()> {
+pub(super) async fn audit_unit(
+    tx: &mut Tx,
+    actor: &Actor,
+    action: &str,
+    target: (&str, Uuid),
+    detail: Value,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO audit_log (id, event_id, at, actor_role, actor_token_id, address, action, target_kind, target_id, detail)
          VALUES ($1, NULL, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -145,18 +151,4 @@ pub(super) async fn create_unit_token(
         .await?;
     tx.commit().await?;
     Ok(id)
-}
-
-/// Revokes a unit's token; `false` when it was revoked already.
-pub(super) async fn revoke_unit_token(tx: &mut Tx, id: Uuid, actor: &Actor, detail: Value) -> Result<bool> {
-    let revoked = sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
-        .bind(id)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
-    if revoked.rows_affected() == 0 {
-        return Ok(false);
-    }
-    audit_unit(tx, actor, "token.revoked", ("token", id), detail).await?;
-    Ok(true)
 }
