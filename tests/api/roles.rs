@@ -24,20 +24,27 @@ const CALLERS: [&str; 12] = [
     "admin",
 ];
 
-/// Whether `caller` may call `route`, by the roles the table names: `coordinator` and
-/// `technician` are venue A's, and on an event's path those of any of its venues (so venue B's);
-/// `viewer` is the event's own. On a unit's path (`{unit}` is 四川), `organiser` is 四川's or the
-/// Ministry's above it, `viewer` 四川's unit viewer; 广东 beside it and 攀枝花 below it reach nothing.
-/// No event belongs to a unit here, so organisers and unit viewers reach no event's path.
+/// Whether `caller` may call `route`, by the roles the table names. The event is held by 四川 and
+/// venue A is run by 攀枝花 below it. `coordinator` and `technician` are venue A's, and on an
+/// event's path those of any of its venues (so venue B's); `viewer` is the event's own.
+/// `organiser` is 四川's or the Ministry's above it: the event's admin, and on a unit's path
+/// (`{unit}` is 四川) the unit's; `unit_viewer` reads what they reach. 攀枝花's organiser is
+/// venue A's coordinator and technician, and reads the event; 广东's beside 四川 reaches nothing.
+/// Every organiser and viewer lists the events it sees.
 fn may_call(route: &Route, caller: &str) -> bool {
     let roles = route.callers.as_deref().unwrap_or_default();
     let names = |role: &str| roles.iter().any(|r| r == role);
     let on_event = route.path.starts_with("/api/v1/events/{event}");
     let on_unit = route.path.contains("{unit}");
+    let event_list = route.path == "/api/v1/events" && route.method == Method::GET;
     match caller {
         "admin" => names(caller),
-        "organiser" | "organiser_above" => on_unit && names("organiser"),
-        "unit_viewer" => on_unit && names("viewer"),
+        "organiser" | "organiser_above" => names("organiser"),
+        "unit_viewer" => names("viewer"),
+        "organiser_below" => {
+            event_list || (!on_unit && names("organiser") && (names("coordinator") || names("technician")))
+        }
+        "organiser_of_sibling" | "viewer_of_other_event" => event_list,
         "coordinator" | "technician" | "viewer" => !on_unit && names(caller),
         "coordinator_of_b" => on_event && names("coordinator"),
         "technician_of_b" => on_event && names("technician"),
@@ -73,6 +80,7 @@ fn body(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/outbox/{message}/retry") => json!({}),
         ("POST", "/api/v1/venues/{venue}/tokens") => json!({"role": "technician"}),
         ("POST", "/api/v1/units") | ("POST", "/api/v1/units/{unit}/units") => huichang_tests::unit_body("新单位"),
+        ("POST", "/api/v1/units/{unit}/events") => event_body(48),
         ("POST", "/api/v1/units/{unit}/organiser-tokens") | ("POST", "/api/v1/units/{unit}/viewer-tokens") => json!({}),
         _ => return None,
     })
@@ -95,9 +103,9 @@ fn wrong_answer(permitted: bool, status: u16, documented: &[u16]) -> bool {
     }
 }
 
-/// A message that failed for good, so that it may be retried.
-async fn failed_message(app: &huichang_tests::TestApp) -> String {
-    let event = app.create_event(80).await;
+/// A message of an event `unit` holds that failed for good, so that it may be retried.
+async fn failed_message(app: &huichang_tests::TestApp, unit: &huichang_tests::Unit) -> String {
+    let event = app.create_unit_event(unit, 80, &app.admin).await;
     app.create_venue(&event, "四川省分会场", 30).await;
     let port = huichang_tests::smtp::free_port();
     let mailer =
@@ -116,9 +124,13 @@ async fn failed_message(app: &huichang_tests::TestApp) -> String {
 
 on_both_stores! {
     async fn every_role_reaches_exactly_what_it_may(app: TestApp) {
-        let event = app.create_event(48).await;
-        let a = app.create_venue(&event, "四川省分会场", 30).await;
-        let b = app.create_venue(&event, "重庆市分会场", 30).await;
+        let ministry = app.create_unit(None, "教育部职成司", &app.admin).await;
+        let sichuan = app.create_unit(Some(&ministry), "四川省教育厅", &app.admin).await;
+        let guangdong = app.create_unit(Some(&ministry), "广东省教育厅", &app.admin).await;
+        let panzhihua = app.create_unit(Some(&sichuan), "攀枝花市教育和体育局", &app.admin).await;
+        let event = app.create_unit_event(&sichuan, 48, &sichuan.organiser).await;
+        let a = app.create_venue_run_by(&event, "攀枝花市分会场", 30, Some(&panzhihua)).await;
+        let b = app.create_venue(&event, "成都市分会场", 30).await;
         let listed = app.put(&format!("/api/v1/venues/{}/registration", a.id), &a.coordinator, &list(attendees(2))).await.expect(200);
         let attendee = listed["attendees"][0]["id"].as_str().unwrap().to_owned();
         let viewer = app.viewer_token(&event).await;
@@ -126,12 +138,8 @@ on_both_stores! {
         let other_viewer = app.viewer_token(&other_event).await;
         let deadline = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
             &json!({"title": "工作方案", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
-        let message = failed_message(&app).await;
+        let message = failed_message(&app, &sichuan).await;
         let spare = app.post(&format!("/api/v1/events/{}/viewer-tokens", event["id"].as_str().unwrap()), &app.admin, &json!({})).await.expect(201);
-        let ministry = app.create_unit(None, "教育部职成司", &app.admin).await;
-        let sichuan = app.create_unit(Some(&ministry), "四川省教育厅", &app.admin).await;
-        let guangdong = app.create_unit(Some(&ministry), "广东省教育厅", &app.admin).await;
-        let panzhihua = app.create_unit(Some(&sichuan), "攀枝花市教育和体育局", &app.admin).await;
         let unit_viewer = app.post(&format!("/api/v1/units/{}/viewer-tokens", sichuan.id), &app.admin, &json!({})).await.expect(201);
         let unit_viewer = unit_viewer["token"].as_str().unwrap().to_owned();
         let tokens = [&a.coordinator, &a.technician, &viewer, &b.coordinator, &b.technician, &other_viewer,

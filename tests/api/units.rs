@@ -4,6 +4,78 @@ use huichang_tests::{on_both_stores, unit_body};
 use serde_json::json;
 
 on_both_stores! {
+    async fn each_organiser_runs_its_own_events_and_venues_and_no_others(app: TestApp) {
+        let ministry = app.create_unit(None, "教育部职成司", &app.admin).await;
+        let sichuan = app.create_unit(Some(&ministry), "四川省教育厅", &ministry.organiser).await;
+        let guangdong = app.create_unit(Some(&ministry), "广东省教育厅", &ministry.organiser).await;
+        let national = app.create_unit_event(&ministry, 48, &ministry.organiser).await;
+        assert_eq!(national["unit_id"], ministry.id.as_str());
+        let sichuan_venue = app.create_venue_run_by(&national, "四川省分会场", 30, Some(&sichuan)).await;
+        assert_eq!(sichuan_venue.body["unit_id"], sichuan.id.as_str());
+        let guangdong_venue = app.create_venue_run_by(&national, "广东省分会场", 30, Some(&guangdong)).await;
+
+        // 四川's organiser makes a city and the city's opening; the city's organiser runs it.
+        let panzhihua = app.create_unit(Some(&sichuan), "攀枝花市教育和体育局", &sichuan.organiser).await;
+        let chengdu = app.create_unit(Some(&sichuan), "成都市教育局", &sichuan.organiser).await;
+        let opening = app.create_unit_event(&panzhihua, 48, &sichuan.organiser).await;
+        let hall = app.create_venue(&opening, "大礼堂", 300).await;
+        let opening_id = opening["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/events/{opening_id}/venues"), &panzhihua.organiser,
+            &json!({"name": "东区分会场", "kind": "branch", "contact_email": "dq@example.cn"})).await.expect(201);
+        app.put(&format!("/api/v1/venues/{}/registration", hall.id), &panzhihua.organiser, &huichang_tests::list(huichang_tests::attendees(3))).await.expect(200);
+        app.get(&format!("/api/v1/events/{opening_id}/dashboard"), &sichuan.organiser).await.expect(200);
+        let listed = app.get("/api/v1/events", &sichuan.organiser).await.expect(200);
+        assert_eq!(listed.as_array().unwrap().len(), 1, "四川 sees its city's opening, not the national one: {listed}");
+
+        // The city's organiser: not its sibling, not above, not the national opening's venues.
+        let city = &panzhihua.organiser;
+        app.get(&format!("/api/v1/units/{}", chengdu.id), city).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/units/{}", sichuan.id), city).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/events/{}", national["id"].as_str().unwrap()), city).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/venues/{}", sichuan_venue.id), city).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/venues/{}/registration", guangdong_venue.id), city).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/events/{}", national["id"].as_str().unwrap()), &chengdu.organiser).await.expect_problem(403, "forbidden");
+
+        // 四川's organiser manages 四川省分会场, which it runs, as its coordinator and technician
+        // do, and reads the national opening; 广东省分会场 and the event's own settings are not its.
+        let list = huichang_tests::list(huichang_tests::attendees(2));
+        app.put(&format!("/api/v1/venues/{}/registration", sichuan_venue.id), &sichuan.organiser, &list).await.expect(200);
+        app.post(&format!("/api/v1/venues/{}/video-checks", sichuan_venue.id), &sichuan.organiser, &json!({"result": "passed"})).await.expect(201);
+        app.get(&format!("/api/v1/events/{}", national["id"].as_str().unwrap()), &sichuan.organiser).await.expect(200);
+        app.put(&format!("/api/v1/venues/{}/registration", guangdong_venue.id), &sichuan.organiser, &list).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/venues/{}", guangdong_venue.id), &sichuan.organiser).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/events/{}/venues", national["id"].as_str().unwrap()), &sichuan.organiser).await.expect_problem(403, "forbidden");
+        app.request(reqwest::Method::PATCH, &format!("/api/v1/events/{}", national["id"].as_str().unwrap()), Some(&sichuan.organiser),
+            Some(&json!({"arrive_minutes_before": 20}))).await.expect_problem(403, "forbidden");
+        // The Ministry's organiser is the national opening's admin, and 四川's opening's too.
+        app.get(&format!("/api/v1/events/{}/venues", national["id"].as_str().unwrap()), &ministry.organiser).await.expect(200);
+        app.get(&format!("/api/v1/venues/{}/registration", hall.id), &ministry.organiser).await.expect(200);
+        // Nobody makes an event above its own unit.
+        app.post(&format!("/api/v1/units/{}/events", ministry.id), &sichuan.organiser, &huichang_tests::event_body(48)).await.expect_problem(403, "forbidden");
+    }
+
+    async fn a_venue_is_run_by_its_event_unit_or_one_below_it(app: TestApp) {
+        let ministry = app.create_unit(None, "教育部职成司", &app.admin).await;
+        let sichuan = app.create_unit(Some(&ministry), "四川省教育厅", &app.admin).await;
+        let guangdong = app.create_unit(Some(&ministry), "广东省教育厅", &app.admin).await;
+        let opening = app.create_unit_event(&sichuan, 48, &sichuan.organiser).await;
+        let path = format!("/api/v1/events/{}/venues", opening["id"].as_str().unwrap());
+        for (unit, words) in [(guangdong.id.clone(), "below it"), (ministry.id.clone(), "below it"),
+                              ("01a20000-0000-7000-8000-000000000000".into(), "no unit"), ("四川".into(), "not a unit id")] {
+            let reply = app.post(&path, &sichuan.organiser, &json!({"name": "分会场", "kind": "branch", "contact_email": "x@example.cn", "unit_id": unit})).await;
+            reply.expect_problem(422, "invalid_venue");
+            assert_eq!(reply.body["errors"][0]["field"], "unit_id");
+            assert!(reply.body["errors"][0]["message"].as_str().unwrap().contains(words), "{}", reply.body);
+        }
+        assert_eq!(app.get(&path, &sichuan.organiser).await.expect(200), json!([]), "nothing was made");
+        // An event the admin made alone belongs to no unit, so no unit runs its venues.
+        let alone = app.create_event(48).await;
+        let reply = app.post(&format!("/api/v1/events/{}/venues", alone["id"].as_str().unwrap()), &app.admin,
+            &json!({"name": "分会场", "kind": "branch", "contact_email": "x@example.cn", "unit_id": sichuan.id})).await;
+        reply.expect_problem(422, "invalid_venue");
+        assert!(alone["unit_id"].is_null());
+    }
+
     async fn an_organiser_reaches_its_unit_and_below_and_nothing_beside_or_above(app: TestApp) {
         let ministry = app.create_unit(None, "教育部职成司", &app.admin).await;
         let sichuan = app.create_unit(Some(&ministry), "四川省教育厅", &ministry.organiser).await;
@@ -23,9 +95,9 @@ on_both_stores! {
             app.post(&format!("/api/v1/units/{}/units", unit.id), token, &unit_body("下级")).await.expect_problem(403, "forbidden");
             app.post(&format!("/api/v1/units/{}/organiser-tokens", unit.id), token, &json!({})).await.expect_problem(403, "forbidden");
         }
-        // A root is the admin's to make, and no organiser reaches an event it does not own.
+        // A root is the admin's to make, and no event is held here yet.
         app.post("/api/v1/units", &ministry.organiser, &unit_body("另一个部")).await.expect_problem(403, "forbidden");
-        app.get("/api/v1/events", &ministry.organiser).await.expect_problem(403, "forbidden");
+        assert_eq!(app.get("/api/v1/events", &ministry.organiser).await.expect(200), json!([]));
 
         let children = app.get(&format!("/api/v1/units/{}/units", ministry.id), &ministry.organiser).await.expect(200);
         let names: Vec<&str> = children.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();

@@ -60,11 +60,21 @@ impl TestApp {
         self.post("/api/v1/events", &self.admin, &event_body(deadline_in_hours)).await.expect(201)
     }
 
+    /// An event held by `unit`, made with `token` (an organiser's of it or above, or the admin's).
+    pub async fn create_unit_event(&self, unit: &Unit, deadline_in_hours: i64, token: &str) -> Value {
+        self.post(&format!("/api/v1/units/{}/events", unit.id), token, &event_body(deadline_in_hours)).await.expect(201)
+    }
+
     /// A branch venue with one room of `capacity` seats; the answer carries its tokens.
     pub async fn create_venue(&self, event: &Value, name: &str, capacity: i64) -> Venue {
+        self.create_venue_run_by(event, name, capacity, None).await
+    }
+
+    /// [`TestApp::create_venue`], run by `unit` when one is named.
+    pub async fn create_venue_run_by(&self, event: &Value, name: &str, capacity: i64, unit: Option<&Unit>) -> Venue {
         let email = format!("{}@example.cn", Uuid::new_v4().simple());
         let body = json!({"name": name, "kind": "branch", "region": name, "contact_email": email,
-            "rooms": [{"name": format!("{name}报告厅"), "capacity": capacity}]});
+            "rooms": [{"name": format!("{name}报告厅"), "capacity": capacity}], "unit_id": unit.map(|u| &u.id)});
         let created = self
             .post(&format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()), &self.admin, &body)
             .await

@@ -89,7 +89,7 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         "default_capacity": 30, "organizer_email": "org@example.cn"
     }))?;
     let event =
-        store.create_event(&input.validate().map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?, &actor).await?;
+        store.create_event(None, &input.validate().map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?, &actor).await?;
     // A deliverable whose first reminder goes out ten minutes after the demo starts.
     let plan: DeadlineInput = serde_json::from_value(json!({
         "kind": "deliverable", "title": "活动周工作方案及展板材料",
@@ -138,7 +138,7 @@ async fn create(
     slug: &str,
     actor: &Actor,
 ) -> anyhow::Result<DemoVenue> {
-    let venue = input.validate(30).map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;
+    let venue = input.validate(30, Default::default()).map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;
     let coordinator = new_token(Role::Coordinator);
     let technician = new_token(Role::Technician);
     let tokens = VenueTokens { coordinator_hash: hash_token(&coordinator), technician_hash: hash_token(&technician) };

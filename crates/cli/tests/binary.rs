@@ -106,7 +106,8 @@ async fn queue_messages(dir: &Path) -> (String, std::sync::Arc<dyn huichang_stor
     let url = format!("sqlite://{}", dir.join("huichang.db").display());
     let store = huichang_store::open(&url).await.unwrap();
     let input: huichang_core::event::EventInput = serde_json::from_value(huichang_tests::event_body(80)).unwrap();
-    let event = store.create_event(&input.validate().unwrap(), &huichang_store::Actor::command_line()).await.unwrap();
+    let event =
+        store.create_event(None, &input.validate().unwrap(), &huichang_store::Actor::command_line()).await.unwrap();
     let messages: Vec<_> = (0..6)
         .map(|i| huichang_store::NewMessage {
             event_id: event.id,
@@ -152,7 +153,7 @@ async fn a_worker_killed_mid_batch_and_restarted_doubles_nothing() {
     assert_eq!(smtp.messages().len(), 3, "killed while sending the fourth of six");
 
     // Its claim on the message it was sending runs out; a later worker takes over.
-    let event = store.events(huichang_store::Page::all()).await.unwrap()[0].id;
+    let event = store.events(huichang_store::Page::all(), huichang_store::EventFilter::All).await.unwrap()[0].id;
     let started = Instant::now();
     let outbox = loop {
         assert!(worker(&dir).wait().unwrap().success());

@@ -174,6 +174,8 @@ pub fn local(at: DateTime<Utc>, tz: Tz) -> DateTime<FixedOffset> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: Uuid,
+    /// The unit that holds the event; none for an event the admin made alone.
+    pub unit_id: Option<Uuid>,
     pub created_at: DateTime<Utc>,
     pub event: NewEvent,
 }
@@ -184,6 +186,7 @@ impl Event {
         let e = &self.event;
         EventView {
             id: self.id,
+            unit_id: self.unit_id,
             title: e.title.clone(),
             timezone: tz.name().to_owned(),
             starts_at: local(e.starts_at, tz),
@@ -211,6 +214,8 @@ impl Event {
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
     pub id: Uuid,
+    /// The unit that holds the event (`POST /api/v1/units/{unit}/events`), or null.
+    pub unit_id: Option<Uuid>,
     pub title: String,
     pub timezone: String,
     pub starts_at: DateTime<FixedOffset>,
@@ -247,7 +252,8 @@ mod tests {
 
     #[test]
     fn the_2021_ceremony_is_valid_and_answers_in_beijing_time() {
-        let event = Event { id: Uuid::nil(), created_at: Utc::now(), event: input().validate().unwrap() };
+        let event =
+            Event { id: Uuid::nil(), unit_id: None, created_at: Utc::now(), event: input().validate().unwrap() };
         let view = serde_json::to_value(event.view()).unwrap();
         assert_eq!(view["registration_deadline"], "2021-11-20T16:00:00+08:00");
         assert_eq!(view["timezone"], "Asia/Shanghai");

@@ -69,6 +69,8 @@ pub struct VenueInput {
     pub contact_email: Option<String>,
     /// Left out: one room named after the venue with the event's `default_capacity`.
     pub rooms: Option<Vec<RoomInput>>,
+    /// The unit that runs the venue (四川省分会场 by 四川省教育厅): the event's own unit or one below it.
+    pub unit_id: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -79,6 +81,8 @@ pub struct RoomInput {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewVenue {
+    /// Checked against the event's unit by the caller, who can read the tree.
+    pub unit_id: Option<Uuid>,
     pub name: String,
     pub kind: VenueKind,
     pub region: String,
@@ -94,9 +98,37 @@ pub struct NewRoom {
 
 pub const MAX_ROOMS: usize = 50;
 
+/// The unit a venue body names to run it, as far as the tree tells: the path of the unit it names
+/// (`None` when there is no such unit) and the unit of the event.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Runner<'a> {
+    pub path: Option<&'a [Uuid]>,
+    pub event_unit: Option<Uuid>,
+}
+
 impl VenueInput {
-    pub fn validate(self, default_capacity: i64) -> Result<NewVenue, Vec<FieldError>> {
+    /// The id the body names in `unit_id`, for the caller to look up its path.
+    pub fn named_unit(&self) -> Option<Uuid> {
+        self.unit_id.as_deref().and_then(|t| Uuid::parse_str(t.trim()).ok())
+    }
+
+    pub fn validate(self, default_capacity: i64, runner: Runner) -> Result<NewVenue, Vec<FieldError>> {
         let mut report = Report::default();
+        let unit_id = match self.unit_id.as_deref().map(str::trim) {
+            None | Some("") => Some(None),
+            Some(text) => report.check(
+                "unit_id",
+                match (Uuid::parse_str(text), runner.path, runner.event_unit) {
+                    (Err(_), ..) => Err(format!("'{text}' is not a unit id")),
+                    (Ok(_), None, _) => Err(format!("there is no unit {text}")),
+                    (Ok(_), Some(_), None) => {
+                        Err("this event belongs to no unit, so no unit can run its venues".to_owned())
+                    }
+                    (Ok(id), Some(path), Some(owner)) if path.contains(&owner) => Ok(Some(id)),
+                    (Ok(_), Some(_), Some(_)) => Err("must be the event's own unit or a unit below it".to_owned()),
+                },
+            ),
+        };
         let name = report.check(
             "name",
             self.name.ok_or_else(|| "is required".to_owned()).and_then(|t| field::required_text(&t, 100)),
@@ -146,7 +178,14 @@ impl VenueInput {
             }
         };
         let venue = (|| {
-            Some(NewVenue { name: name?, kind: kind?, region: region?, contact_email: contact_email?, rooms: rooms? })
+            Some(NewVenue {
+                unit_id: unit_id?,
+                name: name?,
+                kind: kind?,
+                region: region?,
+                contact_email: contact_email?,
+                rooms: rooms?,
+            })
         })();
         report.finish(venue)
     }
@@ -200,6 +239,8 @@ impl ApprovalInput {
 pub struct VenueView {
     pub id: Uuid,
     pub event_id: Uuid,
+    /// The unit that runs the venue, if one does.
+    pub unit_id: Option<Uuid>,
     pub name: String,
     pub kind: VenueKind,
     pub region: String,
@@ -245,9 +286,32 @@ mod tests {
             contact_email: Some("sc@example.cn".into()),
             ..Default::default()
         }
-        .validate(30)
+        .validate(30, Runner::default())
         .unwrap();
         assert_eq!(venue.rooms, [NewRoom { name: "四川省分会场".into(), capacity: 30 }]);
+    }
+
+    #[test]
+    fn a_venue_is_run_only_by_its_event_unit_or_one_below() {
+        let (root, sichuan, guangdong) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let body = |unit: &str| VenueInput {
+            name: Some("四川省分会场".into()),
+            kind: Some("branch".into()),
+            contact_email: Some("sc@example.cn".into()),
+            unit_id: Some(unit.into()),
+            ..Default::default()
+        };
+        let runs = |path: &[Uuid], event_unit| {
+            body(&path.last().unwrap().to_string()).validate(30, Runner { path: Some(path), event_unit })
+        };
+        assert_eq!(runs(&[root, sichuan], Some(root)).unwrap().unit_id, Some(sichuan));
+        assert_eq!(runs(&[root], Some(root)).unwrap().unit_id, Some(root));
+        let refusal = |result: Result<NewVenue, Vec<FieldError>>| result.unwrap_err()[0].clone();
+        assert!(refusal(runs(&[root, sichuan], Some(guangdong))).message.contains("below it"));
+        assert!(refusal(runs(&[root], Some(sichuan))).message.contains("below it"), "a unit above is not below");
+        assert!(refusal(runs(&[root, sichuan], None)).message.contains("no unit"));
+        assert!(refusal(body("x").validate(30, Runner::default())).message.contains("not a unit id"));
+        assert_eq!(refusal(body(&sichuan.to_string()).validate(30, Runner::default())).field, "unit_id");
     }
 
     #[test]
@@ -262,7 +326,7 @@ mod tests {
             ]),
             ..Default::default()
         }
-        .validate(30)
+        .validate(30, Runner::default())
         .unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["name", "kind", "rooms[0].capacity", "rooms[1].name"]);

@@ -180,7 +180,7 @@ mod tests {
             "organizer_email": "org@example.cn"}))
         .unwrap();
         let created = Utc.with_ymd_and_hms(2021, 11, 1, 0, 0, 0).unwrap();
-        let event = Event { id: Uuid::nil(), created_at: created, event: input.validate().unwrap() };
+        let event = Event { id: Uuid::nil(), unit_id: None, created_at: created, event: input.validate().unwrap() };
         let [registration, _] = event_deadlines(&event.event);
         let deadline = Deadline { id: Uuid::nil(), event_id: event.id, created_at: created, deadline: registration };
         let venue = VenueContact {

@@ -16,7 +16,7 @@ use governor::state::StateStore;
 use governor::state::keyed::ShrinkableKeyedStateStore;
 use governor::{Quota, RateLimiter};
 use huichang_core::role::{Grant, Role};
-use huichang_store::Actor;
+use huichang_store::{Actor, Owned};
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
@@ -55,6 +55,22 @@ impl Caller {
     pub fn require(&self, allowed: bool) -> Result<(), ApiError> {
         if allowed { Ok(()) } else { Err(ApiError::forbidden()) }
     }
+
+    /// The caller's grant over an event, or over a venue and its event: a unit's token reaches
+    /// them through the units that hold the event and run the venue ([`Grant::within`]); any
+    /// other token is bound to its event already, and costs no lookup.
+    pub async fn over(&self, state: &AppState, of: Owned) -> Result<Grant, ApiError> {
+        Ok(grant_over(state, &self.grant, of).await?)
+    }
+}
+
+/// `grant` over an event, or a venue and its event (see [`Caller::over`]).
+pub async fn grant_over(state: &AppState, grant: &Grant, of: Owned) -> huichang_store::Result<Grant> {
+    let Some(unit) = grant.unit_id else { return Ok(grant.clone()) };
+    Ok(match state.store.owners(of, unit).await? {
+        Some(owners) => grant.within(&owners),
+        None => grant.clone(),
+    })
 }
 
 impl FromRequestParts<AppState> for Caller {

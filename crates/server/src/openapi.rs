@@ -51,8 +51,11 @@ impl Modify for BearerAuth {
                     .description(Some(
                         "An admin, organiser, coordinator, technician or viewer token (hca_…, hco_…, hcc_…, hct_…, \
                          hcv_…). An operation's scopes are the roles that may call it: `admin`; `organiser`, of the unit \
-                         or of any unit above it; `coordinator` and `technician`, the venue's own (on an event's path, \
-                         those of any of its venues); `viewer`, the event's, or on a unit's path the unit's or one above.",
+                         or of any unit above it: on an event's or venue's path, an organiser of the unit that holds \
+                         the event (or above) may do what the admin may, and one of the unit that runs the venue (or \
+                         above) what its coordinator and technician may; `coordinator` and `technician`, the venue's \
+                         own (on an event's path, those of any of its venues); `viewer`, the event's, or a unit's \
+                         viewer as far as the unit's organisers reach, read-only.",
                     ))
                     .build(),
             ),

@@ -13,12 +13,13 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Response};
 use huichang_core::role::{Grant, Role};
+use huichang_store::Owned;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::auth::{Lookup, Site, authenticate, hash_token};
+use crate::auth::{Lookup, Site, authenticate, grant_over, hash_token};
 use crate::http::{SESSION_COOKIE, cookie, header_text};
 use crate::routes::Table;
 
@@ -38,12 +39,12 @@ pub fn routes() -> Table {
         .post("/signin", &[], sign_in_form)
         .post("/signout", &[], sign_out)
         .get("/events", &["admin"], events_page)
-        .get("/events/{event}", &["admin", "viewer"], dashboard_page)
+        .get("/events/{event}", &["admin", "organiser", "viewer"], dashboard_page)
         .get("/units/{unit}", &["admin", "organiser", "viewer"], unit_page)
-        .get("/venues/{venue}", &["admin", "coordinator"], coordinator_page)
-        .get("/venues/{venue}/video", &["admin", "technician"], technician_page)
-        .get("/venues/{venue}/door", &["admin", "coordinator"], door_page)
-        .get("/rooms/{room}/sign-in-sheet", &["admin", "coordinator"], sign_in_sheet)
+        .get("/venues/{venue}", &["admin", "organiser", "coordinator"], coordinator_page)
+        .get("/venues/{venue}/video", &["admin", "organiser", "technician"], technician_page)
+        .get("/venues/{venue}/door", &["admin", "organiser", "coordinator"], door_page)
+        .get("/rooms/{room}/sign-in-sheet", &["admin", "organiser", "coordinator"], sign_in_sheet)
         .get("/assets/{file}", &[], asset)
 }
 
@@ -483,8 +484,21 @@ enum Access {
 }
 
 fn check(ctx: &PageContext, allowed: impl Fn(&Grant) -> bool) -> Access {
+    check_grant(ctx, ctx.grant.as_ref(), allowed)
+}
+
+/// [`check`] with the caller's grant over an event or a venue, as a unit's token reaches it.
+async fn check_over(state: &AppState, ctx: &PageContext, of: Owned, allowed: impl Fn(&Grant) -> bool) -> Access {
+    let over = match &ctx.grant {
+        Some(grant) => Some(grant_over(state, grant, of).await.unwrap_or_else(|_| grant.clone())),
+        None => None,
+    };
+    check_grant(ctx, over.as_ref(), allowed)
+}
+
+fn check_grant(ctx: &PageContext, grant: Option<&Grant>, allowed: impl Fn(&Grant) -> bool) -> Access {
     let lang = ctx.lang;
-    match &ctx.grant {
+    match grant {
         Some(grant) if allowed(grant) => Access::Granted,
         Some(_) => Access::Refused(error_page(
             ctx,
@@ -506,7 +520,7 @@ fn not_found(ctx: &PageContext) -> Response {
 }
 
 async fn events_page(ctx: PageContext) -> Response {
-    if let Access::Refused(response) = check(&ctx, Grant::is_admin) {
+    if let Access::Refused(response) = check(&ctx, Grant::is_root_admin) {
         return response;
     }
     let mut page = Page::new(ctx.lang.pick("会议", "Meetings"));
@@ -518,7 +532,9 @@ async fn dashboard_page(State(state): State<AppState>, ctx: PageContext, Path(ev
     let Some(event) = load(Uuid::parse_str(&event).ok(), |id| state.store.event(id)).await else {
         return not_found(&ctx);
     };
-    if let Access::Refused(response) = check(&ctx, |g| g.may_list_venues(event.id)) {
+    if let Access::Refused(response) =
+        check_over(&state, &ctx, Owned::Event(event.id), |g| g.may_list_venues(event.id)).await
+    {
         return response;
     }
     let mut page = Page::new(event.event.title.clone());
@@ -549,7 +565,7 @@ async fn venue_page(
     let Some(venue) = load(Uuid::parse_str(venue).ok(), |id| state.store.venue(id)).await else {
         return not_found(&ctx);
     };
-    if let Access::Refused(response) = check(&ctx, |g| allowed(g, venue.id)) {
+    if let Access::Refused(response) = check_over(state, &ctx, Owned::Venue(venue.id), |g| allowed(g, venue.id)).await {
         return response;
     }
     let mut page = Page::new(venue.name.clone());
@@ -623,7 +639,9 @@ async fn sign_in_sheet(State(state): State<AppState>, ctx: PageContext, Path(roo
     let Some(room) = load(Uuid::parse_str(&room).ok(), |id| state.store.room(id)).await else {
         return not_found(&ctx);
     };
-    if let Access::Refused(response) = check(&ctx, |g| g.may_coordinate(room.venue_id)) {
+    if let Access::Refused(response) =
+        check_over(&state, &ctx, Owned::Venue(room.venue_id), |g| g.may_coordinate(room.venue_id)).await
+    {
         return response;
     }
     let (Ok(Some(venue)), Ok(Some(event)), Ok(list)) = (

@@ -99,6 +99,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(units::create_root))
         .routes(routes!(units::get))
         .routes(routes!(units::create_child, units::children))
+        .routes(routes!(units::create_event))
         .routes(routes!(units::create_organiser_token))
         .routes(routes!(units::create_viewer_token))
 }

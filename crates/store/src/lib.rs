@@ -110,6 +110,8 @@ pub struct TokenView {
     pub role: Role,
     pub event_id: Option<Uuid>,
     pub venue_id: Option<Uuid>,
+    /// The unit of an organiser's or a unit viewer's token.
+    pub unit_id: Option<Uuid>,
     pub label: String,
     pub created_at: DateTime<FixedOffset>,
     /// Set once revoked; a revoked token is refused at once, on every instance.
@@ -342,11 +344,15 @@ pub trait Store: Send + Sync + 'static {
     /// one that was revoked, which nothing brings back.
     async fn set_admin_token(&self, token_hash: &str) -> Result<Uuid>;
 
-    async fn create_event(&self, event: &NewEvent, actor: &Actor) -> Result<Event>;
+    /// Makes an event held by `unit_id`, or by no unit.
+    async fn create_event(&self, unit_id: Option<Uuid>, event: &NewEvent, actor: &Actor) -> Result<Event>;
     async fn event(&self, id: Uuid) -> Result<Option<Event>>;
     /// Changes an event; its registration and video-check deadlines move with it.
     async fn update_event(&self, id: Uuid, event: &NewEvent, actor: &Actor) -> Result<Event>;
-    async fn events(&self, page: Page) -> Result<Vec<Event>>;
+    async fn events(&self, page: Page, only: EventFilter) -> Result<Vec<Event>>;
+    /// The units that hold an event and run one of its venues, and whether `unit` or one below it
+    /// runs any venue of the event; `None` when there is no such event or venue.
+    async fn owners(&self, of: Owned, unit: Uuid) -> Result<Option<huichang_core::role::Owners>>;
 
     async fn create_venue(
         &self,
@@ -531,6 +537,23 @@ pub struct DashboardSnapshot {
     pub venues: Vec<huichang_core::dashboard::VenueRow>,
     /// When the next deadline of the event falls due: the rows' `overdue` hold until then.
     pub next_due: Option<DateTime<Utc>>,
+}
+
+/// What [`Store::owners`] is asked about: an event, or a venue with its event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owned {
+    Event(Uuid),
+    Venue(Uuid),
+}
+
+/// Which events [`Store::events`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EventFilter {
+    All,
+    /// Those held by the unit or a unit below it.
+    Under(Uuid),
+    /// The one event.
+    Only(Uuid),
 }
 
 /// Opens the store a database URL names: `postgres://…` or `sqlite://…`, migrating it.

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use chrono::Utc;
 use huichang_core::FieldError;
-use huichang_store::{AttestationView, CheckinView};
+use huichang_store::{AttestationView, CheckinView, Owned};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -23,7 +23,7 @@ pub struct CheckinInput {
 }
 
 /// Admit and check in an attendee.
-#[utoipa::path(post, path = "/api/v1/rooms/{room}/checkins", tag = "door", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(post, path = "/api/v1/rooms/{room}/checkins", tag = "door", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("room" = Uuid, Path, description = "The room id")), request_body = CheckinInput,
     responses(
         (status = 201, description = "Admitted and checked in", body = CheckinView),
@@ -41,12 +41,20 @@ pub async fn check_in(
     let attendee_id = id(&input.attendee_id, "attendee")?;
     // Every check of the door, the role included, is decided in the write itself, so that a
     // change committed a moment before is never missed.
-    let checkin = state.store.check_in(room_id, attendee_id, &caller.grant, &caller.actor()).await?;
+    // A unit's token reaches a room only through the units of its venue and event, read here.
+    let grant = match caller.grant.unit_id {
+        None => caller.grant.clone(),
+        Some(_) => match state.store.room(room_id).await? {
+            Some(room) => caller.over(&state, Owned::Venue(room.venue_id)).await?,
+            None => caller.grant.clone(),
+        },
+    };
+    let checkin = state.store.check_in(room_id, attendee_id, &grant, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(checkin)))
 }
 
 /// Check an attendee out of a room.
-#[utoipa::path(delete, path = "/api/v1/rooms/{room}/checkins/{attendee}", tag = "door", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(delete, path = "/api/v1/rooms/{room}/checkins/{attendee}", tag = "door", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("room" = Uuid, Path, description = "The room id"), ("attendee" = Uuid, Path, description = "The attendee id")),
     responses((status = 204, description = "Checked out; the seat is free again"),
         (status = 409, description = "`not_checked_in`: the attendee is not inside this room", body = Problem, content_type = "application/problem+json")))]
@@ -58,13 +66,13 @@ pub async fn check_out(
     let room = load_room(&state, &room).await?;
     let attendee_id = id(&attendee, "attendee")?;
     state.store.attendee(attendee_id).await?.ok_or_else(|| ApiError::not_found("attendee"))?;
-    caller.require(caller.grant.may_coordinate(room.venue_id))?;
+    caller.require(caller.over(&state, Owned::Venue(room.venue_id)).await?.may_coordinate(room.venue_id))?;
     state.store.check_out(room.id, attendee_id, &caller.actor()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// List the people inside a room.
-#[utoipa::path(get, path = "/api/v1/rooms/{room}/checkins", tag = "door", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(get, path = "/api/v1/rooms/{room}/checkins", tag = "door", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("room" = Uuid, Path, description = "The room id")),
     responses((status = 200, description = "The people inside the room now, earliest first", body = [CheckinView])))]
 pub async fn list_checkins(
@@ -73,7 +81,7 @@ pub async fn list_checkins(
     Path(room): Path<String>,
 ) -> Result<Json<Vec<CheckinView>>, ApiError> {
     let room = load_room(&state, &room).await?;
-    caller.require(caller.grant.may_coordinate(room.venue_id))?;
+    caller.require(caller.over(&state, Owned::Venue(room.venue_id)).await?.may_coordinate(room.venue_id))?;
     Ok(Json(state.store.checkins(room.id).await?))
 }
 
@@ -86,7 +94,7 @@ pub struct AttestationInput {
 }
 
 /// Record an attestation an event requires.
-#[utoipa::path(post, path = "/api/v1/attendees/{attendee}/attestations", tag = "door", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(post, path = "/api/v1/attendees/{attendee}/attestations", tag = "door", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("attendee" = Uuid, Path, description = "The attendee id")), request_body = AttestationInput,
     responses((status = 201, description = "The attestation, recorded", body = AttestationView),
         (status = 422, description = "`invalid_attestation`: not a requirement of the event, or a bad time", body = Problem, content_type = "application/problem+json")))]
@@ -98,7 +106,7 @@ pub async fn attest(
 ) -> Result<impl IntoResponse, ApiError> {
     let attendee_id = id(&attendee, "attendee")?;
     let attendee = state.store.attendee(attendee_id).await?.ok_or_else(|| ApiError::not_found("attendee"))?;
-    caller.require(caller.grant.may_coordinate(attendee.venue_id))?;
+    caller.require(caller.over(&state, Owned::Venue(attendee.venue_id)).await?.may_coordinate(attendee.venue_id))?;
     let event = state.store.event(attendee.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let mut errors = Vec::new();
     let key = input.key.trim();

@@ -18,16 +18,18 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message as WsMessage, handshake::derive_accept_key};
 use uuid::Uuid;
 
+use huichang_store::Owned;
+
 use crate::AppState;
 use crate::api::events;
-use crate::auth::{Caller, authenticate};
+use crate::auth::{Caller, authenticate, grant_over};
 use crate::error::{ApiError, Problem};
 use crate::extract::Query;
 use crate::http::header_text;
 use crate::live::{self, Picture, Subscription};
 
 /// Read an event's dashboard.
-#[utoipa::path(get, operation_id = "get_dashboard", path = "/api/v1/events/{event}/dashboard", tag = "events", security(("bearer" = ["admin", "viewer"])),
+#[utoipa::path(get, operation_id = "get_dashboard", path = "/api/v1/events/{event}/dashboard", tag = "events", security(("bearer" = ["admin", "organiser", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "Totals and one row per venue, as of change `seq` (admin, viewer)", body = Dashboard)))]
 pub async fn get(
@@ -36,7 +38,7 @@ pub async fn get(
     Path(event): Path<String>,
 ) -> Result<Json<Dashboard>, ApiError> {
     let event = events::load(&state, &event).await?;
-    caller.require(caller.grant.may_list_venues(event.id))?;
+    caller.require(caller.over(&state, Owned::Event(event.id)).await?.may_list_venues(event.id))?;
     live::snapshot(state.store.as_ref(), event.id).await?.map(Json).ok_or_else(|| ApiError::not_found("event"))
 }
 
@@ -50,7 +52,7 @@ pub struct LiveQuery {
 }
 
 /// Follow an event's dashboard live (WebSocket).
-#[utoipa::path(get, path = "/api/v1/events/{event}/live", tag = "events", security(("bearer" = ["admin", "viewer"])),
+#[utoipa::path(get, path = "/api/v1/events/{event}/live", tag = "events", security(("bearer" = ["admin", "organiser", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id"), LiveQuery),
     responses((status = 101, description = "A WebSocket: first `{'type': 'snapshot', 'seq', 'dashboard'}` (or the changes after \
         `since`), then one `{'type': 'change', 'seq', 'at', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
@@ -70,7 +72,7 @@ pub async fn live(
     let signed_in = authenticate(&state, request.headers(), request.extensions(), query.token.clone(), true).await?;
     let (grant, token_hash) =
         signed_in.grant("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")?;
-    if !grant.may_list_venues(event.id) {
+    if !grant_over(&state, &grant, Owned::Event(event.id)).await?.may_list_venues(event.id) {
         return Err(ApiError::forbidden());
     }
     let connection = state.hub.connect(grant.token_id).ok_or_else(|| {
@@ -332,7 +334,7 @@ mod tests {
             "organizer_email": "org@example.cn"
         }))
         .unwrap();
-        let event = store.create_event(&input.validate().unwrap(), &Actor::command_line()).await.unwrap();
+        let event = store.create_event(None, &input.validate().unwrap(), &Actor::command_line()).await.unwrap();
         let token_hash = hash_token(&crate::auth::new_token(huichang_core::role::Role::Viewer));
         let token_id = store.create_viewer_token(event.id, &token_hash, "", &Actor::command_line()).await.unwrap();
         let state = AppState::new(store, "http://huichang.test");

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::FieldError;
 use huichang_core::deadline::{DeadlineInput, DeadlineKind, DeadlineView};
-use huichang_store::{DeliverableDone, DeliverableView, OutboxView, UploadedFile};
+use huichang_store::{DeliverableDone, DeliverableView, OutboxView, Owned, UploadedFile};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -23,7 +23,7 @@ const FILE_TYPES: [&str; 16] = [
 ];
 
 /// Set a deadline.
-#[utoipa::path(post, operation_id = "create_deadline", path = "/api/v1/events/{event}/deadlines", tag = "deadlines", security(("bearer" = ["admin"])),
+#[utoipa::path(post, operation_id = "create_deadline", path = "/api/v1/events/{event}/deadlines", tag = "deadlines", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")), request_body = DeadlineInput,
     responses((status = 201, description = "The deadline", body = DeadlineView),
         (status = 422, description = "`invalid_deadline`: every bad field named", body = Problem, content_type = "application/problem+json")))]
@@ -35,7 +35,7 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let event = events::load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
     let new = input
         .validate()
         .map_err(|errors| ApiError::invalid("invalid_deadline", "the deadline is not valid", errors))?;
@@ -44,7 +44,7 @@ pub async fn create(
 }
 
 /// List an event's deadlines.
-#[utoipa::path(get, operation_id = "list_deadlines", path = "/api/v1/events/{event}/deadlines", tag = "deadlines", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
+#[utoipa::path(get, operation_id = "list_deadlines", path = "/api/v1/events/{event}/deadlines", tag = "deadlines", security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "The event's deadlines by due time: registration, video_check and deliverables", body = [DeadlineView])))]
 pub async fn list(
@@ -54,13 +54,13 @@ pub async fn list(
 ) -> Result<Json<Vec<DeadlineView>>, ApiError> {
     let event = events::load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.may_read_event(event_id))?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.may_read_event(event_id))?;
     let deadlines = state.store.deadlines(event_id).await?;
     Ok(Json(deadlines.iter().map(|d| d.view(event.event.timezone)).collect()))
 }
 
 /// List a venue's handed-in deliverables.
-#[utoipa::path(get, path = "/api/v1/venues/{venue}/deliverables", tag = "deadlines", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/deliverables", tag = "deadlines", security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "The deliverables the venue has marked done", body = [DeliverableView])))]
 pub async fn list_done(
@@ -69,7 +69,7 @@ pub async fn list_done(
     Path(venue): Path<String>,
 ) -> Result<Json<Vec<DeliverableView>>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_read_venue(venue.event_id, venue.id))?;
     Ok(Json(state.store.deliverables(venue.id).await?))
 }
 
@@ -81,7 +81,7 @@ pub struct DeliverableNote {
 }
 
 /// Hand in a deliverable.
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/deliverables/{deadline}", tag = "deadlines", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/deliverables/{deadline}", tag = "deadlines", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id"), ("deadline" = Uuid, Path, description = "A deliverable deadline of the venue's event")),
     request_body(content = DeliverableNote, description = "JSON with a `note`, or `multipart/form-data` with `note` and a `file` \
         (pdf, doc(x), xls(x), ods, odt, ppt(x), wps, jpg, png, zip, txt or csv; at most 20 MiB). Marking it done again replaces both."),
@@ -101,7 +101,7 @@ pub async fn complete(
         .await?
         .filter(|d| d.event_id == venue.event_id)
         .ok_or_else(|| ApiError::not_found("deadline"))?;
-    caller.require(caller.grant.may_coordinate(venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
     if deadline.deadline.kind != DeadlineKind::Deliverable {
         return Err(ApiError::invalid(
             "not_a_deliverable",
@@ -160,7 +160,7 @@ async fn read_multipart(mut form: Multipart) -> Result<DeliverableDone, ApiError
 }
 
 /// List an event's outgoing emails.
-#[utoipa::path(get, path = "/api/v1/events/{event}/outbox", tag = "deadlines", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/api/v1/events/{event}/outbox", tag = "deadlines", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id"), PageQuery),
     responses((status = 200, description = "Every email of the event, oldest first", body = [OutboxView])))]
 pub async fn outbox(
@@ -171,7 +171,7 @@ pub async fn outbox(
 ) -> Result<impl IntoResponse, ApiError> {
     let event = events::load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
     let page = query.page()?;
     let messages = state.store.outbox(event_id, page).await?;
     let link =
@@ -180,7 +180,7 @@ pub async fn outbox(
 }
 
 /// Send a failed email again.
-#[utoipa::path(post, path = "/api/v1/outbox/{message}/retry", tag = "deadlines", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/api/v1/outbox/{message}/retry", tag = "deadlines", security(("bearer" = ["admin", "organiser"])),
     params(("message" = Uuid, Path, description = "The message id")),
     responses((status = 200, description = "Queued again, with a fresh count of attempts and the same Message-ID", body = OutboxView),
         (status = 409, description = "`not_failed`: only a failed message (given up, or possibly sent without a reply) can be retried", body = Problem, content_type = "application/problem+json")))]
@@ -190,7 +190,7 @@ pub async fn retry(
     Path(message): Path<String>,
 ) -> Result<Json<OutboxView>, ApiError> {
     let message_id = id(&message, "message")?;
-    state.store.message_event(message_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
-    caller.require(caller.grant.is_admin())?;
+    let event_id = state.store.message_event(message_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
     Ok(Json(state.store.retry_message(message_id, &caller.actor()).await?))
 }

@@ -7,7 +7,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::event::{Event, EventInput, EventView};
 use huichang_core::role::Role;
-use huichang_store::AuditEntry;
+use huichang_store::{AuditEntry, EventFilter, Owned};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -28,31 +28,47 @@ pub async fn create(
     caller: Caller,
     JsonBody(input): JsonBody<EventInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.grant.is_root_admin())?;
+    create_for(&state, &caller, None, input).await
+}
+
+/// Makes an event held by `unit_id` (or by none) from its body.
+pub(crate) async fn create_for(
+    state: &AppState,
+    caller: &Caller,
+    unit_id: Option<Uuid>,
+    input: EventInput,
+) -> Result<(StatusCode, [(header::HeaderName, String); 1], Json<EventView>), ApiError> {
     let new =
         input.validate().map_err(|errors| ApiError::invalid("invalid_event", "the event is not valid", errors))?;
-    let event = state.store.create_event(&new, &caller.actor()).await?;
+    let event = state.store.create_event(unit_id, &new, &caller.actor()).await?;
     let location = format!("/api/v1/events/{}", event.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(event.view())))
 }
 
 /// List the events.
-#[utoipa::path(get, operation_id = "list_events", path = "/api/v1/events", tag = "events", security(("bearer" = ["admin"])), params(PageQuery),
-    responses((status = 200, description = "All events, oldest first (admin)", body = [EventView])))]
+#[utoipa::path(get, operation_id = "list_events", path = "/api/v1/events", tag = "events", security(("bearer" = ["admin", "organiser", "viewer"])), params(PageQuery),
+    responses((status = 200, description = "Oldest first: every event for the admin; for an organiser or a unit's viewer, the events of its unit and the units below it; for an event's viewer, its event", body = [EventView])))]
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
     Query(query): Query<PageQuery>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(caller.grant.is_admin())?;
+    let grant = &caller.grant;
+    let only = match (grant.unit_id, grant.event_id) {
+        _ if grant.is_root_admin() => EventFilter::All,
+        (Some(unit), _) => EventFilter::Under(unit),
+        (None, Some(event)) if grant.role == Role::Viewer => EventFilter::Only(event),
+        _ => return Err(ApiError::forbidden()),
+    };
     let page = query.page()?;
-    let events = state.store.events(page).await?;
+    let events = state.store.events(page, only).await?;
     let link = next_link("/api/v1/events", page, events.len(), events.last().map(|e| e.id));
     Ok((AppendHeaders(link), Json(events.iter().map(|e| e.view()).collect::<Vec<_>>())))
 }
 
 /// Read an event.
-#[utoipa::path(get, operation_id = "get_event", path = "/api/v1/events/{event}", tag = "events", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
+#[utoipa::path(get, operation_id = "get_event", path = "/api/v1/events/{event}", tag = "events", security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "The event", body = EventView), (status = 404, description = "`not_found`: no such event", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -62,12 +78,12 @@ pub async fn get(
 ) -> Result<Json<EventView>, ApiError> {
     let event = load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.may_read_event(event_id))?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.may_read_event(event_id))?;
     Ok(Json(event.view()))
 }
 
 /// Change an event.
-#[utoipa::path(patch, path = "/api/v1/events/{event}", tag = "events", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, path = "/api/v1/events/{event}", tag = "events", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")),
     request_body(content = EventInput, description = "Only the fields to change; the rules of a new event apply to the result"),
     responses((status = 200, description = "The event; its registration and video-check deadlines moved with it", body = EventView),
@@ -80,7 +96,7 @@ pub async fn update(
 ) -> Result<Json<EventView>, ApiError> {
     let event = load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
     let changed = input
         .patched(&event.event)
         .validate()
@@ -108,7 +124,7 @@ pub struct IssuedToken {
 }
 
 /// Make a viewer token for an event.
-#[utoipa::path(post, path = "/api/v1/events/{event}/viewer-tokens", tag = "events", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/api/v1/events/{event}/viewer-tokens", tag = "events", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")),
     request_body(content = ViewerTokenInput, description = "Optional; an empty body is fine"),
     responses((status = 201, description = "A read-only token for the event's dashboard", body = IssuedToken)))]
@@ -120,7 +136,7 @@ pub async fn create_viewer_token(
 ) -> Result<impl IntoResponse, ApiError> {
     let event = load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
     let label = token_label(&body)?;
     let token = new_token(Role::Viewer);
     let id = state.store.create_viewer_token(event_id, &hash_token(&token), &label, &caller.actor()).await?;
@@ -147,7 +163,7 @@ pub(crate) fn token_label(body: &Bytes) -> Result<String, ApiError> {
 }
 
 /// Read an event's audit log.
-#[utoipa::path(get, path = "/api/v1/events/{event}/audit", tag = "events", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/api/v1/events/{event}/audit", tag = "events", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id"), PageQuery),
     responses((status = 200, description = "Newest first; `after` continues with older entries", body = [AuditEntry])))]
 pub async fn audit(
@@ -158,7 +174,7 @@ pub async fn audit(
 ) -> Result<impl IntoResponse, ApiError> {
     let event = load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
     let page = query.page()?;
     let entries = state.store.audit(event_id, page).await?;
     let link =

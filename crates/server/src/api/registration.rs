@@ -6,8 +6,9 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use huichang_core::FieldError;
 use huichang_core::registration::{self, AttendeeBody, AttendeeView, RegistrationView, SubmissionBody};
-use huichang_core::role::Role;
 use huichang_core::venue::VenueView;
+
+use huichang_store::Owned;
 
 use crate::AppState;
 use crate::api::venues;
@@ -16,7 +17,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{JsonValue, id};
 
 /// Read a venue's attendee list.
-#[utoipa::path(get, operation_id = "get_registration", path = "/api/v1/venues/{venue}/registration", tag = "registration", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
+#[utoipa::path(get, operation_id = "get_registration", path = "/api/v1/venues/{venue}/registration", tag = "registration", security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "Before the first submission: no attendees, revision 0. \
         Technicians and viewers see phones masked (138****2345).", body = RegistrationView)))]
@@ -26,13 +27,14 @@ pub async fn get(
     Path(venue): Path<String>,
 ) -> Result<Json<RegistrationView>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
+    let grant = caller.over(&state, Owned::Venue(venue.id)).await?;
+    caller.require(grant.may_read_venue(venue.event_id, venue.id))?;
     let list = state.store.registration(venue.id).await?;
-    Ok(Json(if caller.grant.sees_phones_of(venue.id) { list } else { list.masked() }))
+    Ok(Json(if grant.sees_phones_of(venue.id) { list } else { list.masked() }))
 }
 
 /// Replace a venue's attendee list.
-#[utoipa::path(put, path = "/api/v1/venues/{venue}/registration", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(put, path = "/api/v1/venues/{venue}/registration", tag = "registration", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = SubmissionBody,
     responses(
         (status = 200, description = "The stored list. An identical resend changes nothing and keeps `revision`.", body = RegistrationView),
@@ -46,7 +48,7 @@ pub async fn put(
     JsonValue(body): JsonValue,
 ) -> Result<Json<RegistrationView>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_coordinate(venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
     Ok(Json(submit(&state, &caller, &venue, &body, &|error| error).await?))
 }
 
@@ -55,7 +57,7 @@ pub async fn put(
 pub async fn refuse_after_deadline(state: &AppState, caller: &Caller, venue: &VenueView) -> Result<bool, ApiError> {
     let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let closed = event.registration_closed(chrono::Utc::now());
-    if closed && caller.grant.role != Role::Admin {
+    if closed && !caller.over(state, Owned::Venue(venue.id)).await?.is_admin() {
         return Err(ApiError::new(
             StatusCode::CONFLICT,
             "deadline_passed",
@@ -90,7 +92,7 @@ pub async fn submit(
 }
 
 /// Send a replacement for an attendee.
-#[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(post, path = "/api/v1/attendees/{attendee}/replace", tag = "registration", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("attendee" = Uuid, Path, description = "The attendee to replace")), request_body = AttendeeBody,
     responses(
         (status = 201, description = "The new attendee; the old one stays with status `replaced`. Left out, `participation` \
@@ -108,7 +110,7 @@ pub async fn replace(
 ) -> Result<impl IntoResponse, ApiError> {
     let attendee_id = id(&attendee, "attendee")?;
     let attendee = state.store.attendee(attendee_id).await?.ok_or_else(|| ApiError::not_found("attendee"))?;
-    caller.require(caller.grant.may_coordinate(attendee.venue_id))?;
+    caller.require(caller.over(&state, Owned::Venue(attendee.venue_id)).await?.may_coordinate(attendee.venue_id))?;
     let mut errors = Vec::new();
     let replacement = registration::parse_attendee(&body, |field, message| {
         errors.push(huichang_core::FieldError::new(field, message))

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::{Path, State};
 use huichang_core::FieldError;
-use huichang_store::{CapacityChange, RoomRef};
+use huichang_store::{CapacityChange, Owned, RoomRef};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -25,7 +25,7 @@ pub struct RoomPatch {
 }
 
 /// Change a room's capacity.
-#[utoipa::path(patch, path = "/api/v1/rooms/{room}", tag = "door", security(("bearer" = ["admin"])),
+#[utoipa::path(patch, path = "/api/v1/rooms/{room}", tag = "door", security(("bearer" = ["admin", "organiser"])),
     params(("room" = Uuid, Path, description = "The room id")), request_body = RoomPatch,
     responses((status = 200, description = "When the venue's capacity falls below its on-site attendees, the excess moves to \
         online participation (most recently added first) and each is emailed the live-stream notice. Nothing is deleted; \
@@ -38,7 +38,7 @@ pub async fn set_capacity(
     JsonBody(input): JsonBody<RoomPatch>,
 ) -> Result<Json<CapacityChange>, ApiError> {
     let room = load_room(&state, &room).await?;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Venue(room.venue_id)).await?.is_admin())?;
     if !(1..=huichang_core::event::MAX_CAPACITY).contains(&input.capacity) {
         return Err(ApiError::invalid(
             "invalid_room",

@@ -18,6 +18,8 @@ use tokio::sync::Semaphore;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use huichang_store::Owned;
+
 use crate::AppState;
 use crate::api::{events, registration, venues};
 use crate::auth::Caller;
@@ -142,7 +144,7 @@ fn receipt_of(sheets: &[Sheet], technician: Option<(String, String)>) -> Result<
 }
 
 /// Import a venue's attendee list from a spreadsheet.
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/registration/import", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/registration/import", tag = "registration", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     request_body(content = ImportForm, content_type = "multipart/form-data"),
     responses(
@@ -162,7 +164,7 @@ pub async fn import(
     request: Request,
 ) -> Result<Json<RegistrationView>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_coordinate(venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
     registration::refuse_after_deadline(&state, &caller, &venue).await?;
     let _upload = UPLOADS.try_acquire().map_err(|_| busy())?;
     let mut upload = read_upload(request, &state).await?;
@@ -223,7 +225,7 @@ impl ImportedVenue {
 type Job<'a> = (String, Option<&'a VenueView>, Result<Receipt, Vec<FieldError>>);
 
 /// Import every venue's attendee list from one spreadsheet.
-#[utoipa::path(post, path = "/api/v1/events/{event}/registrations/import", tag = "registration", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/api/v1/events/{event}/registrations/import", tag = "registration", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")),
     request_body(content = ImportForm, content_type = "multipart/form-data",
         description = "One workbook with one sheet per venue (named as the venue), or one sheet with a venue column (会场/venue). \
@@ -241,7 +243,7 @@ pub async fn import_all(
     request: Request,
 ) -> Result<Response, ApiError> {
     let event = events::load(&state, &event).await?;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event.id)).await?.is_admin())?;
     let _upload = UPLOADS.try_acquire().map_err(|_| busy())?;
     let mut upload = read_upload(request, &state).await?;
     let sheets = sheets_of(&mut upload).await?;
@@ -344,7 +346,7 @@ fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Resp
 }
 
 /// Download a venue's attendee spreadsheet template.
-#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration/template.xlsx", tag = "registration", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration/template.xlsx", tag = "registration", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "The receipt to fill in: the venue, the deadline and the seats filled in, a technician \
         block, and rows with validated phone and participation cells; it imports as it is", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
@@ -354,7 +356,7 @@ pub async fn template(
     Path(venue): Path<String>,
 ) -> Result<Response, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_coordinate(venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
     let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let deadline = event.view().registration_deadline.format("%Y-%m-%d %H:%M (UTC%:z)").to_string();
     let info = TemplateInfo {
@@ -370,7 +372,7 @@ pub async fn template(
 /// Every venue of the event with its whole list, for the exports (admin only).
 async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(String, Vec<VenueExport>), ApiError> {
     let event_id = events::load(state, event).await?.id;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(state, Owned::Event(event_id)).await?.is_admin())?;
     let huichang_store::DashboardSnapshot { event, venues: rows, .. } =
         state.store.dashboard(event_id, chrono::Utc::now()).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let mut venues = Vec::with_capacity(rows.len());
@@ -418,7 +420,7 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
 }
 
 /// Export an event's attendees as .xlsx.
-#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.xlsx", tag = "registration", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.xlsx", tag = "registration", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "A summary sheet (venue, region, approval, registered, capacity, video check, late) \
         and one sheet per venue with its whole list; every typed cell is text, never a formula", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
@@ -433,7 +435,7 @@ pub async fn export_xlsx(
 }
 
 /// Export an event's attendees as CSV.
-#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.csv", tag = "registration", security(("bearer" = ["admin"])),
+#[utoipa::path(get, path = "/api/v1/events/{event}/registrations.csv", tag = "registration", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "Every venue's list in one CSV (UTF-8 with BOM); a cell starting with =, +, -, @ \
         gets a leading apostrophe so that no spreadsheet takes it for a formula", content_type = "text/csv")))]

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use huichang_core::FieldError;
 use huichang_core::role::Role;
-use huichang_store::TokenView;
+use huichang_store::{Owned, TokenView};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -19,7 +19,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, id};
 
 /// List an event's tokens.
-#[utoipa::path(get, operation_id = "list_tokens", path = "/api/v1/events/{event}/tokens", tag = "events", security(("bearer" = ["admin"])),
+#[utoipa::path(get, operation_id = "list_tokens", path = "/api/v1/events/{event}/tokens", tag = "events", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")),
     responses((status = 200, description = "The event's viewer, coordinator and technician tokens, newest first, revoked ones \
         included; never their secrets", body = [TokenView])))]
@@ -29,7 +29,7 @@ pub async fn list(
     Path(event): Path<String>,
 ) -> Result<Json<Vec<TokenView>>, ApiError> {
     let event = events::load(&state, &event).await?;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event.id)).await?.is_admin())?;
     Ok(Json(state.store.tokens(event.id).await?))
 }
 
@@ -51,7 +51,7 @@ pub struct NewToken {
 }
 
 /// Issue a venue's new coordinator or technician token.
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/tokens", tag = "venues", security(("bearer" = ["admin"])),
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/tokens", tag = "venues", security(("bearer" = ["admin", "organiser"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = RotateInput,
     responses((status = 201, description = "A new token for the role; the venue's previous one of that role is revoked at once", body = NewToken),
         (status = 422, description = "`invalid_token_role`", body = Problem, content_type = "application/problem+json")))]
@@ -62,7 +62,7 @@ pub async fn rotate(
     JsonBody(input): JsonBody<RotateInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.is_admin())?;
     let role = Role::parse(input.role.trim())
         .filter(|r| matches!(r, Role::Coordinator | Role::Technician))
         .ok_or_else(|| {
@@ -81,7 +81,7 @@ pub async fn rotate(
 }
 
 /// Revoke a token.
-#[utoipa::path(delete, path = "/api/v1/tokens/{token}", tag = "events", security(("bearer" = ["admin"])),
+#[utoipa::path(delete, path = "/api/v1/tokens/{token}", tag = "events", security(("bearer" = ["admin", "organiser"])),
     params(("token" = Uuid, Path, description = "The token's id (from the token list), not its secret")),
     responses((status = 200, description = "The revoked token: refused from now on, its open live feeds closed", body = TokenView),
         (status = 409, description = "`already_revoked`", body = Problem, content_type = "application/problem+json"),
@@ -92,8 +92,16 @@ pub async fn revoke(
     Path(token): Path<String>,
 ) -> Result<Json<TokenView>, ApiError> {
     let token_id = id(&token, "token")?;
-    caller.require(caller.grant.is_admin())?;
+    // Only the admin and organisers revoke; an organiser those of its events and units.
+    caller.require(caller.grant.is_root_admin() || caller.grant.role == Role::Organiser)?;
     let token = state.store.token(token_id).await?.ok_or_else(|| ApiError::not_found("token"))?;
+    let may = match (token.event_id, token.unit_id) {
+        _ if caller.grant.is_root_admin() => true,
+        (Some(event_id), _) => caller.over(&state, Owned::Event(event_id)).await?.is_admin(),
+        (None, Some(unit)) => state.store.unit(unit).await?.is_some_and(|u| caller.grant.may_organise_unit(&u.path)),
+        (None, None) => false,
+    };
+    caller.require(may)?;
     if token.role == Role::Admin {
         return Err(ApiError::invalid(
             "admin_token",

@@ -6,6 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use huichang_core::FieldError;
+use huichang_core::event::{EventInput, EventView};
 use huichang_core::role::Role;
 use huichang_core::unit::{MAX_DEPTH, UnitInput, UnitView};
 use serde::Serialize;
@@ -55,7 +56,7 @@ pub async fn create_root(
     caller: Caller,
     JsonBody(input): JsonBody<UnitInput>,
 ) -> Result<impl IntoResponse, ApiError> {
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.grant.is_root_admin())?;
     create_unit(&state, &caller, None, input).await
 }
 
@@ -83,6 +84,24 @@ pub async fn create_child(
         ));
     }
     create_unit(&state, &caller, Some(parent.id), input).await
+}
+
+/// Create an event held by a unit.
+#[utoipa::path(post, operation_id = "create_unit_event", path = "/api/v1/units/{unit}/events", tag = "units", security(("bearer" = ["admin", "organiser"])),
+    params(("unit" = Uuid, Path, description = "The unit that holds the event")), request_body = EventInput,
+    responses(
+        (status = 201, description = "The event, with `unit_id`; organisers of the unit and above are its admins", body = EventView),
+        (status = 422, description = "`invalid_event`: every bad field named", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create_event(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit): Path<String>,
+    JsonBody(input): JsonBody<EventInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let unit = load_unit(&state, &unit).await?;
+    caller.require(caller.grant.may_organise_unit(&unit.path))?;
+    crate::api::events::create_for(&state, &caller, Some(unit.id), input).await
 }
 
 /// Read a unit.

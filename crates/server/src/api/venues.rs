@@ -5,8 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::role::Role;
-use huichang_core::venue::{ApprovalInput, VenueInput, VenueView};
-use huichang_store::VenueTokens;
+use huichang_core::venue::{ApprovalInput, Runner, VenueInput, VenueView};
+use huichang_store::{Owned, VenueTokens};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -32,7 +32,7 @@ pub struct CreatedVenue {
 }
 
 /// Add a venue to an event.
-#[utoipa::path(post, operation_id = "create_venue", path = "/api/v1/events/{event}/venues", tag = "venues", security(("bearer" = ["admin"])),
+#[utoipa::path(post, operation_id = "create_venue", path = "/api/v1/events/{event}/venues", tag = "venues", security(("bearer" = ["admin", "organiser"])),
     params(("event" = Uuid, Path, description = "The event id")), request_body = VenueInput,
     responses(
         (status = 201, description = "The venue with its new tokens", body = CreatedVenue),
@@ -47,9 +47,14 @@ pub async fn create(
 ) -> Result<impl IntoResponse, ApiError> {
     let event = events::load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.is_admin())?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
+    let runner = match input.named_unit() {
+        Some(unit) => state.store.unit(unit).await?.map(|u| u.path),
+        None => None,
+    };
+    let runner = Runner { path: runner.as_deref(), event_unit: event.unit_id };
     let new = input
-        .validate(event.event.default_capacity)
+        .validate(event.event.default_capacity, runner)
         .map_err(|errors| ApiError::invalid("invalid_venue", "the venue is not valid", errors))?;
     let coordinator_token = new_token(Role::Coordinator);
     let technician_token = new_token(Role::Technician);
@@ -73,7 +78,7 @@ pub async fn create(
 }
 
 /// List an event's venues.
-#[utoipa::path(get, operation_id = "list_venues", path = "/api/v1/events/{event}/venues", tag = "venues", security(("bearer" = ["admin", "viewer"])),
+#[utoipa::path(get, operation_id = "list_venues", path = "/api/v1/events/{event}/venues", tag = "venues", security(("bearer" = ["admin", "organiser", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id"), PageQuery),
     responses((status = 200, description = "The event's venues in the order they were made (admin, viewer)", body = [VenueView])))]
 pub async fn list(
@@ -84,7 +89,7 @@ pub async fn list(
 ) -> Result<impl IntoResponse, ApiError> {
     let event = events::load(&state, &event).await?;
     let event_id = event.id;
-    caller.require(caller.grant.may_list_venues(event_id))?;
+    caller.require(caller.over(&state, Owned::Event(event_id)).await?.may_list_venues(event_id))?;
     let page = query.page()?;
     let venues = state.store.venues(event_id, page).await?;
     let link = next_link(&format!("/api/v1/events/{event_id}/venues"), page, venues.len(), venues.last().map(|v| v.id));
@@ -92,7 +97,7 @@ pub async fn list(
 }
 
 /// Read a venue.
-#[utoipa::path(get, operation_id = "get_venue", path = "/api/v1/venues/{venue}", tag = "venues", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
+#[utoipa::path(get, operation_id = "get_venue", path = "/api/v1/venues/{venue}", tag = "venues", security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "The venue", body = VenueView), (status = 404, description = "`not_found`: no such venue", body = Problem, content_type = "application/problem+json")))]
 pub async fn get(
@@ -101,12 +106,12 @@ pub async fn get(
     Path(venue): Path<String>,
 ) -> Result<Json<VenueView>, ApiError> {
     let venue = load(&state, &venue).await?;
-    caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_read_venue(venue.event_id, venue.id))?;
     Ok(Json(venue))
 }
 
 /// Approve or return a venue's list.
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/approval", tag = "venues", security(("bearer" = ["admin", "coordinator"])),
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/approval", tag = "venues", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = ApprovalInput,
     responses((status = 200, description = "The venue with its approval", body = VenueView),
         (status = 422, description = "`invalid_approval`", body = Problem, content_type = "application/problem+json")))]
@@ -117,7 +122,7 @@ pub async fn approve(
     JsonBody(input): JsonBody<ApprovalInput>,
 ) -> Result<Json<VenueView>, ApiError> {
     let venue = load(&state, &venue).await?;
-    caller.require(caller.grant.may_coordinate(venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
     let approval = input
         .validate()
         .map_err(|errors| ApiError::invalid("invalid_approval", "the approval is not valid", errors))?;

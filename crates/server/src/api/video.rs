@@ -8,7 +8,7 @@ use chrono::Utc;
 use huichang_core::FieldError;
 use huichang_core::venue::VenueView;
 use huichang_core::video::{LinkStatus, VideoCheckInput};
-use huichang_store::VideoCheckView;
+use huichang_store::{Owned, VideoCheckView};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -19,7 +19,7 @@ use crate::error::{ApiError, Problem};
 use crate::extract::JsonBody;
 
 /// Record a video check.
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/video-checks", tag = "door", security(("bearer" = ["admin", "technician"])),
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/video-checks", tag = "door", security(("bearer" = ["admin", "organiser", "technician"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = VideoCheckInput,
     responses((status = 201, description = "The check; `in_window` says whether it was made inside the event's video-check window", body = VideoCheckView),
         (status = 422, description = "`invalid_video_check`", body = Problem, content_type = "application/problem+json")))]
@@ -30,7 +30,7 @@ pub async fn record_check(
     JsonBody(input): JsonBody<VideoCheckInput>,
 ) -> Result<impl IntoResponse, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_operate_video(venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_operate_video(venue.id))?;
     let check = input
         .validate()
         .map_err(|errors| ApiError::invalid("invalid_video_check", "the video check is not valid", errors))?;
@@ -41,7 +41,7 @@ pub async fn record_check(
 }
 
 /// List a venue's video checks.
-#[utoipa::path(get, path = "/api/v1/venues/{venue}/video-checks", tag = "door", security(("bearer" = ["admin", "coordinator", "technician", "viewer"])),
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/video-checks", tag = "door", security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
     responses((status = 200, description = "Every check, newest first; the venue's status is the newest result", body = [VideoCheckView])))]
 pub async fn list_checks(
@@ -50,7 +50,7 @@ pub async fn list_checks(
     Path(venue): Path<String>,
 ) -> Result<Json<Vec<VideoCheckView>>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_read_venue(venue.event_id, venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_read_venue(venue.event_id, venue.id))?;
     Ok(Json(state.store.video_checks(venue.id).await?))
 }
 
@@ -61,7 +61,7 @@ pub struct VideoLinkInput {
 }
 
 /// Report the state of a venue's video link.
-#[utoipa::path(post, path = "/api/v1/venues/{venue}/video-link", tag = "door", security(("bearer" = ["admin", "technician"])),
+#[utoipa::path(post, path = "/api/v1/venues/{venue}/video-link", tag = "door", security(("bearer" = ["admin", "organiser", "technician"])),
     params(("venue" = Uuid, Path, description = "The venue id")), request_body = VideoLinkInput,
     responses((status = 200, description = "The venue with its `video_link`. A connected link that hears nothing for the \
         configured timeout (default 60 s) becomes `lost` by itself.", body = VenueView),
@@ -73,7 +73,7 @@ pub async fn video_link(
     JsonBody(input): JsonBody<VideoLinkInput>,
 ) -> Result<Json<VenueView>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.grant.may_operate_video(venue.id))?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_operate_video(venue.id))?;
     let status = match input.status.trim() {
         "connected" => LinkStatus::Connected,
         "disconnected" => LinkStatus::Disconnected,

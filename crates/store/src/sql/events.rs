@@ -10,9 +10,9 @@ use super::changelog::{Record, next_seq, record};
 use super::deadlines::insert_deadline;
 use super::rows::event_from_row;
 use super::{Conn, now};
-use crate::{Actor, Page, Result, StoreError};
+use crate::{Actor, EventFilter, Page, Result, StoreError};
 
-pub(super) const EVENT_COLUMNS: &str = "id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline, \
+pub(super) const EVENT_COLUMNS: &str = "id, unit_id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline, \
      video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at";
 
 pub(super) async fn load_event(conn: &mut Conn, id: Uuid) -> Result<Option<Event>> {
@@ -23,20 +23,25 @@ pub(super) async fn load_event(conn: &mut Conn, id: Uuid) -> Result<Option<Event
     row.as_ref().map(event_from_row).transpose()
 }
 
-pub(super) async fn create_event(store: &Backend, new: &NewEvent, actor: &Actor) -> Result<Event> {
-    let event = Event { id: Uuid::now_v7(), created_at: now(), event: new.clone() };
+pub(super) async fn create_event(
+    store: &Backend,
+    unit_id: Option<Uuid>,
+    new: &NewEvent,
+    actor: &Actor,
+) -> Result<Event> {
+    let event = Event { id: Uuid::now_v7(), unit_id, created_at: now(), event: new.clone() };
     let mut tx = store.writer().begin().await?;
     let insert = sqlx::query(
         "INSERT INTO events (id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline,
-             video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at, unit_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     );
-    bind_fields(insert.bind(event.id), new).bind(event.created_at).execute(&mut *tx).await?;
+    bind_fields(insert.bind(event.id), new).bind(event.created_at).bind(unit_id).execute(&mut *tx).await?;
     for deadline in huichang_core::deadline::event_deadlines(new) {
         insert_deadline(&mut tx, event.id, &deadline, event.created_at).await?;
     }
     let seq = next_seq(&mut tx, event.id).await?;
-    let detail = json!({"title": new.title});
+    let detail = json!({"title": new.title, "unit_id": unit_id});
     record(&mut tx, actor, Record::new((event.id, seq), None, "event.created", ("event", event.id), detail)).await?;
     tx.commit().await?;
     Ok(event)
@@ -74,12 +79,22 @@ pub(super) async fn update_event(store: &Backend, id: Uuid, new: &NewEvent, acto
     Ok(event)
 }
 
-pub(super) async fn events(store: &Backend, page: Page) -> Result<Vec<Event>> {
+pub(super) async fn events(store: &Backend, page: Page, only: EventFilter) -> Result<Vec<Event>> {
+    let (under, one) = match only {
+        EventFilter::All => (None, None),
+        EventFilter::Under(unit) => (Some(unit), None),
+        EventFilter::Only(event) => (None, Some(event)),
+    };
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {EVENT_COLUMNS} FROM events WHERE ($1 IS NULL OR id > $1) ORDER BY id LIMIT $2"
+        "SELECT {EVENT_COLUMNS} FROM events WHERE ($1 IS NULL OR id > $1)
+             AND ($3 IS NULL OR unit_id IN (SELECT u.id FROM units u JOIN units r ON u.path = r.path OR u.path LIKE r.path || '/%' WHERE r.id = $3))
+             AND ($4 IS NULL OR id = $4)
+         ORDER BY id LIMIT $2"
     )))
     .bind(page.after)
     .bind(page.limit)
+    .bind(under)
+    .bind(one)
     .fetch_all(store.reader())
     .await?
     .iter()

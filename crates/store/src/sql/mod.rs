@@ -26,8 +26,8 @@ use uuid::Uuid;
 use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, CapacityChange, Change, CheckinView, ClaimedMessage,
-    DashboardSnapshot, DeliverableDone, DeliverableView, NewMessage, OnlineNotice, OutboxView, Page, PlanItem, Result,
-    RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
+    DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewMessage, OnlineNotice, OutboxView, Owned,
+    Page, PlanItem, Result, RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::video::{LinkStatus, NewVideoCheck};
@@ -116,8 +116,8 @@ impl Store for Backend {
         tokens::set_admin_token(self, token_hash).await
     }
 
-    async fn create_event(&self, new: &NewEvent, actor: &Actor) -> Result<Event> {
-        events::create_event(self, new, actor).await
+    async fn create_event(&self, unit_id: Option<Uuid>, new: &NewEvent, actor: &Actor) -> Result<Event> {
+        events::create_event(self, unit_id, new, actor).await
     }
 
     async fn event(&self, id: Uuid) -> Result<Option<Event>> {
@@ -128,8 +128,12 @@ impl Store for Backend {
         events::update_event(self, id, new, actor).await
     }
 
-    async fn events(&self, page: Page) -> Result<Vec<Event>> {
-        events::events(self, page).await
+    async fn events(&self, page: Page, only: EventFilter) -> Result<Vec<Event>> {
+        events::events(self, page, only).await
+    }
+
+    async fn owners(&self, of: Owned, unit: Uuid) -> Result<Option<huichang_core::role::Owners>> {
+        units::owners(self, of, unit).await
     }
 
     async fn create_venue(

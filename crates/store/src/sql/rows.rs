@@ -15,6 +15,7 @@ pub(super) fn event_from_row(row: &DbRow) -> Result<Event> {
     let timezone: String = row.try_get("timezone")?;
     Ok(Event {
         id: row.try_get("id")?,
+        unit_id: row.try_get("unit_id")?,
         created_at: row.try_get("created_at")?,
         event: NewEvent {
             title: row.try_get("title")?,

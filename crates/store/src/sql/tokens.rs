@@ -36,7 +36,7 @@ pub(super) async fn insert_token(
     Ok(id)
 }
 
-pub(super) const TOKEN_SELECT: &str = "SELECT t.id, t.role, t.event_id, t.venue_id, t.label, t.created_at, t.revoked_at, \
+pub(super) const TOKEN_SELECT: &str = "SELECT t.id, t.role, t.event_id, t.venue_id, t.unit_id, t.label, t.created_at, t.revoked_at, \
      COALESCE(e.timezone, 'UTC') AS timezone FROM tokens t LEFT JOIN events e ON e.id = t.event_id";
 
 pub(super) fn token_from_row(row: &DbRow) -> Result<TokenView> {
@@ -46,6 +46,7 @@ pub(super) fn token_from_row(row: &DbRow) -> Result<TokenView> {
         role: Role::parse(row.try_get("role")?).unwrap_or(Role::Viewer),
         event_id: row.try_get("event_id")?,
         venue_id: row.try_get("venue_id")?,
+        unit_id: row.try_get("unit_id")?,
         label: row.try_get("label")?,
         created_at: local(row.try_get("created_at")?, tz),
         revoked_at: row.try_get::<Option<DateTime<Utc>>, _>("revoked_at")?.map(|at| local(at, tz)),
@@ -69,6 +70,7 @@ pub(super) async fn grant(store: &Backend, token_hash: &str) -> Result<Option<Gr
         event_id: row.try_get("event_id")?,
         venue_id: row.try_get("venue_id")?,
         unit_id: row.try_get("unit_id")?,
+        reach: huichang_core::role::Reach::Outside,
     }))
 }
 

@@ -1,6 +1,6 @@
 //! Units of the tree and the tokens bound to them.
 
-use huichang_core::role::Role;
+use huichang_core::role::{Owners, Role};
 use huichang_core::unit::{Contact, NewUnit, UnitView};
 use serde_json::{Value, json};
 use sqlx::Row;
@@ -9,18 +9,17 @@ use uuid::Uuid;
 
 use super::super::Backend;
 use super::{DbRow, Tx, now};
-use crate::{Actor, Result, StoreError};
+use crate::{Actor, Owned, Result, StoreError};
 
 const UNIT_COLUMNS: &str = "id, parent_id, path, name, region, contact_name, contact_phone, contact_email";
 
 fn unit_from_row(row: &DbRow) -> Result<UnitView> {
-    let path: String = row.try_get("path")?;
     Ok(UnitView {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         region: row.try_get("region")?,
         parent_id: row.try_get("parent_id")?,
-        path: path.split('/').filter_map(|id| Uuid::parse_str(id).ok()).collect(),
+        path: ids(row.try_get("path")?),
         contact: Contact {
             name: row.try_get("contact_name")?,
             phone: row.try_get("contact_phone")?,
@@ -151,4 +150,35 @@ pub(super) async fn create_unit_token(
         .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// A unit's path as the ids it names, root first.
+fn ids(path: Option<String>) -> Vec<Uuid> {
+    path.iter().flat_map(|p| p.split('/')).filter_map(|id| Uuid::parse_str(id).ok()).collect()
+}
+
+pub(super) async fn owners(store: &Backend, of: Owned, unit: Uuid) -> Result<Option<Owners>> {
+    const UNITS: &str = "SELECT e.id AS event_id, eu.path AS event_path, v.id AS venue_id, vu.path AS venue_path,
+             EXISTS (SELECT 1 FROM venues rv JOIN units ru ON ru.id = rv.unit_id
+                     WHERE rv.event_id = e.id AND ru.path LIKE '%' || $2 || '%') AS runs_a_venue
+         FROM events e LEFT JOIN units eu ON eu.id = e.unit_id";
+    let query = match of {
+        Owned::Event(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{UNITS} LEFT JOIN venues v ON FALSE LEFT JOIN units vu ON FALSE WHERE e.id = $1"
+        )))
+        .bind(id),
+        Owned::Venue(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{UNITS} JOIN venues v ON v.event_id = e.id LEFT JOIN units vu ON vu.id = v.unit_id WHERE v.id = $1"
+        )))
+        .bind(id),
+    };
+    let query = query.bind(unit.to_string());
+    let Some(row) = query.fetch_optional(store.reader()).await? else { return Ok(None) };
+    Ok(Some(Owners {
+        event_id: row.try_get("event_id")?,
+        event_unit: ids(row.try_get("event_path")?),
+        venue_id: row.try_get("venue_id")?,
+        venue_unit: ids(row.try_get("venue_path")?),
+        runs_a_venue: row.try_get("runs_a_venue")?,
+    }))
 }

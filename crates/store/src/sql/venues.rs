@@ -32,7 +32,7 @@ pub(super) async fn event_of_venue(tx: &mut Tx, venue_id: Uuid) -> Result<Uuid> 
         .ok_or(StoreError::NotFound)
 }
 
-pub(super) const VENUE_SELECT: &str = "SELECT v.id, v.event_id, v.name, v.kind, v.region, v.contact_email, v.approval, \
+pub(super) const VENUE_SELECT: &str = "SELECT v.id, v.event_id, v.unit_id, v.name, v.kind, v.region, v.contact_email, v.approval, \
      v.approval_authority, v.approval_reference, v.approval_note, v.approval_recorded_at, v.created_at, e.timezone, \
      v.video_link, (SELECT c.result FROM video_checks c WHERE c.venue_id = v.id ORDER BY c.id DESC LIMIT 1) AS video_check \
      FROM venues v JOIN events e ON e.id = v.event_id";
@@ -52,6 +52,7 @@ pub(super) fn venue_from_row(row: &DbRow, rooms: Vec<RoomView>) -> Result<VenueV
     Ok(VenueView {
         id: row.try_get("id")?,
         event_id: row.try_get("event_id")?,
+        unit_id: row.try_get("unit_id")?,
         name: row.try_get("name")?,
         kind: VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch),
         region: row.try_get("region")?,
@@ -128,11 +129,12 @@ pub(super) async fn create_venue(
     let at = now();
     let approval = if new.kind == VenueKind::Main { Approval::Approved } else { Approval::Pending };
     sqlx::query(
-        "INSERT INTO venues (id, event_id, name, kind, region, contact_email, approval, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO venues (id, event_id, unit_id, name, kind, region, contact_email, approval, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(venue_id)
     .bind(event_id)
+    .bind(new.unit_id)
     .bind(&new.name)
     .bind(new.kind.as_str())
     .bind(&new.region)
