@@ -7,6 +7,7 @@ mod door;
 mod events;
 mod live;
 mod notify;
+mod overview;
 mod pages;
 mod registration;
 mod roles;

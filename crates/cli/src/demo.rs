@@ -1,5 +1,8 @@
 //! The demo: the 2021 national opening ceremony of 全民终身学习活动周, a main venue and its 37
-//! branch venues, with the dates moved so that the registration deadline is a few hours ahead.
+//! branch venues, with the dates moved so that the registration deadline is a few hours ahead;
+//! and the week as a tree: 教育部 holds the national opening, each of the 37 provincial units
+//! runs its branch venue, 四川 and 辽宁 have cities below them, and 四川省教育厅 holds Sichuan's
+//! own opening in Panzhihua.
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -64,6 +67,46 @@ pub struct Loaded {
     pub event_id: Uuid,
     pub title: String,
     pub venues: Vec<DemoVenue>,
+    /// The units whose organiser links are printed: the root, 四川, 攀枝花.
+    pub units: Vec<DemoUnit>,
+    /// Sichuan's own opening, held by 四川省教育厅.
+    pub provincial_event_id: Uuid,
+}
+
+pub struct DemoUnit {
+    pub name: String,
+    /// In shell variables: `MINISTRY`, `SICHUAN`, `PANZHIHUA`.
+    pub slug: String,
+    pub id: Uuid,
+    pub organiser_token: String,
+}
+
+/// Cities below two provinces: (province region, unit, region).
+const CITIES: [(&str, &str, &str); 5] = [
+    ("四川", "攀枝花市教育和体育局", "攀枝花"),
+    ("四川", "成都市教育局", "成都"),
+    ("四川", "绵阳市教育和体育局", "绵阳"),
+    ("辽宁", "沈阳市教育局", "沈阳"),
+    ("辽宁", "鞍山市教育局", "鞍山"),
+];
+
+/// A unit of the demo with its first organiser token.
+async fn unit(
+    store: &dyn Store,
+    parent: Option<Uuid>,
+    name: &str,
+    region: &str,
+    slug: &str,
+    actor: &Actor,
+) -> anyhow::Result<DemoUnit> {
+    let input: huichang_core::unit::UnitInput = serde_json::from_value(json!({
+        "name": name, "region": region,
+        "contact": {"name": "王立", "phone": "010-66096114", "email": format!("{}@example.cn", slug.to_lowercase())}
+    }))?;
+    let new = input.validate().map_err(|e| anyhow::anyhow!("demo unit: {e:?}"))?;
+    let token = new_token(Role::Organiser);
+    let created = store.create_unit(parent, &new, &hash_token(&token), actor).await?;
+    Ok(DemoUnit { name: created.name, slug: slug.to_uppercase(), id: created.id, organiser_token: token })
 }
 
 pub struct DemoVenue {
@@ -88,8 +131,19 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         "video_check": {"starts_at": at(41, 30), "ends_at": at(43, 30)},
         "default_capacity": 30, "organizer_email": "org@example.cn"
     }))?;
-    let event =
-        store.create_event(None, &input.validate().map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?, &actor).await?;
+    let ministry = unit(store, None, "教育部职业教育与成人教育司", "全国", "ministry", &actor).await?;
+    let mut provinces = std::collections::HashMap::new();
+    for (_, department, region, mail) in BRANCHES {
+        provinces.insert(region, unit(store, Some(ministry.id), department, region, mail, &actor).await?);
+    }
+    let mut cities = Vec::new();
+    for (province, name, region) in CITIES {
+        let slug = if region == "攀枝花" { "panzhihua" } else { "city" };
+        cities.push(unit(store, Some(provinces[province].id), name, region, slug, &actor).await?);
+    }
+    let event = store
+        .create_event(Some(ministry.id), &input.validate().map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?, &actor)
+        .await?;
     // A deliverable whose first reminder goes out ten minutes after the demo starts.
     let plan: DeadlineInput = serde_json::from_value(json!({
         "kind": "deliverable", "title": "活动周工作方案及展板材料",
@@ -108,7 +162,8 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         let input: VenueInput = serde_json::from_value(json!({
             "name": format!("{unit}分会场"), "kind": "branch", "region": region,
             "contact_email": format!("{mail}@example.cn"),
-            "rooms": [{"name": format!("{department}视频会议室"), "capacity": 30}]
+            "rooms": [{"name": format!("{department}视频会议室"), "capacity": 30}],
+            "unit_id": provinces[region].id.to_string()
         }))?;
         let venue = create(store, event.id, input, mail, &actor).await?;
         let venue_id = venue.id;
@@ -128,7 +183,44 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         }
         venues.push(venue);
     }
-    Ok(Loaded { event_id: event.id, title, venues })
+    let provincial = provincial_opening(store, now, provinces["四川"].id, &cities[0], &actor).await?;
+    let sichuan = provinces.remove("四川").context("四川 is a province")?;
+    let panzhihua = cities.swap_remove(0);
+    Ok(Loaded {
+        event_id: event.id,
+        title,
+        venues,
+        units: vec![ministry, sichuan, panzhihua],
+        provincial_event_id: provincial,
+    })
+}
+
+/// Sichuan's opening, held by 四川省教育厅 in 攀枝花学院大礼堂 (about 300 people), the city
+/// running the hall, a week after the national one.
+async fn provincial_opening(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    sichuan: Uuid,
+    panzhihua: &DemoUnit,
+    actor: &Actor,
+) -> anyhow::Result<Uuid> {
+    let start = now.duration_trunc(Duration::hours(1)).unwrap_or(now) + Duration::days(7);
+    let at = |hours: i64| (start + Duration::hours(hours)).to_rfc3339();
+    let input: EventInput = serde_json::from_value(json!({
+        "title": "2021年四川省暨攀枝花市全民终身学习活动周总开幕式（演示）", "timezone": "Asia/Shanghai",
+        "starts_at": at(2), "ends_at": at(3), "arrive_minutes_before": 30,
+        "registration_deadline": at(-72),
+        "video_check": {"starts_at": at(-24), "ends_at": at(-22)},
+        "default_capacity": 300, "organizer_email": "sc@example.cn"
+    }))?;
+    let new = input.validate().map_err(|e| anyhow::anyhow!("demo event: {e:?}"))?;
+    let event = store.create_event(Some(sichuan), &new, actor).await?;
+    let hall: VenueInput = serde_json::from_value(json!({
+        "name": "攀枝花主会场", "kind": "main", "region": "攀枝花", "contact_email": "panzhihua@example.cn",
+        "rooms": [{"name": "攀枝花学院大礼堂", "capacity": 300}], "unit_id": panzhihua.id.to_string()
+    }))?;
+    create(store, event.id, hall, "panzhihua_hall", actor).await?;
+    Ok(event.id)
 }
 
 async fn create(
@@ -138,7 +230,14 @@ async fn create(
     slug: &str,
     actor: &Actor,
 ) -> anyhow::Result<DemoVenue> {
-    let venue = input.validate(30, Default::default()).map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;
+    let named = input.named_unit();
+    let path = match named {
+        Some(unit) => store.unit(unit).await?.map(|u| u.path),
+        None => None,
+    };
+    let event_unit = store.event(event_id).await?.and_then(|e| e.unit_id);
+    let runner = huichang_core::venue::Runner { path: path.as_deref(), event_unit };
+    let venue = input.validate(30, runner).map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;
     let coordinator = new_token(Role::Coordinator);
     let technician = new_token(Role::Technician);
     let tokens = VenueTokens { coordinator_hash: hash_token(&coordinator), technician_hash: hash_token(&technician) };
@@ -200,6 +299,14 @@ pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
         println!("  四川 technician (技术人员): {}", link(&v.technician_token, "/video"));
     }
     println!("  any venue:                 {public_url}/signin?token=<its coordinator or technician token>\n");
+    println!("the tree of units (an organiser's link opens its unit's overview):");
+    for u in &loaded.units {
+        println!("  {:<26} {}", u.name, sign_in(public_url, &u.organiser_token, &format!("/units/{}", u.id)));
+    }
+    println!(
+        "  四川's own opening: {}\n",
+        sign_in(public_url, &loaded.units[1].organiser_token, &format!("/events/{}", loaded.provincial_event_id))
+    );
     println!("{:<16} {:<36}  {:<68}  technician token", "venue", "id", "coordinator token");
     for v in &loaded.venues {
         println!("{:<16} {}  {}  {}", v.name, v.id, v.coordinator_token, v.technician_token);
@@ -212,6 +319,10 @@ pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
 pub fn write_env(loaded: &Loaded, admin_token: &str, public_url: &str, path: &std::path::Path) -> anyhow::Result<()> {
     use std::fmt::Write;
     let mut env = format!("HC_URL={public_url}\nHC_ADMIN_TOKEN={admin_token}\nHC_EVENT={}\n", loaded.event_id);
+    for u in &loaded.units {
+        let _ = write!(env, "HC_UNIT_{slug}={}\nHC_ORGANISER_{slug}={}\n", u.id, u.organiser_token, slug = u.slug);
+    }
+    let _ = writeln!(env, "HC_PROVINCIAL_EVENT={}", loaded.provincial_event_id);
     for v in &loaded.venues {
         let _ = write!(
             env,

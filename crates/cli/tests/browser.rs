@@ -371,3 +371,78 @@ async fn names_that_look_like_markup_stay_text_on_every_page() {
     assert!(server.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The demo's `data/demo.env`, as name → value.
+fn demo_env(dir: &std::path::Path) -> std::collections::HashMap<String, String> {
+    let text = std::fs::read_to_string(dir.join("demo.env")).expect("the demo writes demo.env");
+    text.lines().filter_map(|l| l.split_once('=')).map(|(k, v)| (k.to_owned(), v.to_owned())).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organiser_drills_down_the_tree_and_its_overview_follows_live() {
+    if !browser::available() {
+        return;
+    }
+    let dir = data_dir("browser-tree");
+    let admin = "hca_browser-tree-admin-token-0123456789";
+    let demo = huichang(&["demo", "--no-serve"])
+        .env("HUICHANG_DATA_DIR", &dir)
+        .env("HUICHANG_ADMIN_TOKEN", admin)
+        .output()
+        .expect("the demo loads");
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    let env = demo_env(&dir);
+    let server = Server::start(&dir, None, admin);
+    let url = server.url.clone();
+    let api = Client::new(&url);
+    use reqwest::Method;
+
+    // The Ministry's wall screen: its subtree's totals and the 37 provinces as tiles.
+    let wall = Browser::start(1600, 1000).await;
+    let (ministry, sichuan) = (&env["HC_UNIT_MINISTRY"], &env["HC_UNIT_SICHUAN"]);
+    wall.goto(&format!("{url}/signin?token={}&next=/units/{ministry}", env["HC_ORGANISER_MINISTRY"])).await;
+    let tiles = wall
+        .wait_for(
+            "return document.querySelector('#connection.live') && document.querySelectorAll('#children .tile').length",
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(tiles, 37);
+    assert_eq!(wall.text("[data-total=units] b").await, "43", "the Ministry, 37 provinces and 5 cities");
+    assert_eq!(wall.text("[data-total=events] b").await, "2");
+    wall.screenshot(&screenshot("unit-overview.png")).await;
+
+    // Someone is checked in at 四川省分会场: the Ministry's screen shows it, without a reload.
+    let coordinator = &env["HC_COORDINATOR_SICHUAN"];
+    let venue = api.ok(Method::GET, &format!("/api/v1/venues/{}", env["HC_VENUE_SICHUAN"]), coordinator, None).await;
+    let list = api
+        .ok(Method::GET, &format!("/api/v1/venues/{}/registration", env["HC_VENUE_SICHUAN"]), coordinator, None)
+        .await;
+    let person = list["attendees"][0]["id"].as_str().unwrap();
+    let room = venue["rooms"][0]["id"].as_str().unwrap();
+    let started = Instant::now();
+    api.ok(Method::POST, &format!("/api/v1/rooms/{room}/checkins"), coordinator, Some(&json!({"attendee_id": person})))
+        .await;
+    wall.wait_for(
+        &format!("const t = document.getElementById('unit-{sichuan}'); return t && t.textContent.includes('签到 1 ')"),
+        Duration::from_secs(2),
+    )
+    .await;
+    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert_eq!(wall.text("[data-total=checked_in] b").await, "1");
+
+    // One level down: 四川, its three cities and the opening it holds in Panzhihua.
+    wall.click(&format!("#unit-{sichuan}")).await;
+    let cities = wall
+        .wait_for(
+            &format!(
+                "return location.pathname.endsWith('{sichuan}') && document.querySelector('#connection.live') \
+                 && document.querySelectorAll('#children .tile').length"
+            ),
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(cities, 3);
+    assert!(wall.text("#events").await.contains("攀枝花"), "{}", wall.text("#events").await);
+    wall.screenshot(&screenshot("unit-province.png")).await;
+}

@@ -7,6 +7,7 @@ pub mod deadline;
 pub mod duration;
 pub mod event;
 pub mod field;
+pub mod overview;
 pub mod phone;
 pub mod registration;
 pub mod role;

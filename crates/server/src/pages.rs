@@ -538,6 +538,19 @@ async fn dashboard_page(State(state): State<AppState>, ctx: PageContext, Path(ev
         return response;
     }
     let mut page = Page::new(event.event.title.clone());
+    // Up to the unit that holds the event, for those who may read it.
+    if let Some(unit_id) = event.unit_id
+        && let Ok(Some(unit)) = state.store.unit(unit_id).await
+        && ctx.grant.as_ref().is_some_and(|g| g.may_read_unit(&unit.path))
+    {
+        page.main = format!(
+            r#"<p id="up"><a href="{}/units/{}">{} {}</a></p>"#,
+            escape(&ctx.base),
+            unit.id,
+            ctx.lang.pick("↑ 主办单位：", "↑ Held by"),
+            escape(&unit.name)
+        );
+    }
     page.script = Some("dashboard");
     page.data = vec![("event", event.id.to_string())];
     page.render(&ctx)
@@ -616,13 +629,15 @@ async fn unit_page(State(state): State<AppState>, ctx: PageContext, Path(unit): 
     } else {
         format!(
             "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr></thead><tbody>{rows}</tbody></table>",
-            lang.pick("下级单位", "Unit below"),
+            lang.pick("下级单位联系人", "Whom to call below"),
             lang.pick("地区", "Region"),
             lang.pick("联系人", "Contact"),
             lang.pick("电话", "Phone"),
         )
     };
     let mut page = Page::new(unit.name.clone());
+    page.script = Some("unit");
+    page.data = vec![("unit", unit.id.to_string())];
     page.main = format!(
         r#"<section class="card">{up}<p>{contact_label}{contact} · {phone} · <a href="mailto:{email}">{email}</a></p>{below}</section>"#,
         contact_label = lang.pick("联系人：", "Contact: "),
@@ -718,7 +733,7 @@ where
 }
 
 /// The pages' scripts and style sheet, built into the binary.
-const ASSETS: [(&str, &str, &str); 8] = [
+const ASSETS: [(&str, &str, &str); 9] = [
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/pages/app.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/common.js")),
     ("events.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/events.js")),
@@ -726,6 +741,7 @@ const ASSETS: [(&str, &str, &str); 8] = [
     ("coordinator.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/coordinator.js")),
     ("technician.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/technician.js")),
     ("door.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/door.js")),
+    ("unit.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/unit.js")),
     ("print.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/print.js")),
 ];
 

@@ -1,4 +1,5 @@
-//! Marks connected video links `lost` when their technician's page stopped posting.
+//! Marks connected video links `lost` when their technician's page stopped posting, and counts
+//! the venues of deadlines that have passed in the overview.
 //! Any number of server instances may run it: the store's conditional UPDATE records each loss once.
 
 use std::sync::Arc;
@@ -16,6 +17,10 @@ pub async fn run(store: Arc<dyn Store>, timeout: Duration, shutdown: impl Future
             Ok(0) => {}
             Ok(lost) => tracing::info!(lost, "video links lost"),
             Err(error) => tracing::warn!(%error, "video-link sweep failed; trying again"),
+        }
+        // A deadline passing makes venues overdue with no write to count them: counted here.
+        if let Err(error) = store.count_passed_deadlines(Utc::now()).await {
+            tracing::warn!(%error, "counting passed deadlines failed; trying again");
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}

@@ -352,6 +352,13 @@ pub trait Store: Send + Sync + 'static {
     async fn events(&self, page: Page, only: EventFilter) -> Result<Vec<Event>>;
     /// The units that hold an event and run one of its venues, and whether `unit` or one below it
     /// runs any venue of the event; `None` when there is no such event or venue.
+    /// A unit's overview from the kept counters, with the version of its subtree it stands at.
+    async fn overview(&self, unit_id: Uuid) -> Result<Option<(huichang_core::overview::Overview, i64)>>;
+    /// The version of a unit's subtree: it grows with every change of the subtree's counters.
+    async fn overview_version(&self, unit_id: Uuid) -> Result<Option<i64>>;
+    /// Counts the venues of deadlines that passed by `now` (they are overdue without any
+    /// write); how many deadlines it counted.
+    async fn count_passed_deadlines(&self, now: DateTime<Utc>) -> Result<usize>;
     async fn owners(&self, of: Owned, unit: Uuid) -> Result<Option<huichang_core::role::Owners>>;
 
     async fn create_venue(

@@ -43,7 +43,10 @@ impl PostgresStore {
         let pool =
             PgPoolOptions::new().max_connections(pool_size()).acquire_timeout(ACQUIRE_TIMEOUT).connect(url).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(PostgresStore { pool, announcements: tokio::sync::OnceCell::new(), checkins: sql::CheckinBatcher::new() })
+        let store =
+            PostgresStore { pool, announcements: tokio::sync::OnceCell::new(), checkins: sql::CheckinBatcher::new() };
+        sql::count_once(&store).await?;
+        Ok(store)
     }
 
     fn writer(&self) -> &Pool<Postgres> {
@@ -133,3 +136,5 @@ const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts
 
 /// One snapshot for every statement of a read, so that a dashboard and its `seq` agree.
 const SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
+/// The overview's counter rows a change moves are locked as it reads them.
+const LOCK_COUNTS: &str = "FOR UPDATE";

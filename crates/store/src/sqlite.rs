@@ -39,7 +39,9 @@ impl SqliteStore {
         let writer = SqlitePoolOptions::new().max_connections(1).connect_with(options.clone()).await?;
         MIGRATOR.run(&writer).await?;
         let reader = SqlitePoolOptions::new().max_connections(8).connect_with(options.read_only(true)).await?;
-        Ok(SqliteStore { writer, reader, checkins: sql::CheckinBatcher::new() })
+        let store = SqliteStore { writer, reader, checkins: sql::CheckinBatcher::new() };
+        sql::count_once(&store).await?;
+        Ok(store)
     }
 
     fn writer(&self) -> &Pool<Sqlite> {
@@ -78,3 +80,5 @@ const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts
 
 /// A read transaction in WAL mode already sees one snapshot.
 const SNAPSHOT: Option<&str> = None;
+/// One connection writes: nothing to lock.
+const LOCK_COUNTS: &str = "";

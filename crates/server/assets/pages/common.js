@@ -49,6 +49,10 @@ const HC = (() => {
     days: ["{d}天 ", "{d}d "],
     due_in: ["还有 {time}", "in {time}"],
     overdue_by: ["已超过 {time}", "overdue by {time}"],
+    // The state of a live feed.
+    connecting: ["正在连接…", "Connecting…"],
+    live: ["实时更新中", "Live"],
+    reconnecting: ["连接中断，{s} 秒后重连…", "Disconnected; reconnecting in {s} s…"],
   };
 
   function t(key, vars) {
@@ -173,8 +177,53 @@ const HC = (() => {
     target.replaceChildren(text ? el("p", { class: `banner ${kind}`, role: kind === "bad" ? "alert" : "status" }, text) : "");
   }
 
+  /**
+   * Follows a live feed: the WebSocket at `path()` (asked again at each connection, so that it
+   * may say where to resume), each message parsed and given to `onmessage`, the connection's
+   * state shown in `status`. A connection lost is opened again after 1, 2, 4… up to 10 s; a
+   * token revoked (1008) signs out. `restart()` starts again from `path()` at once.
+   */
+  function follow(path, status, onmessage) {
+    let current = null;
+    let retry = 0;
+    function connect() {
+      const scheme = location.protocol === "https:" ? "wss" : "ws";
+      const socket = new WebSocket(`${scheme}://${location.host}${base}${path()}`);
+      current = socket;
+      socket.onopen = () => {
+        retry = 0;
+        status.className = "connection live";
+        status.textContent = t("live");
+      };
+      socket.onmessage = (event) => onmessage(JSON.parse(event.data));
+      socket.onclose = (event) => {
+        if (current !== socket) return;
+        if (event.code === 1008) {
+          location.href = `${base}/?next=${encodeURIComponent(location.pathname)}`;
+          return;
+        }
+        current = null;
+        const wait = Math.min(10, 2 ** retry);
+        retry += 1;
+        status.className = "connection down";
+        status.textContent = t("reconnecting", { s: wait });
+        setTimeout(connect, wait * 1000);
+      };
+    }
+    connect();
+    return {
+      restart() {
+        const old = current;
+        current = null;
+        if (old) old.close();
+        connect();
+      },
+    };
+  }
+
   return {
     base,
+    follow,
     lang,
     t,
     texts,

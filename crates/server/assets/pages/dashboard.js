@@ -4,9 +4,6 @@
 (() => {
   const { t, el, api, when } = HC;
   HC.texts({
-    connecting: ["正在连接…", "Connecting…"],
-    live: ["实时更新中", "Live"],
-    reconnecting: ["连接中断，{s} 秒后重连…", "Disconnected; reconnecting in {s} s…"],
     updated: ["更新于 {time}", "updated {time}"],
     next_deadline: ["下一截止：{title}，{left}", "Next deadline: {title}, {left}"],
     no_deadline: ["没有待到期的截止事项", "No deadline ahead"],
@@ -59,7 +56,7 @@
   });
 
   const eventId = HC.data.event;
-  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [], socket: null, retry: 0 };
+  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [] };
   const FILTERS = ["all", "attention", "pending", "late", "no_list", "over", "video", "link"];
 
   const connection = el("span", { class: "connection down", id: "connection" }, t("connecting"));
@@ -73,7 +70,9 @@
   const grid = el("div", { class: "grid", id: "venues", "aria-live": "polite" });
   const feed = el("ol", { class: "feed", id: "feed" }, el("li", { class: "hint" }, t("feed_empty")));
   document.body.classList.add("dashboard");
+  const up = document.getElementById("up"); // the link to the unit that holds the event
   HC.app.replaceChildren(
+    up || "",
     el("div", { class: "status-bar" }, connection, next, updated),
     totals,
     el("div", { class: "board" },
@@ -235,43 +234,24 @@
     stamp(message.at);
   }
 
-  function connect(since) {
-    const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const query = since === undefined ? "" : `?since=${since}`;
-    const socket = new WebSocket(`${scheme}://${location.host}${HC.base}/api/v1/events/${eventId}/live${query}`);
-    state.socket = socket;
-    socket.onopen = () => {
-      state.retry = 0;
-      connection.className = "connection live";
-      connection.textContent = t("live");
+  // The first connection starts where `from` says (a little before the first picture, so that
+  // the list of changes is not empty); each later one resumes after the last change shown.
+  let feedConnection = null;
+  function connect(from) {
+    let first = true;
+    const path = () => {
+      const since = first ? from : state.seq;
+      first = false;
+      return `/api/v1/events/${eventId}/live${since === undefined ? "" : `?since=${since}`}`;
     };
-    socket.onmessage = (event) => {
-      const message = JSON.parse(event.data);
+    feedConnection = HC.follow(path, connection, (message) => {
       if (message.type === "snapshot") applySnapshot(message.dashboard);
       else if (message.type === "change") applyChange(message);
-    };
-    socket.onclose = (event) => {
-      if (state.socket !== socket) return;
-      if (event.code === 1008) {
-        location.href = `${HC.base}/?next=${encodeURIComponent(location.pathname)}`; // the token was revoked
-        return;
-      }
-      state.socket = null;
-      const wait = Math.min(10, 2 ** state.retry);
-      state.retry += 1;
-      connection.className = "connection down";
-      connection.textContent = t("reconnecting", { s: wait });
-      setTimeout(() => connect(state.seq), wait * 1000);
-    };
+    });
   }
 
   function reconnect() {
-    if (state.socket) {
-      const old = state.socket;
-      state.socket = null;
-      old.close();
-    }
-    connect(state.seq);
+    feedConnection.restart();
   }
 
   async function loadDeadlines() {

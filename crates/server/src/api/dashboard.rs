@@ -75,7 +75,31 @@ pub async fn live(
     if !grant_over(&state, &grant, Owned::Event(event.id)).await?.may_list_venues(event.id) {
         return Err(ApiError::forbidden());
     }
-    let connection = state.hub.connect(grant.token_id).ok_or_else(|| {
+    let (connection, accept) = open_live(&state, grant.token_id, &request)?;
+    let upgrading = hyper::upgrade::on(&mut request);
+    let subscription =
+        state.hub.subscribe(&state.store, event.id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    // A revocation committed after the check above may have been sent out before this client
+    // subscribed; it has committed, so asking again sees it. Every later one reaches the client.
+    if state.store.grant(&token_hash).await?.is_none() {
+        return Err(ApiError::unauthorized("the token is unknown or was revoked"));
+    }
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrading.await else { return };
+        let client = Client { event_id: event.id, token_id: grant.token_id, token_hash, _connection: connection };
+        serve_client(TokioIo::new(upgraded), state, client, query.since, subscription).await
+    });
+    switching_protocols(accept)
+}
+
+/// What every live feed takes before it upgrades: one of the token's live connections, and the
+/// answer to the request's WebSocket handshake.
+pub(crate) fn open_live(
+    state: &AppState,
+    token_id: Uuid,
+    request: &Request,
+) -> Result<(live::Connection, String), ApiError> {
+    let connection = state.hub.connect(token_id).ok_or_else(|| {
         ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "too_many_connections",
@@ -90,19 +114,11 @@ pub async fn live(
             format!("connect with a WebSocket client: {why}"),
         )
     })?;
-    let upgrading = hyper::upgrade::on(&mut request);
-    let subscription =
-        state.hub.subscribe(&state.store, event.id).await?.ok_or_else(|| ApiError::not_found("event"))?;
-    // A revocation committed after the check above may have been sent out before this client
-    // subscribed; it has committed, so asking again sees it. Every later one reaches the client.
-    if state.store.grant(&token_hash).await?.is_none() {
-        return Err(ApiError::unauthorized("the token is unknown or was revoked"));
-    }
-    tokio::spawn(async move {
-        let Ok(upgraded) = upgrading.await else { return };
-        let client = Client { event_id: event.id, token_id: grant.token_id, token_hash, _connection: connection };
-        serve_client(TokioIo::new(upgraded), state, client, query.since, subscription).await
-    });
+    Ok((connection, accept))
+}
+
+/// The 101 that hands the connection over to the WebSocket.
+pub(crate) fn switching_protocols(accept: String) -> Result<Response, ApiError> {
     Response::builder()
         .status(StatusCode::SWITCHING_PROTOCOLS)
         .header(header::CONNECTION, "upgrade")
@@ -139,7 +155,7 @@ fn handshake(method: &Method, headers: &HeaderMap) -> Result<String, &'static st
 /// 8 KiB, so that its write buffer stays that small instead of holding a whole backlog.
 /// A frame is capped like a message: a frame is held whole before its message is, so a client
 /// announcing a huge one would otherwise make the server buffer it.
-fn settings() -> WebSocketConfig {
+pub(crate) fn settings() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4096)
         .write_buffer_size(8 * 1024)
@@ -149,7 +165,7 @@ fn settings() -> WebSocketConfig {
 
 /// Writes one text frame straight to the connection (a server's frames are not masked): the
 /// header, then the shared text itself, so that a large snapshot is never copied per client.
-async fn write_text(io: &mut TokioIo<hyper::upgrade::Upgraded>, text: &str) -> std::io::Result<()> {
+pub(crate) async fn write_text(io: &mut TokioIo<hyper::upgrade::Upgraded>, text: &str) -> std::io::Result<()> {
     let mut header = Vec::with_capacity(10);
     header.push(0x81); // the final fragment of a text message
     match text.len() {
@@ -191,11 +207,11 @@ struct Client {
 
 /// A close frame: 1008 when the token was revoked (sign in again), 1011 when a client that fell
 /// behind cannot be brought up to date and 1012 when the server is restarting (reconnect).
-fn close(code: u16, reason: &'static str) -> WsMessage {
+pub(crate) fn close(code: u16, reason: &'static str) -> WsMessage {
     WsMessage::Close(Some(CloseFrame { code: CloseCode::from(code), reason: reason.into() }))
 }
 
-fn revoked() -> WsMessage {
+pub(crate) fn revoked() -> WsMessage {
     close(1008, "the token was revoked; sign in again")
 }
 

@@ -4,6 +4,7 @@ pub mod checkins;
 pub mod dashboard;
 pub mod deadlines;
 pub mod events;
+pub mod overview;
 pub mod registration;
 pub mod rooms;
 pub mod sheets;

@@ -173,6 +173,8 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
                 Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
         }
     }
+    let venues: Vec<Uuid> = seated.iter().map(|&(_, _, venue_id, ..)| venue_id).collect();
+    super::overview::settle(&mut tx, &venues).await?;
     tx.commit().await?;
     Ok(answers.into_iter().map(|answer| answer.unwrap_or(Err(StoreError::NotFound))).collect())
 }
@@ -499,6 +501,7 @@ pub(super) async fn check_out(store: &Backend, room_id: Uuid, attendee_id: Uuid,
     let detail = json!({"room_id": room_id});
     record(&mut tx, actor, Record::next(event_id, Some(venue_id), "checkin.closed", ("attendee", attendee_id), detail))
         .await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -535,6 +538,7 @@ pub(super) async fn set_room_capacity(
         Record::new((event_id, seq), Some(venue_id), "room.capacity_changed", ("room", room_id), detail),
     )
     .await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     tx.commit().await?;
     Ok(CapacityChange { room, venue_capacity, moved_online, emailed })
 }

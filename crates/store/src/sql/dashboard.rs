@@ -45,7 +45,7 @@ pub(super) async fn venue_rows(
 }
 
 /// A read transaction that sees one snapshot of the database throughout.
-async fn snapshot(store: &Backend) -> Result<Tx> {
+pub(super) async fn snapshot(store: &Backend) -> Result<Tx> {
     let mut tx = store.reader().begin().await?;
     if let Some(snapshot) = SNAPSHOT {
         sqlx::query(snapshot).execute(&mut *tx).await?;
@@ -54,7 +54,12 @@ async fn snapshot(store: &Backend) -> Result<Tx> {
 }
 
 /// The rows of the event's venues (`only` these, when given), in venue order.
-async fn rows_of(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>, now: DateTime<Utc>) -> Result<Vec<VenueRow>> {
+pub(super) async fn rows_of(
+    tx: &mut Tx,
+    event_id: Uuid,
+    only: Option<&[Uuid]>,
+    now: DateTime<Utc>,
+) -> Result<Vec<VenueRow>> {
     let rows = venue_facts(tx, event_id, only).await?;
     let deadlines = due_deadlines(tx, event_id, now).await?;
     let done = delivered(tx, event_id, only).await?;

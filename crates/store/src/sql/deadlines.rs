@@ -97,6 +97,18 @@ async fn missing(store: &Backend, deadline: &Deadline) -> Result<Vec<VenueContac
     Ok(missing)
 }
 
+/// The event's deadlines were added or moved: its venues are recounted now, and a deadline
+/// still ahead is counted again by the sweeper once it passes.
+pub(super) async fn recount_deadlines(tx: &mut Tx, event_id: Uuid) -> Result<()> {
+    let at = now();
+    sqlx::query("UPDATE deadlines SET counted_at = CASE WHEN due_at <= $2 THEN $2 ELSE NULL END WHERE event_id = $1")
+        .bind(event_id)
+        .bind(at)
+        .execute(&mut **tx)
+        .await?;
+    super::overview::settle_event(tx, event_id).await
+}
+
 pub(super) async fn create_deadline(
     store: &Backend,
     event_id: Uuid,
@@ -109,6 +121,7 @@ pub(super) async fn create_deadline(
     let detail = json!({"kind": new.kind.as_str(), "title": new.title, "due_at": new.due_at});
     record(&mut tx, actor, Record::new((event_id, seq), None, "deadline.created", ("deadline", deadline.id), detail))
         .await?;
+    recount_deadlines(&mut tx, event_id).await?;
     tx.commit().await?;
     Ok(deadline)
 }
@@ -168,6 +181,7 @@ pub(super) async fn complete_deliverable(
         Record::new((event_id, seq), Some(venue_id), "deliverable.done", ("venue", venue_id), detail),
     )
     .await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     let tz = event_timezone(&mut tx, event_id).await?;
     tx.commit().await?;
     Ok(DeliverableView {

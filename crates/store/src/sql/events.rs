@@ -43,6 +43,7 @@ pub(super) async fn create_event(
     let seq = next_seq(&mut tx, event.id).await?;
     let detail = json!({"title": new.title, "unit_id": unit_id});
     record(&mut tx, actor, Record::new((event.id, seq), None, "event.created", ("event", event.id), detail)).await?;
+    super::overview::count_event(&mut tx, event.id, unit_id).await?;
     tx.commit().await?;
     Ok(event)
 }
@@ -74,6 +75,8 @@ pub(super) async fn update_event(store: &Backend, id: Uuid, new: &NewEvent, acto
     let detail =
         json!({"title": new.title, "starts_at": new.starts_at, "registration_deadline": new.registration_deadline});
     record(&mut tx, actor, Record::new((id, seq), None, "event.updated", ("event", id), detail)).await?;
+    // Its deadlines may have moved to either side of now.
+    super::deadlines::recount_deadlines(&mut tx, id).await?;
     let event = load_event(&mut tx, id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(event)

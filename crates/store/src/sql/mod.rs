@@ -38,6 +38,7 @@ mod dashboard;
 mod deadlines;
 mod events;
 mod outbox;
+mod overview;
 mod registration;
 mod rows;
 mod tokens;
@@ -46,6 +47,7 @@ mod venues;
 mod video;
 
 pub(super) use checkins::CheckinBatcher;
+pub(super) use overview::count_once;
 
 type DbRow = <Db as sqlx::Database>::Row;
 type Conn = <Db as sqlx::Database>::Connection;
@@ -130,6 +132,18 @@ impl Store for Backend {
 
     async fn events(&self, page: Page, only: EventFilter) -> Result<Vec<Event>> {
         events::events(self, page, only).await
+    }
+
+    async fn overview(&self, unit_id: Uuid) -> Result<Option<(huichang_core::overview::Overview, i64)>> {
+        overview::overview(self, unit_id).await
+    }
+
+    async fn overview_version(&self, unit_id: Uuid) -> Result<Option<i64>> {
+        overview::version(self, unit_id).await
+    }
+
+    async fn count_passed_deadlines(&self, now: DateTime<Utc>) -> Result<usize> {
+        overview::count_passed_deadlines(self, now).await
     }
 
     async fn owners(&self, of: Owned, unit: Uuid) -> Result<Option<huichang_core::role::Owners>> {

@@ -177,6 +177,7 @@ pub(super) async fn submit_registration(
         Record::next(event_id, Some(venue_id), "registration.submitted", ("registration", venue_id), detail),
     )
     .await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     let view = load_registration(&mut tx, venue_id).await?;
     tx.commit().await?;
     Ok(view)
@@ -333,6 +334,7 @@ pub(super) async fn replace_attendee(
         Record::new((event_id, seq), Some(venue_id), "attendee.replaced", ("attendee", new.id), detail),
     )
     .await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     tx.commit().await?;
     Ok(AttendeeView {
         id: new.id,

@@ -109,6 +109,7 @@ pub(super) async fn create_unit(
     let token_id = insert_unit_token(&mut tx, id, Role::Organiser, organiser_token_hash, "").await?;
     let detail = json!({"name": unit.name, "parent_id": parent, "organiser_token_id": token_id});
     audit_unit(&mut tx, actor, "unit.created", ("unit", id), detail).await?;
+    super::overview::count_unit(&mut tx, id, &ids(Some(path.clone()))).await?;
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {UNIT_COLUMNS} FROM units WHERE id = $1")))
         .bind(id)
         .fetch_one(&mut *tx)

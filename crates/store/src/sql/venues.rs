@@ -158,6 +158,7 @@ pub(super) async fn create_venue(
     let detail = json!({"name": new.name, "kind": new.kind.as_str(), "rooms": new.rooms.len()});
     record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), "venue.created", ("venue", venue_id), detail))
         .await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(venue)
@@ -218,6 +219,7 @@ pub(super) async fn record_approval(
     let action = if approval.status == Approval::Approved { "venue.approved" } else { "venue.rejected" };
     let detail = json!({"authority": approval.authority, "reference": approval.reference, "note": approval.note});
     record(&mut tx, actor, Record::next(event_id, Some(venue_id), action, ("venue", venue_id), detail)).await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(venue)

@@ -41,6 +41,7 @@ pub(super) async fn record_video_check(
     let action = if check.result == CheckResult::Passed { "video_check.passed" } else { "video_check.failed" };
     let detail = json!({"items": items, "note": check.note, "in_window": in_window});
     record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), action, ("venue", venue_id), detail)).await?;
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     let tz = event_timezone(&mut tx, event_id).await?;
     tx.commit().await?;
     Ok(VideoCheckView {
@@ -96,6 +97,7 @@ pub(super) async fn set_video_link(
         let action = format!("video_link.{}", status.as_str());
         let event_id = row.try_get("event_id")?;
         record(&mut tx, actor, Record::next(event_id, Some(venue_id), &action, ("venue", venue_id), json!({}))).await?;
+        super::overview::settle(&mut tx, &[venue_id]).await?;
     }
     let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
@@ -132,6 +134,8 @@ pub(super) async fn sweep_video_links(store: &Backend, silent_since: DateTime<Ut
         )
         .await?;
     }
+    let venues: Vec<Uuid> = lost.iter().map(|&(_, venue, _)| venue).collect();
+    super::overview::settle(&mut tx, &venues).await?;
     tx.commit().await?;
     Ok(lost.len())
 }
