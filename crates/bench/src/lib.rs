@@ -7,5 +7,6 @@ pub mod checkin;
 pub mod fanout;
 pub mod footprint;
 pub mod import;
+pub mod overview;
 pub mod registration;
 pub mod server;

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
-use huichang_bench::{checkin, fanout, footprint, import, registration};
+use huichang_bench::{checkin, fanout, footprint, import, overview, registration};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks that drive the real huichang server over loopback")]
@@ -65,6 +65,23 @@ enum Scenario {
         #[arg(long, default_value_t = 38)]
         venues: u32,
     },
+    /// The national week at full size on PostgreSQL (a database the benchmark fills): seed and
+    /// count times, database size, the overview's latency, and a check-in's delay to the root's
+    /// live overview while check-ins flow.
+    Overview {
+        #[arg(long, default_value_t = 37)]
+        provinces: u32,
+        #[arg(long, default_value_t = 370)]
+        cities: u32,
+        #[arg(long, default_value_t = 3000)]
+        districts: u32,
+        #[arg(long, default_value_t = 2000)]
+        requests: u32,
+        #[arg(long, default_value_t = 1000)]
+        rate: u32,
+        #[arg(long, default_value_t = 10)]
+        seconds: u32,
+    },
     /// Start-up time to /readyz on a fresh database, idle memory, binary size.
     Footprint {
         #[arg(long, default_value_t = 5)]
@@ -93,6 +110,10 @@ async fn main() -> anyhow::Result<()> {
         }
         Scenario::Fanout { clients, rate, seconds, venues } => {
             fanout::run(&binary, database, &fanout::Setup { clients, rate, seconds, venues }).await?
+        }
+        Scenario::Overview { provinces, cities, districts, requests, rate, seconds } => {
+            let setup = overview::Setup { provinces, cities, districts, requests, rate, seconds };
+            overview::run(&binary, database, &setup).await?
         }
         Scenario::Footprint { runs } => footprint::run(&binary, database, runs).await?,
     };

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use huichang_bench::{checkin, fanout, footprint, import, registration};
+use huichang_bench::{checkin, fanout, footprint, import, overview, registration};
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_huichang"))
@@ -55,4 +55,16 @@ async fn the_check_in_benchmark_compares_with_pgbench_on_postgres() {
     let live = fanout::run(binary(), Some(&database.url), &setup).await.unwrap();
     assert_eq!(live["lost"], 0, "{live}");
     assert_eq!(live["deliveries"].as_u64(), live["changes"].as_u64().map(|c| c * 20), "{live}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_national_week_benchmark_seeds_counts_and_watches_on_postgres() {
+    let Some(database) = huichang_tests::Database::create(huichang_tests::Backend::Postgres).await else { return };
+    let setup = overview::Setup { provinces: 3, cities: 3, districts: 3, requests: 20, rate: 50, seconds: 1 };
+    let week = overview::run(binary(), Some(&database.url), &setup).await.unwrap();
+    assert_eq!(week["venues"], 9 * 30, "each unit below the root holds one opening of 30 venues: {week}");
+    assert_eq!(week["attendees"], 9 * 30 * 30);
+    assert_eq!(week["checkins"], 50, "{week}");
+    assert!(week["visible_p99_ms"].as_f64().unwrap() < 2000.0, "{week}");
+    assert!(week["root_p99_ms"].as_f64().unwrap() >= week["root_p50_ms"].as_f64().unwrap());
 }

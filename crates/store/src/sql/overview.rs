@@ -224,6 +224,9 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
     if counted {
         return Ok(());
     }
+    for table in ["venue_counts", "event_counts", "unit_counts"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
+    }
     let units: Vec<(Uuid, String)> =
         sqlx::query_as("SELECT id, path FROM units ORDER BY path").fetch_all(&mut *tx).await?;
     for (id, path) in &units {
