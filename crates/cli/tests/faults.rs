@@ -76,7 +76,10 @@ async fn killed_mid_burst(database_url: Option<&str>, name: &str) {
     let dir = data_dir(name);
     let server = Server::start(&dir, database_url, ADMIN);
     let api = Arc::new(Client::new(&server.url));
-    let event = api.ok(Method::POST, "/api/v1/events", ADMIN, Some(&event_body())).await;
+    // The event is held by a unit, so that the burst also moves the unit's overview.
+    let unit = api.ok(Method::POST, "/api/v1/units", ADMIN, Some(&huichang_tests::unit_body("四川省教育厅"))).await;
+    let unit_id = unit["id"].as_str().unwrap().to_owned();
+    let event = api.ok(Method::POST, &format!("/api/v1/units/{unit_id}/events"), ADMIN, Some(&event_body())).await;
     let event_id = event["id"].as_str().unwrap().to_owned();
     let mut venues = Vec::new();
     for v in 0..25 {
@@ -190,6 +193,22 @@ async fn killed_mid_burst(database_url: Option<&str>, name: &str) {
     for venue in dashboard["venues"].as_array().unwrap() {
         assert!(venue["checked_in"].as_i64().unwrap() <= venue["capacity"].as_i64().unwrap());
     }
+    // The counters moved in the same transactions as the writes: the overview equals a recount.
+    let overview = api.ok(Method::GET, &format!("/api/v1/units/{unit_id}/overview"), ADMIN, None).await;
+    for key in ["venues", "approved", "registered", "capacity", "checked_in", "video_passed", "video_live"] {
+        assert_eq!(overview["totals"][key], dashboard["totals"][key], "{key} after the kill: {overview}");
+    }
+    assert_eq!(
+        overview["events"][0]["totals"],
+        overview["totals"]
+            .as_object()
+            .map(|t| {
+                let mut t = t.clone();
+                t.insert("units".into(), json!(0));
+                serde_json::Value::Object(t)
+            })
+            .unwrap()
+    );
     eprintln!("{name}: killed after {killed_after} acknowledged writes; all there after the restart");
     assert!(server.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
