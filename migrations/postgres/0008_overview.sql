@@ -4,6 +4,7 @@
 -- of a unit's subtree, so that a live overview learns cheaply whether anything moved.
 CREATE TABLE venue_counts (
     venue_id        UUID PRIMARY KEY REFERENCES venues (id),
+    venues          BIGINT NOT NULL DEFAULT 0,
     approved        BIGINT NOT NULL DEFAULT 0,
     registered      BIGINT NOT NULL DEFAULT 0,
     capacity        BIGINT NOT NULL DEFAULT 0,

@@ -138,3 +138,5 @@ const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts
 const SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");
 /// The overview's counter rows a change moves are locked as it reads them.
 const LOCK_COUNTS: &str = "FOR UPDATE";
+/// ... and a venue's, read with the venue, its event and units, which are not locked.
+const LOCK_VENUE_COUNTS: &str = "FOR UPDATE OF c";

@@ -82,3 +82,4 @@ const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts
 const SNAPSHOT: Option<&str> = None;
 /// One connection writes: nothing to lock.
 const LOCK_COUNTS: &str = "";
+const LOCK_VENUE_COUNTS: &str = "";

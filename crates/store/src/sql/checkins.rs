@@ -173,8 +173,9 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
                 Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
         }
     }
-    let venues: Vec<Uuid> = seated.iter().map(|&(_, _, venue_id, ..)| venue_id).collect();
-    super::overview::settle(&mut tx, &venues).await?;
+    // A seat taken moves the venue's `checked_in` by one and nothing else: no recount needed.
+    let venues: Vec<(Uuid, i64)> = seated.iter().map(|&(_, _, venue_id, ..)| (venue_id, 1)).collect();
+    super::overview::add_checked_in(&mut tx, &venues).await?;
     tx.commit().await?;
     Ok(answers.into_iter().map(|answer| answer.unwrap_or(Err(StoreError::NotFound))).collect())
 }
@@ -501,7 +502,7 @@ pub(super) async fn check_out(store: &Backend, room_id: Uuid, attendee_id: Uuid,
     let detail = json!({"room_id": room_id});
     record(&mut tx, actor, Record::next(event_id, Some(venue_id), "checkin.closed", ("attendee", attendee_id), detail))
         .await?;
-    super::overview::settle(&mut tx, &[venue_id]).await?;
+    super::overview::add_checked_in(&mut tx, &[(venue_id, -1)]).await?;
     tx.commit().await?;
     Ok(())
 }

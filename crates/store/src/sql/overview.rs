@@ -15,13 +15,13 @@ use huichang_core::overview::{ChildRow, Counts, EventRow, Overview, UnitName};
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::super::{Backend, Db, LOCK_COUNTS};
+use super::super::{Backend, Db, LOCK_COUNTS, LOCK_VENUE_COUNTS};
 use super::dashboard::rows_of;
 use super::{DbRow, Tx, now, row_timezone, with_ids};
 use crate::Result;
 
-const VENUE_COUNTERS: [&str; 7] =
-    ["approved", "registered", "capacity", "checked_in", "video_passed", "video_live", "overdue"];
+const VENUE_COUNTERS: [&str; 8] =
+    ["venues", "approved", "registered", "capacity", "checked_in", "video_passed", "video_live", "overdue"];
 const COUNTERS: &str =
     "units, events, venues, approved, registered, capacity, checked_in, video_passed, video_live, overdue";
 
@@ -33,15 +33,13 @@ fn counts_from_row(row: &DbRow) -> Result<Counts> {
     Ok(Counts::from_array(counts))
 }
 
-/// A venue's share as `venue_counts` keeps it (`venues` is 1 for any venue it holds).
+/// A venue's share as `venue_counts` keeps it: all zero until it was first counted.
 fn share_from_row(row: &DbRow) -> Result<Counts> {
-    let mut counts = Counts { venues: 1, ..Counts::default() };
-    let mut values = counts.as_array();
-    for (value, name) in values[3..].iter_mut().zip(VENUE_COUNTERS) {
+    let mut values = [0; 10];
+    for (value, name) in values[2..].iter_mut().zip(VENUE_COUNTERS) {
         *value = row.try_get(name)?;
     }
-    counts = Counts::from_array(values);
-    Ok(counts)
+    Ok(Counts::from_array(values))
 }
 
 /// The units a change is counted in: the ids of a unit's path, root first.
@@ -69,26 +67,74 @@ impl Moves {
         }
     }
 
-    /// Adds the differences, events then units, each in id order.
+    /// Adds the differences, events then units, each in id order: one statement per table, its
+    /// rows taken in the order they are listed. Every row exists (made with its event or unit).
     async fn apply(self, tx: &mut Tx) -> Result<()> {
         for (table, key, rows, version) in [
             ("event_counts", "event_id", &self.events, ""),
-            ("unit_counts", "unit_id", &self.units, ", version = version + 1"),
+            ("unit_counts", "unit_id", &self.units, ", version = unit_counts.version + 1"),
         ] {
-            for (id, by) in rows {
-                let mut update = QueryBuilder::<Db>::new(format!("UPDATE {table} SET "));
-                let mut set = update.separated(", ");
-                for (name, value) in COUNTERS.split(", ").zip(by.as_array()) {
-                    set.push(format!("{name} = {name} + "));
-                    set.push_bind_unseparated(value);
-                }
-                update.push(version);
-                update.push(format!(" WHERE {key} = ")).push_bind(*id);
-                update.build().execute(&mut **tx).await?;
+            if rows.is_empty() {
+                continue;
             }
+            let mut upsert = QueryBuilder::<Db>::new(format!("INSERT INTO {table} ({key}, {COUNTERS}) "));
+            upsert.push_values(rows, |mut values, (id, by)| {
+                values.push_bind(*id);
+                for value in by.as_array() {
+                    values.push_bind(value);
+                }
+            });
+            upsert.push(format!(" ON CONFLICT ({key}) DO UPDATE SET "));
+            let mut set = upsert.separated(", ");
+            for name in COUNTERS.split(", ") {
+                set.push(format!("{name} = {table}.{name} + excluded.{name}"));
+            }
+            upsert.push(version);
+            upsert.build().execute(&mut **tx).await?;
         }
         Ok(())
     }
+}
+
+/// The event of each of `venues` and the path of the unit it counts for, with the venues'
+/// `venue_counts` rows locked in id order.
+async fn lock_venues(tx: &mut Tx, venues: impl IntoIterator<Item = Uuid>) -> Result<Vec<DbRow>> {
+    let mut lock = with_ids(
+        "SELECT v.id, v.event_id, COALESCE(vu.path, eu.path) AS anchor,
+             c.venues, c.approved, c.registered, c.capacity, c.checked_in, c.video_passed, c.video_live, c.overdue
+         FROM venues v JOIN events e ON e.id = v.event_id JOIN venue_counts c ON c.venue_id = v.id
+             LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id
+         WHERE v.id IN",
+        venues,
+    );
+    lock.push(format!(" ORDER BY v.id {LOCK_VENUE_COUNTS}"));
+    Ok(lock.build().fetch_all(&mut **tx).await?)
+}
+
+/// People checked in (`by` above 0) or out (below) at venues: their `checked_in` moves by exactly
+/// that and nothing else about them changed, so they are not recounted.
+pub(super) async fn add_checked_in(tx: &mut Tx, venues: &[(Uuid, i64)]) -> Result<()> {
+    let mut by: BTreeMap<Uuid, i64> = BTreeMap::new();
+    for &(venue, n) in venues {
+        *by.entry(venue).or_default() += n;
+    }
+    by.retain(|_, n| *n != 0);
+    if by.is_empty() {
+        return Ok(());
+    }
+    let mut moves = Moves::default();
+    for row in lock_venues(tx, by.keys().copied()).await? {
+        let venue: Uuid = row.try_get("id")?;
+        let change = Counts { checked_in: by[&venue], ..Counts::default() };
+        moves.add(Some(row.try_get("event_id")?), &path_ids(row.try_get("anchor")?), change);
+    }
+    let mut upsert = QueryBuilder::<Db>::new("INSERT INTO venue_counts (venue_id, checked_in) ");
+    upsert.push_values(&by, |mut values, (venue, n)| {
+        values.push_bind(*venue).push_bind(*n);
+    });
+    upsert.push(" ON CONFLICT (venue_id) DO UPDATE SET checked_in = venue_counts.checked_in + excluded.checked_in");
+    upsert.build().execute(&mut **tx).await?;
+    moves.apply(tx).await
 }
 
 /// Recounts `venues` (of any events) in the caller's transaction and moves the counters by
@@ -107,26 +153,11 @@ async fn settle_at(tx: &mut Tx, venues: &[Uuid], at: DateTime<Utc>) -> Result<()
     // Locked first, then read again: a change committed meanwhile is both in what the venue
     // last added and in its recount below.
     let mut before = BTreeMap::new();
-    let mut lock = with_ids(
-        "SELECT venue_id, approved, registered, capacity, checked_in, video_passed, video_live, overdue
-         FROM venue_counts WHERE venue_id IN",
-        ids.iter().copied(),
-    );
-    lock.push(format!(" ORDER BY venue_id {LOCK_COUNTS}"));
-    for row in lock.build().fetch_all(&mut **tx).await? {
-        before.insert(row.try_get::<Uuid, _>("venue_id")?, share_from_row(&row)?);
-    }
-    let mut owners = with_ids(
-        "SELECT v.id, v.event_id, COALESCE(vu.path, eu.path) AS anchor FROM venues v
-             JOIN events e ON e.id = v.event_id
-             LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id
-         WHERE v.id IN",
-        ids.iter().copied(),
-    );
     let mut by_event: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     let mut anchors = BTreeMap::new();
-    for row in owners.build().fetch_all(&mut **tx).await? {
+    for row in lock_venues(tx, ids.iter().copied()).await? {
         let venue: Uuid = row.try_get("id")?;
+        before.insert(venue, share_from_row(&row)?);
         by_event.entry(row.try_get("event_id")?).or_default().push(venue);
         anchors.insert(venue, path_ids(row.try_get("anchor")?));
     }
@@ -135,7 +166,7 @@ async fn settle_at(tx: &mut Tx, venues: &[Uuid], at: DateTime<Utc>) -> Result<()
     for (event, venues) in &by_event {
         for row in rows_of(tx, *event, Some(venues), at).await? {
             let share = Counts::of_venue(&row);
-            let old = before.get(&row.id).copied().unwrap_or_default();
+            let old = before[&row.id];
             if share != old {
                 moves.add(Some(*event), &anchors[&row.id], share - old);
                 shares.push((row.id, share));
@@ -147,7 +178,7 @@ async fn settle_at(tx: &mut Tx, venues: &[Uuid], at: DateTime<Utc>) -> Result<()
             QueryBuilder::<Db>::new(format!("INSERT INTO venue_counts (venue_id, {}) ", VENUE_COUNTERS.join(", ")));
         upsert.push_values(&shares, |mut values, (id, share)| {
             values.push_bind(*id);
-            for value in &share.as_array()[3..] {
+            for value in &share.as_array()[2..] {
                 values.push_bind(*value);
             }
         });
@@ -159,6 +190,12 @@ async fn settle_at(tx: &mut Tx, venues: &[Uuid], at: DateTime<Utc>) -> Result<()
         upsert.build().execute(&mut **tx).await?;
     }
     moves.apply(tx).await
+}
+
+/// A new venue: counted from nothing by the [`settle`] that follows.
+pub(super) async fn count_venue(tx: &mut Tx, venue_id: Uuid) -> Result<()> {
+    sqlx::query("INSERT INTO venue_counts (venue_id) VALUES ($1)").bind(venue_id).execute(&mut **tx).await?;
+    settle(tx, &[venue_id]).await
 }
 
 /// Every venue of an event, recounted (its deadlines moved, or one was added).
@@ -213,7 +250,8 @@ pub(super) async fn count_passed_deadlines(store: &Backend, at: DateTime<Utc>) -
     Ok(passed.len())
 }
 
-/// Counts everything from scratch, once: the data written before the counters existed.
+/// Counts everything from scratch, once: the data written before the counters existed. The sums
+/// are made here and each row written once, so that the root's row is not rewritten per venue.
 pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
     let mut tx = store.writer().begin().await?;
     let counted: bool = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -227,18 +265,66 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
     for table in ["venue_counts", "event_counts", "unit_counts"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
     }
-    let units: Vec<(Uuid, String)> =
-        sqlx::query_as("SELECT id, path FROM units ORDER BY path").fetch_all(&mut *tx).await?;
-    for (id, path) in &units {
-        count_unit(&mut tx, *id, &path_ids(Some(path.clone()))).await?;
+    let at = now();
+    let mut units: BTreeMap<Uuid, Counts> = BTreeMap::new();
+    let paths: Vec<(Uuid, String)> = sqlx::query_as("SELECT id, path FROM units").fetch_all(&mut *tx).await?;
+    for (id, _) in &paths {
+        units.insert(*id, Counts::default());
     }
-    let events: Vec<(Uuid, Option<Uuid>)> =
-        sqlx::query_as("SELECT id, unit_id FROM events").fetch_all(&mut *tx).await?;
-    for (id, unit) in &events {
-        count_event(&mut tx, *id, *unit).await?;
-        settle_event(&mut tx, *id).await?;
+    let mut add = |path: &[Uuid], by: Counts| {
+        for unit in path {
+            if let Some(counts) = units.get_mut(unit) {
+                *counts += by;
+            }
+        }
+    };
+    for (_, path) in &paths {
+        add(&path_ids(Some(path.clone())), Counts { units: 1, ..Counts::default() });
     }
-    sqlx::query("UPDATE deadlines SET counted_at = $1 WHERE due_at <= $1").bind(now()).execute(&mut *tx).await?;
+    let anchors: BTreeMap<Uuid, Option<String>> = sqlx::query_as(
+        "SELECT v.id, COALESCE(vu.path, eu.path) FROM venues v JOIN events e ON e.id = v.event_id
+             LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id",
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    .into_iter()
+    .collect();
+    let events: Vec<(Uuid, Option<String>)> =
+        sqlx::query_as("SELECT e.id, u.path FROM events e LEFT JOIN units u ON u.id = e.unit_id")
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut event_counts = Vec::with_capacity(events.len());
+    let mut venue_counts = Vec::new();
+    for (event, path) in events {
+        let mut counts = Counts { events: 1, ..Counts::default() };
+        add(&path_ids(path), Counts { events: 1, ..Counts::default() });
+        for row in rows_of(&mut tx, event, None, at).await? {
+            let share = Counts::of_venue(&row);
+            counts += share;
+            add(&path_ids(anchors.get(&row.id).cloned().flatten()), share);
+            venue_counts.push((row.id, share));
+        }
+        event_counts.push((event, counts));
+    }
+    let units: Vec<(Uuid, Counts)> = units.into_iter().collect();
+    for (table, key, columns, rows) in [
+        ("unit_counts", "unit_id", 0, &units),
+        ("event_counts", "event_id", 0, &event_counts),
+        ("venue_counts", "venue_id", 2, &venue_counts),
+    ] {
+        let names: Vec<&str> = COUNTERS.split(", ").skip(columns).collect();
+        for chunk in rows.chunks(1000) {
+            let mut insert = QueryBuilder::<Db>::new(format!("INSERT INTO {table} ({key}, {}) ", names.join(", ")));
+            insert.push_values(chunk, |mut values, (id, counts)| {
+                values.push_bind(*id);
+                for value in &counts.as_array()[columns..] {
+                    values.push_bind(*value);
+                }
+            });
+            insert.build().execute(&mut *tx).await?;
+        }
+    }
+    sqlx::query("UPDATE deadlines SET counted_at = $1 WHERE due_at <= $1").bind(at).execute(&mut *tx).await?;
     sqlx::query("UPDATE overview_state SET counted = TRUE WHERE id = 1").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())

@@ -158,7 +158,7 @@ pub(super) async fn create_venue(
     let detail = json!({"name": new.name, "kind": new.kind.as_str(), "rooms": new.rooms.len()});
     record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), "venue.created", ("venue", venue_id), detail))
         .await?;
-    super::overview::settle(&mut tx, &[venue_id]).await?;
+    super::overview::count_venue(&mut tx, venue_id).await?;
     let venue = load_venue(&mut tx, venue_id).await?.ok_or(StoreError::NotFound)?;
     tx.commit().await?;
     Ok(venue)
