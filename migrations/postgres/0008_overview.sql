@@ -1,6 +1,6 @@
 -- The overview's counters, kept in the transaction of every change. `venue_counts` holds what
 -- each venue last added, so that a change moves its event and the units above it by the
--- difference; `event_counts` and `unit_counts` hold the sums. `version` grows with every change
+-- difference (but the people inside, which only check-ins and check-outs move, one at a time); `event_counts` and `unit_counts` hold the sums. `version` grows with every change
 -- of a unit's subtree, so that a live overview learns cheaply whether anything moved.
 CREATE TABLE venue_counts (
     venue_id        UUID PRIMARY KEY REFERENCES venues (id),
@@ -8,7 +8,6 @@ CREATE TABLE venue_counts (
     approved        BIGINT NOT NULL DEFAULT 0,
     registered      BIGINT NOT NULL DEFAULT 0,
     capacity        BIGINT NOT NULL DEFAULT 0,
-    checked_in      BIGINT NOT NULL DEFAULT 0,
     video_passed    BIGINT NOT NULL DEFAULT 0,
     video_live      BIGINT NOT NULL DEFAULT 0,
     overdue         BIGINT NOT NULL DEFAULT 0

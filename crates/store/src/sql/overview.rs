@@ -20,8 +20,10 @@ use super::dashboard::rows_of;
 use super::{DbRow, Tx, now, row_timezone, with_ids};
 use crate::Result;
 
-const VENUE_COUNTERS: [&str; 8] =
-    ["venues", "approved", "registered", "capacity", "checked_in", "video_passed", "video_live", "overdue"];
+/// What `venue_counts` keeps of a venue's share: all but the people inside, which only the door
+/// moves ([`add_checked_in`]).
+const VENUE_COUNTERS: [&str; 7] =
+    ["venues", "approved", "registered", "capacity", "video_passed", "video_live", "overdue"];
 const COUNTERS: &str =
     "units, events, venues, approved, registered, capacity, checked_in, video_passed, video_live, overdue";
 
@@ -36,10 +38,21 @@ fn counts_from_row(row: &DbRow) -> Result<Counts> {
 /// A venue's share as `venue_counts` keeps it: all zero until it was first counted.
 fn share_from_row(row: &DbRow) -> Result<Counts> {
     let mut values = [0; 10];
-    for (value, name) in values[2..].iter_mut().zip(VENUE_COUNTERS) {
-        *value = row.try_get(name)?;
+    for name in VENUE_COUNTERS {
+        values[counter(name)] = row.try_get(name)?;
     }
     Ok(Counts::from_array(values))
+}
+
+/// Where a counter stands in [`Counts::as_array`] and [`COUNTERS`].
+fn counter(name: &str) -> usize {
+    COUNTERS.split(", ").position(|n| n == name).unwrap_or_default()
+}
+
+/// A venue's share in the order of [`VENUE_COUNTERS`].
+fn venue_values(share: &Counts) -> impl Iterator<Item = i64> {
+    let all = share.as_array();
+    VENUE_COUNTERS.into_iter().map(move |name| all[counter(name)])
 }
 
 /// The units a change is counted in: the ids of a unit's path, root first.
@@ -101,7 +114,7 @@ impl Moves {
 async fn lock_venues(tx: &mut Tx, venues: impl IntoIterator<Item = Uuid>) -> Result<Vec<DbRow>> {
     let mut lock = with_ids(
         "SELECT v.id, v.event_id, COALESCE(vu.path, eu.path) AS anchor,
-             c.venues, c.approved, c.registered, c.capacity, c.checked_in, c.video_passed, c.video_live, c.overdue
+             c.venues, c.approved, c.registered, c.capacity, c.video_passed, c.video_live, c.overdue
          FROM venues v JOIN events e ON e.id = v.event_id JOIN venue_counts c ON c.venue_id = v.id
              LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id
          WHERE v.id IN",
@@ -111,29 +124,60 @@ async fn lock_venues(tx: &mut Tx, venues: impl IntoIterator<Item = Uuid>) -> Res
     Ok(lock.build().fetch_all(&mut **tx).await?)
 }
 
-/// People checked in (`by` above 0) or out (below) at venues: their `checked_in` moves by exactly
-/// that and nothing else about them changed, so they are not recounted.
+/// The event of a venue and the path of the unit it counts for. Neither ever changes (a venue
+/// keeps its event and its unit, an event its unit, a unit its place in the tree), so they are
+/// kept once read, for the door: a check-in then moves the counters without reading anything.
+static ANCHORS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<Uuid, Anchor>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// A venue's event, and the path of the unit it counts for.
+type Anchor = (Uuid, Vec<Uuid>);
+
+async fn anchors(tx: &mut Tx, venues: &[Uuid]) -> Result<Vec<Option<Anchor>>> {
+    let lock = || ANCHORS.lock().unwrap_or_else(|e| e.into_inner());
+    let missing: Vec<Uuid> = {
+        let known = lock();
+        venues.iter().filter(|v| !known.contains_key(v)).copied().collect()
+    };
+    if !missing.is_empty() {
+        let read = with_ids(
+            "SELECT v.id, v.event_id, COALESCE(vu.path, eu.path) AS anchor FROM venues v JOIN events e ON e.id = v.event_id
+                 LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id
+             WHERE v.id IN",
+            missing,
+        )
+        .build()
+        .fetch_all(&mut **tx)
+        .await?;
+        let mut known = lock();
+        if known.len() > 500_000 {
+            known.clear();
+        }
+        for row in read {
+            known.insert(row.try_get("id")?, (row.try_get("event_id")?, path_ids(row.try_get("anchor")?)));
+        }
+    }
+    let known = lock();
+    Ok(venues.iter().map(|v| known.get(v).cloned()).collect())
+}
+
+/// People checked in (`by` above 0) or out (below) at venues. Nothing but a check-in or a
+/// check-out moves the people inside a room, so `checked_in` is kept by these differences alone
+/// (a recount leaves it out): the door adds them to the events and units without a recount, a
+/// lock of the venues' rows or a read.
 pub(super) async fn add_checked_in(tx: &mut Tx, venues: &[(Uuid, i64)]) -> Result<()> {
     let mut by: BTreeMap<Uuid, i64> = BTreeMap::new();
     for &(venue, n) in venues {
         *by.entry(venue).or_default() += n;
     }
     by.retain(|_, n| *n != 0);
-    if by.is_empty() {
-        return Ok(());
-    }
+    let ids: Vec<Uuid> = by.keys().copied().collect();
     let mut moves = Moves::default();
-    for row in lock_venues(tx, by.keys().copied()).await? {
-        let venue: Uuid = row.try_get("id")?;
-        let change = Counts { checked_in: by[&venue], ..Counts::default() };
-        moves.add(Some(row.try_get("event_id")?), &path_ids(row.try_get("anchor")?), change);
+    for (found, n) in anchors(tx, &ids).await?.into_iter().zip(by.values()) {
+        if let Some((event, anchor)) = found {
+            moves.add(Some(event), &anchor, Counts { checked_in: *n, ..Counts::default() });
+        }
     }
-    let mut upsert = QueryBuilder::<Db>::new("INSERT INTO venue_counts (venue_id, checked_in) ");
-    upsert.push_values(&by, |mut values, (venue, n)| {
-        values.push_bind(*venue).push_bind(*n);
-    });
-    upsert.push(" ON CONFLICT (venue_id) DO UPDATE SET checked_in = venue_counts.checked_in + excluded.checked_in");
-    upsert.build().execute(&mut **tx).await?;
     moves.apply(tx).await
 }
 
@@ -165,7 +209,8 @@ async fn settle_at(tx: &mut Tx, venues: &[Uuid], at: DateTime<Utc>) -> Result<()
     let mut shares = Vec::new();
     for (event, venues) in &by_event {
         for row in rows_of(tx, *event, Some(venues), at).await? {
-            let share = Counts::of_venue(&row);
+            // The people inside are kept by `add_checked_in`, never recounted.
+            let share = Counts { checked_in: 0, ..Counts::of_venue(&row) };
             let old = before[&row.id];
             if share != old {
                 moves.add(Some(*event), &anchors[&row.id], share - old);
@@ -178,8 +223,8 @@ async fn settle_at(tx: &mut Tx, venues: &[Uuid], at: DateTime<Utc>) -> Result<()
             QueryBuilder::<Db>::new(format!("INSERT INTO venue_counts (venue_id, {}) ", VENUE_COUNTERS.join(", ")));
         upsert.push_values(&shares, |mut values, (id, share)| {
             values.push_bind(*id);
-            for value in &share.as_array()[2..] {
-                values.push_bind(*value);
+            for value in venue_values(share) {
+                values.push_bind(value);
             }
         });
         upsert.push(" ON CONFLICT (venue_id) DO UPDATE SET ");
@@ -307,18 +352,19 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
         event_counts.push((event, counts));
     }
     let units: Vec<(Uuid, Counts)> = units.into_iter().collect();
-    for (table, key, columns, rows) in [
-        ("unit_counts", "unit_id", 0, &units),
-        ("event_counts", "event_id", 0, &event_counts),
-        ("venue_counts", "venue_id", 2, &venue_counts),
+    let all: Vec<&str> = COUNTERS.split(", ").collect();
+    for (table, key, names, rows) in [
+        ("unit_counts", "unit_id", &all[..], &units),
+        ("event_counts", "event_id", &all[..], &event_counts),
+        ("venue_counts", "venue_id", &VENUE_COUNTERS[..], &venue_counts),
     ] {
-        let names: Vec<&str> = COUNTERS.split(", ").skip(columns).collect();
         for chunk in rows.chunks(1000) {
             let mut insert = QueryBuilder::<Db>::new(format!("INSERT INTO {table} ({key}, {}) ", names.join(", ")));
             insert.push_values(chunk, |mut values, (id, counts)| {
                 values.push_bind(*id);
-                for value in &counts.as_array()[columns..] {
-                    values.push_bind(*value);
+                let counts = counts.as_array();
+                for name in names {
+                    values.push_bind(counts[counter(name)]);
                 }
             });
             insert.build().execute(&mut *tx).await?;
