@@ -365,4 +365,30 @@ on_both_stores! {
         // Beside it, nothing: 广东's organiser reads no overview above it.
         app.get(&format!("/api/v1/units/{}/overview", root.id), &tree.units[2].organiser).await.expect_problem(403, "forbidden");
     }
+
+    async fn another_instance_serves_the_same_overview_live(app: TestApp) {
+        let tree = tree(&app, "教育部职成司").await;
+        let (root, sichuan) = (&tree.units[0], &tree.units[1]);
+        let other = app.second_instance().await;
+        let url = format!("{}/api/v1/units/{}/live?token={}", other.replace("http", "ws"), root.id, root.organiser);
+        let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        socket.next().await.unwrap().unwrap();
+        // Written through this instance, read through the other.
+        let venue = &tree.venues[0];
+        app.put(&format!("/api/v1/venues/{}/registration", venue.id), &sichuan.organiser, &list(attendees(4))).await.expect(200);
+        loop {
+            let message = tokio::time::timeout(std::time::Duration::from_secs(3), socket.next()).await
+                .expect("the other instance's screen follows within 3 s").unwrap().unwrap();
+            if !message.is_text() {
+                continue;
+            }
+            let change: Value = serde_json::from_str(message.to_text().unwrap()).unwrap();
+            if change["totals"]["registered"] == 4 {
+                break;
+            }
+        }
+        let here = app.get(&format!("/api/v1/units/{}/overview", root.id), &root.organiser).await.expect(200);
+        let there = huichang_tests::Client::new(&other).get(&format!("/api/v1/units/{}/overview", root.id), &root.organiser).await.expect(200);
+        assert_eq!(here, there);
+    }
 }

@@ -20,6 +20,17 @@ fn screenshot(name: &str) -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/images")).join(name)
 }
 
+/// Loads the demo into `dir` with the `admin` token; what it printed.
+fn load_demo(dir: &std::path::Path, admin: &str) -> String {
+    let demo = huichang(&["demo", "--no-serve"])
+        .env("HUICHANG_DATA_DIR", dir)
+        .env("HUICHANG_ADMIN_TOKEN", admin)
+        .output()
+        .expect("the demo loads");
+    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    String::from_utf8(demo.stdout).unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     if !browser::available() {
@@ -27,13 +38,7 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
     }
     let dir = data_dir("browser");
     let admin = "hca_browser-test-admin-token-0123456789";
-    let demo = huichang(&["demo", "--no-serve"])
-        .env("HUICHANG_DATA_DIR", &dir)
-        .env("HUICHANG_ADMIN_TOKEN", admin)
-        .output()
-        .expect("the demo loads");
-    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
-    let printed = String::from_utf8(demo.stdout).unwrap();
+    let printed = load_demo(&dir, admin);
     let event = printed.split("(event ").nth(1).and_then(|rest| rest.split(')').next()).unwrap().to_owned();
     let server = Server::start(&dir, None, admin);
     let url = server.url.clone();
@@ -385,12 +390,7 @@ async fn an_organiser_drills_down_the_tree_and_its_overview_follows_live() {
     }
     let dir = data_dir("browser-tree");
     let admin = "hca_browser-tree-admin-token-0123456789";
-    let demo = huichang(&["demo", "--no-serve"])
-        .env("HUICHANG_DATA_DIR", &dir)
-        .env("HUICHANG_ADMIN_TOKEN", admin)
-        .output()
-        .expect("the demo loads");
-    assert!(demo.status.success(), "{}", String::from_utf8_lossy(&demo.stderr));
+    load_demo(&dir, admin);
     let env = demo_env(&dir);
     let server = Server::start(&dir, None, admin);
     let url = server.url.clone();
