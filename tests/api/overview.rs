@@ -391,4 +391,22 @@ on_both_stores! {
         let there = huichang_tests::Client::new(&other).get(&format!("/api/v1/units/{}/overview", root.id), &root.organiser).await.expect(200);
         assert_eq!(here, there);
     }
+
+    async fn a_deadline_passing_leaves_the_event_feed_without_a_gap(app: TestApp) {
+        let tree = tree(&app, "教育部职成司").await;
+        let event = tree.events[0]["id"].as_str().unwrap();
+        let due = (chrono::Utc::now() + chrono::Duration::milliseconds(300)).to_rfc3339();
+        app.post(&format!("/api/v1/events/{event}/deadlines"), &app.admin,
+            &json!({"kind": "deliverable", "title": "活动周工作总结", "due_at": due, "remind_before": []})).await.expect(201);
+        tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+        assert!(app.store.count_passed_deadlines(chrono::Utc::now()).await.unwrap() >= 1);
+        let venue = &tree.venues[0];
+        app.post(&format!("/api/v1/venues/{}/video-checks", venue.id), &app.admin, &json!({"result": "passed"})).await.expect(201);
+        // Counting what passed is no change of the event: its numbers follow on, one by one.
+        let event_id = uuid::Uuid::parse_str(event).unwrap();
+        let seqs: Vec<i64> = app.store.changes(event_id, 0, 1000).await.unwrap().iter().map(|c| c.seq).collect();
+        assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>());
+        let overview = app.get(&format!("/api/v1/units/{}/overview", tree.units[0].id), &app.admin).await.expect(200);
+        assert!(overview["totals"]["overdue"].as_i64().unwrap() >= 1, "{overview}");
+    }
 }

@@ -283,7 +283,6 @@ pub(super) async fn count_passed_deadlines(store: &Backend, at: DateTime<Utc>) -
     .await?;
     for (deadline, event) in &passed {
         let mut tx = store.writer().begin().await?;
-        super::changelog::next_seq(&mut tx, *event).await?;
         settle_event(&mut tx, *event).await?;
         sqlx::query("UPDATE deadlines SET counted_at = $2 WHERE id = $1")
             .bind(deadline)
