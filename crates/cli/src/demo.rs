@@ -230,11 +230,7 @@ async fn create(
     slug: &str,
     actor: &Actor,
 ) -> anyhow::Result<DemoVenue> {
-    let named = input.named_unit();
-    let path = match named {
-        Some(unit) => store.unit(unit).await?.map(|u| u.path),
-        None => None,
-    };
+    let path = huichang_server::api::venues::runner_path(store, &input).await?;
     let event_unit = store.event(event_id).await?.and_then(|e| e.unit_id);
     let runner = huichang_core::venue::Runner { path: path.as_deref(), event_unit };
     let venue = input.validate(30, runner).map_err(|e| anyhow::anyhow!("demo venue: {e:?}"))?;

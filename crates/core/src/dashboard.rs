@@ -5,6 +5,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::event::EventView;
+use crate::overview::Counts;
 use crate::venue::{Approval, VenueKind};
 use crate::video::LinkStatus;
 
@@ -48,15 +49,16 @@ pub struct Totals {
 impl Totals {
     /// Counts a row in (`sign` 1) or out (`sign` -1): a change moves the totals by the
     /// difference between a venue's old row and its new one.
+    /// What a venue adds is the overview's rule, [`Counts::of_venue`].
     pub fn count(&mut self, row: &VenueRow, sign: i64) {
-        let one = |yes: bool| if yes { sign } else { 0 };
-        self.venues += sign;
-        self.approved += one(row.approval == Approval::Approved);
-        self.registered += sign * row.registered;
-        self.capacity += sign * row.capacity;
-        self.checked_in += sign * row.checked_in;
-        self.video_passed += one(row.video_check == "passed");
-        self.video_live += one(row.video_link == LinkStatus::Connected);
+        let share = Counts::of_venue(row);
+        self.venues += sign * share.venues;
+        self.approved += sign * share.approved;
+        self.registered += sign * share.registered;
+        self.capacity += sign * share.capacity;
+        self.checked_in += sign * share.checked_in;
+        self.video_passed += sign * share.video_passed;
+        self.video_live += sign * share.video_live;
     }
 }
 

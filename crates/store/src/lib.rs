@@ -546,11 +546,13 @@ pub struct DashboardSnapshot {
     pub next_due: Option<DateTime<Utc>>,
 }
 
-/// What [`Store::owners`] is asked about: an event, or a venue with its event.
+/// What [`Store::owners`] is asked about: an event, or a venue (or a room's venue) with its event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Owned {
     Event(Uuid),
     Venue(Uuid),
+    /// A room, as its venue.
+    Room(Uuid),
 }
 
 /// Which events [`Store::events`] lists.

@@ -49,10 +49,19 @@ const HC = (() => {
     days: ["{d}天 ", "{d}d "],
     due_in: ["还有 {time}", "in {time}"],
     overdue_by: ["已超过 {time}", "overdue by {time}"],
+    // The totals of the dashboard and of a unit's overview.
+    total_venues: ["会场", "venues"],
+    total_approved: ["已批准", "approved"],
+    total_registered: ["已报名", "registered"],
+    total_capacity: ["容量", "capacity"],
+    total_checked_in: ["已签到", "checked in"],
+    total_video_passed: ["调试通过", "video tests passed"],
+    total_video_live: ["链路在线", "links live"],
     // The state of a live feed.
     connecting: ["正在连接…", "Connecting…"],
     live: ["实时更新中", "Live"],
     reconnecting: ["连接中断，{s} 秒后重连…", "Disconnected; reconnecting in {s} s…"],
+    updated: ["更新于 {time}", "updated {time}"],
   };
 
   function t(key, vars) {

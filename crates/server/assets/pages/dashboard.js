@@ -4,16 +4,8 @@
 (() => {
   const { t, el, api, when } = HC;
   HC.texts({
-    updated: ["更新于 {time}", "updated {time}"],
     next_deadline: ["下一截止：{title}，{left}", "Next deadline: {title}, {left}"],
     no_deadline: ["没有待到期的截止事项", "No deadline ahead"],
-    total_venues: ["会场", "venues"],
-    total_approved: ["已批准", "approved"],
-    total_registered: ["已报名", "registered"],
-    total_capacity: ["容量", "capacity"],
-    total_checked_in: ["已签到", "checked in"],
-    total_video_passed: ["调试通过", "video tests passed"],
-    total_video_live: ["链路在线", "links live"],
     filter_state: ["状态", "State"],
     filter_region: ["地区", "Region"],
     filter_all: ["全部", "all"],

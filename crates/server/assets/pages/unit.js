@@ -5,16 +5,8 @@
 (() => {
   const { t, el, when } = HC;
   HC.texts({
-    updated: ["更新于 {time}", "updated {time}"],
     total_units: ["单位", "units"],
     total_events: ["会议", "meetings"],
-    total_venues: ["会场", "venues"],
-    total_approved: ["已批准", "approved"],
-    total_registered: ["已报名", "registered"],
-    total_capacity: ["容量", "capacity"],
-    total_checked_in: ["已签到", "checked in"],
-    total_video_passed: ["调试通过", "video tests passed"],
-    total_video_live: ["链路在线", "links live"],
     total_overdue: ["逾期会场", "venues overdue"],
     below: ["下级单位", "Units below"],
     none_below: ["尚无下级单位。", "No units below yet."],

@@ -41,14 +41,7 @@ pub async fn check_in(
     let attendee_id = id(&input.attendee_id, "attendee")?;
     // Every check of the door, the role included, is decided in the write itself, so that a
     // change committed a moment before is never missed.
-    // A unit's token reaches a room only through the units of its venue and event, read here.
-    let grant = match caller.grant.unit_id {
-        None => caller.grant.clone(),
-        Some(_) => match state.store.room(room_id).await? {
-            Some(room) => caller.over(&state, Owned::Venue(room.venue_id)).await?,
-            None => caller.grant.clone(),
-        },
-    };
+    let grant = caller.over(&state, Owned::Room(room_id)).await?;
     let checkin = state.store.check_in(room_id, attendee_id, &grant, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(checkin)))
 }

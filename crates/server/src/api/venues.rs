@@ -6,7 +6,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::role::Role;
 use huichang_core::venue::{ApprovalInput, Runner, VenueInput, VenueView};
-use huichang_store::{Owned, VenueTokens};
+use huichang_store::{Owned, Store, VenueTokens};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -48,10 +48,7 @@ pub async fn create(
     let event = events::load(&state, &event).await?;
     let event_id = event.id;
     caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
-    let runner = match input.named_unit() {
-        Some(unit) => state.store.unit(unit).await?.map(|u| u.path),
-        None => None,
-    };
+    let runner = runner_path(state.store.as_ref(), &input).await?;
     let runner = Runner { path: runner.as_deref(), event_unit: event.unit_id };
     let new = input
         .validate(event.event.default_capacity, runner)
@@ -127,6 +124,14 @@ pub async fn approve(
         .validate()
         .map_err(|errors| ApiError::invalid("invalid_approval", "the approval is not valid", errors))?;
     Ok(Json(state.store.record_approval(venue.id, &approval, &caller.actor()).await?))
+}
+
+/// The path of the unit a venue body names to run it, when there is such a unit.
+pub async fn runner_path(store: &dyn Store, input: &VenueInput) -> huichang_store::Result<Option<Vec<uuid::Uuid>>> {
+    Ok(match input.named_unit() {
+        Some(unit) => store.unit(unit).await?.map(|u| u.path),
+        None => None,
+    })
 }
 
 /// A venue by its id from the path, or the right 400/404.

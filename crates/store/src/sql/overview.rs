@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::super::{Backend, Db, LOCK_COUNTS, LOCK_VENUE_COUNTS};
 use super::dashboard::rows_of;
+use super::units::ids;
 use super::{DbRow, Tx, now, row_timezone, with_ids};
 use crate::Result;
 
@@ -55,10 +56,11 @@ fn venue_values(share: &Counts) -> impl Iterator<Item = i64> {
     VENUE_COUNTERS.into_iter().map(move |name| all[counter(name)])
 }
 
-/// The units a change is counted in: the ids of a unit's path, root first.
-fn path_ids(path: Option<String>) -> Vec<Uuid> {
-    path.iter().flat_map(|p| p.split('/')).filter_map(|id| Uuid::parse_str(id).ok()).collect()
-}
+/// A venue with its event and the path of the unit it counts for (`anchor`): the unit that runs
+/// it, else its event's.
+const VENUE_ANCHOR: &str = "SELECT v.id, v.event_id, COALESCE(vu.path, eu.path) AS anchor";
+const VENUE_ANCHOR_FROM: &str = "FROM venues v JOIN events e ON e.id = v.event_id
+     LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id";
 
 /// The differences one transaction adds, by event and by unit.
 #[derive(Default)]
@@ -113,11 +115,10 @@ impl Moves {
 /// `venue_counts` rows locked in id order.
 async fn lock_venues(tx: &mut Tx, venues: impl IntoIterator<Item = Uuid>) -> Result<Vec<DbRow>> {
     let mut lock = with_ids(
-        "SELECT v.id, v.event_id, COALESCE(vu.path, eu.path) AS anchor,
-             c.venues, c.approved, c.registered, c.capacity, c.video_passed, c.video_live, c.overdue
-         FROM venues v JOIN events e ON e.id = v.event_id JOIN venue_counts c ON c.venue_id = v.id
-             LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id
-         WHERE v.id IN",
+        &format!(
+            "{VENUE_ANCHOR}, c.{} {VENUE_ANCHOR_FROM} JOIN venue_counts c ON c.venue_id = v.id WHERE v.id IN",
+            VENUE_COUNTERS.join(", c.")
+        ),
         venues,
     );
     lock.push(format!(" ORDER BY v.id {LOCK_VENUE_COUNTS}"));
@@ -140,21 +141,16 @@ async fn anchors(tx: &mut Tx, venues: &[Uuid]) -> Result<Vec<Option<Anchor>>> {
         venues.iter().filter(|v| !known.contains_key(v)).copied().collect()
     };
     if !missing.is_empty() {
-        let read = with_ids(
-            "SELECT v.id, v.event_id, COALESCE(vu.path, eu.path) AS anchor FROM venues v JOIN events e ON e.id = v.event_id
-                 LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id
-             WHERE v.id IN",
-            missing,
-        )
-        .build()
-        .fetch_all(&mut **tx)
-        .await?;
+        let read = with_ids(&format!("{VENUE_ANCHOR} {VENUE_ANCHOR_FROM} WHERE v.id IN"), missing)
+            .build()
+            .fetch_all(&mut **tx)
+            .await?;
         let mut known = lock();
         if known.len() > 500_000 {
             known.clear();
         }
         for row in read {
-            known.insert(row.try_get("id")?, (row.try_get("event_id")?, path_ids(row.try_get("anchor")?)));
+            known.insert(row.try_get("id")?, (row.try_get("event_id")?, ids(row.try_get("anchor")?)));
         }
     }
     let known = lock();
@@ -184,26 +180,23 @@ pub(super) async fn add_checked_in(tx: &mut Tx, venues: &[(Uuid, i64)]) -> Resul
 /// Recounts `venues` (of any events) in the caller's transaction and moves the counters by
 /// what changed. Call it after the change's last write to them.
 pub(super) async fn settle(tx: &mut Tx, venues: &[Uuid]) -> Result<()> {
-    settle_at(tx, venues, now()).await
-}
-
-async fn settle_at(tx: &mut Tx, venues: &[Uuid], at: DateTime<Utc>) -> Result<()> {
-    let mut ids = venues.to_vec();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
+    let mut venues = venues.to_vec();
+    venues.sort();
+    venues.dedup();
+    if venues.is_empty() {
         return Ok(());
     }
+    let at = now();
     // Locked first, then read again: a change committed meanwhile is both in what the venue
     // last added and in its recount below.
     let mut before = BTreeMap::new();
     let mut by_event: BTreeMap<Uuid, Vec<Uuid>> = BTreeMap::new();
     let mut anchors = BTreeMap::new();
-    for row in lock_venues(tx, ids.iter().copied()).await? {
+    for row in lock_venues(tx, venues).await? {
         let venue: Uuid = row.try_get("id")?;
         before.insert(venue, share_from_row(&row)?);
         by_event.entry(row.try_get("event_id")?).or_default().push(venue);
-        anchors.insert(venue, path_ids(row.try_get("anchor")?));
+        anchors.insert(venue, ids(row.try_get("anchor")?));
     }
     let mut moves = Moves::default();
     let mut shares = Vec::new();
@@ -260,7 +253,7 @@ pub(super) async fn count_event(tx: &mut Tx, event_id: Uuid, unit_id: Option<Uui
         None => None,
     };
     let mut moves = Moves::default();
-    moves.add(None, &path_ids(path), Counts { events: 1, ..Counts::default() });
+    moves.add(None, &ids(path), Counts { events: 1, ..Counts::default() });
     moves.apply(tx).await
 }
 
@@ -323,15 +316,15 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
         }
     };
     for (_, path) in &paths {
-        add(&path_ids(Some(path.clone())), Counts { units: 1, ..Counts::default() });
+        add(&ids(Some(path.clone())), Counts { units: 1, ..Counts::default() });
     }
-    let anchors: BTreeMap<Uuid, Option<String>> = sqlx::query_as(
-        "SELECT v.id, COALESCE(vu.path, eu.path) FROM venues v JOIN events e ON e.id = v.event_id
-             LEFT JOIN units vu ON vu.id = v.unit_id LEFT JOIN units eu ON eu.id = e.unit_id",
+    let anchors: BTreeMap<Uuid, Option<String>> = sqlx::query_as::<_, (Uuid, Uuid, Option<String>)>(
+        sqlx::AssertSqlSafe(format!("{VENUE_ANCHOR} {VENUE_ANCHOR_FROM}")),
     )
     .fetch_all(&mut *tx)
     .await?
     .into_iter()
+    .map(|(venue, _, anchor)| (venue, anchor))
     .collect();
     let events: Vec<(Uuid, Option<String>)> =
         sqlx::query_as("SELECT e.id, u.path FROM events e LEFT JOIN units u ON u.id = e.unit_id")
@@ -341,11 +334,11 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
     let mut venue_counts = Vec::new();
     for (event, path) in events {
         let mut counts = Counts { events: 1, ..Counts::default() };
-        add(&path_ids(path), Counts { events: 1, ..Counts::default() });
+        add(&ids(path), Counts { events: 1, ..Counts::default() });
         for row in rows_of(&mut tx, event, None, at).await? {
             let share = Counts::of_venue(&row);
             counts += share;
-            add(&path_ids(anchors.get(&row.id).cloned().flatten()), share);
+            add(&ids(anchors.get(&row.id).cloned().flatten()), share);
             venue_counts.push((row.id, share));
         }
         event_counts.push((event, counts));

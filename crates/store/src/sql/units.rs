@@ -153,8 +153,8 @@ pub(super) async fn create_unit_token(
     Ok(id)
 }
 
-/// A unit's path as the ids it names, root first.
-fn ids(path: Option<String>) -> Vec<Uuid> {
+/// A unit's path as the ids it names, root first: the units a change there is counted in.
+pub(super) fn ids(path: Option<String>) -> Vec<Uuid> {
     path.iter().flat_map(|p| p.split('/')).filter_map(|id| Uuid::parse_str(id).ok()).collect()
 }
 
@@ -170,6 +170,11 @@ pub(super) async fn owners(store: &Backend, of: Owned, unit: Uuid) -> Result<Opt
         .bind(id),
         Owned::Venue(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
             "{UNITS} JOIN venues v ON v.event_id = e.id LEFT JOIN units vu ON vu.id = v.unit_id WHERE v.id = $1"
+        )))
+        .bind(id),
+        Owned::Room(id) => sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{UNITS} JOIN venues v ON v.event_id = e.id LEFT JOIN units vu ON vu.id = v.unit_id
+             JOIN rooms r ON r.venue_id = v.id WHERE r.id = $1"
         )))
         .bind(id),
     };
