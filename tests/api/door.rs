@@ -166,6 +166,51 @@ on_both_stores! {
         assert_eq!(audited, 40);
     }
 
+    async fn check_ins_of_several_events_written_together_number_each_events_changes_apart(app: TestApp) {
+        // Three events' doors at once (a national week's are thousands): a batch spans events,
+        // and each event's changes take its own numbers, in its own gapless log.
+        let mut doors = Vec::new();
+        for _ in 0..3 {
+            let (venue, room, ids) = venue_with_list(&app, 20).await;
+            let event_id: uuid::Uuid = app.get(&format!("/api/v1/venues/{}", venue.id), &app.admin).await.expect(200)["event_id"]
+                .as_str().unwrap().parse().unwrap();
+            let before = app.store.changes(event_id, 0, 10_000).await.unwrap().len();
+            doors.push((venue, room, ids, event_id, before));
+        }
+        let mut announcements = app.store.change_announcements().await.unwrap();
+        let app = Arc::new(app);
+        let attempts: Vec<_> = doors.iter()
+            .flat_map(|(_, room, ids, ..)| ids.iter().map(move |id| (room.clone(), id.clone())))
+            .map(|(room, id)| {
+                let app = app.clone();
+                tokio::spawn(async move { app.post(&format!("/api/v1/rooms/{room}/checkins"), &app.admin, &json!({"attendee_id": id})).await })
+            })
+            .collect();
+        for attempt in attempts {
+            attempt.await.unwrap().expect(201);
+        }
+        for (venue, _, _, event_id, before) in &doors {
+            let changes = app.store.changes(*event_id, 0, 10_000).await.unwrap();
+            let seqs: Vec<i64> = changes.iter().map(|c| c.seq).collect();
+            assert_eq!(seqs, (1..=seqs.len() as i64).collect::<Vec<_>>(), "no gaps, no repeats");
+            let created = &changes[*before..];
+            assert_eq!(created.len(), 20);
+            assert!(created.iter().all(|c| c.what == "checkin.created" && c.venue_id.map(|v| v.to_string()) == Some(venue.id.clone())));
+            let audit = app.get(&format!("/api/v1/events/{event_id}/audit?limit=100"), &app.admin).await.expect(200);
+            assert_eq!(audit.as_array().unwrap().iter().filter(|e| e["action"] == "checkin.created").count(), 20);
+        }
+        // Where other instances listen (PostgreSQL), each event was announced to them.
+        if let Some(announcements) = announcements.as_mut() {
+            let mut heard = std::collections::HashSet::new();
+            while let Ok(Ok(id)) = tokio::time::timeout(std::time::Duration::from_secs(2), announcements.recv()).await {
+                heard.insert(id);
+            }
+            for (.., event_id, _) in &doors {
+                assert!(heard.contains(event_id), "{event_id} announced");
+            }
+        }
+    }
+
     async fn every_refusal_at_the_door_has_its_code_in_order(app: TestApp) {
         let (venue, room, ids) = venue_with_list(&app, 40).await;
         let checkins = format!("/api/v1/rooms/{room}/checkins");

@@ -136,6 +136,34 @@ on_both_stores! {
         assert_eq!(snapshot["dashboard"]["totals"], board["totals"]);
     }
 
+    async fn a_client_joining_after_changes_gets_them_in_a_snapshot_of_many_pieces(app: TestApp) {
+        // Forty venues: the snapshot goes out in pieces of sixteen venues, and a change makes
+        // only its venue's piece again; a client joining after it must see it all the same.
+        let event = app.create_event(48).await;
+        let event_id = event["id"].as_str().unwrap().to_owned();
+        let mut venues = Vec::new();
+        for i in 0..40 {
+            venues.push(app.create_venue(&event, &format!("分会场{i:02}"), 30).await);
+        }
+        let mut watching = connect(&app, &event, &app.admin, None).await;
+        assert_eq!(next(&mut watching).await["dashboard"]["venues"].as_array().unwrap().len(), 40);
+        let venue = &venues[20];
+        app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(attendees(4))).await.expect(200);
+        app.post(&format!("/api/v1/venues/{}/approval", venue.id), &venue.coordinator, &json!({"status": "approved"})).await.expect(200);
+        app.create_venue(&event, "新增分会场", 50).await;
+        let board = app.get(&format!("/api/v1/events/{event_id}/dashboard"), &app.admin).await.expect(200);
+        let last = board["seq"].as_i64().unwrap();
+        while next(&mut watching).await["seq"].as_i64() < Some(last) {}
+
+        let mut joining = connect(&app, &event, &app.admin, None).await;
+        let snapshot = next(&mut joining).await;
+        assert_eq!(snapshot["seq"], last);
+        assert_eq!(snapshot["dashboard"]["venues"], board["venues"]);
+        assert_eq!(snapshot["dashboard"]["totals"], board["totals"]);
+        assert_eq!(board["totals"]["approved"], 1);
+        assert_eq!(board["totals"]["venues"], 41);
+    }
+
     async fn a_since_too_old_to_replay_gets_a_fresh_snapshot(app: TestApp) {
         // Over a thousand changes: ten technicians switch their links 101 times each.
         let event = app.create_event(48).await;

@@ -54,6 +54,25 @@ on_both_stores! {
         assert!(metrics.contains("huichang_http_request_duration_seconds_bucket{method=\"GET\",path=\"/readyz\""));
     }
 
+    async fn metrics_say_where_a_check_ins_time_went(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let listed = app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &huichang_tests::list(huichang_tests::attendees(1))).await.expect(200);
+        app.post(&format!("/api/v1/venues/{}/approval", venue.id), &venue.coordinator, &serde_json::json!({"status": "approved"})).await.expect(200);
+        let room = venue.body["rooms"][0]["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator, &serde_json::json!({"attendee_id": listed["attendees"][0]["id"]})).await.expect(201);
+        let metrics = app.request(Method::GET, "/metrics", None, None).await.text();
+        // The histograms are the process's (every server of this test process adds to them).
+        for phase in ["waiting", "statements", "commit"] {
+            let count = metrics
+                .lines()
+                .find_map(|line| line.strip_prefix(&format!("huichang_checkin_seconds_count{{phase=\"{phase}\"}} ")))
+                .unwrap_or_else(|| panic!("no {phase} count in {metrics}"));
+            assert!(count.parse::<u64>().unwrap() >= 1, "{phase}: {count}");
+            assert!(metrics.contains(&format!("huichang_checkin_seconds_bucket{{phase=\"{phase}\",le=\"0.005\"}}")));
+        }
+    }
+
     async fn the_reference_page_loads_nothing_from_outside(app: TestApp) {
         let page = app.request(Method::GET, "/docs", None, None).await;
         assert_eq!(page.status, 200);

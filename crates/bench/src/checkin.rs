@@ -4,6 +4,7 @@
 //! row in one statement) also runs as raw SQL through `pgbench` in the same run, so the ratio
 //! between the two does not depend on the machine.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
@@ -95,6 +96,7 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     }
 
     let gate = Arc::new(Semaphore::new(setup.concurrency));
+    let phases_before = door_phases(&client, &server.url).await?;
     let (started, cpu_before, machine_before) = (Instant::now(), server.cpu_seconds(), machine_cpu());
     let tasks: Vec<_> = arrivals
         .into_iter()
@@ -132,6 +134,27 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     let mut summary = json!({"scenario": "checkin", "store": store, "attendees": setup.attendees, "rooms": setup.rooms,
         "concurrency": setup.concurrency, "seconds": seconds, "checkins_per_second": rate, "p50_ms": p50, "p99_ms": p99,
         "p999_ms": p999, "server_cpu_ms_per_checkin": server_cpu_ms, "machine_busy_percent": busy});
+    // Where the time went inside the server, from its /metrics over the timed run alone.
+    let phases_after = door_phases(&client, &server.url).await?;
+    let mut phases = serde_json::Map::new();
+    let mut line = Vec::new();
+    for (phase, after) in &phases_after {
+        let before = phases_before.get(phase).cloned().unwrap_or_default();
+        let counts: Vec<(f64, u64)> = after
+            .iter()
+            .zip(before.iter().chain(std::iter::repeat(&(0.0, 0))))
+            .map(|(a, b)| (a.0, a.1 - b.1))
+            .collect();
+        let total = counts.last().map_or(0, |c| c.1);
+        let at = |q: f64| bucket_quantile(&counts, q) * 1000.0;
+        line.push(format!("{phase} p50 ≤{:.1} p99 ≤{:.1} p99.9 ≤{:.1} ms ({total})", at(0.5), at(0.99), at(0.999)));
+        phases.insert(
+            phase.clone(),
+            json!({"count": total, "p50_ms": at(0.5), "p99_ms": at(0.99), "p999_ms": at(0.999)}),
+        );
+    }
+    println!("checkin phases (check-ins waiting for a writer; per batch: statements, commit): {}", line.join("; "));
+    summary["phases"] = Value::Object(phases);
     if let Some(url) = database_url {
         let raw = pgbench(url, setup)?;
         println!(
@@ -152,6 +175,27 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         summary["p99_to_pgbench_p99"] = json!(p99 / raw.p99_ms);
     }
     Ok(summary)
+}
+
+/// The server's histograms of the door's phases: per phase, (upper bound in seconds, cumulative count).
+async fn door_phases(client: &reqwest::Client, url: &str) -> anyhow::Result<BTreeMap<String, Vec<(f64, u64)>>> {
+    let text = client.get(format!("{url}/metrics")).send().await?.error_for_status()?.text().await?;
+    let mut phases: BTreeMap<String, Vec<(f64, u64)>> = BTreeMap::new();
+    for line in text.lines() {
+        let Some(rest) = line.strip_prefix("huichang_checkin_seconds_bucket{phase=\"") else { continue };
+        let (phase, rest) = rest.split_once("\",le=\"").context("a bucket without its bound")?;
+        let (bound, count) = rest.split_once("\"} ").context("a bucket without its count")?;
+        let bound = if bound == "+Inf" { f64::INFINITY } else { bound.parse()? };
+        phases.entry(phase.to_owned()).or_default().push((bound, count.parse()?));
+    }
+    Ok(phases)
+}
+
+/// The upper bound of the bucket that holds quantile `q` of cumulative `counts`.
+fn bucket_quantile(counts: &[(f64, u64)], q: f64) -> f64 {
+    let total = counts.last().map_or(0, |c| c.1);
+    let rank = (q * total as f64).ceil() as u64;
+    counts.iter().find(|c| c.1 >= rank.max(1)).map_or(0.0, |c| c.0)
 }
 
 /// What pgbench measured: its rate, and the latency of each transaction from its log.

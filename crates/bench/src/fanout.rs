@@ -63,12 +63,11 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     let (last_seq, watch_last) = watch::channel(i64::MAX);
     let connecting = Arc::new(Semaphore::new(64));
     let connect_started = Instant::now();
-    let mut clients = Vec::new();
-    for c in 0..setup.clients {
+    let connect = |c: u32| {
         let (feed, token, gate) =
             (feed.clone(), tokens[(c / CONNECTIONS_PER_TOKEN) as usize].clone(), connecting.clone());
         let (histogram, watch_last) = (histogram.clone(), watch_last.clone());
-        clients.push(tokio::spawn(async move {
+        tokio::spawn(async move {
             let permit = gate.acquire_owned().await?;
             let mut request = feed.into_client_request()?;
             request.headers_mut().insert("authorization", format!("Bearer {token}").parse()?);
@@ -82,23 +81,36 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
             };
             drop(permit);
             let start = field(&first, "\"seq\":").context("a snapshot without seq")?;
-            Ok((start, tokio::spawn(follow(stream, start, histogram, watch_last))))
-        }));
-    }
-    let mut followers = Vec::new();
-    let mut start_seq = None;
+            anyhow::Ok((start, first.len(), tokio::spawn(follow(stream, start, histogram, watch_last))))
+        })
+    };
+    // The first client starts the event's feed, with its picture of the dashboard: what that
+    // holds is the feed's, not a connection's, and is told apart.
+    let (first_seq, snapshot_bytes, first) = connect(0).await??;
+    let first_seconds = connect_started.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (rss_feed, _) = server.memory();
+    let others_started = Instant::now();
+    let clients: Vec<_> = (1..setup.clients).map(connect).collect();
+    let mut followers = vec![first];
+    let mut start_seq = first_seq;
     for client in clients {
-        let (start, follower) = client.await??;
+        let (start, _, follower) = client.await??;
         followers.push(follower);
-        start_seq = Some(start_seq.map_or(start, |s: i64| s.min(start)));
+        start_seq = start_seq.min(start);
     }
-    let connect_seconds = connect_started.elapsed().as_secs_f64();
+    let connect_seconds = others_started.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let (rss_connected, _) = server.memory();
-    let per_connection_kib = rss_connected.saturating_sub(rss_before) as f64 / f64::from(setup.clients.max(1));
+    let others = setup.clients.saturating_sub(1).max(1);
+    let per_connection_kib = rss_connected.saturating_sub(rss_feed) as f64 / f64::from(others);
     println!(
-        "fanout: {} clients connected in {connect_seconds:.1} s; server RSS {} → {} MiB idle, {per_connection_kib:.1} KiB per connection",
-        setup.clients,
+        "fanout: the first client in {:.0} ms (a snapshot of {:.0} KiB), the feed {} KiB; {} more clients connected in {connect_seconds:.2} s; \
+         server RSS {} → {} MiB idle, {per_connection_kib:.1} KiB per connection",
+        first_seconds * 1000.0,
+        snapshot_bytes as f64 / 1024.0,
+        rss_feed.saturating_sub(rss_before),
+        others,
         rss_before / 1024,
         rss_connected / 1024
     );
@@ -129,7 +141,7 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         .json()
         .await?;
     let expected_last = dashboard["seq"].as_i64().context("no seq in the dashboard")?;
-    let changes = expected_last - start_seq.unwrap_or(expected_last);
+    let changes = expected_last - start_seq;
     let _ = last_seq.send(expected_last);
 
     let mut lost = 0;
@@ -159,7 +171,8 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         "write_seconds": write_seconds, "connect_seconds": connect_seconds, "deliveries": delivered,
         "p50_ms": p50, "p99_ms": p99, "max_ms": max, "lost": lost, "resyncs": resyncs,
         "server_rss_before_kib": rss_before, "server_rss_connected_kib": rss_connected,
-        "kib_per_idle_connection": per_connection_kib, "server_rss_end_kib": rss_end, "server_rss_peak_kib": rss_peak}),
+        "kib_per_idle_connection": per_connection_kib, "feed_kib": rss_feed.saturating_sub(rss_before),
+        "snapshot_kib": snapshot_bytes as f64 / 1024.0, "server_rss_end_kib": rss_end, "server_rss_peak_kib": rss_peak}),
     )
 }
 

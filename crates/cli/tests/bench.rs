@@ -24,6 +24,10 @@ async fn the_benchmarks_run_in_quick_mode() {
     let setup = checkin::Setup { attendees: 40, rooms: 4, concurrency: 8, pgbench_seconds: 1 };
     let door = checkin::run(binary(), None, &setup).await.unwrap();
     assert!(door["p99_ms"].as_f64().unwrap() >= door["p50_ms"].as_f64().unwrap());
+    // The server's own account of the timed check-ins: each waited for a writer once.
+    assert_eq!(door["phases"]["waiting"]["count"], 40, "{door}");
+    let batches = door["phases"]["commit"]["count"].as_u64().unwrap();
+    assert!((1..=40).contains(&batches), "{door}");
 
     // More clients than one token may hold, so that several viewer tokens are in play.
     let setup = fanout::Setup { clients: 60, rate: 20, seconds: 1, venues: 4 };
@@ -36,6 +40,7 @@ async fn the_benchmarks_run_in_quick_mode() {
         "every client sees every change: {live}"
     );
     assert!(live["p99_ms"].as_f64().unwrap() >= live["p50_ms"].as_f64().unwrap());
+    assert!(live["snapshot_kib"].as_f64().unwrap() > 0.0, "{live}");
 
     let rest = footprint::run(binary(), None, 1).await.unwrap();
     assert!(rest["median_ready_ms"].as_f64().unwrap() > 0.0 && rest["binary_bytes"].as_u64().unwrap() > 0);

@@ -30,6 +30,10 @@ pub const REPLAY_LIMIT: i64 = 1000;
 /// Live connections one token may hold open at once (a wall screen, laptops, phones).
 pub const CONNECTIONS_PER_TOKEN: usize = 50;
 
+/// Venues per piece of a snapshot (about 9 KiB of text): a change serialises its venue's piece
+/// again and no other, and a client is sent the snapshot one piece, one WebSocket frame, at a time.
+const PIECE: usize = 16;
+
 /// One message of the feed, already serialised, with its `seq`. The text is shared: every
 /// client sends the same bytes without a copy of its own.
 #[derive(Debug, Clone)]
@@ -38,6 +42,15 @@ pub struct Message {
     pub text: tokio_tungstenite::tungstenite::Utf8Bytes,
     /// The token this change revoked: its clients close, each comparing its own in memory.
     pub revoked_token: Option<Uuid>,
+}
+
+/// A snapshot message as it is sent: its text in pieces, each one frame of a fragmented
+/// WebSocket message (RFC 6455 §5.4), which the client receives as one message. The pieces are
+/// shared by every client and with the snapshots of later `seq`s that did not change them.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub seq: i64,
+    pub pieces: Arc<[tokio_tungstenite::tungstenite::Utf8Bytes]>,
 }
 
 #[derive(Default)]
@@ -77,22 +90,36 @@ pub struct Picture {
     totals: Totals,
     /// When the rows' `overdue` stops being true: the picture is read whole again then.
     next_due: Option<DateTime<Utc>>,
+    /// Each venue's place in `rows`, which decides its piece of the snapshot.
+    places: HashMap<Uuid, usize>,
+    /// The rows of each piece of the snapshot serialised, `None` once one of them changed.
+    pieces: Vec<Option<tokio_tungstenite::tungstenite::Utf8Bytes>>,
     /// The snapshot message of `seq`, made for the first client that asks.
-    snapshot: Option<Message>,
+    snapshot: Option<Snapshot>,
 }
 
 impl Picture {
     fn new(snapshot: DashboardSnapshot) -> Picture {
         let DashboardSnapshot { event, seq, venues, next_due } = snapshot;
         let totals = totals(&venues);
-        Picture {
+        let mut picture = Picture {
             event,
             seq,
             rows: venues.into_iter().map(|row| (row.id, row)).collect(),
             totals,
             next_due,
+            places: HashMap::new(),
+            pieces: Vec::new(),
             snapshot: None,
-        }
+        };
+        picture.place();
+        picture
+    }
+
+    /// Numbers the rows in order and forgets every serialised piece: a venue came or went.
+    fn place(&mut self) {
+        self.places = self.rows.keys().enumerate().map(|(place, id)| (*id, place)).collect();
+        self.pieces = vec![None; self.rows.len().div_ceil(PIECE)];
     }
 
     /// Takes in a whole new reading, keeping the `seq` the clients were told.
@@ -103,29 +130,61 @@ impl Picture {
 
     /// Takes in the rows of the venues that changed, moving the totals by what each changed.
     fn update(&mut self, rows: Vec<VenueRow>) {
+        let mut arrived = false;
         for row in rows {
-            if let Some(old) = self.rows.get(&row.id) {
-                self.totals.count(old, -1);
+            match self.rows.get(&row.id) {
+                Some(old) => {
+                    self.totals.count(old, -1);
+                    self.pieces[self.places[&row.id] / PIECE] = None;
+                }
+                None => arrived = true,
             }
             self.totals.count(&row, 1);
             self.rows.insert(row.id, row);
         }
+        if arrived {
+            self.place();
+        }
+        self.snapshot = None;
     }
 
-    /// The snapshot message a client starts from.
-    pub fn snapshot(&mut self) -> Message {
-        if let Some(message) = &self.snapshot {
-            return message.clone();
+    /// The snapshot message a client starts from: `{"type": "snapshot", "seq", "dashboard"}`,
+    /// the rows serialised again only in the pieces that changed since the last one.
+    pub fn snapshot(&mut self) -> Snapshot {
+        if let Some(snapshot) = &self.snapshot {
+            return snapshot.clone();
         }
-        let dashboard = Dashboard {
-            event: self.event.view(),
-            seq: self.seq,
-            totals: self.totals.clone(),
-            venues: self.rows.values().cloned().collect(),
-        };
-        let message = snapshot_message(&dashboard);
-        self.snapshot = Some(message.clone());
-        message
+        fn text(value: &impl serde::Serialize) -> String {
+            serde_json::to_string(value).unwrap_or_default()
+        }
+        let rows: Vec<&VenueRow> = self.rows.values().collect();
+        let mut pieces = Vec::with_capacity(self.pieces.len() + 2);
+        pieces.push(
+            format!(
+                r#"{{"type":"snapshot","seq":{seq},"dashboard":{{"event":{},"seq":{seq},"totals":{},"venues":["#,
+                text(&self.event.view()),
+                text(&self.totals),
+                seq = self.seq
+            )
+            .into(),
+        );
+        for (n, piece) in self.pieces.iter_mut().enumerate() {
+            let piece = piece.get_or_insert_with(|| {
+                let mut out = String::new();
+                for (k, row) in rows[n * PIECE..].iter().take(PIECE).enumerate() {
+                    if n > 0 || k > 0 {
+                        out.push(',');
+                    }
+                    out.push_str(&text(row));
+                }
+                out.into()
+            });
+            pieces.push(piece.clone());
+        }
+        pieces.push("]}}".into());
+        let snapshot = Snapshot { seq: self.seq, pieces: pieces.into() };
+        self.snapshot = Some(snapshot.clone());
+        snapshot
     }
 
     /// The message of each change, with its venue's row and the totals as the picture has them.
@@ -220,14 +279,6 @@ pub async fn snapshot(store: &dyn Store, event_id: Uuid) -> Result<Option<Dashbo
     }))
 }
 
-pub fn snapshot_message(dashboard: &Dashboard) -> Message {
-    Message {
-        seq: dashboard.seq,
-        text: json!({"type": "snapshot", "seq": dashboard.seq, "dashboard": dashboard}).to_string().into(),
-        revoked_token: None,
-    }
-}
-
 /// What a client reconnecting `since` a change starts with: the changes it missed up to the
 /// picture's `seq`, or `None` when it is too far behind (or ahead) for a replay.
 pub async fn replay(
@@ -273,7 +324,6 @@ async fn advance(store: &dyn Store, event_id: Uuid, Feed { sender, picture }: &F
         Some(snapshot) => picture.replace(snapshot),
         None => picture.update(rows),
     }
-    picture.snapshot = None;
     let Some(newest) = changes.last().map(|change| change.seq) else { return Ok(()) };
     picture.seq = newest;
     for message in picture.messages(&changes) {
@@ -327,4 +377,88 @@ async fn announced(announcements: &mut broadcast::Receiver<Uuid>, event_id: Uuid
     }
     while announcements.try_recv().is_ok() {}
     true
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huichang_core::venue::{Approval, VenueKind};
+    use huichang_core::video::LinkStatus;
+
+    fn row(n: u128) -> VenueRow {
+        VenueRow {
+            id: Uuid::from_u128(n),
+            name: format!("分会场{n}"),
+            kind: VenueKind::Branch,
+            region: "四川".into(),
+            approval: Approval::Pending,
+            registered: 0,
+            online: 0,
+            capacity: 30,
+            checked_in: 0,
+            technician: false,
+            video_check: "none".into(),
+            video_link: LinkStatus::Unknown,
+            late: false,
+            overdue: Vec::new(),
+        }
+    }
+
+    fn picture(venues: u128) -> Picture {
+        let at = |hours: i64| (Utc::now() + chrono::Duration::hours(hours)).to_rfc3339();
+        let input: huichang_core::event::EventInput = serde_json::from_value(json!({
+            "title": "开幕式", "timezone": "Asia/Shanghai", "starts_at": at(60), "ends_at": at(62),
+            "registration_deadline": at(24), "video_check": {"starts_at": at(40), "ends_at": at(41)},
+            "organizer_email": "org@example.cn"
+        }))
+        .unwrap();
+        let event =
+            Event { id: Uuid::now_v7(), unit_id: None, created_at: Utc::now(), event: input.validate().unwrap() };
+        Picture::new(DashboardSnapshot { event, seq: 7, venues: (1..=venues).map(row).collect(), next_due: None })
+    }
+
+    /// The snapshot's pieces joined, read as JSON, against the dashboard serialised whole.
+    fn check(picture: &mut Picture) -> Snapshot {
+        let snapshot = picture.snapshot();
+        let joined: String = snapshot.pieces.iter().map(|piece| piece.as_str()).collect();
+        let dashboard = Dashboard {
+            event: picture.event.view(),
+            seq: picture.seq,
+            totals: picture.totals.clone(),
+            venues: picture.rows.values().cloned().collect(),
+        };
+        let whole = json!({"type": "snapshot", "seq": picture.seq, "dashboard": dashboard});
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&joined).unwrap(), whole);
+        snapshot
+    }
+
+    #[test]
+    fn a_snapshot_in_pieces_reads_as_the_dashboard_whole() {
+        for venues in [0, 1, PIECE as u128, PIECE as u128 + 1, 40] {
+            let mut picture = picture(venues);
+            let snapshot = check(&mut picture);
+            assert_eq!(snapshot.pieces.len(), (venues as usize).div_ceil(PIECE) + 2, "{venues} venues");
+        }
+    }
+
+    #[test]
+    fn a_change_serialises_its_venues_piece_again_and_no_other() {
+        let mut picture = picture(40);
+        let before = check(&mut picture);
+        let mut changed = row(20); // the 20th venue: in the second piece
+        changed.approval = Approval::Approved;
+        picture.update(vec![changed]);
+        let after = check(&mut picture);
+        // Between the opening (with the totals) and the closing, the three pieces of venues.
+        let same: Vec<bool> =
+            before.pieces[1..4].iter().zip(&after.pieces[1..4]).map(|(a, b)| a.as_ptr() == b.as_ptr()).collect();
+        assert_eq!(same, [true, false, true], "only the second piece is made again");
+        assert_eq!(picture.totals.approved, 1);
+
+        // A venue that arrives moves the others' places: every piece is made again, in order.
+        picture.update(vec![row(0)]);
+        let arrived = check(&mut picture);
+        assert_eq!(arrived.pieces.len(), 5);
+        assert!(arrived.pieces[1].contains(&Uuid::from_u128(0).to_string()));
+    }
 }

@@ -73,6 +73,7 @@ impl Metrics {
             let _ = writeln!(out, "huichang_http_request_duration_seconds_sum{{{labels}}} {}", route.seconds);
             let _ = writeln!(out, "huichang_http_request_duration_seconds_count{{{labels}}} {}", route.count);
         }
+        render_door(&mut out);
         let _ = writeln!(
             out,
             "# HELP huichang_uptime_seconds Seconds since the server started.\n# TYPE huichang_uptime_seconds gauge\nhuichang_uptime_seconds {:.3}",
@@ -84,6 +85,21 @@ impl Metrics {
             env!("CARGO_PKG_VERSION")
         );
         out
+    }
+}
+
+/// The door's batch writers: where a check-in's time goes (`huichang_store::door_times`).
+fn render_door(out: &mut String) {
+    use huichang_store::door_times::{BOUNDS, COMMIT, STATEMENTS, WAITING};
+    out.push_str("# HELP huichang_checkin_seconds Check-ins at the door: waiting for a writer (per check-in), the batch's statements and its commit (per batch).\n# TYPE huichang_checkin_seconds histogram\n");
+    for (phase, histogram) in [("waiting", &WAITING), ("statements", &STATEMENTS), ("commit", &COMMIT)] {
+        let reading = histogram.read();
+        for (bound, count) in BOUNDS.iter().zip(reading.cumulative) {
+            let _ = writeln!(out, "huichang_checkin_seconds_bucket{{phase=\"{phase}\",le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(out, "huichang_checkin_seconds_bucket{{phase=\"{phase}\",le=\"+Inf\"}} {}", reading.count);
+        let _ = writeln!(out, "huichang_checkin_seconds_sum{{phase=\"{phase}\"}} {}", reading.seconds);
+        let _ = writeln!(out, "huichang_checkin_seconds_count{{phase=\"{phase}\"}} {}", reading.count);
     }
 }
 

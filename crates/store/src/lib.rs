@@ -16,6 +16,7 @@ use huichang_core::venue::{NewApproval, NewVenue, VenueView};
 use serde_json::Value;
 use uuid::Uuid;
 
+pub mod door_times;
 mod postgres;
 mod sqlite;
 

@@ -92,6 +92,11 @@ impl PostgresStore {
 /// Every change announces its event on this channel when its transaction commits.
 const CHANGES_CHANNEL: &str = "huichang_changes";
 const ANNOUNCE_CHANGE: Option<&str> = Some("SELECT pg_notify('huichang_changes', $1)");
+/// The events of a batch of check-ins, locked in id order (a lock taken above the sort) and
+/// announced, in one statement; `{ids}` stands for their ids.
+const LOCK_AND_ANNOUNCE_EVENTS: Option<&str> = Some(
+    "SELECT pg_notify('huichang_changes', CAST(id AS TEXT)) FROM events WHERE id IN ({ids}) ORDER BY id FOR UPDATE",
+);
 
 /// Serialises the changes to one venue's list (a submission, a replacement, a capacity cut) until
 /// commit, without holding the event row meanwhile: lists of different venues are merged side by

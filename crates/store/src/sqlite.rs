@@ -59,6 +59,8 @@ impl SqliteStore {
 }
 
 const ANNOUNCE_CHANGE: Option<&str> = None;
+/// The one writing connection holds every row anyway, and nobody else listens.
+const LOCK_AND_ANNOUNCE_EVENTS: Option<&str> = None;
 /// SQLite has no data-modifying `WITH`: a change is recorded statement by statement, which
 /// costs nothing here since the one writing connection serialises every transaction anyway.
 const RECORD_CHANGE: Option<&str> = None;

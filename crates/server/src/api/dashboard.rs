@@ -11,9 +11,10 @@ use futures_util::{SinkExt, StreamExt};
 use huichang_core::dashboard::Dashboard;
 use hyper_util::rt::TokioIo;
 use serde::Deserialize;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::broadcast::error::{RecvError, TryRecvError};
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Message as WsMessage, handshake::derive_accept_key};
 use uuid::Uuid;
@@ -163,25 +164,45 @@ pub(crate) fn settings() -> WebSocketConfig {
         .max_frame_size(Some(64 * 1024))
 }
 
-/// Writes one text frame straight to the connection (a server's frames are not masked): the
-/// header, then the shared text itself, so that a large snapshot is never copied per client.
-pub(crate) async fn write_text(io: &mut TokioIo<hyper::upgrade::Upgraded>, text: &str) -> std::io::Result<()> {
-    let mut header = Vec::with_capacity(10);
-    header.push(0x81); // the final fragment of a text message
-    match text.len() {
-        n if n < 126 => header.push(n as u8),
-        n if n <= usize::from(u16::MAX) => {
-            header.push(126);
-            header.extend_from_slice(&(n as u16).to_be_bytes());
+/// Writes one text message straight to the connection (a server's frames are not masked): each
+/// piece one frame, its header and then the shared text itself, so that a large snapshot is never
+/// copied or joined per client.
+pub(crate) async fn write_text(io: &mut (impl AsyncWrite + Unpin), pieces: &[impl AsRef<str>]) -> std::io::Result<()> {
+    for (n, piece) in pieces.iter().enumerate() {
+        let piece = piece.as_ref().as_bytes();
+        let fin = if n + 1 == pieces.len() { 0x80 } else { 0 };
+        let opcode = if n == 0 { 0x1 } else { 0x0 }; // text, then continuation frames
+        let mut header = Vec::with_capacity(10);
+        header.push(fin | opcode);
+        match piece.len() {
+            n if n < 126 => header.push(n as u8),
+            n if n <= usize::from(u16::MAX) => {
+                header.push(126);
+                header.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+            n => {
+                header.push(127);
+                header.extend_from_slice(&(n as u64).to_be_bytes());
+            }
         }
-        n => {
-            header.push(127);
-            header.extend_from_slice(&(n as u64).to_be_bytes());
-        }
+        io.write_all(&header).await?;
+        io.write_all(piece).await?;
     }
-    io.write_all(&header).await?;
-    io.write_all(text.as_bytes()).await?;
     io.flush().await
+}
+
+/// The frames of a snapshot, for a WebSocket that is already sending: one per piece.
+fn frames(snapshot: live::Snapshot) -> Vec<WsMessage> {
+    let last = snapshot.pieces.len().saturating_sub(1);
+    snapshot
+        .pieces
+        .iter()
+        .enumerate()
+        .map(|(n, piece)| {
+            let opcode = if n == 0 { Data::Text } else { Data::Continue };
+            WsMessage::Frame(Frame::message(piece.clone(), OpCode::Data(opcode), n == last))
+        })
+        .collect()
 }
 
 /// Messages one write may carry to a client.
@@ -218,7 +239,7 @@ pub(crate) fn revoked() -> WsMessage {
 /// The snapshot a client that fell behind starts again from, or the frame that closes it. The
 /// messages it was passed over may have revoked its token, so the token is asked after once;
 /// when that cannot be answered, the client is closed too and reconnects through the check.
-async fn resync(state: &AppState, client: &Client, picture: &Mutex<Picture>) -> Result<live::Message, WsMessage> {
+async fn resync(state: &AppState, client: &Client, picture: &Mutex<Picture>) -> Result<live::Snapshot, WsMessage> {
     match state.store.grant(&client.token_hash).await {
         Ok(Some(_)) => {}
         Ok(None) => return Err(revoked()),
@@ -245,21 +266,26 @@ async fn serve_client(
         }
         None => None,
     };
-    let (mut sent, first) = match replay {
-        Some((since, messages)) => (messages.last().map_or(since, |m| m.seq), messages),
+    // The first messages go straight to the connection, before the WebSocket takes it over: a
+    // WebSocket keeps its write buffer as large as the largest frame it ever sent, and the
+    // snapshot is by far the largest message a client gets (22 KiB for 38 venues).
+    let mut sent = match replay {
+        Some((since, messages)) => {
+            for message in &messages {
+                if write_text(&mut io, &[&message.text]).await.is_err() {
+                    return;
+                }
+            }
+            messages.last().map_or(since, |m| m.seq)
+        }
         None => {
             let snapshot = picture.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
-            (snapshot.seq, vec![snapshot])
+            if write_text(&mut io, &snapshot.pieces).await.is_err() {
+                return;
+            }
+            snapshot.seq
         }
     };
-    // The first messages go straight to the connection, before the WebSocket takes it over: a
-    // WebSocket keeps its write buffer as large as the largest message it ever sent, and the
-    // snapshot is by far the largest a client gets (22 KiB for 38 venues).
-    for message in first {
-        if write_text(&mut io, &message.text).await.is_err() {
-            return;
-        }
-    }
     let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(settings())).await;
     let (mut sink, mut stream) = socket.split();
     let mut ping = tokio::time::interval(Duration::from_secs(20));
@@ -280,14 +306,14 @@ async fn serve_client(
                             }
                             if message.seq > sent {
                                 sent = message.seq;
-                                batch.push(message.text);
+                                batch.push(WsMessage::Text(message.text));
                             }
                         }
                         // Fallen behind: start again from a fresh snapshot instead of slowing the others.
                         Err(RecvError::Lagged(_)) => match resync(&state, &client, &picture).await {
                             Ok(snapshot) => {
                                 sent = snapshot.seq;
-                                batch = vec![snapshot.text];
+                                batch = frames(snapshot);
                             }
                             Err(close) => {
                                 let _ = sink.send(close).await;
@@ -301,8 +327,8 @@ async fn serve_client(
                     }
                 }
                 let write = async {
-                    for text in batch {
-                        sink.feed(WsMessage::Text(text)).await?;
+                    for message in batch {
+                        sink.feed(message).await?;
                     }
                     sink.flush().await
                 };
@@ -371,7 +397,7 @@ mod tests {
         let (state, client, token_id, dir) = watching().await;
         let picture = state.hub.subscribe(&state.store, client.event_id).await.unwrap().unwrap().picture;
         let snapshot = resync(&state, &client, &picture).await.expect("a live token starts again from a snapshot");
-        assert!(snapshot.text.contains("\"type\":\"snapshot\""));
+        assert!(snapshot.pieces[0].starts_with(r#"{"type":"snapshot""#));
         // The revocation is among the messages the client was passed over.
         state.store.revoke_token(token_id, &Actor::command_line()).await.unwrap();
         assert_eq!(close_code(resync(&state, &client, &picture).await.unwrap_err()), 1008);
@@ -387,5 +413,36 @@ mod tests {
         let revoked: Vec<_> = messages.iter().filter_map(|m| m.revoked_token).collect();
         assert_eq!(revoked, [client.token_id], "only the revocation carries a token, and it is this one");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    /// What a client reads from the other end of `io` after the server wrote to it.
+    async fn read_back(io: tokio::io::DuplexStream) -> String {
+        let mut client = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Client, None).await;
+        match client.next().await.unwrap().unwrap() {
+            WsMessage::Text(text) => text.to_string(),
+            other => panic!("not one text message: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_snapshot_in_pieces_arrives_as_one_message_either_way_it_is_written() {
+        let pieces: Vec<tokio_tungstenite::tungstenite::Utf8Bytes> =
+            vec![r#"{"venues":["#.into(), "1".repeat(70_000).into(), ",2]".into(), "}".into()];
+        let whole: String = pieces.iter().map(|piece| piece.as_str()).collect();
+
+        // Before the WebSocket takes the connection over: straight to it, a frame per piece.
+        let (mut server, client) = tokio::io::duplex(1 << 20);
+        write_text(&mut server, &pieces).await.unwrap();
+        assert_eq!(read_back(client).await, whole);
+
+        // A client that fell behind: the same frames through the WebSocket.
+        let (server, client) = tokio::io::duplex(1 << 20);
+        let mut socket =
+            tokio_tungstenite::WebSocketStream::from_raw_socket(server, Role::Server, Some(settings())).await;
+        for frame in frames(live::Snapshot { seq: 1, pieces: pieces.clone().into() }) {
+            socket.feed(frame).await.unwrap();
+        }
+        socket.flush().await.unwrap();
+        assert_eq!(read_back(client).await, whole);
     }
 }

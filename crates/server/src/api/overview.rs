@@ -132,7 +132,7 @@ async fn follow(
 ) {
     let unit_id = sent.unit.id;
     let snapshot = json!({"type": "snapshot", "overview": sent}).to_string();
-    if write_text(&mut io, &snapshot).await.is_err() {
+    if write_text(&mut io, &[&snapshot]).await.is_err() {
         return;
     }
     let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(settings())).await;

@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::super::{ANNOUNCE_CHANGE, Backend, Db, SHARE_LISTS, SHARE_VENUE};
+use super::super::{Backend, Db, LOCK_AND_ANNOUNCE_EVENTS, SHARE_LISTS, SHARE_VENUE};
 use super::changelog::{Record, insert_audit, next_seq, record};
 use super::deadlines::event_timezone;
 use super::events::load_event;
@@ -22,6 +22,7 @@ use super::outbox::insert_message;
 use super::registration::lock_list_of;
 use super::venues::{event_of_venue, room_from_row, venue_capacity};
 use super::{DbRow, Tx, now, row_timezone, rows_in_zone, with_ids};
+use crate::door_times;
 use crate::{
     Actor, AttestationView, CapacityChange, CheckinView, MovedOnline, NewMessage, OnlineNotice, Result, RoomRef,
     StoreError,
@@ -46,6 +47,7 @@ pub(super) struct Queued {
     grant: Grant,
     actor: Actor,
     answer: tokio::sync::oneshot::Sender<Result<CheckinView>>,
+    arrived: std::time::Instant,
 }
 
 impl CheckinBatcher {
@@ -85,6 +87,9 @@ pub(super) async fn write_checkins(
                 batch.push(next);
             }
         }
+        for arrival in &batch {
+            door_times::WAITING.observe(arrival.arrived.elapsed());
+        }
         match check_in_together(&pool, &batch).await {
             Ok(answers) => {
                 for (arrival, answer) in batch.into_iter().zip(answers) {
@@ -113,6 +118,7 @@ pub(super) async fn write_checkins(
 /// writers cannot deadlock each other, nor with a list change, a capacity cut, a decision on the
 /// approval or the video link.
 pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -> Result<Vec<Result<CheckinView>>> {
+    let began = std::time::Instant::now();
     let mut tx = pool.begin().await?;
     let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
     let mut places = Vec::with_capacity(batch.len());
@@ -135,25 +141,25 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
         }
     }
     seated.sort_by_key(|&(event_id, i, ..)| (event_id, i));
-    for changes in seated.chunk_by(|a, b| a.0 == b.0) {
-        let event_id: Uuid = changes[0].0;
-        let count = changes.len() as i64;
-        // The event's next `count` numbers at once: the row is taken here and held to the commit.
-        let last: i64 =
-            sqlx::query_scalar("UPDATE events SET last_seq = last_seq + $2 WHERE id = $1 RETURNING last_seq")
-                .bind(event_id)
-                .bind(count)
-                .fetch_optional(&mut *tx)
-                .await?
-                .ok_or(StoreError::NotFound)?;
+    let events: Vec<(Uuid, i64)> =
+        seated.chunk_by(|a, b| a.0 == b.0).map(|changes| (changes[0].0, changes.len() as i64)).collect();
+    if !events.is_empty() {
+        // Every event's changes in one statement each, however many events the batch spans (a
+        // national week's doors are thousands of events): their numbers, rows, audit entries.
+        let lasts = take_seqs(&mut tx, &events).await?;
+        let mut numbered = Vec::with_capacity(seated.len());
+        for changes in seated.chunk_by(|a, b| a.0 == b.0) {
+            let last = lasts.get(&changes[0].0).copied().ok_or(StoreError::NotFound)?;
+            numbered.extend(changes.iter().zip(last - changes.len() as i64 + 1..));
+        }
         let mut rows = QueryBuilder::<Db>::new("INSERT INTO changes (event_id, seq, venue_id, what, at) ");
-        rows.push_values(changes.iter().zip(last - count + 1..), |mut row, (&(_, _, venue_id, at, _), seq)| {
+        rows.push_values(&numbered, |mut row, &(&(event_id, _, venue_id, at, _), seq)| {
             row.push_bind(event_id).push_bind(seq).push_bind(venue_id).push_bind("checkin.created").push_bind(at);
         });
         rows.build().execute(&mut *tx).await?;
-        let entries = changes
+        let entries = numbered
             .iter()
-            .map(|&(_, i, venue_id, at, _)| {
+            .map(|&(&(event_id, i, venue_id, at, _), _)| {
                 let Queued { room_id, attendee_id, actor, .. } = &batch[i];
                 let detail = json!({"room_id": room_id});
                 (
@@ -164,10 +170,7 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
             })
             .collect();
         insert_audit(&mut tx, entries).await?;
-        if let Some(announce) = ANNOUNCE_CHANGE {
-            sqlx::query(announce).bind(event_id.to_string()).execute(&mut *tx).await?;
-        }
-        for &(_, i, _, at, tz) in changes {
+        for &(_, i, _, at, tz) in &seated {
             let Queued { room_id, attendee_id, .. } = &batch[i];
             answers[i] =
                 Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
@@ -176,8 +179,37 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
     // A seat taken moves the venue's `checked_in` by one and nothing else: no recount needed.
     let venues: Vec<(Uuid, i64)> = seated.iter().map(|&(_, _, venue_id, ..)| (venue_id, 1)).collect();
     super::overview::add_checked_in(&mut tx, &venues).await?;
+    door_times::STATEMENTS.observe(began.elapsed());
+    let committing = std::time::Instant::now();
     tx.commit().await?;
+    door_times::COMMIT.observe(committing.elapsed());
     Ok(answers.into_iter().map(|answer| answer.unwrap_or(Err(StoreError::NotFound))).collect())
+}
+
+/// Takes the next `count` numbers of each event (ids in order) and answers each event's last
+/// number now. The events' rows are held from here to the commit, taken in id order as every
+/// writer takes them, and the events are announced to the other instances at the commit.
+async fn take_seqs(tx: &mut Tx, events: &[(Uuid, i64)]) -> Result<HashMap<Uuid, i64>> {
+    let ids = |query: &mut QueryBuilder<Db>| {
+        let mut ids = query.separated(", ");
+        for (id, _) in events {
+            ids.push_bind(*id);
+        }
+    };
+    if let Some((before, after)) = LOCK_AND_ANNOUNCE_EVENTS.and_then(|statement| statement.split_once("{ids}")) {
+        let mut lock = QueryBuilder::<Db>::new(before);
+        ids(&mut lock);
+        lock.push(after).build().execute(&mut **tx).await?;
+    }
+    let mut update = QueryBuilder::<Db>::new("UPDATE events SET last_seq = last_seq + CASE id");
+    for (id, count) in events {
+        update.push(" WHEN ").push_bind(*id).push(" THEN CAST(").push_bind(*count).push(" AS BIGINT)");
+    }
+    update.push(" END WHERE id IN (");
+    ids(&mut update);
+    update.push(") RETURNING id, last_seq");
+    let rows = update.build().fetch_all(&mut **tx).await?;
+    rows.iter().map(|row| Ok((row.try_get("id")?, row.try_get("last_seq")?))).collect()
 }
 
 /// The venue a person arrives at, once the door lets them look for a seat there.
@@ -472,7 +504,14 @@ pub(super) async fn check_in(
     actor: &Actor,
 ) -> Result<CheckinView> {
     let (answer, answered) = tokio::sync::oneshot::channel();
-    let arrival = Queued { room_id, attendee_id, grant: grant.clone(), actor: actor.clone(), answer };
+    let arrival = Queued {
+        room_id,
+        attendee_id,
+        grant: grant.clone(),
+        actor: actor.clone(),
+        answer,
+        arrived: std::time::Instant::now(),
+    };
     // The writers stop only with the store, or by a panic: either way, no database to write to.
     let stopped = || StoreError::Database(sqlx::Error::PoolClosed);
     store.checkins.queue(store.writer()).send(arrival).await.map_err(|_| stopped())?;

@@ -5,8 +5,8 @@
 //!   `announcements()` (changes committed by other instances, if any can be heard) and a field
 //!   a field `checkins`, the `CheckinBatcher` that writes check-ins arriving together;
 //! - `MIGRATOR`, its migrations;
-//! - the statements that only one database can say: `RECORD_CHANGE` and `ANNOUNCE_CHANGE` (the
-//!   change log), `LOCK_LIST`, `SHARE_LISTS` and `SHARE_VENUE` (the locks of a venue's list and row),
+//! - the statements that only one database can say: `RECORD_CHANGE`, `ANNOUNCE_CHANGE` and
+//!   `LOCK_AND_ANNOUNCE_EVENTS` (the change log), `LOCK_LIST`, `SHARE_LISTS` and `SHARE_VENUE` (the locks of a venue's list and row),
 //!   `LOCK_SILENT_LINKS`, `CLAIM_NEXT_MESSAGE` and `SNAPSHOT` (a read that sees one snapshot).
 //!
 //! `impl Store` only delegates: each domain has its module.
