@@ -113,6 +113,7 @@ on_both_stores! {
         let event_id: uuid::Uuid = app.get(&format!("/api/v1/venues/{}", venue.id), &app.admin).await.expect(200)["event_id"]
             .as_str().unwrap().parse().unwrap();
         let before = app.store.changes(event_id, 0, 10_000).await.unwrap().len();
+        let retried = huichang_store::door_times::RETRIED.load(std::sync::atomic::Ordering::Relaxed);
         let app = Arc::new(app);
         let attempts: Vec<_> = ids.iter().flat_map(|id| [room.clone(), second_room.clone(), room.clone()].map(|r| (r, id.clone())))
             .map(|(r, id)| {
@@ -133,6 +134,7 @@ on_both_stores! {
             }
         }
         assert!(let_in.values().all(|&n| n == 1), "nobody is let in twice: {let_in:?}");
+        assert_eq!(huichang_store::door_times::RETRIED.load(std::sync::atomic::Ordering::Relaxed), retried, "no batch failed");
         assert_eq!(let_in.len(), 40, "the second room takes whoever the first could not");
         assert!(occupancy(&app, &venue, &room).await <= 30);
         // Whoever was refused was either inside already (and everyone ends up inside), or met a
@@ -178,6 +180,7 @@ on_both_stores! {
             doors.push((venue, room, ids, event_id, before));
         }
         let mut announcements = app.store.change_announcements().await.unwrap();
+        let retried = huichang_store::door_times::RETRIED.load(std::sync::atomic::Ordering::Relaxed);
         let app = Arc::new(app);
         let attempts: Vec<_> = doors.iter()
             .flat_map(|(_, room, ids, ..)| ids.iter().map(move |id| (room.clone(), id.clone())))
@@ -199,6 +202,8 @@ on_both_stores! {
             let audit = app.get(&format!("/api/v1/events/{event_id}/audit?limit=100"), &app.admin).await.expect(200);
             assert_eq!(audit.as_array().unwrap().iter().filter(|e| e["action"] == "checkin.created").count(), 20);
         }
+        // No batch failed (a deadlock between the writers would): each was written whole.
+        assert_eq!(huichang_store::door_times::RETRIED.load(std::sync::atomic::Ordering::Relaxed), retried);
         // Where other instances listen (PostgreSQL), each event was announced to them.
         if let Some(announcements) = announcements.as_mut() {
             let mut heard = std::collections::HashSet::new();
@@ -431,6 +436,58 @@ on_both_stores! {
         assert_eq!(raised["moved_online"], json!([]));
         assert_eq!(app.get(&list_path, token).await.expect(200)["attendees"][150]["participation"], "online");
         app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 0}))).await.expect_problem(422, "invalid_room");
+    }
+
+    async fn a_cut_of_panzhihuas_hall_moves_the_public_then_the_latest_delegates_and_never_the_programme(app: TestApp) {
+        // 300 registered: 20 leaders, 11 speakers and awardees, 10 staff, 30 press, 129
+        // delegates, 100 public; the list sent in that order, then the delegates' last rows
+        // sent again later as a second list (added more recently).
+        let event = app.create_event(48).await;
+        let body = json!({"name": "攀枝花市主会场", "kind": "branch", "region": "四川", "contact_email": "pzh@example.cn",
+            "rooms": [{"name": "攀枝花市大礼堂", "capacity": 300}]});
+        let created = app.post(&format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()), &app.admin, &body).await.expect(201);
+        let (venue, room) = (created["id"].as_str().unwrap(), created["rooms"][0]["id"].as_str().unwrap());
+        let token = created["coordinator_token"].as_str().unwrap();
+        let groups = [("领导", "leader", 20), ("发言代表", "speaker", 6), ("受表彰代表", "awardee", 5), ("工作人员", "staff", 10),
+            ("媒体记者", "press", 30), ("参会代表", "delegate", 129), ("群众", "public", 100)];
+        let mut rows = Vec::new();
+        for (word, code, n) in groups {
+            for i in 0..n {
+                // The Chinese word or the code: both are read.
+                let category = if i % 2 == 0 { word } else { code };
+                rows.push(json!({"name": format!("{word}{i:03}"), "organization": "攀枝花市", "title": "—",
+                    "phone": format!("139{:08}", rows.len()), "category": category}));
+            }
+        }
+        let list_path = format!("/api/v1/venues/{venue}/registration");
+        app.put(&list_path, token, &list(rows.clone())).await.expect(200);
+        let sent = app.put(&list_path, token, &list(rows)).await.expect(200);
+        let by_category = |list: &Value, category: &str, participation: &str| list["attendees"].as_array().unwrap().iter()
+            .filter(|a| a["category"] == category && a["participation"] == participation).count();
+        assert_eq!((by_category(&sent, "speaker", "onsite"), by_category(&sent, "public", "onsite")), (6, 100));
+
+        // Fewer seats than the 41 who never move: refused, and nothing changes.
+        let refused = app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 40}))).await;
+        refused.expect_problem(409, "capacity_below_required");
+        assert_eq!(refused.body["required"], 41);
+        let unchanged = app.get(&list_path, token).await.expect(200);
+        assert_eq!(unchanged["attendees"], sent["attendees"]);
+        assert_eq!(app.get(&format!("/api/v1/venues/{venue}"), &app.admin).await.expect(200)["rooms"][0]["capacity"], 300);
+
+        let cut = app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 100}))).await.expect(200);
+        assert_eq!(cut["moved_online"].as_array().unwrap().len(), 200);
+        let after = app.get(&list_path, token).await.expect(200);
+        assert_eq!(by_category(&after, "public", "online"), 100, "the public first");
+        assert_eq!(by_category(&after, "delegate", "online"), 100);
+        assert_eq!(by_category(&after, "press", "onsite"), 30, "the press stays");
+        for required in ["leader", "speaker", "awardee", "staff"] {
+            assert_eq!(by_category(&after, required, "online"), 0, "{required} never moves");
+        }
+        // The delegates who stay are the first 29 of the list: the 100 moved were added last.
+        let staying: Vec<&str> = after["attendees"].as_array().unwrap().iter()
+            .filter(|a| a["category"] == "delegate" && a["participation"] == "onsite")
+            .map(|a| a["name"].as_str().unwrap()).collect();
+        assert_eq!(staying, (0..29).map(|i| format!("参会代表{i:03}")).collect::<Vec<_>>());
     }
 
     async fn a_test_older_than_48h_before_the_start_is_refused(app: TestApp) {

@@ -63,7 +63,7 @@ on_both_stores! {
         app.post(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator, &serde_json::json!({"attendee_id": listed["attendees"][0]["id"]})).await.expect(201);
         let metrics = app.request(Method::GET, "/metrics", None, None).await.text();
         // The histograms are the process's (every server of this test process adds to them).
-        for phase in ["waiting", "statements", "commit"] {
+        for phase in ["waiting", "statements", "seats", "event_rows", "commit"] {
             let count = metrics
                 .lines()
                 .find_map(|line| line.strip_prefix(&format!("huichang_checkin_seconds_count{{phase=\"{phase}\"}} ")))

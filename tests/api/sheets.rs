@@ -256,20 +256,23 @@ on_both_stores! {
         let mut xml = String::new();
         archive.by_name("xl/worksheets/sheet1.xml").unwrap().read_to_string(&mut xml).unwrap();
         assert!(xml.contains(r#"type="textLength""#) && xml.contains("现场,线上"), "{xml}");
+        assert!(xml.contains("领导,嘉宾,发言代表,受表彰代表,工作人员,媒体记者,参会代表,群众"), "a 类别 list: {xml}");
+        assert_eq!(sheet.cell(5, 7), "类别 Category");
 
         // Filled in as a person would (technician block and two people), it imports as it is.
         let mut rows: Vec<Vec<String>> = sheet.rows.clone();
         rows[3][1] = "付宇豪".into();
         rows[3].resize(6, String::new());
         rows[3][5] = "18500219116".into();
-        rows[6] = vec!["1".into(), "王立".into(), "四川省教育厅".into(), "处长".into(), "13800000000".into(), String::new(), "现场".into()];
-        rows[7] = vec!["2".into(), "李娜".into(), "四川省教育厅".into(), "科员".into(), "13800000001".into(), String::new(), "线上".into()];
+        rows[6] = vec!["1".into(), "王立".into(), "四川省教育厅".into(), "处长".into(), "13800000000".into(), String::new(), "现场".into(), "领导".into()];
+        rows[7] = vec!["2".into(), "李娜".into(), "四川省教育厅".into(), "科员".into(), "13800000001".into(), String::new(), "线上".into(), String::new()];
         let filled: Vec<Vec<&str>> = rows.iter().map(|r| r.iter().map(String::as_str).collect()).collect();
         let text = csv(&filled);
         let (status, body) = upload(&app, &format!("/api/v1/venues/{}/registration/import", venue.id), &venue.coordinator, "回执.csv", text.into_bytes(), &[]).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(people(&body).len(), 2);
         assert_eq!(body["attendees"][1]["participation"], "online");
+        assert_eq!((&body["attendees"][0]["category"], &body["attendees"][1]["category"]), (&json!("leader"), &json!("delegate")), "a blank 类别 is a delegate");
         let (status, _, _) = download(&app, &format!("/api/v1/venues/{}/registration/template.xlsx", venue.id), &venue.technician).await;
         assert_eq!(status, 403);
     }
@@ -290,7 +293,7 @@ on_both_stores! {
         assert!(text.starts_with('\u{FEFF}'), "a BOM for Excel");
         assert_eq!(text.lines().count(), 1 + 3);
         assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点击\"\")\""), "{text}");
-        assert!(text.contains("四川省分会场,四川省分会场,参会人0,四川省教育厅,处长,13800000000,,现场 onsite,已报名 registered"), "{text}");
+        assert!(text.contains("四川省分会场,四川省分会场,参会人0,四川省教育厅,处长,13800000000,,现场 onsite,参会代表,已报名 registered"), "{text}");
 
         let (status, _, xlsx_bytes) = download(&app, &format!("/api/v1/events/{event_id}/registrations.xlsx"), &app.admin).await;
         assert_eq!(status, 200);

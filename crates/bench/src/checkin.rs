@@ -153,7 +153,10 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
             json!({"count": total, "p50_ms": at(0.5), "p99_ms": at(0.99), "p999_ms": at(0.999)}),
         );
     }
-    println!("checkin phases (check-ins waiting for a writer; per batch: statements, commit): {}", line.join("; "));
+    println!(
+        "checkin phases (per check-in: waiting for a writer; per batch: statements, of which the seats and the events' rows, and the commit): {}",
+        line.join("; ")
+    );
     summary["phases"] = Value::Object(phases);
     if let Some(url) = database_url {
         let raw = pgbench(url, setup)?;

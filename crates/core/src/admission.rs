@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::field::Report;
+use crate::registration::Category;
 
 /// What an attendee must show at the door, e.g. a health code, or a test taken within 48 hours
 /// before the start (`valid_for` counts back from `starts_at`).
@@ -168,15 +169,32 @@ pub struct OnSite {
     pub added_at: DateTime<Utc>,
     /// The row of the list they came with.
     pub position: i64,
+    pub category: Category,
 }
 
-/// Who moves online when only `seats` remain for `people`: those added last, most recently
-/// added first; within one list, later rows count as later. Nobody moves while all fit.
-pub fn moved_online(people: &[OnSite], seats: i64) -> Vec<Uuid> {
+/// Seats cannot be cut to `seats`: more people who never move online are on site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{required} people who cannot move online (leaders, speakers, awardees, staff) are on site, more than the {seats} seats"
+)]
+pub struct BelowRequired {
+    pub required: usize,
+    pub seats: i64,
+}
+
+/// Who moves online when only `seats` remain for `people`: by category (the public, then
+/// delegates, then the press, then guests), and within one, those added last first (within one
+/// list, later rows count as later). Nobody moves while all fit; leaders, speakers, awardees
+/// and staff never move, so a cut below their number is refused.
+pub fn moved_online(people: &[OnSite], seats: i64) -> Result<Vec<Uuid>, BelowRequired> {
     let excess = usize::try_from(people.len() as i64 - seats.max(0)).unwrap_or(0);
-    let mut latest_first = people.to_vec();
-    latest_first.sort_by_key(|p| std::cmp::Reverse((p.added_at, p.position, p.attendee_id)));
-    latest_first.into_iter().take(excess).map(|p| p.attendee_id).collect()
+    let mut movable: Vec<(u8, &OnSite)> =
+        people.iter().filter_map(|p| p.category.moves_online().map(|rank| (rank, p))).collect();
+    if movable.len() < excess {
+        return Err(BelowRequired { required: people.len() - movable.len(), seats });
+    }
+    movable.sort_by_key(|&(rank, p)| (rank, std::cmp::Reverse((p.added_at, p.position, p.attendee_id))));
+    Ok(movable.into_iter().take(excess).map(|(_, p)| p.attendee_id).collect())
 }
 
 #[cfg(test)]
@@ -248,8 +266,12 @@ mod tests {
 
     #[test]
     fn a_cut_moves_the_people_added_last() {
-        let person =
-            |n: u128, added: &str, position| OnSite { attendee_id: Uuid::from_u128(n), added_at: at(added), position };
+        let person = |n: u128, added: &str, position| OnSite {
+            attendee_id: Uuid::from_u128(n),
+            added_at: at(added),
+            position,
+            category: Category::Delegate,
+        };
         let people = [
             person(1, "2021-11-01T10:00:00+08:00", 0),
             person(2, "2021-11-01T10:00:00+08:00", 1),
@@ -257,11 +279,41 @@ mod tests {
             person(4, "2021-11-02T10:00:00+08:00", 0),
         ];
         let ids = |ns: &[u128]| ns.iter().map(|&n| Uuid::from_u128(n)).collect::<Vec<_>>();
-        assert_eq!(moved_online(&people, 4), ids(&[]));
-        assert_eq!(moved_online(&people, 9), ids(&[]));
-        assert_eq!(moved_online(&people, 2), ids(&[3, 4]));
-        assert_eq!(moved_online(&people, 1), ids(&[3, 4, 2]));
-        assert_eq!(moved_online(&people, 0), ids(&[3, 4, 2, 1]));
+        assert_eq!(moved_online(&people, 4), Ok(ids(&[])));
+        assert_eq!(moved_online(&people, 9), Ok(ids(&[])));
+        assert_eq!(moved_online(&people, 2), Ok(ids(&[3, 4])));
+        assert_eq!(moved_online(&people, 1), Ok(ids(&[3, 4, 2])));
+        assert_eq!(moved_online(&people, 0), Ok(ids(&[3, 4, 2, 1])));
+    }
+
+    #[test]
+    fn a_cut_moves_by_category_first_and_never_those_on_the_programme() {
+        let person = |n: u128, added: &str, category| OnSite {
+            attendee_id: Uuid::from_u128(n),
+            added_at: at(added),
+            position: 0,
+            category,
+        };
+        let early = "2021-11-01T10:00:00+08:00";
+        let late = "2021-11-05T10:00:00+08:00";
+        let people = [
+            person(1, late, Category::Leader),
+            person(2, late, Category::Guest),
+            person(3, early, Category::Press),
+            person(4, late, Category::Delegate),
+            person(5, early, Category::Delegate),
+            person(6, early, Category::Public),
+            person(7, late, Category::Staff),
+            person(8, late, Category::Speaker),
+            person(9, late, Category::Awardee),
+        ];
+        let ids = |ns: &[u128]| ns.iter().map(|&n| Uuid::from_u128(n)).collect::<Vec<_>>();
+        // The public, the delegates (latest first), the press, then guests.
+        assert_eq!(moved_online(&people, 8), Ok(ids(&[6])));
+        assert_eq!(moved_online(&people, 6), Ok(ids(&[6, 4, 5])));
+        assert_eq!(moved_online(&people, 4), Ok(ids(&[6, 4, 5, 3, 2])));
+        // Four never move: a cut below them is refused, whatever else is movable.
+        assert_eq!(moved_online(&people, 3), Err(BelowRequired { required: 4, seats: 3 }));
     }
 
     #[test]

@@ -37,6 +37,88 @@ impl Participation {
     }
 }
 
+/// Who a person is at the meeting. It decides who moves online first when seats are cut
+/// ([`Category::moves_online`]); the people on the programme and those who run it never move.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// 领导
+    Leader,
+    /// 嘉宾
+    Guest,
+    /// 发言代表
+    Speaker,
+    /// 受表彰代表
+    Awardee,
+    /// 工作人员
+    Staff,
+    /// 媒体记者
+    Press,
+    /// 参会代表
+    #[default]
+    Delegate,
+    /// 群众
+    Public,
+}
+
+impl Category {
+    pub const ALL: [Category; 8] = [
+        Category::Leader,
+        Category::Guest,
+        Category::Speaker,
+        Category::Awardee,
+        Category::Staff,
+        Category::Press,
+        Category::Delegate,
+        Category::Public,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Leader => "leader",
+            Category::Guest => "guest",
+            Category::Speaker => "speaker",
+            Category::Awardee => "awardee",
+            Category::Staff => "staff",
+            Category::Press => "press",
+            Category::Delegate => "delegate",
+            Category::Public => "public",
+        }
+    }
+
+    /// The word of the notices, as the template and the pages write it.
+    pub fn chinese(self) -> &'static str {
+        match self {
+            Category::Leader => "领导",
+            Category::Guest => "嘉宾",
+            Category::Speaker => "发言代表",
+            Category::Awardee => "受表彰代表",
+            Category::Staff => "工作人员",
+            Category::Press => "媒体记者",
+            Category::Delegate => "参会代表",
+            Category::Public => "群众",
+        }
+    }
+
+    /// The code or the Chinese word (as typed into a receipt, with or without spaces).
+    pub fn parse(text: &str) -> Option<Self> {
+        let text: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+        Category::ALL.into_iter().find(|c| c.as_str().eq_ignore_ascii_case(&text) || c.chinese() == text)
+    }
+
+    /// When seats are cut, the order in which people move online (0 first); `None` for those
+    /// who never move: leaders, speakers, awardees and staff.
+    pub fn moves_online(self) -> Option<u8> {
+        match self {
+            Category::Public => Some(0),
+            Category::Delegate => Some(1),
+            Category::Press => Some(2),
+            Category::Guest => Some(3),
+            Category::Leader | Category::Speaker | Category::Awardee | Category::Staff => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum AttendeeStatus {
@@ -77,6 +159,8 @@ pub struct AttendeeInput {
     pub email: Option<String>,
     /// Left out: on site when new, unchanged when already on the list.
     pub participation: Option<Participation>,
+    /// Left out: a delegate when new, unchanged when already on the list.
+    pub category: Option<Category>,
 }
 
 /// A validated submission.
@@ -110,6 +194,9 @@ pub struct AttendeeBody {
     pub phone: String,
     pub email: Option<String>,
     pub participation: Option<Participation>,
+    /// `leader`, `guest`, `speaker`, `awardee`, `staff`, `press`, `delegate` or `public` (or the
+    /// Chinese word); left out, a new person is a delegate and a known one keeps theirs.
+    pub category: Option<Category>,
 }
 
 /// Reads a submission from JSON, reporting every bad field of every row.
@@ -212,6 +299,19 @@ pub fn parse_attendee(value: &Value, mut report: impl FnMut(&str, String)) -> Op
             None
         }
     };
+    let category = match object.get("category") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Some(None),
+        Some(Value::String(s)) => Category::parse(s).map(Some).or_else(|| {
+            let words: Vec<&str> = Category::ALL.iter().map(|c| c.chinese()).collect();
+            report("category", format!("'{s}' is not one of {}", words.join("、")));
+            None
+        }),
+        Some(_) => {
+            report("category", "must be a string".into());
+            None
+        }
+    };
     Some(AttendeeInput {
         name: name?,
         organization: organization?,
@@ -219,6 +319,7 @@ pub fn parse_attendee(value: &Value, mut report: impl FnMut(&str, String)) -> Op
         phone: phone?,
         email: email?,
         participation: participation?,
+        category: category?,
     })
 }
 
@@ -248,11 +349,17 @@ pub struct StoredAttendee {
     pub phone: String,
     pub email: Option<String>,
     pub participation: Participation,
+    pub category: Category,
 }
 
 impl StoredAttendee {
-    /// The person `input` describes, under `id`, coming as `participation`.
-    pub fn from_input(id: Uuid, input: &AttendeeInput, participation: Participation) -> StoredAttendee {
+    /// The person `input` describes, under `id`, coming as `participation`, as `category`.
+    pub fn from_input(
+        id: Uuid,
+        input: &AttendeeInput,
+        participation: Participation,
+        category: Category,
+    ) -> StoredAttendee {
         StoredAttendee {
             id,
             name: input.name.clone(),
@@ -261,6 +368,7 @@ impl StoredAttendee {
             phone: input.phone.clone(),
             email: input.email.clone(),
             participation,
+            category,
         }
     }
 }
@@ -306,11 +414,13 @@ pub fn merge(
             let existing = by_person.get(&(input.name.as_str(), input.phone.as_str()));
             let participation =
                 input.participation.or(existing.map(|e| e.participation)).unwrap_or(Participation::Onsite);
+            let category = input.category.or(existing.map(|e| e.category)).unwrap_or_default();
             MergedRow {
                 attendee: StoredAttendee::from_input(
                     existing.map(|e| e.id).unwrap_or_else(&mut new_id),
                     input,
                     participation,
+                    category,
                 ),
                 is_new: existing.is_none(),
             }
@@ -365,6 +475,7 @@ pub struct AttendeeView {
     pub phone: String,
     pub email: Option<String>,
     pub participation: Participation,
+    pub category: Category,
     pub status: AttendeeStatus,
     /// The attendee this one replaced, if any.
     pub replaces: Option<Uuid>,
@@ -493,6 +604,45 @@ mod tests {
         let again =
             merge(&stored(&first), None, &submission(vec![row("王立", "13800000000")]), 0, Uuid::new_v4).unwrap();
         assert_eq!(again.rows[0].attendee.participation, Participation::Online);
+    }
+
+    #[test]
+    fn a_category_is_read_as_its_code_or_the_notices_word() {
+        for category in Category::ALL {
+            assert_eq!(Category::parse(category.as_str()), Some(category));
+            assert_eq!(Category::parse(category.chinese()), Some(category));
+        }
+        assert_eq!(Category::parse(" 受表彰 代表 "), Some(Category::Awardee));
+        assert_eq!(Category::parse("PRESS"), Some(Category::Press));
+        assert_eq!(Category::parse("观众"), None);
+        let rows = vec![
+            json!({"name": "王立", "organization": "四川省教育厅", "title": "处长", "phone": "13800000000", "category": "观众"}),
+        ];
+        let errors =
+            parse_submission(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": rows}))
+                .unwrap_err();
+        assert_eq!((errors[0].row, errors[0].field.as_str()), (Some(0), "category"));
+        assert!(errors[0].message.contains("受表彰代表"), "{}", errors[0].message);
+    }
+
+    #[test]
+    fn a_list_sent_again_without_categories_keeps_each_persons() {
+        let body = |category: Option<&str>| {
+            let mut row =
+                json!({"name": "王立", "organization": "四川省教育厅", "title": "处长", "phone": "13800000000"});
+            if let Some(category) = category {
+                row["category"] = json!(category);
+            }
+            parse_submission(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": [row]}))
+                .unwrap()
+        };
+        let first = merge(&[], None, &body(Some("领导")), 10, Uuid::now_v7).unwrap();
+        assert_eq!(first.rows[0].attendee.category, Category::Leader);
+        let stored = [first.rows[0].attendee.clone()];
+        let again = merge(&stored, None, &body(None), 10, Uuid::now_v7).unwrap();
+        assert_eq!((again.rows[0].attendee.category, again.rows[0].is_new), (Category::Leader, false));
+        let new = merge(&[], None, &body(None), 10, Uuid::now_v7).unwrap();
+        assert_eq!(new.rows[0].attendee.category, Category::Delegate, "a new person is a delegate");
     }
 }
 

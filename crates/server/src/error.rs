@@ -111,6 +111,15 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyRevoked => {
                 ApiError::new(StatusCode::CONFLICT, "already_revoked", "this token was already revoked")
             }
+            StoreError::CapacityBelowRequired { required } => ApiError::new(
+                StatusCode::CONFLICT,
+                "capacity_below_required",
+                format!(
+                    "{required} people on site never move online (leaders, speakers, awardees and staff): \
+                     keep at least {required} seats, or change their category or participation first"
+                ),
+            )
+            .with("required", required),
             StoreError::AlreadyReplaced => {
                 ApiError::new(StatusCode::CONFLICT, "already_replaced", "this attendee was already replaced")
             }

@@ -90,9 +90,15 @@ impl Metrics {
 
 /// The door's batch writers: where a check-in's time goes (`huichang_store::door_times`).
 fn render_door(out: &mut String) {
-    use huichang_store::door_times::{BOUNDS, COMMIT, STATEMENTS, WAITING};
-    out.push_str("# HELP huichang_checkin_seconds Check-ins at the door: waiting for a writer (per check-in), the batch's statements and its commit (per batch).\n# TYPE huichang_checkin_seconds histogram\n");
-    for (phase, histogram) in [("waiting", &WAITING), ("statements", &STATEMENTS), ("commit", &COMMIT)] {
+    use huichang_store::door_times::{BOUNDS, COMMIT, EVENT_ROWS, SEATS, STATEMENTS, WAITING};
+    out.push_str("# HELP huichang_checkin_seconds Check-ins at the door: waiting for a writer (per check-in); per batch, its statements, of which its seats and its events' rows, and its commit.\n# TYPE huichang_checkin_seconds histogram\n");
+    for (phase, histogram) in [
+        ("waiting", &WAITING),
+        ("statements", &STATEMENTS),
+        ("seats", &SEATS),
+        ("event_rows", &EVENT_ROWS),
+        ("commit", &COMMIT),
+    ] {
         let reading = histogram.read();
         for (bound, count) in BOUNDS.iter().zip(reading.cumulative) {
             let _ = writeln!(out, "huichang_checkin_seconds_bucket{{phase=\"{phase}\",le=\"{bound}\"}} {count}");
@@ -101,6 +107,11 @@ fn render_door(out: &mut String) {
         let _ = writeln!(out, "huichang_checkin_seconds_sum{{phase=\"{phase}\"}} {}", reading.seconds);
         let _ = writeln!(out, "huichang_checkin_seconds_count{{phase=\"{phase}\"}} {}", reading.count);
     }
+    let _ = writeln!(
+        out,
+        "# HELP huichang_checkin_batches_retried_total Batches of check-ins whose transaction failed, each check-in then tried alone.\n# TYPE huichang_checkin_batches_retried_total counter\nhuichang_checkin_batches_retried_total {}",
+        huichang_store::door_times::RETRIED.load(std::sync::atomic::Ordering::Relaxed)
+    );
 }
 
 /// Records every request under its route pattern (`/api/v1/venues/{venue}`), never its raw

@@ -9,7 +9,7 @@ use serde_json::{Map, Value, json};
 use crate::read::{Sheet, normalise};
 
 /// The fields of an attendee, as the JSON body names them.
-pub const FIELDS: [&str; 6] = ["name", "organization", "title", "phone", "email", "participation"];
+pub const FIELDS: [&str; 7] = ["name", "organization", "title", "phone", "email", "participation", "category"];
 
 /// A header cell's field: the header as written, NFKC, lower case, without spaces, `*` marks or
 /// a parenthesised note (`手机号码（必填）`).
@@ -24,7 +24,7 @@ pub fn field_of_header(header: &str) -> Option<&'static str> {
             _ => {}
         }
     }
-    const NAMES: [(&str, &[&str]); 7] = [
+    const NAMES: [(&str, &[&str]); 8] = [
         ("venue", &["会场", "分会场", "会场名称", "venue"]),
         ("name", &["姓名", "name", "参会人员", "参会人", "参会人员姓名", "fullname"]),
         ("organization", &["单位", "工作单位", "单位名称", "所在单位", "organization", "organisation", "unit"]),
@@ -35,6 +35,7 @@ pub fn field_of_header(header: &str) -> Option<&'static str> {
         ),
         ("email", &["邮箱", "电子邮箱", "电子邮件", "email", "e-mail", "mail"]),
         ("participation", &["参会方式", "参会形式", "participation", "attendance"]),
+        ("category", &["类别", "人员类别", "参会类别", "身份", "category"]),
     ];
     if let Some((field, _)) = NAMES.iter().find(|(_, names)| names.contains(&key.as_str())) {
         return Some(field);
@@ -48,6 +49,7 @@ pub fn field_of_header(header: &str) -> Option<&'static str> {
         ("电话", "phone"),
         ("邮箱", "email"),
         ("参会方式", "participation"),
+        ("类别", "category"),
     ]
     .into_iter()
     .find(|(word, _)| key.starts_with(word))
@@ -197,7 +199,7 @@ pub fn parse_receipt(sheet: &Sheet, technician: Option<(String, String)>) -> Res
             let Some(text) = value(field) else { continue };
             let entry = match field {
                 "email" if text.is_empty() => Value::Null,
-                "participation" if text.is_empty() => continue,
+                "participation" | "category" if text.is_empty() => continue,
                 "participation" => Value::String(participation(&text)),
                 _ => Value::String(text),
             };

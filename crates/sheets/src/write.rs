@@ -2,11 +2,20 @@
 //! organiser's consolidated list. Every cell a person typed is written as text, never as a
 //! formula; in CSV, where a reader may take `=…` for a formula, such a cell is made inert.
 
+use huichang_core::registration::Category;
 use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 /// The receipt's columns, as the importer reads them back.
-const RECEIPT_HEADERS: [&str; 7] =
-    ["序号 No.", "姓名 Name", "单位 Organization", "职务 Title", "手机 Phone", "邮箱 Email", "参会方式 Participation"];
+const RECEIPT_HEADERS: [&str; 8] = [
+    "序号 No.",
+    "姓名 Name",
+    "单位 Organization",
+    "职务 Title",
+    "手机 Phone",
+    "邮箱 Email",
+    "参会方式 Participation",
+    "类别 Category",
+];
 
 /// What a venue's receipt template says about it.
 pub struct TemplateInfo<'a> {
@@ -62,7 +71,10 @@ pub fn receipt_template(info: &TemplateInfo) -> Result<Vec<u8>, String> {
     sheet.add_data_validation(3, 5, 3, 5, &phone).map_err(error)?;
     let participation = DataValidation::new().allow_list_strings(&["现场", "线上"]).map_err(error)?;
     sheet.add_data_validation(first, 6, end, 6, &participation).map_err(error)?;
-    for (column, width) in [(0, 8.0), (1, 14.0), (2, 30.0), (3, 16.0), (4, 16.0), (5, 24.0), (6, 14.0)] {
+    let categories: Vec<&str> = Category::ALL.iter().map(|c| c.chinese()).collect();
+    let category = DataValidation::new().allow_list_strings(&categories).map_err(error)?;
+    sheet.add_data_validation(first, 7, end, 7, &category).map_err(error)?;
+    for (column, width) in [(0, 8.0), (1, 14.0), (2, 30.0), (3, 16.0), (4, 16.0), (5, 24.0), (6, 14.0), (7, 14.0)] {
         sheet.set_column_width(column, width).map_err(error)?;
     }
     sheet.set_freeze_panes(header_row + 1, 0).map_err(error)?;
@@ -88,13 +100,23 @@ pub struct AttendeeExport {
     pub phone: String,
     pub email: String,
     pub participation: String,
+    pub category: String,
     pub status: String,
 }
 
 impl AttendeeExport {
     /// The cells of the person's row, in the order of the list's columns.
-    fn cells(&self) -> [&str; 7] {
-        [&self.name, &self.organization, &self.title, &self.phone, &self.email, &self.participation, &self.status]
+    fn cells(&self) -> [&str; 8] {
+        [
+            &self.name,
+            &self.organization,
+            &self.title,
+            &self.phone,
+            &self.email,
+            &self.participation,
+            &self.category,
+            &self.status,
+        ]
     }
 }
 
@@ -107,7 +129,7 @@ const SUMMARY_HEADERS: [&str; 7] = [
     "视频调试 Video check",
     "逾期 Late",
 ];
-const LIST_HEADERS: [&str; 8] = [
+const LIST_HEADERS: [&str; 9] = [
     "序号 No.",
     "姓名 Name",
     "单位 Organization",
@@ -115,6 +137,7 @@ const LIST_HEADERS: [&str; 8] = [
     "手机 Phone",
     "邮箱 Email",
     "参会方式 Participation",
+    "类别 Category",
     "状态 Status",
 ];
 
@@ -156,7 +179,9 @@ pub fn registrations_workbook(venues: &[VenueExport]) -> Result<Vec<u8>, String>
                 sheet.write_string(row, column as u16 + 1, text).map_err(error)?;
             }
         }
-        for (column, width) in [(0, 6.0), (1, 12.0), (2, 28.0), (3, 14.0), (4, 15.0), (5, 24.0), (6, 10.0), (7, 10.0)] {
+        for (column, width) in
+            [(0, 6.0), (1, 12.0), (2, 28.0), (3, 14.0), (4, 15.0), (5, 24.0), (6, 10.0), (7, 12.0), (8, 10.0)]
+        {
             sheet.set_column_width(column, width).map_err(error)?;
         }
         sheet.set_freeze_panes(1, 0).map_err(error)?;

@@ -1,6 +1,7 @@
 //! Where a check-in's time goes in the door's batch writers, for `/metrics`: waiting for a
-//! writer to take it, the batch's statements and the batch's commit. A slow check-in's time is
-//! the sum of the three, so a tail can be traced to the queue, the statements or the WAL flush.
+//! writer to take it, the batch's statements (of which: its seats and its events' rows, where it
+//! may wait for another batch's commit) and the batch's commit. A slow check-in's time is the sum of these, so a tail can be traced to the
+//! queue, a hot row, the other statements or the WAL flush.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -61,5 +62,15 @@ impl Histogram {
 pub static WAITING: Histogram = Histogram::new();
 /// Per batch: from `BEGIN` (a connection of the pool included) to just before the commit.
 pub static STATEMENTS: Histogram = Histogram::new();
+/// Per batch, of its statements: taking its seats, one room row each, which waits while another
+/// batch holds the room's row to its commit.
+pub static SEATS: Histogram = Histogram::new();
+/// Per batch, of its statements: taking its events' rows for their `seq`, which waits while
+/// another batch of the same event holds them to its commit.
+pub static EVENT_ROWS: Histogram = Histogram::new();
 /// Per batch: the commit, with its WAL flush on PostgreSQL.
 pub static COMMIT: Histogram = Histogram::new();
+
+/// Batches whose transaction failed (the database, or a deadlock with another instance's batch),
+/// each of whose check-ins was then tried again on its own.
+pub static RETRIED: AtomicU64 = AtomicU64::new(0);

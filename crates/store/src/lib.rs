@@ -35,6 +35,10 @@ pub enum StoreError {
     OverCapacity(#[from] OverCapacity),
     #[error("the attendee was already replaced")]
     AlreadyReplaced,
+    /// A capacity cut would have to move online people who never move (leaders, speakers,
+    /// awardees, staff): `required` of them are on site.
+    #[error("{required} people who cannot move online are on site")]
+    CapacityBelowRequired { required: usize },
     #[error("{0} is already on the list")]
     AlreadyOnList(String),
     /// The door refuses the person (`huichang_core::admission::admit`).

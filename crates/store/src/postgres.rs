@@ -93,9 +93,11 @@ impl PostgresStore {
 const CHANGES_CHANNEL: &str = "huichang_changes";
 const ANNOUNCE_CHANGE: Option<&str> = Some("SELECT pg_notify('huichang_changes', $1)");
 /// The events of a batch of check-ins, locked in id order (a lock taken above the sort) and
-/// announced, in one statement; `{ids}` stands for their ids.
+/// announced, in one statement; `{ids}` stands for their ids. The lock is the one an `UPDATE`
+/// takes, which rows referring to the event (audit entries, changes) do not wait for: the batch
+/// has inserted its audit entries already, holding their key-share locks of these rows.
 const LOCK_AND_ANNOUNCE_EVENTS: Option<&str> = Some(
-    "SELECT pg_notify('huichang_changes', CAST(id AS TEXT)) FROM events WHERE id IN ({ids}) ORDER BY id FOR UPDATE",
+    "SELECT pg_notify('huichang_changes', CAST(id AS TEXT)) FROM events WHERE id IN ({ids}) ORDER BY id FOR NO KEY UPDATE",
 );
 
 /// Serialises the changes to one venue's list (a submission, a replacement, a capacity cut) until

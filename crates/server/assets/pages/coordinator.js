@@ -29,6 +29,15 @@
     col_phone: ["手机", "Phone"],
     col_email: ["邮箱", "Email"],
     col_participation: ["参会方式", "Attends"],
+    col_category: ["类别", "Category"],
+    category_leader: ["领导", "Leader"],
+    category_guest: ["嘉宾", "Guest"],
+    category_speaker: ["发言代表", "Speaker"],
+    category_awardee: ["受表彰代表", "Awardee"],
+    category_staff: ["工作人员", "Staff"],
+    category_press: ["媒体记者", "Press"],
+    category_delegate: ["参会代表", "Delegate"],
+    category_public: ["群众", "Public"],
     col_problems: ["问题", "Problems"],
     onsite: ["现场", "on site"],
     online_part: ["线上", "online"],
@@ -54,6 +63,8 @@
   const venueId = HC.data.venue;
   const eventId = HC.data.event;
   const FIELDS = ["name", "organization", "title", "phone", "email"];
+  // In the order of the notices; a cut of seats moves the public first and never the first five.
+  const CATEGORIES = ["leader", "guest", "speaker", "awardee", "staff", "press", "delegate", "public"];
   const state = { venue: null, registration: null, deadlines: [], done: [], rows: [] };
 
   const summary = el("section", { class: "card", id: "venue" }, t("loading"));
@@ -72,7 +83,7 @@
     el("div", { class: "table-scroll" },
       el("table", { id: "attendees" },
         el("thead", {}, el("tr", {}, el("th", {}, "#"), FIELDS.map((f) => el("th", {}, t(`col_${f}`))),
-          el("th", {}, t("col_participation")), el("th", {}, t("col_problems")), el("th", {}))),
+          el("th", {}, t("col_participation")), el("th", {}, t("col_category")), el("th", {}, t("col_problems")), el("th", {}))),
         body)),
     el("div", { class: "row" },
       el("button", { type: "button", id: "add-row", onclick: () => { state.rows.push(blank()); renderRows(); } }, t("add_row")),
@@ -117,7 +128,7 @@
   }
 
   function blank() {
-    return { id: null, name: "", organization: "", title: "", phone: "", email: "", participation: "onsite" };
+    return { id: null, name: "", organization: "", title: "", phone: "", email: "", participation: "onsite", category: "delegate" };
   }
 
   function renderSummary() {
@@ -237,12 +248,15 @@
       const participation = el("select", { name: "participation", onchange: (event) => { row.participation = event.target.value; } },
         el("option", { value: "onsite" }, t("onsite")), el("option", { value: "online" }, t("online_part")));
       participation.value = row.participation || "onsite";
+      const category = el("select", { name: "category", onchange: (event) => { row.category = event.target.value; } },
+        CATEGORIES.map((c) => el("option", { value: c }, t(`category_${c}`))));
+      category.value = row.category || "delegate";
       const problems = rowErrors.map((e) => el("div", {}, `${t(`col_${e.field}`) === `col_${e.field}` ? e.field : t(`col_${e.field}`)}：${HC.message(e.message)}`));
       const actions = el("td", { class: "actions" },
         el("button", { type: "button", class: "remove", onclick: () => { state.rows.splice(i, 1); renderRows(); } }, t("remove")),
         row.id && el("button", { type: "button", class: "replace", onclick: () => openReplace(i) }, t("replace")));
       return el("tr", { class: rowErrors.length ? "has-error" : null, dataset: { row: i } },
-        el("td", {}, i + 1), cells, el("td", {}, participation), el("td", { class: "problems" }, problems), actions);
+        el("td", {}, i + 1), cells, el("td", {}, participation), el("td", {}, category), el("td", { class: "problems" }, problems), actions);
     }));
   }
 
@@ -264,7 +278,7 @@
         banner(message, "bad", errors.length ? errors.map((e) => `${t(`col_${e.field}`)}：${HC.message(e.message)}`).join("；") : HC.problemText(reply.problem));
       }
     };
-    const form = el("tr", { class: "replace-form" }, el("td", { colspan: 9 },
+    const form = el("tr", { class: "replace-form" }, el("td", { colspan: 10 },
       el("div", { class: "row" }, el("b", {}, `${old.name} → ${t("replace_with")}`), inputs,
         el("button", { type: "button", class: "primary", onclick: send }, t("replace")),
         el("button", { type: "button", onclick: () => form.remove() }, t("cancel"))),
@@ -299,7 +313,7 @@
       technician: { name: technicianName.value, phone: technicianPhone.value },
       attendees: rows.map((r) => ({
         name: r.name, organization: r.organization, title: r.title, phone: r.phone,
-        email: r.email ? r.email : null, participation: r.participation || "onsite",
+        email: r.email ? r.email : null, participation: r.participation || "onsite", category: r.category || "delegate",
       })),
     };
     const button = document.getElementById("submit-list");

@@ -28,8 +28,10 @@ pub struct RoomPatch {
 #[utoipa::path(patch, path = "/api/v1/rooms/{room}", tag = "door", security(("bearer" = ["admin", "organiser"])),
     params(("room" = Uuid, Path, description = "The room id")), request_body = RoomPatch,
     responses((status = 200, description = "When the venue's capacity falls below its on-site attendees, the excess moves to \
-        online participation (most recently added first) and each is emailed the live-stream notice. Nothing is deleted; \
-        people inside stay inside.", body = CapacityChange),
+        online participation by category (`public`, then `delegate`, `press`, `guest`), the most recently added first in each, \
+        and each is emailed the live-stream notice. Nothing is deleted; people inside stay inside.", body = CapacityChange),
+        (status = 409, description = "`capacity_below_required`: more leaders, speakers, awardees and staff are on site than the \
+        seats (`required` says how many); nothing changes", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_room`", body = Problem, content_type = "application/problem+json")))]
 pub async fn set_capacity(
     State(state): State<AppState>,

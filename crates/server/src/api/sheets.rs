@@ -391,6 +391,7 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
                     Participation::Onsite => "现场 onsite".into(),
                     Participation::Online => "线上 online".into(),
                 },
+                category: a.category.chinese().into(),
                 status: match a.status {
                     huichang_core::registration::AttendeeStatus::Registered => "已报名 registered".into(),
                     huichang_core::registration::AttendeeStatus::Replaced => "已更换 replaced".into(),

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::admission::{self, OnSite, Refusal, Requirement};
 use huichang_core::event::{Event, local};
+use huichang_core::registration::Category;
 use huichang_core::role::Grant;
 use huichang_core::venue::{Approval, VenueKind};
 use serde_json::json;
@@ -38,6 +39,8 @@ pub(in super::super) struct CheckinBatcher {
 /// Check-ins one transaction carries at most.
 pub(super) const CHECKIN_BATCH: usize = 64;
 /// Transactions writing check-ins side by side: while one commits, the next gathers its batch.
+/// (One writer per room instead, so that no two batches wait for each other's room rows, was
+/// measured slower: check-ins waited for a busy writer while others idled, in smaller batches.)
 pub(super) const CHECKIN_WRITERS: usize = 4;
 
 /// A check-in waiting for its batch.
@@ -100,6 +103,7 @@ pub(super) async fn write_checkins(
                 let _ = batch.pop().map(|arrival| arrival.answer.send(Err(error)));
             }
             Err(_) => {
+                door_times::RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 for arrival in batch {
                     let answer = check_in_together(&pool, std::slice::from_ref(&arrival))
                         .await
@@ -128,6 +132,7 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
     let mut seated = Vec::new();
+    let seating = std::time::Instant::now();
     for i in order {
         let Some((place, facts)) = places[i].take() else { continue };
         match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
@@ -140,26 +145,17 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
             }
         }
     }
+    door_times::SEATS.observe(seating.elapsed());
     seated.sort_by_key(|&(event_id, i, ..)| (event_id, i));
     let events: Vec<(Uuid, i64)> =
         seated.chunk_by(|a, b| a.0 == b.0).map(|changes| (changes[0].0, changes.len() as i64)).collect();
     if !events.is_empty() {
         // Every event's changes in one statement each, however many events the batch spans (a
-        // national week's doors are thousands of events): their numbers, rows, audit entries.
-        let lasts = take_seqs(&mut tx, &events).await?;
-        let mut numbered = Vec::with_capacity(seated.len());
-        for changes in seated.chunk_by(|a, b| a.0 == b.0) {
-            let last = lasts.get(&changes[0].0).copied().ok_or(StoreError::NotFound)?;
-            numbered.extend(changes.iter().zip(last - changes.len() as i64 + 1..));
-        }
-        let mut rows = QueryBuilder::<Db>::new("INSERT INTO changes (event_id, seq, venue_id, what, at) ");
-        rows.push_values(&numbered, |mut row, &(&(event_id, _, venue_id, at, _), seq)| {
-            row.push_bind(event_id).push_bind(seq).push_bind(venue_id).push_bind("checkin.created").push_bind(at);
-        });
-        rows.build().execute(&mut *tx).await?;
-        let entries = numbered
+        // national week's doors are thousands of events): their audit entries first, which hold
+        // no row that others wait for, then their numbers and rows, from the events' rows.
+        let entries = seated
             .iter()
-            .map(|&(&(event_id, i, venue_id, at, _), _)| {
+            .map(|&(event_id, i, venue_id, at, _)| {
                 let Queued { room_id, attendee_id, actor, .. } = &batch[i];
                 let detail = json!({"room_id": room_id});
                 (
@@ -170,6 +166,19 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
             })
             .collect();
         insert_audit(&mut tx, entries).await?;
+        let numbering = std::time::Instant::now();
+        let lasts = take_seqs(&mut tx, &events).await?;
+        door_times::EVENT_ROWS.observe(numbering.elapsed());
+        let mut numbered = Vec::with_capacity(seated.len());
+        for changes in seated.chunk_by(|a, b| a.0 == b.0) {
+            let last = lasts.get(&changes[0].0).copied().ok_or(StoreError::NotFound)?;
+            numbered.extend(changes.iter().zip(last - changes.len() as i64 + 1..));
+        }
+        let mut rows = QueryBuilder::<Db>::new("INSERT INTO changes (event_id, seq, venue_id, what, at) ");
+        rows.push_values(&numbered, |mut row, &(&(event_id, _, venue_id, at, _), seq)| {
+            row.push_bind(event_id).push_bind(seq).push_bind(venue_id).push_bind("checkin.created").push_bind(at);
+        });
+        rows.build().execute(&mut *tx).await?;
         for &(_, i, _, at, tz) in &seated {
             let Queued { room_id, attendee_id, .. } = &batch[i];
             answers[i] =
@@ -587,7 +596,7 @@ pub(super) async fn set_room_capacity(
 /// `admission::moved_online` chooses them.
 async fn moved_online(tx: &mut Tx, venue_id: Uuid, seats: i64) -> Result<Vec<MovedOnline>> {
     let rows = sqlx::query(
-        "SELECT id, name, email, added_at, position FROM attendees
+        "SELECT id, name, email, added_at, position, category FROM attendees
          WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
     )
     .bind(venue_id)
@@ -597,11 +606,18 @@ async fn moved_online(tx: &mut Tx, venue_id: Uuid, seats: i64) -> Result<Vec<Mov
     let mut on_site = Vec::with_capacity(rows.len());
     for row in &rows {
         let attendee_id: Uuid = row.try_get("id")?;
-        on_site.push(OnSite { attendee_id, added_at: row.try_get("added_at")?, position: row.try_get("position")? });
+        on_site.push(OnSite {
+            attendee_id,
+            added_at: row.try_get("added_at")?,
+            position: row.try_get("position")?,
+            category: Category::parse(row.try_get("category")?).unwrap_or_default(),
+        });
         people
             .insert(attendee_id, MovedOnline { attendee_id, name: row.try_get("name")?, email: row.try_get("email")? });
     }
-    Ok(admission::moved_online(&on_site, seats).into_iter().filter_map(|id| people.remove(&id)).collect())
+    let moved = admission::moved_online(&on_site, seats)
+        .map_err(|below| StoreError::CapacityBelowRequired { required: below.required })?;
+    Ok(moved.into_iter().filter_map(|id| people.remove(&id)).collect())
 }
 
 /// Moves each person online and queues their notice, once per change (`seq`). Returns how

@@ -47,7 +47,7 @@ async fn onsite_count(tx: &mut Tx, venue_id: Uuid) -> Result<i64> {
 }
 
 pub(super) const ATTENDEE_COLUMNS: &str =
-    "id, name, organization, title, phone, email, participation, status, replaces";
+    "id, name, organization, title, phone, email, participation, category, status, replaces";
 
 /// The current list, replaced attendees after it, in list order.
 pub(super) async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result<RegistrationView> {
@@ -94,7 +94,7 @@ pub(super) async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result
     })
 }
 
-/// Rows of new attendees in one statement per chunk; 11 parameters a row stays far below
+/// Rows of new attendees in one statement per chunk; 12 parameters a row stays far below
 /// SQLite's and PostgreSQL's parameter limits.
 pub(super) async fn insert_attendees(
     tx: &mut Tx,
@@ -105,7 +105,7 @@ pub(super) async fn insert_attendees(
     let at = now();
     for chunk in rows.chunks(1000) {
         let mut insert = QueryBuilder::<Db>::new(
-            "INSERT INTO attendees (id, venue_id, name, organization, title, phone, email, participation, status, position, replaces, added_at) ",
+            "INSERT INTO attendees (id, venue_id, name, organization, title, phone, email, participation, category, status, position, replaces, added_at) ",
         );
         insert.push_values(chunk, |mut row, (position, a)| {
             row.push_bind(a.id)
@@ -116,6 +116,7 @@ pub(super) async fn insert_attendees(
                 .push_bind(a.phone.clone())
                 .push_bind(a.email.clone())
                 .push_bind(a.participation.as_str())
+                .push_bind(a.category.as_str())
                 .push_bind(AttendeeStatus::Registered.as_str())
                 .push_bind(*position as i64)
                 .push_bind(replaces)
@@ -226,7 +227,7 @@ async fn write_merged_rows(
             Some((old_position, old)) if *old_position == position && *old == a => {}
             Some(_) => {
                 sqlx::query(
-                    "UPDATE attendees SET organization = $2, title = $3, email = $4, participation = $5, position = $6 WHERE id = $1",
+                    "UPDATE attendees SET organization = $2, title = $3, email = $4, participation = $5, position = $6, category = $7 WHERE id = $1",
                 )
                 .bind(a.id)
                 .bind(&a.organization)
@@ -234,6 +235,7 @@ async fn write_merged_rows(
                 .bind(&a.email)
                 .bind(a.participation.as_str())
                 .bind(position as i64)
+                .bind(a.category.as_str())
                 .execute(&mut **tx)
                 .await?;
             }
@@ -310,7 +312,8 @@ pub(super) async fn replace_attendee(
     let old_attendee = stored_attendee(&old)?;
     let position: i64 = old.try_get("position")?;
     let participation = replacement.participation.unwrap_or(old_attendee.participation);
-    let new = StoredAttendee::from_input(Uuid::now_v7(), replacement, participation);
+    let category = replacement.category.unwrap_or(old_attendee.category);
+    let new = StoredAttendee::from_input(Uuid::now_v7(), replacement, participation, category);
     // Under the list's lock: neither the list nor the rooms' capacity (a cut takes the list
     // first) changes until commit.
     let capacity = venue_capacity(&mut tx, venue_id).await?;
@@ -345,6 +348,7 @@ pub(super) async fn replace_attendee(
         phone: new.phone,
         email: new.email,
         participation: new.participation,
+        category: new.category,
         status: AttendeeStatus::Registered,
         replaces: Some(attendee_id),
     })

@@ -3,7 +3,7 @@
 use chrono_tz::Tz;
 use huichang_core::admission::Requirement;
 use huichang_core::event::{Event, NewEvent};
-use huichang_core::registration::{AttendeeStatus, AttendeeView, Participation, StoredAttendee};
+use huichang_core::registration::{AttendeeStatus, AttendeeView, Category, Participation, StoredAttendee};
 use sqlx::Row;
 use sqlx::types::Json;
 use uuid::Uuid;
@@ -42,6 +42,7 @@ pub(super) fn stored_attendee(row: &DbRow) -> Result<StoredAttendee> {
         phone: row.try_get("phone")?,
         email: row.try_get("email")?,
         participation: Participation::parse(row.try_get("participation")?).unwrap_or(Participation::Onsite),
+        category: Category::parse(row.try_get("category")?).unwrap_or_default(),
     })
 }
 
@@ -56,6 +57,7 @@ pub(super) fn attendee_view(row: &DbRow, venue_id: Uuid) -> Result<AttendeeView>
         phone: stored.phone,
         email: stored.email,
         participation: stored.participation,
+        category: stored.category,
         status: AttendeeStatus::parse(row.try_get("status")?).unwrap_or(AttendeeStatus::Registered),
         replaces: row.try_get("replaces")?,
     })
