@@ -129,17 +129,11 @@ const SUMMARY_HEADERS: [&str; 7] = [
     "视频调试 Video check",
     "逾期 Late",
 ];
-const LIST_HEADERS: [&str; 9] = [
-    "序号 No.",
-    "姓名 Name",
-    "单位 Organization",
-    "职务 Title",
-    "手机 Phone",
-    "邮箱 Email",
-    "参会方式 Participation",
-    "类别 Category",
-    "状态 Status",
-];
+
+/// A venue's list in the export: the receipt's columns, then whether the person was replaced.
+fn list_headers() -> impl Iterator<Item = &'static str> {
+    RECEIPT_HEADERS.into_iter().chain(["状态 Status"])
+}
 
 /// The consolidated workbook: a summary sheet, then one sheet per venue.
 pub fn registrations_workbook(venues: &[VenueExport]) -> Result<Vec<u8>, String> {
@@ -169,8 +163,8 @@ pub fn registrations_workbook(venues: &[VenueExport]) -> Result<Vec<u8>, String>
     for venue in venues {
         let sheet = workbook.add_worksheet();
         sheet.set_name(sheet_name(&venue.name, &mut used)).map_err(error)?;
-        for (column, text) in LIST_HEADERS.iter().enumerate() {
-            sheet.write_string_with_format(0, column as u16, *text, &bold).map_err(error)?;
+        for (column, text) in list_headers().enumerate() {
+            sheet.write_string_with_format(0, column as u16, text, &bold).map_err(error)?;
         }
         for (i, person) in venue.attendees.iter().enumerate() {
             let row = i as u32 + 1;
@@ -239,7 +233,7 @@ pub fn inert(text: &str) -> String {
 /// The consolidated list as one CSV, UTF-8 with a BOM so that Excel in China opens it right.
 pub fn registrations_csv(venues: &[VenueExport]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
-    let header = ["会场 Venue", "地区 Region"].into_iter().chain(LIST_HEADERS[1..].iter().copied());
+    let header = ["会场 Venue", "地区 Region"].into_iter().chain(list_headers().skip(1));
     let _ = writer.write_record(header);
     for venue in venues {
         for person in &venue.attendees {
