@@ -122,7 +122,7 @@ fn people(list: &Value) -> Vec<(String, String)> {
         .unwrap()
         .iter()
         .filter(|a| a["status"] == "registered")
-        .map(|a| (a["name"].as_str().unwrap().to_owned(), a["phone"].as_str().unwrap().to_owned()))
+        .map(|a| (a["name"].as_str().unwrap().to_owned(), a["phone"].as_str().unwrap_or_default().to_owned()))
         .collect()
 }
 
@@ -162,6 +162,22 @@ on_both_stores! {
             &[("technician_name", "周杰"), ("technician_phone", "18500000000")]).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["technician"]["name"], "周杰");
+    }
+
+    async fn a_receipt_with_names_units_and_titles_only_imports(app: TestApp) {
+        // The notice's own columns: 姓名、单位、职务, and no 手机 column at all.
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let rows = vec![
+            vec!["视频调试技术人员姓名", "付宇豪", "技术人员手机", "18500219116"],
+            vec!["序号", "姓名", "单位", "职务"],
+            vec!["1", "王立", "四川省教育厅", "处长"],
+            vec!["2", "王立", "攀枝花市教育局", "科长"],
+        ];
+        let (status, body) = upload(&app, &format!("/api/v1/venues/{}/registration/import", venue.id), &venue.coordinator, "回执.xlsx", xlsx(&rows), &[]).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(people(&body), [("王立".to_owned(), String::new()), ("王立".to_owned(), String::new())]);
+        assert_eq!(body["technician"]["phone"], "18500219116");
     }
 
     async fn every_bad_row_is_named_by_its_sheet_row_and_column_and_nothing_is_stored(app: TestApp) {

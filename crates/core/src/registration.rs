@@ -155,7 +155,8 @@ pub struct AttendeeInput {
     pub name: String,
     pub organization: String,
     pub title: String,
-    pub phone: String,
+    /// Receipts often give only 姓名、单位、职务.
+    pub phone: Option<String>,
     pub email: Option<String>,
     /// Left out: on site when new, unchanged when already on the list.
     pub participation: Option<Participation>,
@@ -190,8 +191,9 @@ pub struct AttendeeBody {
     pub organization: String,
     /// 1–100 characters.
     pub title: String,
-    /// A mainland mobile or a landline with area code; stored normalised.
-    pub phone: String,
+    /// A mainland mobile or a landline with area code; stored normalised. Optional: without it,
+    /// a person is told apart from another of the same name by the organisation.
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub participation: Option<Participation>,
     /// `leader`, `guest`, `speaker`, `awardee`, `staff`, `press`, `delegate` or `public` (or the
@@ -231,14 +233,23 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
         }
     };
     let mut attendees: Vec<AttendeeInput> = Vec::with_capacity(rows.len());
-    let mut seen = std::collections::HashMap::new();
+    let mut seen = People::default();
     for (row, value) in rows.iter().enumerate() {
         let before = errors.len();
         let attendee = parse_attendee(value, |field, message| errors.push(FieldError::in_row(row, field, message)));
         if let Some(attendee) = attendee {
-            if let Some(first) = seen.insert((attendee.name.clone(), attendee.phone.clone()), row) {
-                errors.push(FieldError::in_row(row, "phone", format!("the same name and phone as row {first}")));
+            match seen.find(&attendee.name, attendee.phone.as_deref(), &attendee.organization) {
+                Some((first, Same::Phone)) => {
+                    errors.push(FieldError::in_row(row, "phone", format!("the same name and phone as row {first}")))
+                }
+                Some((first, Same::Organization)) => errors.push(FieldError::in_row(
+                    row,
+                    "organization",
+                    format!("the same name and organisation as row {first}, and no phone tells them apart"),
+                )),
+                None => {}
             }
+            seen.add(&attendee.name, attendee.phone.as_deref(), &attendee.organization, row);
             if errors.len() == before {
                 attendees.push(attendee);
             }
@@ -247,6 +258,69 @@ pub fn parse_submission(body: &Value) -> Result<Submission, Vec<FieldError>> {
     match technician {
         Some(technician) if errors.is_empty() => Ok(Submission { technician, attendees }),
         _ => Err(errors),
+    }
+}
+
+/// How two rows were found to be one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Same {
+    Phone,
+    Organization,
+}
+
+/// People seen so far, by the rule that tells one from another: the same name and the same
+/// phone, or, where either has no phone, the same name and the same organisation. Found in
+/// constant time whatever the number of people with one name.
+struct People<T> {
+    by_phone: std::collections::HashMap<(String, String), T>,
+    /// Everybody, by name and organisation: a person without a phone is matched against these.
+    by_organization: std::collections::HashMap<(String, String), T>,
+    /// Those without a phone, by name and organisation: a person with one is matched against these.
+    phoneless: std::collections::HashMap<(String, String), T>,
+}
+
+impl<T> Default for People<T> {
+    fn default() -> Self {
+        People { by_phone: Default::default(), by_organization: Default::default(), phoneless: Default::default() }
+    }
+}
+
+impl<T: Copy> People<T> {
+    fn add(&mut self, name: &str, phone: Option<&str>, organization: &str, value: T) {
+        let by_organization = (name.to_owned(), organization.to_owned());
+        match phone {
+            Some(phone) => {
+                self.by_phone.entry((name.to_owned(), phone.to_owned())).or_insert(value);
+            }
+            None => {
+                self.phoneless.entry(by_organization.clone()).or_insert(value);
+            }
+        }
+        self.by_organization.entry(by_organization).or_insert(value);
+    }
+
+    fn find(&self, name: &str, phone: Option<&str>, organization: &str) -> Option<(T, Same)> {
+        let by_organization = (name.to_owned(), organization.to_owned());
+        match phone {
+            Some(phone) => {
+                let by_phone = self.by_phone.get(&(name.to_owned(), phone.to_owned())).map(|&v| (v, Same::Phone));
+                by_phone.or_else(|| self.phoneless.get(&by_organization).map(|&v| (v, Same::Organization)))
+            }
+            None => self.by_organization.get(&by_organization).map(|&v| (v, Same::Organization)),
+        }
+    }
+
+    fn remove(&mut self, name: &str, phone: Option<&str>, organization: &str) {
+        let by_organization = (name.to_owned(), organization.to_owned());
+        match phone {
+            Some(phone) => {
+                self.by_phone.remove(&(name.to_owned(), phone.to_owned()));
+            }
+            None => {
+                self.phoneless.remove(&by_organization);
+            }
+        }
+        self.by_organization.remove(&by_organization);
     }
 }
 
@@ -267,7 +341,7 @@ fn parse_technician(value: &Value, errors: &mut Vec<FieldError>) -> Option<Techn
 /// Reads one attendee object; `report(field, message)` receives every problem.
 pub fn parse_attendee(value: &Value, mut report: impl FnMut(&str, String)) -> Option<AttendeeInput> {
     let Some(object) = value.as_object() else {
-        report("attendee", "must be an object with name, organization, title and phone".into());
+        report("attendee", "must be an object with name, organization and title (phone and email if known)".into());
         return None;
     };
     let mut required = |key: &str| {
@@ -277,8 +351,12 @@ pub fn parse_attendee(value: &Value, mut report: impl FnMut(&str, String)) -> Op
     let name = required("name");
     let organization = required("organization");
     let title = required("title");
-    let phone = text(object.get("phone"), "phone", &mut report)
-        .and_then(|t| phone::normalize(&t).map_err(|m| report("phone", m)).ok());
+    let phone = match object.get("phone") {
+        None | Some(Value::Null) => Some(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Some(None),
+        value => text(value, "phone", &mut report)
+            .and_then(|t| phone::normalize(&t).map(Some).map_err(|m| report("phone", m)).ok()),
+    };
     let email = match object.get("email") {
         None | Some(Value::Null) => Some(None),
         Some(Value::String(s)) if s.trim().is_empty() => Some(None),
@@ -346,7 +424,7 @@ pub struct StoredAttendee {
     pub name: String,
     pub organization: String,
     pub title: String,
-    pub phone: String,
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub participation: Participation,
     pub category: Category,
@@ -397,7 +475,9 @@ pub struct OverCapacity {
     pub capacity: i64,
 }
 
-/// Merges a submission into the stored list. The same person is the same name and phone.
+/// Merges a submission into the stored list. The same person is the same name and phone, or,
+/// where either has no phone, the same name and organisation; each stored person is matched
+/// once, by the phone first.
 pub fn merge(
     stored: &[StoredAttendee],
     stored_technician: Option<&Technician>,
@@ -405,13 +485,30 @@ pub fn merge(
     capacity: i64,
     mut new_id: impl FnMut() -> Uuid,
 ) -> Result<Merge, OverCapacity> {
-    let by_person: std::collections::HashMap<(&str, &str), &StoredAttendee> =
-        stored.iter().map(|a| ((a.name.as_str(), a.phone.as_str()), a)).collect();
+    let mut people = People::default();
+    for (i, a) in stored.iter().enumerate() {
+        people.add(&a.name, a.phone.as_deref(), &a.organization, i);
+    }
+    let mut matched: Vec<Option<&StoredAttendee>> = vec![None; submission.attendees.len()];
+    for same in [Same::Phone, Same::Organization] {
+        for (input, found) in submission.attendees.iter().zip(matched.iter_mut()) {
+            if found.is_some() {
+                continue;
+            }
+            if let Some((i, how)) = people.find(&input.name, input.phone.as_deref(), &input.organization)
+                && how == same
+            {
+                let person = &stored[i];
+                people.remove(&person.name, person.phone.as_deref(), &person.organization);
+                *found = Some(person);
+            }
+        }
+    }
     let rows: Vec<MergedRow> = submission
         .attendees
         .iter()
-        .map(|input| {
-            let existing = by_person.get(&(input.name.as_str(), input.phone.as_str()));
+        .zip(matched)
+        .map(|(input, existing)| {
             let participation =
                 input.participation.or(existing.map(|e| e.participation)).unwrap_or(Participation::Onsite);
             let category = input.category.or(existing.map(|e| e.category)).unwrap_or_default();
@@ -472,7 +569,7 @@ pub struct AttendeeView {
     pub name: String,
     pub organization: String,
     pub title: String,
-    pub phone: String,
+    pub phone: Option<String>,
     pub email: Option<String>,
     pub participation: Participation,
     pub category: Category,
@@ -488,7 +585,7 @@ impl RegistrationView {
             t.phone = phone::mask(&t.phone);
         }
         for a in &mut self.attendees {
-            a.phone = phone::mask(&a.phone);
+            a.phone = a.phone.as_deref().map(phone::mask);
         }
         self
     }
@@ -604,6 +701,46 @@ mod tests {
         let again =
             merge(&stored(&first), None, &submission(vec![row("王立", "13800000000")]), 0, Uuid::new_v4).unwrap();
         assert_eq!(again.rows[0].attendee.participation, Participation::Online);
+    }
+
+    /// A row as the 2021 notice asks for it: 姓名、单位、职务, no phone.
+    fn without_phone(name: &str, organization: &str) -> Value {
+        json!({"name": name, "organization": organization, "title": "处长"})
+    }
+
+    #[test]
+    fn a_list_of_names_units_and_titles_only_is_accepted_and_two_wang_lis_of_two_units_are_two_people() {
+        let list = submission(vec![without_phone("王立", "四川省教育厅"), without_phone("王立", "攀枝花市教育局")]);
+        assert_eq!(list.attendees.iter().map(|a| a.phone.clone()).collect::<Vec<_>>(), [None, None]);
+        let first = merge(&[], None, &list, 30, Uuid::now_v7).unwrap();
+        assert!(first.rows.iter().all(|r| r.is_new));
+        // Sent again, each keeps his id; one of them now with a phone is still the same person.
+        let mut again = vec![without_phone("王立", "攀枝花市教育局"), without_phone("王立", "四川省教育厅")];
+        again[1]["phone"] = json!("13800000000");
+        let second = merge(&stored(&first), None, &submission(again), 30, Uuid::now_v7).unwrap();
+        assert_eq!(second.rows[0].attendee.id, first.rows[1].attendee.id);
+        assert_eq!(second.rows[1].attendee.id, first.rows[0].attendee.id);
+        assert_eq!(second.rows[1].attendee.phone.as_deref(), Some("13800000000"));
+        assert!(second.removed.is_empty() && second.rows.iter().all(|r| !r.is_new));
+    }
+
+    #[test]
+    fn without_a_phone_the_same_name_and_unit_is_the_same_person() {
+        let body = |rows: Vec<Value>| {
+            parse_submission(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": rows}))
+        };
+        // Twice the same 王立 of one unit, one or both without a phone: a duplicate.
+        for rows in [
+            vec![without_phone("王立", "四川省教育厅"), without_phone("王立", "四川省教育厅")],
+            vec![row("王立", "13800000000"), without_phone("王立", "四川省教育厅")],
+            vec![without_phone("王立", "四川省教育厅"), row("王立", "13800000000")],
+        ] {
+            let errors = body(rows).unwrap_err();
+            assert_eq!((errors[0].row, errors[0].field.as_str()), (Some(1), "organization"), "{errors:?}");
+        }
+        // Two phones tell two 王立 of one unit apart; a blank phone is no phone.
+        assert!(body(vec![row("王立", "13800000000"), row("王立", "13800000001")]).is_ok());
+        assert_eq!(body(vec![row("王立", "")]).unwrap().attendees[0].phone, None);
     }
 
     #[test]

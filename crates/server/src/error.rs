@@ -126,7 +126,12 @@ impl From<StoreError> for ApiError {
             StoreError::AlreadyOnList(name) => ApiError::invalid(
                 "invalid_registration",
                 "the replacement is not valid",
-                vec![FieldError::new("phone", format!("{name} with this phone is already on the list"))],
+                vec![FieldError::new(
+                    "phone",
+                    format!(
+                        "{name} is already on the list (the same phone, or the same organisation where a phone is missing)"
+                    ),
+                )],
             ),
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");

@@ -135,7 +135,7 @@ pub fn parse_receipt(sheet: &Sheet, technician: Option<(String, String)>) -> Res
     let Some(header_row) = find_header(sheet) else {
         return Err(vec![FieldError::new(
             "file",
-            "no header row found: the list needs columns 姓名 (name), 单位 (organization), 职务 (title) and 手机 (phone)",
+            "no header row found: the list needs columns 姓名 (name), 单位 (organization) and 职务 (title); 手机 (phone) if known",
         )]);
     };
     let mut columns: Vec<(&'static str, String, usize)> = Vec::new();
@@ -146,7 +146,7 @@ pub fn parse_receipt(sheet: &Sheet, technician: Option<(String, String)>) -> Res
             columns.push((field, header.clone(), index));
         }
     }
-    let missing: Vec<FieldError> = ["name", "organization", "title", "phone"]
+    let missing: Vec<FieldError> = ["name", "organization", "title"]
         .into_iter()
         .filter(|field| !columns.iter().any(|(f, _, _)| f == field))
         .map(|field| {

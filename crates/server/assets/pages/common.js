@@ -142,6 +142,7 @@ const HC = (() => {
     [/^'(.*)' is neither a mainland mobile/, (m) => `“${m[1]}”既不是 11 位手机号，也不是带区号的固定电话（如 010-66096253）`],
     [/^'(.*)' contains '(.*)', which is not part of a phone number$/, (m) => `“${m[1]}”含有“${m[2]}”，不是电话号码`],
     [/^the same name and phone as row (\d+)$/, (m) => `与第 ${Number(m[1]) + 1} 行的姓名和手机相同`],
+    [/^the same name and organisation as row (\d+), and no phone tells them apart$/, (m) => `与第 ${Number(m[1]) + 1} 行的姓名和单位相同，且没有手机可以区分`],
     [/^is required: the name and mobile/, () => "必填：本会场视频调试技术人员的姓名和手机"],
   ];
 

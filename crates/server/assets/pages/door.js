@@ -53,7 +53,7 @@
   function matches(person, query) {
     if (!query) return true;
     const digits = query.replace(/\D/g, "");
-    if (digits && digits === query.replace(/\s/g, "")) return person.phone.replace(/\D/g, "").includes(digits);
+    if (digits && digits === query.replace(/\s/g, "")) return (person.phone || "").replace(/\D/g, "").includes(digits);
     return person.name.includes(query) || person.name.toLowerCase().includes(query.toLowerCase());
   }
 
@@ -68,7 +68,7 @@
         ? el("button", { type: "button", class: "check-out", onclick: () => checkOut(p) }, t("check_out"))
         : el("button", { type: "button", class: "good check-in", disabled: Boolean(where), onclick: () => checkIn(p) }, t("check_in"));
       return el("li", { dataset: { attendee: p.id, status } },
-        el("div", { class: "who" }, el("b", {}, p.name), el("small", {}, `${p.organization} · ${p.title} · ${p.phone}`)),
+        el("div", { class: "who" }, el("b", {}, p.name), el("small", {}, [p.organization, p.title, p.phone].filter(Boolean).join(" · "))),
         el("span", { class: `chip ${status === "inside_here" ? "good" : status === "inside_other" ? "info" : "muted"}` }, t(status)),
         button);
     }));

@@ -385,7 +385,7 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
                 name: a.name,
                 organization: a.organization,
                 title: a.title,
-                phone: a.phone,
+                phone: a.phone.unwrap_or_default(),
                 email: a.email.unwrap_or_default(),
                 participation: match a.participation {
                     Participation::Onsite => "现场 onsite".into(),

@@ -113,7 +113,7 @@ pub(super) async fn insert_attendees(
                 .push_bind(a.name.clone())
                 .push_bind(a.organization.clone())
                 .push_bind(a.title.clone())
-                .push_bind(a.phone.clone())
+                .push_bind(a.phone.clone().unwrap_or_default())
                 .push_bind(a.email.clone())
                 .push_bind(a.participation.as_str())
                 .push_bind(a.category.as_str())
@@ -227,7 +227,7 @@ async fn write_merged_rows(
             Some((old_position, old)) if *old_position == position && *old == a => {}
             Some(_) => {
                 sqlx::query(
-                    "UPDATE attendees SET organization = $2, title = $3, email = $4, participation = $5, position = $6, category = $7 WHERE id = $1",
+                    "UPDATE attendees SET organization = $2, title = $3, email = $4, participation = $5, position = $6, category = $7, phone = $8 WHERE id = $1",
                 )
                 .bind(a.id)
                 .bind(&a.organization)
@@ -236,6 +236,7 @@ async fn write_merged_rows(
                 .bind(a.participation.as_str())
                 .bind(position as i64)
                 .bind(a.category.as_str())
+                .bind(a.phone.clone().unwrap_or_default())
                 .execute(&mut **tx)
                 .await?;
             }
@@ -319,6 +320,23 @@ pub(super) async fn replace_attendee(
     let capacity = venue_capacity(&mut tx, venue_id).await?;
     let onsite_others = onsite_count(&mut tx, venue_id).await?;
     registration::check_replacement(onsite_others as usize, new.participation, capacity)?;
+    // The same person by the list's rule, under its lock. The unique indexes catch the same name
+    // and phone, and the same name and organisation between two without a phone; this also
+    // catches one with a phone and one without.
+    let phone = new.phone.clone().unwrap_or_default();
+    let on_list: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND name = $2
+         AND (phone = '' OR $3 = '') AND organization = $4",
+    )
+    .bind(venue_id)
+    .bind(&new.name)
+    .bind(&phone)
+    .bind(&new.organization)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if on_list.is_some() {
+        return Err(StoreError::AlreadyOnList(new.name));
+    }
     match insert_attendees(&mut tx, venue_id, &[(position as usize, &new)], Some(attendee_id)).await {
         Err(StoreError::Database(e)) if duplicate_person(&e) => {
             return Err(StoreError::AlreadyOnList(new.name));

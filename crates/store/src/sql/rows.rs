@@ -39,7 +39,8 @@ pub(super) fn stored_attendee(row: &DbRow) -> Result<StoredAttendee> {
         name: row.try_get("name")?,
         organization: row.try_get("organization")?,
         title: row.try_get("title")?,
-        phone: row.try_get("phone")?,
+        // Stored as '' when the receipt gave none: the unique indexes tell the two cases apart.
+        phone: Some(row.try_get::<String, _>("phone")?).filter(|phone| !phone.is_empty()),
         email: row.try_get("email")?,
         participation: Participation::parse(row.try_get("participation")?).unwrap_or(Participation::Onsite),
         category: Category::parse(row.try_get("category")?).unwrap_or_default(),
