@@ -318,7 +318,7 @@ on_both_stores! {
         let outbox = app.get(&format!("/api/v1/events/{}/outbox", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
         let digest = outbox.as_array().unwrap().iter().find(|m| m["kind"] == "digest").unwrap();
         assert_eq!(digest["to"], "org@example.cn");
-        assert!(digest["subject"].as_str().unwrap().contains("5个分会场"));
+        assert!(digest["subject"].as_str().unwrap().contains("5个会场"));
         let raw = messages.iter().find(|m| header(m, "To").as_deref() == Some("org@example.cn")).unwrap();
         let text = text_part(raw);
         for unit in units {

@@ -291,6 +291,14 @@ on_both_stores! {
         assert_eq!((&body["attendees"][0]["category"], &body["attendees"][1]["category"]), (&json!("leader"), &json!("delegate")), "a blank 类别 is a delegate");
         let (status, _, _) = download(&app, &format!("/api/v1/venues/{}/registration/template.xlsx", venue.id), &venue.technician).await;
         assert_eq!(status, 403);
+        assert!(sheet.cell(1, 0).contains("分会场回执"));
+
+        // The main venue's receipt says so.
+        let body = json!({"name": "教育部主会场", "kind": "main", "region": "北京", "contact_email": "main@example.cn", "rooms": [{"name": "报告厅", "capacity": 300}]});
+        let main = app.post(&format!("/api/v1/events/{}/venues", event["id"].as_str().unwrap()), &app.admin, &body).await.expect(201);
+        let (_, _, bytes) = download(&app, &format!("/api/v1/venues/{}/registration/template.xlsx", main["id"].as_str().unwrap()), &app.admin).await;
+        let sheet = huichang_sheets::read(&bytes, huichang_sheets::Format::Xlsx).unwrap().remove(0);
+        assert!(sheet.cell(1, 0).starts_with("教育部主会场") && sheet.cell(1, 0).contains("主会场回执"), "{:?}", sheet.rows[1]);
     }
 
     async fn the_exports_hold_every_list_and_nothing_in_them_runs(app: TestApp) {

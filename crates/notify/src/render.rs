@@ -8,10 +8,19 @@ use huichang_store::{Letter, VenueContact};
 fn when(event: &Event, at: DateTime<Utc>) -> (String, String) {
     let tz = event.event.timezone;
     let local = local(at, tz);
+    let (zone_zh, zone_en) = zone(tz);
     (
-        format!("{}（{}）", local.format("%Y年%-m月%-d日 %H:%M"), tz.name()),
-        format!("{} ({})", local.format("%Y-%m-%d %H:%M"), tz.name()),
+        format!("{}（{zone_zh}）", local.format("%Y年%-m月%-d日 %H:%M")),
+        format!("{} ({zone_en})", local.format("%Y-%m-%d %H:%M")),
     )
+}
+
+/// The time zone as the reader says it: China's zones are 北京时间, the others by their name.
+fn zone(tz: chrono_tz::Tz) -> (&'static str, &'static str) {
+    match tz.name() {
+        "Asia/Shanghai" | "Asia/Chongqing" | "Asia/Chungking" | "Asia/Harbin" | "PRC" => ("北京时间", "Beijing time"),
+        name => (name, name),
+    }
 }
 
 /// What a venue still owes, in both languages.
@@ -63,8 +72,8 @@ pub fn venue_notice(
     let zh = [
         format!("{}：", venue.name),
         lead_zh,
-        format!("贵分会场尚未{missing_zh}。"),
-        format!("请登录分会场页面办理：{link}"),
+        format!("贵会场尚未{missing_zh}。"),
+        format!("请登录会场页面办理：{link}"),
     ];
     let en = [
         format!("{}:", venue.name),
@@ -85,19 +94,15 @@ pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], pub
     let subject = if names.is_empty() {
         format!("【汇总】{title}：{what}已全部按时完成 / Digest: every venue met \"{what}\"")
     } else {
-        format!(
-            "【汇总】{title}：{what}截止时仍有{}个分会场未完成 / Digest: {} venues missing",
-            names.len(),
-            names.len()
-        )
+        format!("【汇总】{title}：{what}截止时仍有{}个会场未完成 / Digest: {} venues missing", names.len(), names.len())
     };
     let list_zh = if names.is_empty() {
-        "所有分会场均已按时完成。".to_owned()
+        "所有会场均已按时完成。".to_owned()
     } else {
-        format!("截止时仍未完成的分会场（{}个）：{}", names.len(), names.join("、"))
+        format!("截止时仍未完成的会场（{}个）：{}", names.len(), names.join("、"))
     };
     let list_en = if names.is_empty() {
-        "Every branch venue met it.".to_owned()
+        "Every venue met it.".to_owned()
     } else {
         format!("Still missing ({}): {}", names.len(), names.join(", "))
     };
@@ -198,11 +203,13 @@ mod tests {
         let notice = deadline.notices()[0];
         let mail = venue_notice(&event, &deadline, &venue, notice, "https://hc.example.cn");
         assert!(mail.subject.starts_with("【提醒】2021年全民终身学习活动周全国总开幕式"), "{}", mail.subject);
-        assert!(mail.subject.contains("2021年11月20日 16:00（Asia/Shanghai）"));
+        // An official reads 北京时间, not a zone database's name.
+        assert!(mail.subject.contains("2021年11月20日 16:00（北京时间）"), "{}", mail.subject);
+        assert!(!mail.text.contains("Asia/Shanghai"));
         let (zh, en) = mail.text.split_once("----").unwrap();
-        assert!(zh.contains("四川省分会场：") && zh.contains("尚未提交参会回执"));
+        assert!(zh.contains("四川省分会场：") && zh.contains("贵会场尚未提交参会回执"));
         assert!(
-            en.contains("2021-11-20 16:00 (Asia/Shanghai)") && en.contains("has not yet submitted its attendee list")
+            en.contains("2021-11-20 16:00 (Beijing time)") && en.contains("has not yet submitted its attendee list")
         );
         assert!(mail.text.contains("https://hc.example.cn/venues/00000000-0000-0000-0000-000000000000"));
         assert!(mail.html.contains("<a href=\"https://hc.example.cn/venues/"));
@@ -213,9 +220,17 @@ mod tests {
         let (event, deadline, venue) = ceremony();
         let other = VenueContact { name: "西藏自治区分会场".into(), ..venue.clone() };
         let mail = digest(&event, &deadline, &[&venue, &other], "https://hc.example.cn");
-        assert!(mail.subject.contains("2个分会场"));
+        assert!(mail.subject.contains("2个会场"));
         assert!(mail.text.contains("四川省分会场、西藏自治区分会场"));
         assert!(digest(&event, &deadline, &[], "https://hc.example.cn").subject.contains("全部按时完成"));
+    }
+
+    #[test]
+    fn another_zone_is_named_as_it_is() {
+        let (mut event, deadline, venue) = ceremony();
+        event.event.timezone = chrono_tz::Europe::Berlin;
+        let mail = venue_notice(&event, &deadline, &venue, deadline.notices()[0], "https://hc.example.cn");
+        assert!(mail.subject.contains("（Europe/Berlin）") && !mail.text.contains("北京时间"), "{}", mail.subject);
     }
 
     #[test]

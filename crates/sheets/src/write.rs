@@ -24,6 +24,8 @@ pub struct TemplateInfo<'a> {
     /// The registration deadline as the venue reads it, e.g. `2021-11-20 16:00 (UTC+08:00)`.
     pub deadline: &'a str,
     pub capacity: i64,
+    /// The main venue (主会场) rather than a branch venue (分会场).
+    pub main: bool,
 }
 
 fn error(e: XlsxError) -> String {
@@ -43,7 +45,18 @@ pub fn receipt_template(info: &TemplateInfo) -> Result<Vec<u8>, String> {
     let last = RECEIPT_HEADERS.len() as u16 - 1;
     sheet.merge_range(0, 0, 0, last, &format!("{} 参会回执", info.event_title), &title).map_err(error)?;
     sheet
-        .merge_range(1, 0, 1, last, &format!("{}（{} / attendee receipt）", info.venue_name, "分会场回执"), &label)
+        .merge_range(
+            1,
+            0,
+            1,
+            last,
+            &format!(
+                "{}（{} / attendee receipt）",
+                info.venue_name,
+                if info.main { "主会场回执" } else { "分会场回执" }
+            ),
+            &label,
+        )
         .map_err(error)?;
     sheet.write_string(2, 0, format!("报名截止 Due: {}", info.deadline)).map_err(error)?;
     sheet.write_string(2, 4, format!("容量 Seats: {}", info.capacity)).map_err(error)?;

@@ -22,7 +22,7 @@ const HC = (() => {
     err_deadline_passed: ["报名已截止，请联系会务组。", "Registration has closed; contact the organisers."],
     err_room_full: ["会场已满（{occupancy}/{capacity}），不能再签到。", "The room is full ({occupancy}/{capacity}); nobody else can check in."],
     err_already_checked_in: ["此人已签到。", "This person is already checked in."],
-    err_venue_not_approved: ["分会场尚未获得批准，不能签到入场。", "The branch venue is not approved yet; nobody may be admitted."],
+    err_venue_not_approved: ["会场尚未获得批准，不能签到入场。", "The venue is not approved yet; nobody may be admitted."],
     err_not_registered_here: ["此人不在本会场的现场名单上。", "This person is not on this venue's on-site list."],
     err_requirement_not_met: ["未满足入场要求：{missing}", "Admission requirement not met: {missing}"],
     err_not_checked_in: ["此人不在此会场内。", "This person is not inside this room."],

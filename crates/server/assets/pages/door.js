@@ -17,7 +17,7 @@
     nobody: ["没有找到此人。线上参会和已更换的人员不在此列。", "Nobody found. People attending online or replaced are not listed."],
     in_room: ["在场人数", "Inside"],
     more: ["还有 {n} 人，请输入更多字符缩小范围。", "{n} more; type more to narrow the list."],
-    not_approved: ["分会场尚未获得批准，暂不能签到入场。", "The venue is not approved yet: nobody may be admitted."],
+    not_approved: ["会场尚未获得批准，暂不能签到入场。", "The venue is not approved yet: nobody may be admitted."],
     sign_in_sheet: ["打印纸质签到表", "Print a paper sign-in sheet"],
   });
 

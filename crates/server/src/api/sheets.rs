@@ -364,6 +364,7 @@ pub async fn template(
         venue_name: &venue.name,
         deadline: &deadline,
         capacity: venue.capacity,
+        main: venue.kind == huichang_core::venue::VenueKind::Main,
     };
     let bytes = huichang_sheets::write::receipt_template(&info).map_err(ApiError::internal)?;
     Ok(download(bytes, XLSX, &format!("{}-参会回执.xlsx", venue.name)))
