@@ -216,6 +216,22 @@ on_both_stores! {
         }
     }
 
+    async fn a_check_in_after_the_time_people_were_asked_to_be_in_is_a_late_arrival(app: TestApp) {
+        // Before: the meeting is days away. After: it starts now, and people were asked in 15 minutes ago.
+        for (deadline_in_hours, late) in [(48, false), (-66, true)] {
+            let event = app.create_event(deadline_in_hours).await;
+            let venue = app.create_venue(&event, "四川省分会场", 30).await;
+            approve(&app, &venue).await;
+            let listed = app.put(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin, &list(attendees(2))).await.expect(200);
+            let room = venue.body["rooms"][0]["id"].as_str().unwrap();
+            let person = &listed["attendees"][0]["id"];
+            let checked = app.post(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator, &json!({"attendee_id": person})).await.expect(201);
+            assert_eq!(checked["late_arrival"], late, "{checked}");
+            let inside = app.get(&format!("/api/v1/rooms/{room}/checkins"), &venue.coordinator).await.expect(200);
+            assert_eq!(inside[0]["late_arrival"], late, "{inside}");
+        }
+    }
+
     async fn every_refusal_at_the_door_has_its_code_in_order(app: TestApp) {
         let (venue, room, ids) = venue_with_list(&app, 40).await;
         let checkins = format!("/api/v1/rooms/{room}/checkins");

@@ -296,6 +296,99 @@ async fn people_work_in_their_pages_and_the_dashboard_follows_live() {
 /// A venue and an attendee named like markup show as text on every page: no element is made
 /// from them, no script runs, no dialog opens.
 #[tokio::test(flavor = "multi_thread")]
+async fn at_t_minus_15_the_door_and_the_dashboard_show_who_has_not_arrived() {
+    if !browser::available() {
+        return;
+    }
+    use reqwest::Method;
+    let dir = data_dir("browser-arrival");
+    let admin = "hca_browser-arrival-admin-token-0123456789";
+    let server = Server::start(&dir, None, admin);
+    let (url, api) = (server.url.clone(), Client::new(&server.url));
+    // 攀枝花's opening at 10:00, everybody asked in by 9:30: it is 9:45 now.
+    let at = |minutes: i64| (chrono::Utc::now() + chrono::Duration::minutes(minutes)).to_rfc3339();
+    let event = api
+        .ok(
+            Method::POST,
+            "/api/v1/events",
+            admin,
+            Some(&json!({"title": "四川省全民终身学习活动周开幕式", "timezone": "Asia/Shanghai",
+                "starts_at": at(15), "ends_at": at(105), "arrive_minutes_before": 30,
+                "registration_deadline": at(-1440), "video_check": {"starts_at": at(-1500), "ends_at": at(-1460)},
+                "organizer_email": "org@example.cn"})),
+        )
+        .await;
+    let event_id = event["id"].as_str().unwrap();
+    let venue = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/events/{event_id}/venues"),
+            admin,
+            Some(
+                &json!({"name": "攀枝花市主会场", "kind": "main", "region": "四川", "contact_email": "pzh@example.cn",
+                "rooms": [{"name": "攀枝花市大礼堂", "capacity": 300}]}),
+            ),
+        )
+        .await;
+    let (venue_id, hall) = (venue["id"].as_str().unwrap(), venue["rooms"][0]["id"].as_str().unwrap());
+    // The notice's receipt: names, units and titles, no phones.
+    let people: Vec<Value> = ["王立", "李娜", "张伟"]
+        .iter()
+        .map(|name| json!({"name": name, "organization": "攀枝花市教育局", "title": "科员"}))
+        .collect();
+    let list = api
+        .ok(
+            Method::PUT,
+            &format!("/api/v1/venues/{venue_id}/registration"),
+            admin,
+            Some(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": people})),
+        )
+        .await;
+    let wang_li = &list["attendees"][0]["id"];
+    let checked = api
+        .ok(Method::POST, &format!("/api/v1/rooms/{hall}/checkins"), admin, Some(&json!({"attendee_id": wang_li})))
+        .await;
+    assert_eq!(checked["late_arrival"], true, "in after 9:30");
+
+    let door = Browser::start(1280, 900).await;
+    door.goto(&format!(
+        "{url}/signin?token={}&next=/venues/{venue_id}/door",
+        venue["coordinator_token"].as_str().unwrap()
+    ))
+    .await;
+    let absent = door
+        .wait_for(
+            "const c = document.getElementById('absent-count'); return c && !c.closest('[hidden]') && c.textContent",
+            PAGE_LOAD,
+        )
+        .await;
+    assert!(absent.as_str().unwrap().starts_with("未到 2 人（应于 "), "{absent}");
+    let statuses = door
+        .run(
+            "return [...document.querySelectorAll('#people li[data-attendee]')].map((li) => li.dataset.status)",
+            json!([]),
+        )
+        .await;
+    assert_eq!(statuses, json!(["inside_here", "absent", "absent"]));
+    door.click("#absent-only").await;
+    door.wait_for("return document.querySelectorAll('#people li[data-attendee]').length === 2", PAGE_LOAD).await;
+    door.screenshot(&screenshot("door-absent.png")).await;
+
+    let wall = Browser::start(1280, 900).await;
+    wall.goto(&format!("{url}/signin?token={admin}&next=/events/{event_id}")).await;
+    let chip = wall
+        .wait_for(
+            &format!(
+                "const c = document.querySelector('#venue-{venue_id} [data-field=absent]'); return c && c.textContent"
+            ),
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(chip, "未到 2");
+    assert_eq!(wall.text("[data-total=absent] b").await, "2");
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn names_that_look_like_markup_stay_text_on_every_page() {
     if !browser::available() {
         return;

@@ -58,6 +58,12 @@ pub struct NewEvent {
     pub requirements: Vec<Requirement>,
 }
 
+/// When people are asked to be in: `arrive_minutes_before` the start. From then on, who is not
+/// in yet is 未到, and a check-in is a late arrival.
+pub fn arrive_by(starts_at: DateTime<Utc>, arrive_minutes_before: i64) -> DateTime<Utc> {
+    starts_at - chrono::Duration::minutes(arrive_minutes_before)
+}
+
 pub const MAX_CAPACITY: i64 = 100_000;
 
 impl EventInput {

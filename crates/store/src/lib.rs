@@ -188,6 +188,8 @@ pub struct CheckinView {
     pub attendee_id: Uuid,
     pub room_id: Uuid,
     pub checked_in_at: DateTime<FixedOffset>,
+    /// Checked in after the time people were asked to be in (`arrive_minutes_before` the start).
+    pub late_arrival: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

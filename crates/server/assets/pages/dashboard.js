@@ -24,6 +24,8 @@
     overdue: ["逾期：{what}", "overdue: {what}"],
     online: ["线上 {n}", "online {n}"],
     checked: ["签到 {n}/{cap}", "in {n}/{cap}"],
+    absent: ["未到 {n}", "not arrived {n}"],
+    total_absent: ["未到", "not arrived"],
     shown: ["显示 {n}/{all} 个会场", "showing {n} of {all} venues"],
     feed: ["最新动态", "Recent changes"],
     feed_empty: ["暂无动态", "Nothing yet"],
@@ -48,7 +50,7 @@
   });
 
   const eventId = HC.data.event;
-  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [] };
+  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [], arriveBy: null };
   const FILTERS = ["all", "attention", "pending", "late", "no_list", "over", "video", "link"];
 
   const connection = el("span", { class: "connection down", id: "connection" }, t("connecting"));
@@ -111,6 +113,13 @@
     return d ? d.title : "";
   }
 
+  /** From the time people are asked to be in (`arrive_minutes_before` the start): those
+   *  registered on site and not inside a room. */
+  function absent(v) {
+    if (state.arriveBy === null || Date.now() < state.arriveBy) return null;
+    return Math.max(0, v.registered - v.online - v.checked_in);
+  }
+
   function tile(v) {
     const tone = { none: "warn", passed: "good", failed: "bad" }[v.video_check] || "muted";
     const linkTone = { connected: "good", lost: "bad", disconnected: "warn" }[v.video_link] || "muted";
@@ -139,7 +148,8 @@
     el("h3", {}, el("span", {}, v.name), el("small", {}, v.kind === "main" ? t("kind_main") : v.region)),
     el("div", { class: "chips" }, chips),
     el("div", { class: `meter${v.checked_in > v.capacity ? " over" : ""}` }, fill),
-    el("div", { class: "numbers" }, el("span", {}, t("checked", { n: v.checked_in, cap: v.capacity }))));
+    el("div", { class: "numbers" }, el("span", {}, t("checked", { n: v.checked_in, cap: v.capacity })),
+      absent(v) ? el("span", { class: "chip warn", dataset: { field: "absent" } }, t("absent", { n: absent(v) })) : ""));
   }
 
   function renderTotals() {
@@ -152,6 +162,8 @@
       cell("registered", tt.registered),
       cell("capacity", tt.capacity),
       cell("checked_in", tt.checked_in),
+      state.arriveBy !== null && Date.now() >= state.arriveBy
+        ? cell("absent", [...state.venues.values()].reduce((n, v) => n + (absent(v) || 0), 0)) : "",
       cell("video_passed", `${tt.video_passed}/${tt.venues}`),
       cell("video_live", `${tt.video_live}/${tt.venues}`),
     );
@@ -187,6 +199,7 @@
 
   function applySnapshot(dashboard) {
     state.seq = dashboard.seq;
+    state.arriveBy = Date.parse(dashboard.event.starts_at) - dashboard.event.arrive_minutes_before * 60000;
     state.totals = dashboard.totals;
     state.venues = new Map(dashboard.venues.map((v) => [v.id, v]));
     renderTotals();
@@ -256,6 +269,13 @@
     const now = Date.now();
     const ahead = state.deadlines.filter((d) => Date.parse(d.due_at) > now).sort((a, b) => Date.parse(a.due_at) - Date.parse(b.due_at))[0];
     next.textContent = ahead ? t("next_deadline", { title: ahead.title, left: HC.countdown(ahead.due_at, now) }) : t("no_deadline");
+    // The moment people are due in, 未到 appears without waiting for a change.
+    const due = state.arriveBy !== null && now >= state.arriveBy;
+    if (due !== state.arrivalShown) {
+      state.arrivalShown = due;
+      renderTotals();
+      renderGrid();
+    }
   }
 
   async function start() {

@@ -12,6 +12,9 @@
     inside_here: ["已在场", "inside"],
     inside_other: ["在其他会议室", "in another room"],
     waiting: ["未签到", "not yet in"],
+    absent: ["未到", "not arrived"],
+    absent_count: ["未到 {n} 人（应于 {time} 前到场）", "{n} not arrived (due in by {time})"],
+    absent_only: ["只看未到", "Only those not arrived"],
     checked_in_ok: ["{name} 已签到。", "{name} checked in."],
     checked_out_ok: ["{name} 已签退。", "{name} checked out."],
     nobody: ["没有找到此人。线上参会和已更换的人员不在此列。", "Nobody found. People attending online or replaced are not listed."],
@@ -23,7 +26,7 @@
 
   const venueId = HC.data.venue;
   const SHOWN = 50;
-  const state = { venue: null, people: [], inside: new Map(), roomId: null };
+  const state = { venue: null, people: [], inside: new Map(), roomId: null, arriveBy: null, offsetMinutes: 0, absentOnly: false };
 
   const roomSelect = el("select", { id: "room", onchange: () => { state.roomId = roomSelect.value; localStorage.setItem(`huichang-room-${venueId}`, state.roomId); refresh(); } });
   const occupancy = el("div", { class: "occupancy", id: "occupancy", "aria-live": "polite" });
@@ -31,12 +34,13 @@
   const message = el("div", { id: "door-banner", "aria-live": "assertive" });
   const people = el("ul", { class: "people", id: "people" });
   const notice = el("div");
+  const absentLine = el("div", { id: "absent", class: "row", hidden: true });
   const sheetLink = el("a", { id: "sign-in-sheet" }, t("sign_in_sheet"));
   HC.app.replaceChildren(
     el("section", { class: "card" },
       el("div", { class: "row" }, el("label", { class: "grow" }, t("room"), roomSelect),
         el("div", {}, el("div", { class: "hint" }, t("in_room")), occupancy)),
-      notice, sheetLink),
+      notice, absentLine, sheetLink),
     el("section", { class: "card" }, search, message, people),
   );
 
@@ -57,19 +61,37 @@
     return person.name.includes(query) || person.name.toLowerCase().includes(query.toLowerCase());
   }
 
+  /** From the time people are asked to be in, whoever is not inside a room is 未到. */
+  function arrivalDue() {
+    return state.arriveBy !== null && Date.now() >= state.arriveBy;
+  }
+
+  function showAbsent() {
+    const absent = state.people.filter((p) => !state.inside.has(p.id));
+    absentLine.hidden = !arrivalDue();
+    if (absentLine.hidden) return;
+    // The event's own clock time (its offset, e.g. +08:00), whatever the browser's zone.
+    const time = new Date(state.arriveBy + state.offsetMinutes * 60000).toISOString().slice(11, 16);
+    const toggle = el("label", { class: "inline" }, el("input", { type: "checkbox", id: "absent-only", checked: state.absentOnly,
+      onchange: (e) => { state.absentOnly = e.target.checked; render(); } }), t("absent_only"));
+    absentLine.replaceChildren(el("span", { class: `chip ${absent.length ? "warn" : "good"}`, id: "absent-count" }, t("absent_count", { n: absent.length, time })), toggle);
+  }
+
   function render() {
     const query = search.value.trim();
-    const found = state.people.filter((p) => matches(p, query));
+    const due = arrivalDue();
+    const found = state.people.filter((p) => matches(p, query) && !(due && state.absentOnly && state.inside.has(p.id)));
     const here = room().id;
+    showAbsent();
     people.replaceChildren(...found.slice(0, SHOWN).map((p) => {
       const where = state.inside.get(p.id);
-      const status = where === here ? "inside_here" : where ? "inside_other" : "waiting";
+      const status = where === here ? "inside_here" : where ? "inside_other" : due ? "absent" : "waiting";
       const button = where === here
         ? el("button", { type: "button", class: "check-out", onclick: () => checkOut(p) }, t("check_out"))
         : el("button", { type: "button", class: "good check-in", disabled: Boolean(where), onclick: () => checkIn(p) }, t("check_in"));
       return el("li", { dataset: { attendee: p.id, status } },
         el("div", { class: "who" }, el("b", {}, p.name), el("small", {}, [p.organization, p.title, p.phone].filter(Boolean).join(" · "))),
-        el("span", { class: `chip ${status === "inside_here" ? "good" : status === "inside_other" ? "info" : "muted"}` }, t(status)),
+        el("span", { class: `chip ${status === "inside_here" ? "good" : status === "inside_other" ? "info" : status === "absent" ? "warn" : "muted"}` }, t(status)),
         button);
     }));
     if (found.length === 0) people.replaceChildren(el("li", { class: "hint" }, t("nobody")));
@@ -105,6 +127,14 @@
       return;
     }
     state.venue = venue.data;
+    if (state.arriveBy === null) {
+      const event = await api("GET", `/api/v1/events/${state.venue.event_id}`);
+      if (event.ok) {
+        state.arriveBy = Date.parse(event.data.starts_at) - event.data.arrive_minutes_before * 60000;
+        const offset = /([+-])(\d\d):(\d\d)$/.exec(event.data.starts_at);
+        state.offsetMinutes = offset ? (offset[1] === "-" ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3])) : 0;
+      }
+    }
     const lists = await Promise.all(state.venue.rooms.map((r) => api("GET", `/api/v1/rooms/${r.id}/checkins`)));
     state.inside = new Map();
     state.venue.rooms.forEach((r, i) => (lists[i].ok ? lists[i].data : []).forEach((c) => state.inside.set(c.attendee_id, r.id)));

@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::admission::{self, OnSite, Refusal, Requirement};
-use huichang_core::event::{Event, local};
+use huichang_core::event::{self, Event, local};
 use huichang_core::registration::Category;
 use huichang_core::role::Grant;
 use huichang_core::venue::{Approval, VenueKind};
@@ -136,7 +136,7 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
     for i in order {
         let Some((place, facts)) = places[i].take() else { continue };
         match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
-            Seat::Taken(at) => seated.push((place.event_id, i, place.venue_id, at, place.tz)),
+            Seat::Taken(at) => seated.push((place.event_id, i, place.venue_id, at, (place.tz, at > place.arrive_by))),
             Seat::Refused { inside } => {
                 // Taken a moment ago, by this batch or another: the door names why, as always.
                 let facts = admission::Arrival { inside, seat_free: false, ..facts };
@@ -179,10 +179,14 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
             row.push_bind(event_id).push_bind(seq).push_bind(venue_id).push_bind("checkin.created").push_bind(at);
         });
         rows.build().execute(&mut *tx).await?;
-        for &(_, i, _, at, tz) in &seated {
+        for &(_, i, _, at, (tz, late_arrival)) in &seated {
             let Queued { room_id, attendee_id, .. } = &batch[i];
-            answers[i] =
-                Some(Ok(CheckinView { attendee_id: *attendee_id, room_id: *room_id, checked_in_at: local(at, tz) }));
+            answers[i] = Some(Ok(CheckinView {
+                attendee_id: *attendee_id,
+                room_id: *room_id,
+                checked_in_at: local(at, tz),
+                late_arrival,
+            }));
         }
     }
     // A seat taken moves the venue's `checked_in` by one and nothing else: no recount needed.
@@ -227,6 +231,8 @@ pub(super) struct Place {
     venue_id: Uuid,
     event_id: Uuid,
     tz: Tz,
+    /// A check-in after this is a late arrival.
+    arrive_by: DateTime<Utc>,
 }
 
 /// Every fact the door checks (`admission::admit`), for each check-in of a batch, read in the
@@ -248,7 +254,7 @@ pub(super) async fn admit_together(
         with_ids(share, venue_ids.iter().copied()).build().execute(&mut **tx).await?;
     }
     let mut venues = with_ids(
-        "SELECT v.id, v.event_id, v.kind, v.approval, e.timezone, e.starts_at, e.requirements
+        "SELECT v.id, v.event_id, v.kind, v.approval, e.timezone, e.starts_at, e.arrive_minutes_before, e.requirements
          FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id IN",
         venue_ids.iter().copied(),
     );
@@ -287,7 +293,8 @@ pub(super) async fn admit_together(
             seat_free: room.seat_free,
         };
         admission::admit(&facts)?;
-        Ok((Place { venue_id: room.venue_id, event_id: gate.event_id, tz: gate.tz }, facts))
+        let arrive_by = event::arrive_by(gate.starts_at, gate.arrive_minutes_before);
+        Ok((Place { venue_id: room.venue_id, event_id: gate.event_id, tz: gate.tz, arrive_by }, facts))
     };
     Ok(batch.iter().map(admit).collect())
 }
@@ -332,6 +339,7 @@ pub(super) struct Gate {
     open: bool,
     requirements: Vec<Requirement>,
     starts_at: DateTime<Utc>,
+    arrive_minutes_before: i64,
 }
 
 impl Gate {
@@ -343,6 +351,7 @@ impl Gate {
                 || Approval::parse(row.try_get("approval")?) == Some(Approval::Approved),
             requirements: row.try_get::<Json<Vec<Requirement>>, _>("requirements")?.0,
             starts_at: row.try_get("starts_at")?,
+            arrive_minutes_before: row.try_get("arrive_minutes_before")?,
         })
     }
 }
@@ -438,14 +447,18 @@ pub(super) async fn take_seat(tx: &mut Tx, room_id: Uuid, attendee_id: Uuid) -> 
 }
 
 pub(super) async fn checkins(store: &Backend, room_id: Uuid) -> Result<Vec<CheckinView>> {
-    let sql = "SELECT c.attendee_id, c.checked_in_at, e.timezone FROM checkins c
+    let sql = "SELECT c.attendee_id, c.checked_in_at, e.timezone, e.starts_at, e.arrive_minutes_before FROM checkins c
          JOIN rooms r ON r.id = c.room_id JOIN venues v ON v.id = r.venue_id JOIN events e ON e.id = v.event_id
          WHERE c.room_id = $1 AND c.checked_out_at IS NULL ORDER BY c.checked_in_at, c.id";
     rows_in_zone(store, sql, room_id, |row, tz| {
+        let at: DateTime<Utc> = row.try_get("checked_in_at")?;
+        let starts_at: DateTime<Utc> = row.try_get("starts_at")?;
+        let arrive_by = event::arrive_by(starts_at, row.try_get("arrive_minutes_before")?);
         Ok(CheckinView {
             attendee_id: row.try_get("attendee_id")?,
             room_id,
-            checked_in_at: local(row.try_get("checked_in_at")?, tz),
+            checked_in_at: local(at, tz),
+            late_arrival: at > arrive_by,
         })
     })
     .await
