@@ -506,6 +506,41 @@ on_both_stores! {
         assert_eq!(staying, (0..29).map(|i| format!("参会代表{i:03}")).collect::<Vec<_>>());
     }
 
+    async fn a_cut_tells_each_person_where_to_watch_and_whom_to_call_and_their_venue_about_those_without_email(app: TestApp) {
+        let mut body = huichang_tests::event_body(48);
+        body["contacts"] = json!([{"role": "会务联系人", "name": "王立", "phone": "010-66096253"},
+            {"role": "技术联系人", "name": "付宇豪", "phone": "185 0021 9116"}]);
+        body["stream"] = json!({"url": "https://live.example.cn/2021", "note": "请使用 Chrome 浏览器观看"});
+        let event = app.post("/api/v1/events", &app.admin, &body).await.expect(201);
+        assert_eq!(event["contacts"][1]["phone"], "18500219116", "normalised");
+        assert_eq!(event["stream"]["url"], "https://live.example.cn/2021");
+        let venue = app.create_venue(&event, "攀枝花市分会场", 3).await;
+        approve(&app, &venue).await;
+        let people = vec![
+            json!({"name": "王立", "organization": "攀枝花市教育局", "title": "局长", "email": "wl@example.cn"}),
+            json!({"name": "李娜", "organization": "攀枝花市教育局", "title": "科员", "email": "ln@example.cn"}),
+            json!({"name": "张伟", "organization": "攀枝花市教育局", "title": "科员"}),
+        ];
+        app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(people)).await.expect(200);
+        let room = venue.body["rooms"][0]["id"].as_str().unwrap();
+        let cut = app.request(Method::PATCH, &format!("/api/v1/rooms/{room}"), Some(&app.admin), Some(&json!({"capacity": 1}))).await.expect(200);
+        assert_eq!(cut["moved_online"].as_array().unwrap().len(), 2);
+        assert_eq!(cut["emailed"], 2, "李娜 at her address, and 张伟's venue for him");
+
+        let smtp = SmtpServer::start();
+        let mailer = huichang_notify::Mailer::new(Some(&smtp.url()), std::path::Path::new("/nonexistent")).unwrap();
+        let worker = huichang_notify::Notifier::new(app.store.clone(), mailer, huichang_notify::Settings::new("http://huichang.test", "huichang@example.cn").unwrap());
+        assert_eq!(worker.deliver(chrono::Utc::now()).await.unwrap().sent, 2);
+        let messages = smtp.messages();
+        let to = |address: &str| messages.iter().find(|m| huichang_tests::smtp::header(m, "To").as_deref() == Some(address)).map(|m| huichang_tests::smtp::text_part(m)).unwrap_or_else(|| panic!("nothing to {address}"));
+        let li_na = to("ln@example.cn");
+        assert!(li_na.contains("直播地址：https://live.example.cn/2021（请使用 Chrome 浏览器观看）"), "{li_na}");
+        assert!(li_na.contains("会务联系人 王立 010-66096253；技术联系人 付宇豪 18500219116"), "{li_na}");
+        assert!(!li_na.contains("http://huichang.test"), "no page the person cannot open");
+        let venue_letter = to(&venue.email);
+        assert!(venue_letter.contains("张伟") && !venue_letter.contains("李娜") && venue_letter.contains("https://live.example.cn/2021"), "{venue_letter}");
+    }
+
     async fn a_test_older_than_48h_before_the_start_is_refused(app: TestApp) {
         // The meeting starts in 26 hours, so a test taken now is within 48 hours of it.
         let mut body = huichang_tests::event_body(-40);

@@ -315,7 +315,10 @@ async fn at_t_minus_15_the_door_and_the_dashboard_show_who_has_not_arrived() {
             Some(&json!({"title": "四川省全民终身学习活动周开幕式", "timezone": "Asia/Shanghai",
                 "starts_at": at(15), "ends_at": at(105), "arrive_minutes_before": 30,
                 "registration_deadline": at(-1440), "video_check": {"starts_at": at(-1500), "ends_at": at(-1460)},
-                "organizer_email": "org@example.cn"})),
+                "organizer_email": "org@example.cn",
+                "contacts": [{"role": "会务联系人", "name": "王立", "phone": "010-66096253"},
+                             {"role": "技术联系人", "name": "付宇豪", "phone": "18500219116"}],
+                "stream": {"url": "https://live.example.cn/2021"}})),
         )
         .await;
     let event_id = event["id"].as_str().unwrap();
@@ -370,6 +373,12 @@ async fn at_t_minus_15_the_door_and_the_dashboard_show_who_has_not_arrived() {
         )
         .await;
     assert_eq!(statuses, json!(["inside_here", "absent", "absent"]));
+    // Whom to call, with a link that calls them.
+    assert_eq!(
+        door.run("return [...document.querySelectorAll('#contacts a')].map((a) => a.getAttribute('href'))", json!([]))
+            .await,
+        json!(["tel:010-66096253", "tel:18500219116", "https://live.example.cn/2021"])
+    );
     door.click("#absent-only").await;
     door.wait_for("return document.querySelectorAll('#people li[data-attendee]').length === 2", PAGE_LOAD).await;
     door.screenshot(&screenshot("door-absent.png")).await;

@@ -34,7 +34,46 @@ pub struct EventInput {
     pub organizer_email: Option<String>,
     /// What attendees must show at the door, e.g. `[{"key": "health_code"}, {"key": "test_within_48h", "valid_for": "48h"}]`.
     pub requirements: Option<Vec<Requirement>>,
+    /// The people to call (会务联系人, 技术联系人 …), shown on every venue page and in every email;
+    /// at most 10.
+    pub contacts: Option<Vec<ContactInput>>,
+    /// Where people moved online watch: the live stream's `url` (http or https) and a `note`.
+    pub stream: Option<StreamInput>,
 }
+
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+pub struct ContactInput {
+    /// What to call them for, e.g. 会务联系人 or 技术联系人 (1–50 characters).
+    pub role: Option<String>,
+    pub name: Option<String>,
+    /// A mobile or a landline with its area code (`010-66096253`).
+    pub phone: Option<String>,
+}
+
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+pub struct StreamInput {
+    pub url: Option<String>,
+    /// E.g. 请使用 Chrome 浏览器观看 (at most 200 characters).
+    pub note: Option<String>,
+}
+
+/// Someone the venues may call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Contact {
+    pub role: String,
+    pub name: String,
+    pub phone: String,
+}
+
+/// The live stream of an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Stream {
+    pub url: String,
+    pub note: Option<String>,
+}
+
+/// The most contacts an event lists.
+pub const MAX_CONTACTS: usize = 10;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct WindowInput {
@@ -56,6 +95,8 @@ pub struct NewEvent {
     pub default_capacity: i64,
     pub organizer_email: String,
     pub requirements: Vec<Requirement>,
+    pub contacts: Vec<Contact>,
+    pub stream: Option<Stream>,
 }
 
 /// When people are asked to be in: `arrive_minutes_before` the start. From then on, who is not
@@ -87,6 +128,8 @@ impl EventInput {
         let capacity = report.check("default_capacity", in_range(self.default_capacity.unwrap_or(30), 1, MAX_CAPACITY));
         let email = report.check("organizer_email", required(self.organizer_email).and_then(|t| field::email(&t)));
         let requirements = crate::admission::validate_requirements(&self.requirements.unwrap_or_default(), &mut report);
+        let contacts = validate_contacts(self.contacts.unwrap_or_default(), &mut report);
+        let stream = self.stream.and_then(|stream| validate_stream(stream, &mut report));
 
         if let (Some(starts), Some(ends)) = (starts_at, ends_at)
             && ends <= starts
@@ -121,10 +164,55 @@ impl EventInput {
                 default_capacity: capacity?,
                 organizer_email: email?,
                 requirements,
+                contacts,
+                stream,
             })
         })();
         report.finish(event)
     }
+}
+
+fn validate_contacts(contacts: Vec<ContactInput>, report: &mut Report) -> Vec<Contact> {
+    if contacts.len() > MAX_CONTACTS {
+        report.push("contacts", format!("at most {MAX_CONTACTS} contacts, got {}", contacts.len()));
+        return Vec::new();
+    }
+    let mut valid = Vec::new();
+    for (i, contact) in contacts.into_iter().enumerate() {
+        let role = report
+            .check(&format!("contacts[{i}].role"), required(contact.role).and_then(|t| field::required_text(&t, 50)));
+        let name = report
+            .check(&format!("contacts[{i}].name"), required(contact.name).and_then(|t| field::required_text(&t, 100)));
+        let phone = report
+            .check(&format!("contacts[{i}].phone"), required(contact.phone).and_then(|t| crate::phone::normalize(&t)));
+        if let (Some(role), Some(name), Some(phone)) = (role, name, phone) {
+            valid.push(Contact { role, name, phone });
+        }
+    }
+    valid
+}
+
+fn validate_stream(stream: StreamInput, report: &mut Report) -> Option<Stream> {
+    let url = report.check(
+        "stream.url",
+        required(stream.url).and_then(|url| {
+            let url = url.trim().to_owned();
+            let scheme = url.split_once("://").map(|(scheme, rest)| (scheme.to_ascii_lowercase(), rest));
+            match scheme {
+                _ if url.len() > 500 => Err("at most 500 characters".to_owned()),
+                Some((scheme, rest)) if (scheme == "http" || scheme == "https") && !rest.is_empty() => Ok(url),
+                _ => Err(format!("'{url}' is not an http:// or https:// address")),
+            }
+        }),
+    );
+    let note = match stream.note.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()) {
+        Some(note) if note.chars().count() > 200 => {
+            report.push("stream.note", "at most 200 characters");
+            None
+        }
+        note => note,
+    };
+    Some(Stream { url: url?, note })
 }
 
 fn required(value: Option<String>) -> Result<String, String> {
@@ -154,6 +242,22 @@ impl EventInput {
             default_capacity: self.default_capacity.or(Some(current.default_capacity)),
             organizer_email: self.organizer_email.or_else(|| Some(current.organizer_email.clone())),
             requirements: self.requirements.or_else(|| Some(current.requirements.clone())),
+            contacts: self.contacts.or_else(|| {
+                Some(
+                    current
+                        .contacts
+                        .iter()
+                        .map(|c| ContactInput {
+                            role: Some(c.role.clone()),
+                            name: Some(c.name.clone()),
+                            phone: Some(c.phone.clone()),
+                        })
+                        .collect(),
+                )
+            }),
+            stream: self.stream.or_else(|| {
+                current.stream.as_ref().map(|s| StreamInput { url: Some(s.url.clone()), note: s.note.clone() })
+            }),
         }
     }
 }
@@ -206,6 +310,8 @@ impl Event {
             default_capacity: e.default_capacity,
             organizer_email: e.organizer_email.clone(),
             requirements: e.requirements.clone(),
+            contacts: e.contacts.clone(),
+            stream: e.stream.clone(),
             created_at: local(self.created_at, tz),
         }
     }
@@ -232,6 +338,8 @@ pub struct EventView {
     pub default_capacity: i64,
     pub organizer_email: String,
     pub requirements: Vec<Requirement>,
+    pub contacts: Vec<Contact>,
+    pub stream: Option<Stream>,
     pub created_at: DateTime<FixedOffset>,
 }
 
@@ -280,5 +388,35 @@ mod tests {
     fn times_without_offset_are_refused() {
         assert!(instant("2021-11-23 10:00").is_err());
         assert!(instant("2021-11-23T10:00:00").is_err());
+    }
+
+    #[test]
+    fn contacts_and_the_stream_are_checked_and_kept_by_a_patch() {
+        let mut bad = input();
+        bad.contacts = Some(vec![
+            ContactInput {
+                role: Some("会务联系人".into()),
+                name: Some("王立".into()),
+                phone: Some("010-66096253".into()),
+            },
+            ContactInput { role: None, name: Some("付宇豪".into()), phone: Some("123".into()) },
+        ]);
+        bad.stream = Some(StreamInput { url: Some("javascript:alert(1)".into()), note: None });
+        let fields: Vec<String> = bad.validate().unwrap_err().into_iter().map(|e| e.field).collect();
+        assert_eq!(fields, ["contacts[1].role", "contacts[1].phone", "stream.url"]);
+
+        let mut good = input();
+        good.contacts = Some(vec![ContactInput {
+            role: Some("技术联系人".into()),
+            name: Some("付宇豪".into()),
+            phone: Some("185 0021 9116".into()),
+        }]);
+        good.stream = Some(StreamInput { url: Some("https://live.example.cn/2021".into()), note: Some(" ".into()) });
+        let event = good.validate().unwrap();
+        assert_eq!(event.contacts[0].phone, "18500219116");
+        assert_eq!(event.stream, Some(Stream { url: "https://live.example.cn/2021".into(), note: None }));
+        let patched =
+            EventInput { title: Some("新标题".into()), ..Default::default() }.patched(&event).validate().unwrap();
+        assert_eq!((patched.contacts, patched.stream), (event.contacts, event.stream));
     }
 }

@@ -81,7 +81,7 @@ pub fn venue_notice(
         format!("Your venue has not yet {missing_en}."),
         format!("Your venue's page: {link}"),
     ];
-    compose(subject, &zh, &en, &link)
+    compose(event, subject, &zh, &en, &link)
 }
 
 /// The organiser's digest at the deadline: exactly the venues still missing.
@@ -114,33 +114,91 @@ pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], pub
         list_en,
         format!("Live dashboard: {link}"),
     ];
-    compose(subject, &zh, &en, &link)
+    compose(event, subject, &zh, &en, &link)
 }
 
-/// The live-stream notice to a person a capacity cut moved to online participation.
-pub fn online_notice(event: &Event, name: &str, public_url: &str) -> Letter {
+/// The live-stream notice to a person a capacity cut moved to online participation: where to
+/// watch, and whom to call. It links to no page of huichang, which they could not open.
+pub fn online_notice(event: &Event, name: &str) -> Letter {
     let title = &event.event.title;
     let (starts_zh, starts_en) = when(event, event.event.starts_at);
-    let link = format!("{public_url}/events/{}", event.id);
     let subject = format!("【线上参会通知】{title} / You will join online");
+    let stream = event.event.stream.as_ref();
+    let link = stream.map(|s| s.url.clone()).unwrap_or_default();
+    let note = |s: &huichang_core::event::Stream| s.note.as_ref().map(|n| format!("（{n}）")).unwrap_or_default();
     let zh = [
         format!("{name}："),
         format!("因会场容量调整，您将通过线上直播参加{title}（{starts_zh}开始），无需到会场签到。"),
-        "直播观看方式请以主办方通知为准。".to_owned(),
-        format!("会议信息：{link}"),
+        match stream {
+            Some(s) => format!("直播地址：{}{}", s.url, note(s)),
+            None => "直播观看方式请以主办方通知为准。".to_owned(),
+        },
     ];
     let en = [
         format!("{name}:"),
         format!(
             "The room's capacity was reduced, so you will join {title} (starting {starts_en}) by live stream; please do not come to the venue."
         ),
-        "The organiser will tell you how to watch.".to_owned(),
-        format!("Meeting: {link}"),
+        match stream {
+            Some(s) => format!("Watch at: {}{}", s.url, s.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()),
+            None => "The organiser will tell you how to watch.".to_owned(),
+        },
     ];
-    compose(subject, &zh, &en, &link)
+    compose(event, subject, &zh, &en, &link)
 }
 
-fn compose(subject: String, zh: &[String], en: &[String], link: &str) -> Letter {
+/// People moved online who have no email, in one letter to their venue's contact.
+pub fn moved_online_digest(event: &Event, venue: &str, names: &[&str]) -> Letter {
+    let title = &event.event.title;
+    let (starts_zh, starts_en) = when(event, event.event.starts_at);
+    let stream = event.event.stream.as_ref();
+    let link = stream.map(|s| s.url.clone()).unwrap_or_default();
+    let subject =
+        format!("【线上参会通知】{title}：{venue}{}人改为线上参会 / {} moved online", names.len(), names.len());
+    let zh = [
+        format!("{venue}："),
+        format!(
+            "因会场容量调整，以下{}位未留邮箱的人员将通过线上直播参加{title}（{starts_zh}开始），请转告本人：{}。",
+            names.len(),
+            names.join("、")
+        ),
+        match stream {
+            Some(s) => format!("直播地址：{}", s.url),
+            None => "直播观看方式请以主办方通知为准。".to_owned(),
+        },
+    ];
+    let en = [
+        format!("{venue}:"),
+        format!(
+            "The room's capacity was reduced: these {} people, who left no email, will join {title} (starting {starts_en}) by live stream; please tell them: {}.",
+            names.len(),
+            names.join(", ")
+        ),
+        match stream {
+            Some(s) => format!("Watch at: {}", s.url),
+            None => "The organiser will tell you how to watch.".to_owned(),
+        },
+    ];
+    compose(event, subject, &zh, &en, &link)
+}
+
+/// The event's contacts, as one line in each language; none when it lists nobody.
+fn contact_lines(event: &Event) -> Option<(String, String)> {
+    let contacts = &event.event.contacts;
+    if contacts.is_empty() {
+        return None;
+    }
+    let zh: Vec<String> = contacts.iter().map(|c| format!("{} {} {}", c.role, c.name, c.phone)).collect();
+    let en: Vec<String> = contacts.iter().map(|c| format!("{} {} {}", c.role, c.name, c.phone)).collect();
+    Some((format!("如有问题请联系：{}", zh.join("；")), format!("Questions: {}", en.join("; "))))
+}
+
+fn compose(event: &Event, subject: String, zh: &[String], en: &[String], link: &str) -> Letter {
+    let (zh, en) = match contact_lines(event) {
+        Some((contacts_zh, contacts_en)) => ([zh, &[contacts_zh]].concat(), [en, &[contacts_en]].concat()),
+        None => (zh.to_vec(), en.to_vec()),
+    };
+    let (zh, en) = (zh.as_slice(), en.as_slice());
     let footer_zh = "此邮件由 huichang 会场系统自动发送，请勿直接回复。";
     let footer_en = "Sent automatically by huichang; please do not reply to this address.";
     let text = format!("{}\n\n{footer_zh}\n\n----\n\n{}\n\n{footer_en}\n", zh.join("\n\n"), en.join("\n\n"));
@@ -157,8 +215,11 @@ fn compose(subject: String, zh: &[String], en: &[String], link: &str) -> Letter 
     Letter { subject, text, html }
 }
 
-/// The page link as an anchor (the link itself is ours, never user input).
+/// The page link as an anchor (ours, or the event's validated http(s) stream address).
 fn linked(escaped: &str, link: &str) -> String {
+    if link.is_empty() {
+        return escaped.to_owned();
+    }
     let escaped_link = escape(link);
     escaped.replace(&escaped_link, &format!("<a href=\"{escaped_link}\">{escaped_link}</a>"))
 }
@@ -223,6 +284,22 @@ mod tests {
         assert!(mail.subject.contains("2个会场"));
         assert!(mail.text.contains("四川省分会场、西藏自治区分会场"));
         assert!(digest(&event, &deadline, &[], "https://hc.example.cn").subject.contains("全部按时完成"));
+    }
+
+    #[test]
+    fn every_letter_ends_with_whom_to_call() {
+        let (mut event, deadline, venue) = ceremony();
+        let reminder = venue_notice(&event, &deadline, &venue, deadline.notices()[0], "https://hc.example.cn");
+        assert!(!reminder.text.contains("如有问题请联系"), "no contacts, no line");
+        event.event.contacts = vec![huichang_core::event::Contact {
+            role: "技术联系人".into(),
+            name: "付宇豪".into(),
+            phone: "18500219116".into(),
+        }];
+        let reminder = venue_notice(&event, &deadline, &venue, deadline.notices()[0], "https://hc.example.cn");
+        assert!(reminder.text.contains("如有问题请联系：技术联系人 付宇豪 18500219116"), "{}", reminder.text);
+        assert!(reminder.text.contains("Questions: 技术联系人 付宇豪 18500219116"));
+        assert!(digest(&event, &deadline, &[&venue], "https://hc.example.cn").text.contains("付宇豪"));
     }
 
     #[test]

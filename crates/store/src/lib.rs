@@ -229,8 +229,17 @@ pub struct Letter {
     pub html: String,
 }
 
-/// Writes the email telling a person (by name) that they were moved online.
-pub type OnlineNotice = dyn Fn(&Event, &str) -> Letter + Send + Sync;
+/// Writes the email about people a capacity cut moved online.
+pub type OnlineNotice = dyn Fn(&Event, Moved<'_>) -> Letter + Send + Sync;
+
+/// Whom a capacity cut's email is for.
+#[derive(Debug, Clone, Copy)]
+pub enum Moved<'a> {
+    /// A person moved online, by name, at their own email.
+    Person(&'a str),
+    /// The venue, at its contact's email, for those of its people moved online who left none.
+    WithoutEmail { venue: &'a str, names: &'a [&'a str] },
+}
 
 /// What a capacity cut did.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]

@@ -42,6 +42,8 @@ const HC = (() => {
     video_link_disconnected: ["链路断开", "link off"],
     video_link_lost: ["链路丢失", "link lost"],
     kind_main: ["主会场", "main venue"],
+    contacts: ["联系方式", "Whom to call"],
+    stream: ["直播地址", "Live stream"],
     kind_branch: ["分会场", "branch venue"],
     deadline_registration: ["报名截止", "registration"],
     deadline_video_check: ["视频调试", "video check"],
@@ -231,8 +233,24 @@ const HC = (() => {
     };
   }
 
+  /** The event's contacts, each with a link that calls them, and its live stream; fills `box`
+   *  (hidden when the event lists neither). */
+  function contacts(box, event) {
+    const people = (event && event.contacts) || [];
+    const stream = event && event.stream;
+    box.hidden = people.length === 0 && !stream;
+    box.replaceChildren(
+      el("h2", {}, t("contacts")),
+      people.length ? el("ul", { class: "contacts" }, people.map((c) => el("li", {},
+        el("span", { class: "muted" }, `${c.role}：`), el("b", {}, c.name), " ",
+        el("a", { href: `tel:${c.phone}` }, c.phone)))) : "",
+      stream ? el("p", {}, `${t("stream")}：`, el("a", { href: stream.url, rel: "noopener noreferrer", target: "_blank" }, stream.url),
+        stream.note ? ` （${stream.note}）` : "") : "");
+  }
+
   return {
     base,
+    contacts,
     follow,
     lang,
     t,

@@ -101,7 +101,8 @@
       el("span", { class: "grow" }),
       el("a", { href: `${HC.base}/api/v1/venues/${venueId}/registration/template.xlsx` }, t("template"))),
     importBanner);
-  HC.app.replaceChildren(summary, list, importing, deadlines, approval);
+  const contacts = el("section", { class: "card", id: "contacts", hidden: true });
+  HC.app.replaceChildren(summary, contacts, list, importing, deadlines, approval);
 
   async function importSheet() {
     if (!importFile.files.length) return;
@@ -347,12 +348,14 @@
   }
 
   async function load() {
-    const [venue, registration, deadlineList, done] = await Promise.all([
+    const [venue, registration, deadlineList, done, event] = await Promise.all([
       api("GET", `/api/v1/venues/${venueId}`),
       api("GET", `/api/v1/venues/${venueId}/registration`),
       api("GET", `/api/v1/events/${eventId}/deadlines`),
       api("GET", `/api/v1/venues/${venueId}/deliverables`),
+      api("GET", `/api/v1/events/${eventId}`),
     ]);
+    if (event.ok) HC.contacts(contacts, event.data);
     if (!venue.ok || !registration.ok) {
       banner(summary, "bad", HC.problemText((venue.ok ? registration : venue).problem));
       return;

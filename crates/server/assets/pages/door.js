@@ -35,6 +35,7 @@
   const people = el("ul", { class: "people", id: "people" });
   const notice = el("div");
   const absentLine = el("div", { id: "absent", class: "row", hidden: true });
+  const contacts = el("section", { class: "card", id: "contacts", hidden: true });
   const sheetLink = el("a", { id: "sign-in-sheet" }, t("sign_in_sheet"));
   HC.app.replaceChildren(
     el("section", { class: "card" },
@@ -42,6 +43,7 @@
         el("div", {}, el("div", { class: "hint" }, t("in_room")), occupancy)),
       notice, absentLine, sheetLink),
     el("section", { class: "card" }, search, message, people),
+    contacts,
   );
 
   function room() {
@@ -130,6 +132,7 @@
     if (state.arriveBy === null) {
       const event = await api("GET", `/api/v1/events/${state.venue.event_id}`);
       if (event.ok) {
+        HC.contacts(contacts, event.data);
         state.arriveBy = Date.parse(event.data.starts_at) - event.data.arrive_minutes_before * 60000;
         const offset = /([+-])(\d\d):(\d\d)$/.exec(event.data.starts_at);
         state.offsetMinutes = offset ? (offset[1] === "-" ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3])) : 0;

@@ -39,8 +39,10 @@
   const linkState = el("p", { class: "big-state", id: "link-state" });
   const linkBanner = el("div", { "aria-live": "polite" });
 
+  const contacts = el("section", { class: "card", id: "contacts", hidden: true });
   HC.app.replaceChildren(
     header,
+    contacts,
     el("section", { class: "card" },
       el("h2", {}, t("link")),
       el("label", { class: "switch" }, linkSwitch, t("link_switch")),
@@ -120,6 +122,7 @@
       return;
     }
     const v = venue.data;
+    if (event.ok) HC.contacts(contacts, event.data);
     header.replaceChildren(el("h2", {}, v.name),
       event.ok ? el("p", {}, t("window", { from: when(event.data.video_check.starts_at), to: when(event.data.video_check.ends_at) })) : "",
       el("span", { class: `chip ${v.video_check === "passed" ? "good" : v.video_check === "failed" ? "bad" : "warn"}`, id: "check-state" }, t(`video_check_${v.video_check}`)));

@@ -48,9 +48,11 @@ pub async fn set_capacity(
             vec![FieldError::new("capacity", format!("must be between 1 and {}", huichang_core::event::MAX_CAPACITY))],
         ));
     }
-    let public_url = state.public_url.clone();
-    let notice = move |event: &huichang_core::event::Event, name: &str| {
-        huichang_notify::render::online_notice(event, name, &public_url)
+    let notice = |event: &huichang_core::event::Event, moved: huichang_store::Moved<'_>| match moved {
+        huichang_store::Moved::Person(name) => huichang_notify::render::online_notice(event, name),
+        huichang_store::Moved::WithoutEmail { venue, names } => {
+            huichang_notify::render::moved_online_digest(event, venue, names)
+        }
     };
     Ok(Json(state.store.set_room_capacity(room.id, input.capacity, &caller.actor(), &notice).await?))
 }

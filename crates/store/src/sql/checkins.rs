@@ -25,8 +25,8 @@ use super::venues::{event_of_venue, room_from_row, venue_capacity};
 use super::{DbRow, Tx, now, row_timezone, rows_in_zone, with_ids};
 use crate::door_times;
 use crate::{
-    Actor, AttestationView, CapacityChange, CheckinView, MovedOnline, NewMessage, OnlineNotice, Result, RoomRef,
-    StoreError,
+    Actor, AttestationView, CapacityChange, CheckinView, Letter, Moved, MovedOnline, NewMessage, OnlineNotice, Result,
+    RoomRef, StoreError,
 };
 
 /// Check-ins that arrive together are written together: one transaction, one commit, and the
@@ -633,8 +633,22 @@ async fn moved_online(tx: &mut Tx, venue_id: Uuid, seats: i64) -> Result<Vec<Mov
     Ok(moved.into_iter().filter_map(|id| people.remove(&id)).collect())
 }
 
-/// Moves each person online and queues their notice, once per change (`seq`). Returns how
-/// many notices were queued.
+fn online_message(event_id: Uuid, venue_id: Uuid, dedupe_key: String, recipient: &str, letter: Letter) -> NewMessage {
+    NewMessage {
+        event_id,
+        dedupe_key,
+        kind: "online_notice".into(),
+        deadline_id: None,
+        venue_id: Some(venue_id),
+        recipient: recipient.to_owned(),
+        subject: letter.subject,
+        body_text: letter.text,
+        body_html: letter.html,
+    }
+}
+
+/// Moves each person online and queues their notice, once per change (`seq`); those without
+/// an email are named in one notice to their venue's contact. Returns how many were queued.
 async fn move_online(
     tx: &mut Tx,
     (event, seq): (&Event, i64),
@@ -643,27 +657,29 @@ async fn move_online(
     notice: &OnlineNotice,
 ) -> Result<usize> {
     let mut emailed = 0;
+    let mut without_email = Vec::new();
     for person in moved {
         sqlx::query("UPDATE attendees SET participation = 'online' WHERE id = $1")
             .bind(person.attendee_id)
             .execute(&mut **tx)
             .await?;
-        let Some(email) = &person.email else { continue };
-        let letter = notice(event, &person.name);
-        let message = NewMessage {
-            event_id: event.id,
-            dedupe_key: format!("online:{}:{seq}", person.attendee_id),
-            kind: "online_notice".into(),
-            deadline_id: None,
-            venue_id: Some(venue_id),
-            recipient: email.clone(),
-            subject: letter.subject,
-            body_text: letter.text,
-            body_html: letter.html,
+        let Some(email) = &person.email else {
+            without_email.push(person.name.as_str());
+            continue;
         };
-        if insert_message(tx, &message).await? {
-            emailed += 1;
-        }
+        let letter = notice(event, Moved::Person(&person.name));
+        let key = format!("online:{}:{seq}", person.attendee_id);
+        emailed += usize::from(insert_message(tx, &online_message(event.id, venue_id, key, email, letter)).await?);
+    }
+    if !without_email.is_empty() {
+        let venue = sqlx::query("SELECT name, contact_email FROM venues WHERE id = $1")
+            .bind(venue_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let (name, email): (String, String) = (venue.try_get("name")?, venue.try_get("contact_email")?);
+        let letter = notice(event, Moved::WithoutEmail { venue: &name, names: &without_email });
+        let key = format!("online-venue:{venue_id}:{seq}");
+        emailed += usize::from(insert_message(tx, &online_message(event.id, venue_id, key, &email, letter)).await?);
     }
     Ok(emailed)
 }

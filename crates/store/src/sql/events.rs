@@ -13,7 +13,7 @@ use super::{Conn, now};
 use crate::{Actor, EventFilter, Page, Result, StoreError};
 
 pub(super) const EVENT_COLUMNS: &str = "id, unit_id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline, \
-     video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at";
+     video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, contacts, stream, created_at";
 
 pub(super) async fn load_event(conn: &mut Conn, id: Uuid) -> Result<Option<Event>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {EVENT_COLUMNS} FROM events WHERE id = $1")))
@@ -33,8 +33,9 @@ pub(super) async fn create_event(
     let mut tx = store.writer().begin().await?;
     let insert = sqlx::query(
         "INSERT INTO events (id, title, timezone, starts_at, ends_at, arrive_minutes_before, registration_deadline,
-             video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, created_at, unit_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             video_check_starts_at, video_check_ends_at, default_capacity, organizer_email, requirements, contacts, stream,
+             created_at, unit_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     );
     bind_fields(insert.bind(event.id), new).bind(event.created_at).bind(unit_id).execute(&mut *tx).await?;
     for deadline in huichang_core::deadline::event_deadlines(new) {
@@ -59,7 +60,7 @@ pub(super) async fn update_event(store: &Backend, id: Uuid, new: &NewEvent, acto
     let update = sqlx::query(
         "UPDATE events SET title = $2, timezone = $3, starts_at = $4, ends_at = $5, arrive_minutes_before = $6,
              registration_deadline = $7, video_check_starts_at = $8, video_check_ends_at = $9, default_capacity = $10,
-             organizer_email = $11, requirements = $12
+             organizer_email = $11, requirements = $12, contacts = $13, stream = $14
          WHERE id = $1",
     );
     bind_fields(update.bind(id), new).execute(&mut *tx).await?;
@@ -105,7 +106,7 @@ pub(super) async fn events(store: &Backend, page: Page, only: EventFilter) -> Re
     .collect()
 }
 
-/// Binds an event's fields as `$2` to `$12`, in the order both the insert and the update name them.
+/// Binds an event's fields as `$2` to `$14`, in the order both the insert and the update name them.
 fn bind_fields<'q>(
     query: sqlx::query::Query<'q, Db, <Db as sqlx::Database>::Arguments>,
     new: &'q NewEvent,
@@ -122,4 +123,6 @@ fn bind_fields<'q>(
         .bind(new.default_capacity)
         .bind(&new.organizer_email)
         .bind(Json(&new.requirements))
+        .bind(Json(&new.contacts))
+        .bind(new.stream.as_ref().map(Json))
 }

@@ -2,7 +2,7 @@
 
 use chrono_tz::Tz;
 use huichang_core::admission::Requirement;
-use huichang_core::event::{Event, NewEvent};
+use huichang_core::event::{Contact, Event, NewEvent, Stream};
 use huichang_core::registration::{AttendeeStatus, AttendeeView, Category, Participation, StoredAttendee};
 use sqlx::Row;
 use sqlx::types::Json;
@@ -29,6 +29,8 @@ pub(super) fn event_from_row(row: &DbRow) -> Result<Event> {
             default_capacity: row.try_get("default_capacity")?,
             organizer_email: row.try_get("organizer_email")?,
             requirements: row.try_get::<Json<Vec<Requirement>>, _>("requirements")?.0,
+            contacts: row.try_get::<Json<Vec<Contact>>, _>("contacts")?.0,
+            stream: row.try_get::<Option<Json<Stream>>, _>("stream")?.map(|stream| stream.0),
         },
     })
 }
