@@ -341,6 +341,30 @@ on_both_stores! {
         assert_eq!(status, 403);
     }
 
+    async fn the_call_sheet_names_each_venues_contact_and_technician(app: TestApp) {
+        let event = app.create_event(48).await;
+        let event_id = event["id"].as_str().unwrap();
+        let sichuan = app.create_venue(&event, "四川省分会场", 30).await;
+        let chongqing = app.create_venue(&event, "重庆市分会场", 30).await;
+        app.put(&format!("/api/v1/venues/{}/registration", sichuan.id), &sichuan.coordinator, &list(attendees(3))).await.expect(200);
+        app.post(&format!("/api/v1/venues/{}/video-link", sichuan.id), &sichuan.technician, &json!({"status": "connected"})).await.expect(200);
+
+        let (status, kind, bytes) = download(&app, &format!("/api/v1/events/{event_id}/contacts.csv"), &app.admin).await;
+        assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.trim_start_matches('\u{FEFF}').lines().collect();
+        assert_eq!(lines.len(), 3, "{text}");
+        assert_eq!(lines[1], format!("四川省分会场,四川省分会场,{},付宇豪,18500219116,未调试 none,已连通 connected,3 人 / 3", sichuan.email));
+        assert_eq!(lines[2], format!("重庆市分会场,重庆市分会场,{},,,未调试 none,未知 unknown,未报名 none", chongqing.email));
+
+        let (status, _, bytes) = download(&app, &format!("/api/v1/events/{event_id}/contacts.xlsx"), &app.admin).await;
+        assert_eq!(status, 200);
+        let sheet = huichang_sheets::read(&bytes, huichang_sheets::Format::Xlsx).unwrap().remove(0);
+        assert_eq!((sheet.cell(1, 3), sheet.cell(1, 4)), ("付宇豪", "18500219116"));
+        let (status, _, _) = download(&app, &format!("/api/v1/events/{event_id}/contacts.csv"), &sichuan.coordinator).await;
+        assert_eq!(status, 403);
+    }
+
     async fn any_venue_name_gives_a_workbook_excel_opens(app: TestApp) {
         let event = app.create_event(48).await;
         let event_id = event["id"].as_str().unwrap();

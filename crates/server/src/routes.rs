@@ -84,6 +84,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sheets::import_all).layer(upload()))
         .routes(routes!(sheets::export_xlsx))
         .routes(routes!(sheets::export_csv))
+        .routes(routes!(sheets::call_sheet_xlsx))
+        .routes(routes!(sheets::call_sheet_csv))
         .routes(routes!(registration::replace))
         .routes(routes!(deadlines::create, deadlines::list))
         .routes(routes!(deadlines::complete).layer(upload()))

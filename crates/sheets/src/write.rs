@@ -257,6 +257,75 @@ pub fn registrations_csv(venues: &[VenueExport]) -> Vec<u8> {
     writer.into_inner().unwrap_or_default()
 }
 
+/// One row of the call sheet: a venue and whom to call about it.
+pub struct CallRow {
+    pub venue: String,
+    pub region: String,
+    pub contact_email: String,
+    pub technician: String,
+    pub technician_phone: String,
+    pub video_check: String,
+    pub video_link: String,
+    pub list: String,
+}
+
+const CALL_HEADERS: [&str; 8] = [
+    "会场 Venue",
+    "地区 Region",
+    "联系邮箱 Contact email",
+    "视频调试负责人 Technician",
+    "技术人员手机 Technician mobile",
+    "视频调试 Video check",
+    "视频链路 Video link",
+    "名单 List",
+];
+
+impl CallRow {
+    fn cells(&self) -> [&str; 8] {
+        [
+            &self.venue,
+            &self.region,
+            &self.contact_email,
+            &self.technician,
+            &self.technician_phone,
+            &self.video_check,
+            &self.video_link,
+            &self.list,
+        ]
+    }
+}
+
+/// The call sheet (通讯录): one row per venue, the people to phone on the day.
+pub fn call_sheet_workbook(rows: &[CallRow]) -> Result<Vec<u8>, String> {
+    let mut workbook = Workbook::new();
+    let bold = Format::new().set_bold().set_background_color(0xE7EFFB);
+    let sheet = workbook.add_worksheet();
+    sheet.set_name("通讯录 Call sheet").map_err(error)?;
+    for (column, text) in CALL_HEADERS.iter().enumerate() {
+        sheet.write_string_with_format(0, column as u16, *text, &bold).map_err(error)?;
+    }
+    for (i, row) in rows.iter().enumerate() {
+        for (column, text) in row.cells().into_iter().enumerate() {
+            sheet.write_string(i as u32 + 1, column as u16, text).map_err(error)?;
+        }
+    }
+    for (column, width) in [(0, 24.0), (1, 10.0), (2, 24.0), (3, 16.0), (4, 16.0), (5, 12.0), (6, 12.0), (7, 16.0)] {
+        sheet.set_column_width(column, width).map_err(error)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(error)?;
+    workbook.save_to_buffer().map_err(error)
+}
+
+/// The call sheet as CSV (UTF-8 with BOM), every cell inert.
+pub fn call_sheet_csv(rows: &[CallRow]) -> Vec<u8> {
+    let mut writer = csv::Writer::from_writer(b"\xEF\xBB\xBF".to_vec());
+    let _ = writer.write_record(CALL_HEADERS);
+    for row in rows {
+        let _ = writer.write_record(row.cells().map(inert));
+    }
+    writer.into_inner().unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

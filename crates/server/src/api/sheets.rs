@@ -11,7 +11,8 @@ use axum::response::{IntoResponse, Response};
 use huichang_core::FieldError;
 use huichang_core::registration::{Participation, RegistrationView};
 use huichang_core::venue::VenueView;
-use huichang_sheets::write::{AttendeeExport, TemplateInfo, VenueExport};
+use huichang_core::video::LinkStatus;
+use huichang_sheets::write::{AttendeeExport, CallRow, TemplateInfo, VenueExport};
 use huichang_sheets::{Format, ReadError, Receipt, Sheet};
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -405,11 +406,7 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
                 "rejected" => "未批准 rejected".into(),
                 _ => "待批准 pending".into(),
             },
-            video_check: match row.video_check.as_str() {
-                "passed" => "通过 passed".into(),
-                "failed" => "未通过 failed".into(),
-                _ => "未调试 none".into(),
-            },
+            video_check: video_check_label(&row.video_check),
             name: row.name,
             region: row.region,
             registered: row.registered,
@@ -451,5 +448,79 @@ pub async fn export_csv(
         huichang_sheets::write::registrations_csv(&venues),
         "text/csv; charset=utf-8",
         &format!("{title}-参会名单.csv"),
+    ))
+}
+
+/// A venue's latest video check as the exports write it.
+fn video_check_label(check: &str) -> String {
+    match check {
+        "passed" => "通过 passed".into(),
+        "failed" => "未通过 failed".into(),
+        _ => "未调试 none".into(),
+    }
+}
+
+/// The call sheet's rows: every venue with its contact and technician (admin, organisers).
+async fn call_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(String, Vec<CallRow>), ApiError> {
+    let event_id = events::load(state, event).await?.id;
+    caller.require(caller.over(state, Owned::Event(event_id)).await?.is_admin())?;
+    let huichang_store::DashboardSnapshot { event, venues: rows, .. } =
+        state.store.dashboard(event_id, chrono::Utc::now()).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let mut calls = Vec::with_capacity(rows.len());
+    for row in rows {
+        let venue = state.store.venue(row.id).await?.ok_or_else(|| ApiError::not_found("venue"))?;
+        let technician = state.store.registration(row.id).await?.technician;
+        calls.push(CallRow {
+            contact_email: venue.contact_email,
+            technician: technician.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+            technician_phone: technician.map(|t| t.phone).unwrap_or_default(),
+            video_check: video_check_label(&row.video_check),
+            video_link: match row.video_link {
+                LinkStatus::Connected => "已连通 connected".into(),
+                LinkStatus::Disconnected => "已断开 disconnected".into(),
+                LinkStatus::Lost => "丢失 lost".into(),
+                LinkStatus::Unknown => "未知 unknown".into(),
+            },
+            list: match (row.registered, row.late || !row.overdue.is_empty()) {
+                (0, _) => "未报名 none".into(),
+                (n, true) => format!("{n} 人（迟交）/ {n}, late"),
+                (n, false) => format!("{n} 人 / {n}"),
+            },
+            venue: row.name,
+            region: row.region,
+        });
+    }
+    Ok((event.event.title, calls))
+}
+
+/// The call sheet as .xlsx.
+#[utoipa::path(get, path = "/api/v1/events/{event}/contacts.xlsx", tag = "registration", security(("bearer" = ["admin", "organiser"])),
+    params(("event" = Uuid, Path, description = "The event id")),
+    responses((status = 200, description = "One row per venue: its contact email, the technician's name and mobile, the video \
+        check, the video link and the list's state", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")))]
+pub async fn call_sheet_xlsx(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+) -> Result<Response, ApiError> {
+    let (title, rows) = call_rows(&state, &caller, &event).await?;
+    let bytes = huichang_sheets::write::call_sheet_workbook(&rows).map_err(ApiError::internal)?;
+    Ok(download(bytes, XLSX, &format!("{title}-通讯录.xlsx")))
+}
+
+/// The call sheet as CSV.
+#[utoipa::path(get, path = "/api/v1/events/{event}/contacts.csv", tag = "registration", security(("bearer" = ["admin", "organiser"])),
+    params(("event" = Uuid, Path, description = "The event id")),
+    responses((status = 200, description = "The call sheet in one CSV (UTF-8 with BOM), every cell inert", content_type = "text/csv")))]
+pub async fn call_sheet_csv(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(event): Path<String>,
+) -> Result<Response, ApiError> {
+    let (title, rows) = call_rows(&state, &caller, &event).await?;
+    Ok(download(
+        huichang_sheets::write::call_sheet_csv(&rows),
+        "text/csv; charset=utf-8",
+        &format!("{title}-通讯录.csv"),
     ))
 }
