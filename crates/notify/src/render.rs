@@ -123,36 +123,44 @@ pub fn online_notice(event: &Event, name: &str) -> Letter {
     let title = &event.event.title;
     let (starts_zh, starts_en) = when(event, event.event.starts_at);
     let subject = format!("【线上参会通知】{title} / You will join online");
-    let stream = event.event.stream.as_ref();
-    let link = stream.map(|s| s.url.clone()).unwrap_or_default();
-    let note = |s: &huichang_core::event::Stream| s.note.as_ref().map(|n| format!("（{n}）")).unwrap_or_default();
+    let (link, watch_zh, watch_en) = watch(event);
     let zh = [
         format!("{name}："),
         format!("因会场容量调整，您将通过线上直播参加{title}（{starts_zh}开始），无需到会场签到。"),
-        match stream {
-            Some(s) => format!("直播地址：{}{}", s.url, note(s)),
-            None => "直播观看方式请以主办方通知为准。".to_owned(),
-        },
+        watch_zh,
     ];
     let en = [
         format!("{name}:"),
         format!(
             "The room's capacity was reduced, so you will join {title} (starting {starts_en}) by live stream; please do not come to the venue."
         ),
-        match stream {
-            Some(s) => format!("Watch at: {}{}", s.url, s.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()),
-            None => "The organiser will tell you how to watch.".to_owned(),
-        },
+        watch_en,
     ];
     compose(event, subject, &zh, &en, &link)
+}
+
+/// Where people moved online watch: the stream's address (the letter's link) and a line in each
+/// language, or word that the organiser will say.
+fn watch(event: &Event) -> (String, String, String) {
+    match &event.event.stream {
+        Some(stream) => (
+            stream.url.clone(),
+            format!("直播地址：{}{}", stream.url, stream.note.as_ref().map(|n| format!("（{n}）")).unwrap_or_default()),
+            format!("Watch at: {}{}", stream.url, stream.note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()),
+        ),
+        None => (
+            String::new(),
+            "直播观看方式请以主办方通知为准。".to_owned(),
+            "The organiser will tell you how to watch.".to_owned(),
+        ),
+    }
 }
 
 /// People moved online who have no email, in one letter to their venue's contact.
 pub fn moved_online_digest(event: &Event, venue: &str, names: &[&str]) -> Letter {
     let title = &event.event.title;
     let (starts_zh, starts_en) = when(event, event.event.starts_at);
-    let stream = event.event.stream.as_ref();
-    let link = stream.map(|s| s.url.clone()).unwrap_or_default();
+    let (link, watch_zh, watch_en) = watch(event);
     let subject =
         format!("【线上参会通知】{title}：{venue}{}人改为线上参会 / {} moved online", names.len(), names.len());
     let zh = [
@@ -162,10 +170,7 @@ pub fn moved_online_digest(event: &Event, venue: &str, names: &[&str]) -> Letter
             names.len(),
             names.join("、")
         ),
-        match stream {
-            Some(s) => format!("直播地址：{}", s.url),
-            None => "直播观看方式请以主办方通知为准。".to_owned(),
-        },
+        watch_zh,
     ];
     let en = [
         format!("{venue}:"),
@@ -174,10 +179,7 @@ pub fn moved_online_digest(event: &Event, venue: &str, names: &[&str]) -> Letter
             names.len(),
             names.join(", ")
         ),
-        match stream {
-            Some(s) => format!("Watch at: {}", s.url),
-            None => "The organiser will tell you how to watch.".to_owned(),
-        },
+        watch_en,
     ];
     compose(event, subject, &zh, &en, &link)
 }
@@ -188,9 +190,8 @@ fn contact_lines(event: &Event) -> Option<(String, String)> {
     if contacts.is_empty() {
         return None;
     }
-    let zh: Vec<String> = contacts.iter().map(|c| format!("{} {} {}", c.role, c.name, c.phone)).collect();
-    let en: Vec<String> = contacts.iter().map(|c| format!("{} {} {}", c.role, c.name, c.phone)).collect();
-    Some((format!("如有问题请联系：{}", zh.join("；")), format!("Questions: {}", en.join("; "))))
+    let each: Vec<String> = contacts.iter().map(|c| format!("{} {} {}", c.role, c.name, c.phone)).collect();
+    Some((format!("如有问题请联系：{}", each.join("；")), format!("Questions: {}", each.join("; "))))
 }
 
 fn compose(event: &Event, subject: String, zh: &[String], en: &[String], link: &str) -> Letter {

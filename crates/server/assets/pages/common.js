@@ -233,6 +233,12 @@ const HC = (() => {
     };
   }
 
+  /** When people are asked to be in (`arrive_minutes_before` the start), in ms since the epoch:
+   *  from then on, whoever is not inside is 未到. */
+  function arriveBy(event) {
+    return Date.parse(event.starts_at) - event.arrive_minutes_before * 60000;
+  }
+
   /** The event's contacts, each with a link that calls them, and its live stream; fills `box`
    *  (hidden when the event lists neither). */
   function contacts(box, event) {
@@ -249,6 +255,7 @@ const HC = (() => {
   }
 
   return {
+    arriveBy,
     base,
     contacts,
     follow,

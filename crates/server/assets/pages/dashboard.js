@@ -199,7 +199,7 @@
 
   function applySnapshot(dashboard) {
     state.seq = dashboard.seq;
-    state.arriveBy = Date.parse(dashboard.event.starts_at) - dashboard.event.arrive_minutes_before * 60000;
+    state.arriveBy = HC.arriveBy(dashboard.event);
     state.totals = dashboard.totals;
     state.venues = new Map(dashboard.venues.map((v) => [v.id, v]));
     renderTotals();

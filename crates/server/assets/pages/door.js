@@ -133,7 +133,7 @@
       const event = await api("GET", `/api/v1/events/${state.venue.event_id}`);
       if (event.ok) {
         HC.contacts(contacts, event.data);
-        state.arriveBy = Date.parse(event.data.starts_at) - event.data.arrive_minutes_before * 60000;
+        state.arriveBy = HC.arriveBy(event.data);
         const offset = /([+-])(\d\d):(\d\d)$/.exec(event.data.starts_at);
         state.offsetMinutes = offset ? (offset[1] === "-" ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3])) : 0;
       }
