@@ -6,8 +6,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use crate::category::Category;
 use crate::field::Report;
-use crate::registration::Category;
 
 /// What an attendee must show at the door, e.g. a health code, or a test taken within 48 hours
 /// before the start (`valid_for` counts back from `starts_at`).

@@ -2,7 +2,7 @@
 //! organiser's consolidated list. Every cell a person typed is written as text, never as a
 //! formula; in CSV, where a reader may take `=…` for a formula, such a cell is made inert.
 
-use huichang_core::registration::Category;
+use huichang_core::category::Category;
 use rust_xlsxwriter::{DataValidation, DataValidationRule, Format, FormatAlign, FormatBorder, Workbook, XlsxError};
 
 /// The receipt's columns, as the importer reads them back.

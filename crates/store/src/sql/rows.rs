@@ -2,8 +2,9 @@
 
 use chrono_tz::Tz;
 use huichang_core::admission::Requirement;
+use huichang_core::category::Category;
 use huichang_core::event::{Contact, Event, NewEvent, Stream};
-use huichang_core::registration::{AttendeeStatus, AttendeeView, Category, Participation, StoredAttendee};
+use huichang_core::registration::{AttendeeStatus, AttendeeView, Participation, StoredAttendee};
 use sqlx::Row;
 use sqlx::types::Json;
 use uuid::Uuid;
