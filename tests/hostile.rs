@@ -18,8 +18,8 @@ fn every_hostile_file_is_refused_for_what_it_is() {
     for (name, bytes) in hostile::all() {
         let error = refusal(name, &bytes);
         let expected = match name {
-            "zip-bomb.xlsx" | "wide-bomb.xlsx" => matches!(error, ReadError::Inflates(_)),
-            "entities.xlsx" | "entities.ods" | "corrupt.xls" | "lying-directory.xlsx" => {
+            "zip-bomb.xlsx" | "wide-bomb.xlsx" | "zip-bomb.docx" => matches!(error, ReadError::Inflates(_)),
+            "entities.xlsx" | "entities.ods" | "entities.docx" | "corrupt.xls" | "lying-directory.xlsx" => {
                 matches!(error, ReadError::Unreadable(_))
             }
             _ => matches!(error, ReadError::TooLarge(_)),
@@ -56,6 +56,27 @@ fn honest_files_of_each_format_read_the_same() {
         assert_eq!(sheets[0].name, "名单", "{name}");
         assert_eq!(sheets[0].rows, expected, "{name}");
     }
+    let document = read(&hostile::honest_docx(), Format::Docx).unwrap().remove(0);
+    assert_eq!(document.rows[0], ["分会场参加人员回执"]);
+    assert_eq!(document.rows[1..], expected[..]);
+    assert_eq!(document.numbers, [None, Some(1), Some(2), Some(3)], "each table line knows its row in the table");
+}
+
+#[test]
+fn a_document_is_refused_for_what_it_is() {
+    let error = refusal("a.docx", &hostile::long_docx());
+    assert!(error.to_string().contains("more than 10050 lines"), "{error}");
+    let error = refusal("a.docx", &hostile::wide_span_docx());
+    assert!(error.to_string().contains("more than 200 columns"), "{error}");
+    let error = refusal("a.docx", &hostile::xlsx_with(&[]));
+    assert!(error.to_string().contains("no word/document.xml"), "{error}");
+    // Tables nested a hundred thousand deep are walked without recursion: no stack to exhaust.
+    let nested = hostile::docx_with(&format!(
+        "{}{}",
+        "<w:tbl><w:tr><w:tc>".repeat(100_000),
+        "</w:tc></w:tr></w:tbl>".repeat(100_000)
+    ));
+    assert!(read(&nested, Format::Docx).unwrap()[0].rows.is_empty());
 }
 
 #[test]
@@ -89,6 +110,7 @@ fn honest(format: Format) -> Vec<u8> {
         Format::Ods => hostile::honest_ods(),
         Format::Xls => hostile::honest_xls(),
         Format::Csv => "姓名,单位,手机\n王立,四川省教育厅,13800000000\n".as_bytes().to_vec(),
+        Format::Docx => hostile::honest_docx(),
     }
 }
 
@@ -97,7 +119,7 @@ proptest! {
 
     #[test]
     fn honest_files_with_bytes_changed_are_read_or_refused(
-        format in prop::sample::select(vec![Format::Xlsx, Format::Ods, Format::Xls, Format::Csv]),
+        format in prop::sample::select(vec![Format::Xlsx, Format::Ods, Format::Xls, Format::Csv, Format::Docx]),
         changes in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..16),
         cut in any::<prop::sample::Index>(),
         truncate in any::<bool>(),

@@ -83,6 +83,80 @@ on_both_stores! {
         assert_eq!(outbox_changes, ["outbox.queued", "outbox.queued", "outbox.sent", "outbox.sent"]);
     }
 
+    async fn the_link_in_a_reminder_signs_its_venue_in_once_and_expires(app: TestApp) {
+        let event = app.create_event(80).await;
+        let due = deadline_of(&event);
+        let sichuan = app.create_venue(&event, "四川省分会场", 30).await;
+        let guangdong = app.create_venue(&event, "广东省分会场", 30).await;
+        let smtp = SmtpServer::start();
+        let worker = notifier(app.store.clone(), &smtp.url());
+        let at = due - hours(72) + chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(at).await.unwrap(), 2);
+        worker.deliver(at).await.unwrap();
+        let key_of = |to: &str| {
+            let message = smtp.messages().into_iter().find(|m| header(m, "To").as_deref() == Some(to)).unwrap();
+            let text = text_part(&message);
+            assert!(text.contains("7天内有效，仅可使用一次"), "{text}");
+            let start = text.find("https://huichang.example.cn/signin/email?key=").expect("a sign-in link") + "https://huichang.example.cn/signin/email?key=".len();
+            text[start..start + 68].to_owned()
+        };
+        let key = key_of(&sichuan.email);
+        assert!(key.starts_with("hcl_"), "{key}");
+        let post = |key: String, site: &'static str| app.call(reqwest::Method::POST, "/signin/email").header("sec-fetch-site", site)
+            .body("application/x-www-form-urlencoded", format!("key={key}").into_bytes()).send();
+
+        // Opening the link (as a mail filter checking links would) spends nothing: it shows a button.
+        for _ in 0..2 {
+            let page = app.call(reqwest::Method::GET, &format!("/signin/email?key={key}")).send().await;
+            assert_eq!(page.status, 200);
+            assert!(page.text().contains(r#"action="/signin/email""#) && page.text().contains(&key));
+        }
+        assert_eq!(post(key.clone(), "cross-site").await.status, 403, "a form from another site signs nobody in");
+        let signed_in = post(key.clone(), "same-origin").await;
+        assert_eq!(signed_in.status, 303, "{}", signed_in.text());
+        assert_eq!(signed_in.location(), format!("/venues/{}", sichuan.id));
+        let cookie = signed_in.session_cookie();
+        let session = cookie.trim_start_matches("huichang_session=").to_owned();
+        assert!(session.starts_with("hcs_") && session != sichuan.coordinator);
+        // The session is the venue's coordinator, and nothing more.
+        let own = app.call(reqwest::Method::GET, &format!("/api/v1/venues/{}/registration", sichuan.id)).session(&session).send().await;
+        assert_eq!(own.status, 200);
+        app.call(reqwest::Method::PUT, &format!("/api/v1/venues/{}/registration", sichuan.id)).session(&session)
+            .header("x-requested-with", "huichang").json(Some(&list(attendees(2)))).send().await.expect(200);
+        let other = app.call(reqwest::Method::GET, &format!("/api/v1/venues/{}/registration", guangdong.id)).session(&session).send().await;
+        assert_eq!(other.status, 403);
+
+        // Once only.
+        let again = post(key, "same-origin").await;
+        assert_eq!(again.status, 401);
+        assert!(again.text().contains("已使用或已过期"), "{}", again.text());
+        let made = app.get(&format!("/api/v1/events/{}/tokens", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+        assert!(made.as_array().unwrap().iter().any(|t| t["label"].as_str().unwrap_or_default().contains("邮件登录")), "the session is listed, to be revoked: {made}");
+
+        // A link outlives neither its days nor a reissued token.
+        let late = due - hours(24) + chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(late).await.unwrap(), 1, "广东 is reminded again");
+        worker.deliver(late).await.unwrap();
+        let key = smtp.messages().iter().filter(|m| header(m, "To").as_deref() == Some(guangdong.email.as_str())).count();
+        assert_eq!(key, 2);
+        let newest = {
+            let message = smtp.messages().into_iter().rev().find(|m| header(m, "To").as_deref() == Some(guangdong.email.as_str())).unwrap();
+            let text = text_part(&message);
+            let start = text.find("key=").unwrap() + 4;
+            text[start..start + 68].to_owned()
+        };
+        let first = huichang_core::role::hash_token(&key_of(&guangdong.email));
+        let week_later = late + chrono::Duration::days(huichang_notify::LINK_DAYS) + hours(1);
+        assert!(app.store.redeem_sign_in_link(&first, "unused", week_later).await.unwrap().is_none(), "a week later the link is no key");
+        let session = "hcs_from_the_first_link";
+        let grant = app.store.redeem_sign_in_link(&first, &huichang_core::role::hash_token(session), chrono::Utc::now()).await.unwrap();
+        assert_eq!(grant.and_then(|g| g.venue_id).map(|v| v.to_string()), Some(guangdong.id.clone()), "within its days it is");
+        app.post(&format!("/api/v1/venues/{}/tokens", guangdong.id), &app.admin, &json!({"role": "coordinator"})).await.expect(201);
+        assert_eq!(post(newest, "same-origin").await.status, 401, "the old token's links go with it");
+        let revoked = app.call(reqwest::Method::GET, &format!("/api/v1/venues/{}/registration", guangdong.id)).session(session).send().await;
+        assert_eq!(revoked.status, 401, "and so do the sessions they became");
+    }
+
     async fn a_message_held_up_by_an_smtp_outage_arrives_once_when_it_is_back(app: TestApp) {
         let event = app.create_event(80).await;
         let due = deadline_of(&event);
@@ -139,7 +213,7 @@ on_both_stores! {
         let message = |event: uuid::Uuid, key: String| huichang_store::NewMessage {
             event_id: event, dedupe_key: key, kind: "reminder".into(), deadline_id: None, venue_id: None,
             recipient: "venue@example.cn".into(), subject: "【提醒】".into(), body_text: "请提交参会回执。".into(),
-            body_html: "<p>请提交参会回执。</p>".into(),
+            body_html: "<p>请提交参会回执。</p>".into(), sign_in: None,
         };
         let other = huichang_store::open(&app.database_url).await.unwrap();
         for round in 0..20 {

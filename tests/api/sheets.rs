@@ -180,6 +180,90 @@ on_both_stores! {
         assert_eq!(body["technician"]["phone"], "18500219116");
     }
 
+    async fn a_receipt_as_offices_fill_it_in_imports_in_every_format(app: TestApp) {
+        // A title, the venue's line, extra columns (性别, 备注), an empty row between people, the
+        // technician in two cells below the table and the 填表人 line under it.
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("/api/v1/venues/{}/registration/import", venue.id);
+        let body = vec![
+            vec!["分会场名称：四川省分会场"],
+            vec!["序号", "姓名", "性别", "单位", "职务", "手机号码", "备注"],
+            vec!["1", "王立", "男", "四川省教育厅", "处长", "13800000000", ""],
+            vec![],
+            vec!["2", "李娜", "女", "四川省教育厅", "科员", "", "需停车位"],
+            vec![],
+            vec!["视频调试负责人：付宇豪", "手机：18500219116"],
+            vec!["填表人：张伟", "", "", "联系电话：028-86112233"],
+        ];
+        let titled: Vec<Vec<&str>> = std::iter::once(vec!["2021年全民终身学习活动周 分会场参会回执"]).chain(body.iter().cloned()).collect();
+        let document = huichang_tests::hostile::docx_paragraph("附件2")
+            + &huichang_tests::hostile::docx_paragraph("分会场参加人员及视频调试负责人回执")
+            + &huichang_tests::hostile::docx_paragraph("分会场名称：四川省分会场")
+            + &huichang_tests::hostile::docx_table(&[
+                vec!["序号", "姓名", "性别", "单位", "职务", "手机号码", "备注"],
+                vec!["1", "王立", "男", "四川省教育厅", "处长", "13800000000", ""],
+                vec!["", "", "", "", "", "", ""],
+                vec!["2", "李娜", "女", "四川省教育厅", "科员", "", "需停车位"],
+                vec!["视频调试负责人：付宇豪|4", "手机：18500219116|3"],
+            ])
+            + &huichang_tests::hostile::docx_paragraph("填表人：张伟　　联系电话：028-86112233");
+        let files = [
+            ("回执.xlsx", xlsx(&body)),
+            ("回执.xls", by_python(XLWT, &titled, "xls")),
+            ("回执.ods", by_python(ODFPY, &titled, "ods")),
+            ("回执.csv", csv(&titled).into_bytes()),
+            ("回执.docx", huichang_tests::hostile::docx_with(&document)),
+        ];
+        for (name, bytes) in files {
+            let (status, list) = upload(&app, &path, &venue.coordinator, name, bytes, &[]).await;
+            assert_eq!(status, 200, "{name}: {list}");
+            assert_eq!(people(&list), [("王立".to_owned(), "13800000000".to_owned()), ("李娜".to_owned(), String::new())], "{name}: the footer is not a person");
+            assert_eq!(list["technician"], json!({"name": "付宇豪", "phone": "18500219116"}), "{name}");
+            assert_eq!((&list["attendees"][1]["organization"], &list["attendees"][1]["title"]), (&json!("四川省教育厅"), &json!("科员")), "{name}");
+        }
+    }
+
+    async fn a_word_receipt_with_a_bad_row_is_refused_naming_the_table_row(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let path = format!("/api/v1/venues/{}/registration/import", venue.id);
+        let document = huichang_tests::hostile::docx_paragraph("分会场参加人员回执")
+            + &huichang_tests::hostile::docx_table(&[
+                vec!["姓名", "单位", "职务", "手机"],
+                vec!["王立", "四川省教育厅", "处长", "13800000000"],
+                vec!["李娜", "四川省教育厅", "科员", "1380000"],
+                vec!["技术人员：付宇豪|2", "手机：18500219116|2"],
+            ]);
+        let (status, problem) = upload(&app, &path, &venue.coordinator, "回执.docx", huichang_tests::hostile::docx_with(&document), &[]).await;
+        assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_registration")), "{problem}");
+        let error = &problem["errors"][0];
+        assert_eq!((error["sheet_row"].as_u64(), error["column"].as_str(), error["field"].as_str()), (Some(3), Some("手机"), Some("phone")), "{problem}");
+        assert_eq!(problem["errors"].as_array().unwrap().len(), 1, "{problem}");
+        assert_eq!(app.get(&format!("/api/v1/venues/{}/registration", venue.id), &app.admin).await.expect(200)["revision"], 0);
+    }
+
+    async fn the_word_template_is_the_notices_attachment_and_imports_once_filled(app: TestApp) {
+        let event = app.create_event(48).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let template = format!("/api/v1/venues/{}/registration/template.docx", venue.id);
+        let (status, kind, bytes) = download(&app, &template, &venue.coordinator).await;
+        assert_eq!(status, 200);
+        assert_eq!(kind, "application/vnd.openxmlformats-officedocument.wordprocessingml.document");
+        let sheet = huichang_sheets::read(&bytes, huichang_sheets::Format::Docx).unwrap().remove(0);
+        let text: Vec<String> = sheet.rows.iter().map(|row| row.join("|")).collect();
+        assert!(text.iter().any(|line| line.contains("四川省分会场")), "{text:?}");
+        assert!(text.iter().any(|line| line.contains("北京时间")), "the deadline in Beijing time: {text:?}");
+        assert!(text.iter().any(|line| line.starts_with("序号|姓名|单位|职务|手机")), "{text:?}");
+        assert!(text.iter().any(|line| line.contains("视频调试负责人")), "{text:?}");
+        // Read back as sent, the empty template is a list of nobody (and no error).
+        let (status, list) = upload(&app, &format!("/api/v1/venues/{}/registration/import", venue.id), &venue.coordinator, "回执.docx", bytes, &[("technician_name", "付宇豪"), ("technician_phone", "18500219116")]).await;
+        assert_eq!(status, 200, "{list}");
+        assert_eq!(people(&list).len(), 0);
+        let (status, _, _) = download(&app, &template, &venue.technician).await;
+        assert_eq!(status, 403);
+    }
+
     async fn every_bad_row_is_named_by_its_sheet_row_and_column_and_nothing_is_stored(app: TestApp) {
         let event = app.create_event(48).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;
@@ -208,6 +292,9 @@ on_both_stores! {
         assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_registration")), "{problem}");
         let (status, problem) = upload(&app, &path, &venue.coordinator, "回执.docx", b"PK..".to_vec(), &[]).await;
         assert_eq!((status, problem["errors"][0]["field"].as_str()), (422, Some("file")), "{problem}");
+        let (status, problem) = upload(&app, &path, &venue.coordinator, "回执.doc", b"\xD0\xCF\x11\xE0".to_vec(), &[]).await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(problem["errors"][0]["message"].as_str().unwrap().contains("另存为 .docx"), "an old Word file is told how to send it: {problem}");
         let (status, problem) = upload(&app, &path, &venue.coordinator, "回执.xlsx", b"not a workbook".to_vec(), &[]).await;
         assert_eq!((status, problem["code"].as_str()), (422, Some("invalid_file")), "{problem}");
         let not_multipart = app.post(&path, &venue.coordinator, &json!({})).await;
@@ -224,7 +311,7 @@ on_both_stores! {
         let technician = [("technician_name", "付宇豪"), ("technician_phone", "18500219116")];
         for (name, bytes) in huichang_tests::hostile::all() {
             let expected = match name {
-                "zip-bomb.xlsx" | "wide-bomb.xlsx" => (413, "payload_too_large"),
+                "zip-bomb.xlsx" | "wide-bomb.xlsx" | "zip-bomb.docx" => (413, "payload_too_large"),
                 _ => (422, "invalid_file"),
             };
             let (status, problem) = upload(&app, &path, &venue.coordinator, name, bytes.clone(), &technician).await;
@@ -241,7 +328,7 @@ on_both_stores! {
         assert_eq!(list["revision"], 0, "nothing was stored");
 
         // The same people in an honest file of each format go in.
-        for (name, bytes) in [("名单.xlsx", huichang_tests::hostile::xlsx_with(&[])), ("名单.ods", huichang_tests::hostile::honest_ods()), ("名单.xls", huichang_tests::hostile::honest_xls())] {
+        for (name, bytes) in [("名单.xlsx", huichang_tests::hostile::xlsx_with(&[])), ("名单.ods", huichang_tests::hostile::honest_ods()), ("名单.xls", huichang_tests::hostile::honest_xls()), ("回执.docx", huichang_tests::hostile::honest_docx())] {
             let (status, list) = upload(&app, &path, &venue.coordinator, name, bytes, &technician).await;
             assert_eq!(status, 200, "{name}: {list}");
             assert_eq!(people(&list), [("王立".to_owned(), "13800000000".to_owned()), ("李华".to_owned(), "13800000001".to_owned())], "{name}");
@@ -264,7 +351,7 @@ on_both_stores! {
         assert_eq!(kind, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet");
         let sheet = huichang_sheets::read(&bytes, huichang_sheets::Format::Xlsx).unwrap().remove(0);
         assert!(sheet.cell(1, 0).starts_with("四川省分会场"));
-        assert!(sheet.cell(2, 0).starts_with("报名截止 Due: ") && sheet.cell(2, 0).contains("(UTC+08:00)"), "{:?}", sheet.rows[2]);
+        assert!(sheet.cell(2, 0).starts_with("报名截止 Due: ") && sheet.cell(2, 0).contains("北京时间"), "{:?}", sheet.rows[2]);
         assert_eq!(sheet.cell(2, 4), "容量 Seats: 30");
         assert_eq!(sheet.rows.len(), 6 + 30, "a numbered row per seat");
         // The columns are validated: phone length and a 现场/线上 list.

@@ -179,6 +179,79 @@ pub fn entity_ods() -> Vec<u8> {
     zip_of(&[("content.xml", &content)])
 }
 
+/// A .docx whose `word/document.xml` has `body` inside `w:body`, as Word writes the rest.
+pub fn docx_with(body: &str) -> Vec<u8> {
+    let document = format!(
+        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"><w:body>{body}<w:sectPr/></w:body></w:document>"#
+    );
+    let types = |w: &mut dyn Write| {
+        w.write_all(br#"<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="xml" ContentType="application/xml"/><Override PartName="/word/document.xml" ContentType="application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"/></Types>"#).unwrap()
+    };
+    let document = move |w: &mut dyn Write| w.write_all(document.as_bytes()).unwrap();
+    zip_of(&[("[Content_Types].xml", &types), ("word/document.xml", &document)])
+}
+
+/// A paragraph of `text` in runs, as Word splits them.
+pub fn docx_paragraph(text: &str) -> String {
+    let (first, rest) = text.split_at(text.char_indices().nth(2).map_or(text.len(), |(i, _)| i));
+    format!(
+        r#"<w:p><w:r><w:t>{first}</w:t></w:r><w:r><w:rPr><w:b/></w:rPr><w:t xml:space="preserve">{rest}</w:t></w:r></w:p>"#
+    )
+}
+
+/// A table of `rows`; a cell written `text|n` spans `n` columns.
+pub fn docx_table(rows: &[Vec<&str>]) -> String {
+    let mut xml = String::from("<w:tbl><w:tblPr/><w:tblGrid/>");
+    for row in rows {
+        xml.push_str("<w:tr>");
+        for cell in row {
+            let (text, span) = cell.split_once('|').unwrap_or((cell, "1"));
+            xml.push_str(&format!(
+                r#"<w:tc><w:tcPr><w:gridSpan w:val="{span}"/></w:tcPr><w:p><w:r><w:t>{text}</w:t></w:r></w:p></w:tc>"#
+            ));
+        }
+        xml.push_str("</w:tr>");
+    }
+    xml + "</w:tbl>"
+}
+
+/// An honest .docx of [`PEOPLE`]: a title above the table.
+pub fn honest_docx() -> Vec<u8> {
+    let rows: Vec<Vec<&str>> = PEOPLE.iter().map(|r| r.to_vec()).collect();
+    docx_with(&(docx_paragraph("分会场参加人员回执") + &docx_table(&rows)))
+}
+
+/// A document part that inflates to 40 MiB of spaces inside one paragraph.
+pub fn zip_bomb_docx() -> Vec<u8> {
+    let document = |w: &mut dyn Write| {
+        w.write_all(br#"<?xml version="1.0"?><w:document xmlns:w="w"><w:body><w:p><w:r><w:t>"#).unwrap();
+        let chunk = vec![b' '; 1 << 20];
+        for _ in 0..40 {
+            w.write_all(&chunk).unwrap();
+        }
+        w.write_all(b"</w:t></w:r></w:p></w:body></w:document>").unwrap();
+    };
+    zip_of(&[("word/document.xml", &document)])
+}
+
+pub fn entity_docx() -> Vec<u8> {
+    let document = format!(
+        r#"{LAUGHS}<w:document xmlns:w="w"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p></w:body></w:document>"#
+    );
+    let document = move |w: &mut dyn Write| w.write_all(document.as_bytes()).unwrap();
+    zip_of(&[("word/document.xml", &document)])
+}
+
+/// Twenty thousand short paragraphs: more lines than a list has.
+pub fn long_docx() -> Vec<u8> {
+    docx_with(&"<w:p><w:r><w:t>王立</w:t></w:r></w:p>".repeat(20_000))
+}
+
+/// One row whose first cell claims to span four billion columns, then a filled cell.
+pub fn wide_span_docx() -> Vec<u8> {
+    docx_with(&docx_table(&[vec!["姓名|4000000000", "王立"]]))
+}
+
 /// A CSV of one line just under the 20 MiB upload limit: ten million empty-looking fields.
 pub fn single_line_csv() -> Vec<u8> {
     let mut line = "王立,四川省教育厅,".to_owned().into_bytes();
@@ -287,6 +360,10 @@ pub fn all() -> Vec<(&'static str, Vec<u8>)> {
         ("entities.ods", entity_ods()),
         ("single-line.csv", single_line_csv()),
         ("far-cell.xls", far_cell_xls()),
+        ("zip-bomb.docx", zip_bomb_docx()),
+        ("entities.docx", entity_docx()),
+        ("long.docx", long_docx()),
+        ("wide-span.docx", wide_span_docx()),
         ("dimensions.xls", dimensions_claim_xls()),
         ("corrupt.xls", {
             let mut bytes = honest_xls();

@@ -119,6 +119,7 @@ async fn queue_messages(dir: &Path) -> (String, std::sync::Arc<dyn huichang_stor
             subject: format!("【提醒】第{i}封 / Reminder {i}"),
             body_text: "请提交参会回执。".into(),
             body_html: "<p>请提交参会回执。</p>".into(),
+            sign_in: None,
         })
         .collect();
     assert_eq!(store.enqueue(&messages).await.unwrap(), 6);

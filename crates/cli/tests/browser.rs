@@ -314,7 +314,7 @@ async fn at_t_minus_15_the_door_and_the_dashboard_show_who_has_not_arrived() {
             admin,
             Some(&json!({"title": "四川省全民终身学习活动周开幕式", "timezone": "Asia/Shanghai",
                 "starts_at": at(15), "ends_at": at(105), "arrive_minutes_before": 30,
-                "registration_deadline": at(-1440), "video_check": {"starts_at": at(-1500), "ends_at": at(-1460)},
+                "registration_deadline": at(10), "video_check": {"starts_at": at(-1500), "ends_at": at(-1460)},
                 "organizer_email": "org@example.cn",
                 "contacts": [{"role": "会务联系人", "name": "王立", "phone": "010-66096253"},
                              {"role": "技术联系人", "name": "付宇豪", "phone": "18500219116"}],
@@ -334,19 +334,32 @@ async fn at_t_minus_15_the_door_and_the_dashboard_show_who_has_not_arrived() {
         )
         .await;
     let (venue_id, hall) = (venue["id"].as_str().unwrap(), venue["rooms"][0]["id"].as_str().unwrap());
-    // The notice's receipt: names, units and titles, no phones.
-    let people: Vec<Value> = ["王立", "李娜", "张伟"]
-        .iter()
-        .map(|name| json!({"name": name, "organization": "攀枝花市教育局", "title": "科员"}))
-        .collect();
-    let list = api
-        .ok(
-            Method::PUT,
-            &format!("/api/v1/venues/{venue_id}/registration"),
-            admin,
-            Some(&json!({"technician": {"name": "付宇豪", "phone": "18500219116"}, "attendees": people})),
-        )
+    // The notice's Word receipt, filled in as offices do: names, units and titles, no phones, the
+    // technician below the table, uploaded by the coordinator from the venue's page.
+    let receipt = dir.join("攀枝花市主会场回执.docx");
+    let table = huichang_tests::hostile::docx_table(&[
+        vec!["序号", "姓名", "性别", "单位", "职务", "手机号码"],
+        vec!["1", "王立", "男", "攀枝花市教育局", "科员", ""],
+        vec!["2", "李娜", "女", "攀枝花市教育局", "科员", ""],
+        vec!["3", "张伟", "男", "攀枝花市教育局", "科员", ""],
+    ]);
+    let body = huichang_tests::hostile::docx_paragraph("附件1 主会场参会回执")
+        + &table
+        + &huichang_tests::hostile::docx_paragraph("视频调试负责人：付宇豪　　手机：18500219116")
+        + &huichang_tests::hostile::docx_paragraph("填表人：周杰　　联系电话：0812-3335555");
+    std::fs::write(&receipt, huichang_tests::hostile::docx_with(&body)).unwrap();
+    let desk = Browser::start(1280, 900).await;
+    desk.goto(&format!("{url}/signin?token={}&next=/venues/{venue_id}", venue["coordinator_token"].as_str().unwrap()))
         .await;
+    desk.wait_for("return document.getElementById('import-file')", PAGE_LOAD).await;
+    desk.type_into("#import-file", receipt.to_str().unwrap()).await;
+    desk.click("#import-button").await;
+    desk.wait_for("return document.querySelector('#import-banner .banner.good')", PAGE_LOAD).await;
+    desk.run("document.getElementById('import').scrollIntoView({block: 'end'})", json!([])).await;
+    desk.screenshot(&screenshot("coordinator-docx.png")).await;
+    let list = api.ok(Method::GET, &format!("/api/v1/venues/{venue_id}/registration"), admin, None).await;
+    assert_eq!(list["technician"], json!({"name": "付宇豪", "phone": "18500219116"}));
+    assert_eq!(list["attendees"].as_array().unwrap().len(), 3, "the 填表人 line is nobody: {list}");
     let wang_li = &list["attendees"][0]["id"];
     let checked = api
         .ok(Method::POST, &format!("/api/v1/rooms/{hall}/checkins"), admin, Some(&json!({"attendee_id": wang_li})))
@@ -395,6 +408,37 @@ async fn at_t_minus_15_the_door_and_the_dashboard_show_who_has_not_arrived() {
         .await;
     assert_eq!(chip, "未到 2");
     assert_eq!(wall.text("[data-total=absent] b").await, "2");
+    // The tile opens to whom to call: the venue's contact and its technician, with a call link.
+    wall.click(&format!("#venue-{venue_id} details.to-call summary")).await;
+    let technician = wall
+        .wait_for(&format!("const d = document.querySelector('#venue-{venue_id} [data-field=technician]'); return d && d.querySelector('a.call') && d.textContent"), PAGE_LOAD)
+        .await;
+    assert!(technician.as_str().unwrap().starts_with("付宇豪 18500219116"), "{technician}");
+    assert_eq!(
+        wall.run(&format!("return document.querySelector('#venue-{venue_id} a.call').getAttribute('href')"), json!([]))
+            .await,
+        "tel:18500219116"
+    );
+    wall.screenshot(&screenshot("dashboard-call.png")).await;
+
+    // A viewer sees the mobile masked, and no number to dial.
+    let viewer = api
+        .ok(Method::POST, &format!("/api/v1/events/{event_id}/viewer-tokens"), admin, Some(&json!({"label": "大屏"})))
+        .await;
+    let screen = Browser::start(1280, 900).await;
+    screen.goto(&format!("{url}/signin?token={}&next=/events/{event_id}", viewer["token"].as_str().unwrap())).await;
+    screen
+        .wait_for(&format!("return document.querySelector('#venue-{venue_id} details.to-call summary')"), PAGE_LOAD)
+        .await;
+    screen.click(&format!("#venue-{venue_id} details.to-call summary")).await;
+    let masked = screen
+        .wait_for(&format!("const d = document.querySelector('#venue-{venue_id} [data-field=technician]'); return d && d.textContent"), PAGE_LOAD)
+        .await;
+    assert_eq!(masked, "付宇豪 185****9116");
+    assert_eq!(
+        screen.run(&format!("return document.querySelectorAll('#venue-{venue_id} a.call').length"), json!([])).await,
+        0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]

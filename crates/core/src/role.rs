@@ -1,6 +1,7 @@
 //! The kinds of token and what each may touch.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -42,6 +43,12 @@ impl Role {
             Role::Organiser => "hco_",
         }
     }
+}
+
+/// What is stored of a token or a sign-in link's key. They are long and random, so a fast hash
+/// is enough: nothing to brute-force.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
 }
 
 /// Who holds a token: its role and the event or venue it is bound to.

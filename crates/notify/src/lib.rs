@@ -12,14 +12,20 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use huichang_core::deadline::Notice;
-use huichang_store::{ClaimedMessage, NewMessage, Store, StoreError};
+use huichang_core::role::Role;
+use huichang_store::{ClaimedMessage, NewMessage, SignInLink, Store, StoreError};
 use lettre::message::Mailbox;
 use mailer::{Failure, SendError};
+use uuid::Uuid;
 
 pub mod mailer;
 pub mod render;
 
 pub use mailer::Mailer;
+
+/// How long the sign-in link in a reminder works: past the deadline it reminds of, for a list
+/// sent late by an admin's leave, and short enough that an old email is no key.
+pub const LINK_DAYS: i64 = 7;
 
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -89,7 +95,17 @@ impl Notifier {
                 if item.queued.contains(&dedupe_key) {
                     continue;
                 }
-                let rendered = render::venue_notice(&item.event, deadline, venue, notice, url);
+                // The link signs the coordinator in, once: the token they were sent weeks ago
+                // is in another email.
+                let key = format!("hcl_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+                let link = format!("{url}/signin/email?key={key}");
+                let rendered = render::venue_notice(&item.event, deadline, venue, notice, (&link, LINK_DAYS));
+                let sign_in = SignInLink {
+                    key_hash: huichang_core::role::hash_token(&key),
+                    role: Role::Coordinator,
+                    venue_id: venue.id,
+                    expires_at: now + chrono::Duration::days(LINK_DAYS),
+                };
                 messages.push(NewMessage {
                     event_id: item.event.id,
                     dedupe_key,
@@ -100,6 +116,7 @@ impl Notifier {
                     subject: rendered.subject,
                     body_text: rendered.text,
                     body_html: rendered.html,
+                    sign_in: Some(sign_in),
                 });
             }
             let dedupe_key = format!("{}:organizer:0:digest", deadline.id);
@@ -120,6 +137,7 @@ impl Notifier {
                     subject: rendered.subject,
                     body_text: rendered.text,
                     body_html: rendered.html,
+                    sign_in: None,
                 });
             }
         }

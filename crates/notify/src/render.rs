@@ -5,7 +5,8 @@ use huichang_core::deadline::{Deadline, DeadlineKind, Notice};
 use huichang_core::event::{Event, local};
 use huichang_store::{Letter, VenueContact};
 
-fn when(event: &Event, at: DateTime<Utc>) -> (String, String) {
+/// A moment as the event's readers say it: `2021年11月20日 16:00（北京时间）` and its English.
+pub fn when(event: &Event, at: DateTime<Utc>) -> (String, String) {
     let tz = event.event.timezone;
     let local = local(at, tz);
     let (zone_zh, zone_en) = zone(tz);
@@ -44,19 +45,19 @@ fn missing(event: &Event, deadline: &Deadline) -> (String, String) {
     }
 }
 
-/// A reminder before the deadline, or the overdue notice at it, for one venue.
+/// A reminder before the deadline, or the overdue notice at it, for one venue, with the link
+/// that signs its coordinator in.
 pub fn venue_notice(
     event: &Event,
     deadline: &Deadline,
     venue: &VenueContact,
     notice: Notice,
-    public_url: &str,
+    (link, valid_days): (&str, i64),
 ) -> Letter {
     let title = &event.event.title;
     let what = &deadline.deadline.title;
     let (due_zh, due_en) = when(event, deadline.deadline.due_at);
     let (missing_zh, missing_en) = missing(event, deadline);
-    let link = format!("{public_url}/venues/{}", venue.id);
     let (subject, lead_zh, lead_en) = match notice {
         Notice::Reminder { .. } => (
             format!("【提醒】{title}：{what}将于{due_zh}截止 / Reminder: due {due_en}"),
@@ -73,15 +74,15 @@ pub fn venue_notice(
         format!("{}：", venue.name),
         lead_zh,
         format!("贵会场尚未{missing_zh}。"),
-        format!("请登录会场页面办理：{link}"),
+        format!("点击链接即可登录会场页面办理（{valid_days}天内有效，仅可使用一次）：{link}"),
     ];
     let en = [
         format!("{}:", venue.name),
         lead_en,
         format!("Your venue has not yet {missing_en}."),
-        format!("Your venue's page: {link}"),
+        format!("This link signs you in to your venue's page (once, within {valid_days} days): {link}"),
     ];
-    compose(event, subject, &zh, &en, &link)
+    compose(event, subject, &zh, &en, link)
 }
 
 /// The organiser's digest at the deadline: exactly the venues still missing.
@@ -259,11 +260,13 @@ mod tests {
         (event, deadline, venue)
     }
 
+    const LINK: (&str, i64) = ("https://hc.example.cn/signin/email?key=hcl_1", 7);
+
     #[test]
     fn a_reminder_says_which_deadline_when_and_what_is_missing_in_both_languages() {
         let (event, deadline, venue) = ceremony();
         let notice = deadline.notices()[0];
-        let mail = venue_notice(&event, &deadline, &venue, notice, "https://hc.example.cn");
+        let mail = venue_notice(&event, &deadline, &venue, notice, LINK);
         assert!(mail.subject.starts_with("【提醒】2021年全民终身学习活动周全国总开幕式"), "{}", mail.subject);
         // An official reads 北京时间, not a zone database's name.
         assert!(mail.subject.contains("2021年11月20日 16:00（北京时间）"), "{}", mail.subject);
@@ -273,8 +276,8 @@ mod tests {
         assert!(
             en.contains("2021-11-20 16:00 (Beijing time)") && en.contains("has not yet submitted its attendee list")
         );
-        assert!(mail.text.contains("https://hc.example.cn/venues/00000000-0000-0000-0000-000000000000"));
-        assert!(mail.html.contains("<a href=\"https://hc.example.cn/venues/"));
+        assert!(zh.contains("7天内有效，仅可使用一次）：https://hc.example.cn/signin/email?key=hcl_1"), "{zh}");
+        assert!(mail.html.contains("<a href=\"https://hc.example.cn/signin/email?key=hcl_1\">"), "{}", mail.html);
     }
 
     #[test]
@@ -290,14 +293,14 @@ mod tests {
     #[test]
     fn every_letter_ends_with_whom_to_call() {
         let (mut event, deadline, venue) = ceremony();
-        let reminder = venue_notice(&event, &deadline, &venue, deadline.notices()[0], "https://hc.example.cn");
+        let reminder = venue_notice(&event, &deadline, &venue, deadline.notices()[0], LINK);
         assert!(!reminder.text.contains("如有问题请联系"), "no contacts, no line");
         event.event.contacts = vec![huichang_core::event::Contact {
             role: "技术联系人".into(),
             name: "付宇豪".into(),
             phone: "18500219116".into(),
         }];
-        let reminder = venue_notice(&event, &deadline, &venue, deadline.notices()[0], "https://hc.example.cn");
+        let reminder = venue_notice(&event, &deadline, &venue, deadline.notices()[0], LINK);
         assert!(reminder.text.contains("如有问题请联系：技术联系人 付宇豪 18500219116"), "{}", reminder.text);
         assert!(reminder.text.contains("Questions: 技术联系人 付宇豪 18500219116"));
         assert!(digest(&event, &deadline, &[&venue], "https://hc.example.cn").text.contains("付宇豪"));
@@ -307,7 +310,7 @@ mod tests {
     fn another_zone_is_named_as_it_is() {
         let (mut event, deadline, venue) = ceremony();
         event.event.timezone = chrono_tz::Europe::Berlin;
-        let mail = venue_notice(&event, &deadline, &venue, deadline.notices()[0], "https://hc.example.cn");
+        let mail = venue_notice(&event, &deadline, &venue, deadline.notices()[0], LINK);
         assert!(mail.subject.contains("（Europe/Berlin）") && !mail.text.contains("北京时间"), "{}", mail.subject);
     }
 

@@ -18,7 +18,6 @@ use governor::{Quota, RateLimiter};
 use huichang_core::role::{Grant, Role};
 use huichang_store::{Actor, Owned};
 use rand::Rng;
-use sha2::{Digest, Sha256};
 
 use crate::AppState;
 use crate::error::ApiError;
@@ -26,15 +25,17 @@ use crate::http::{SESSION_COOKIE, bearer, cookie, header_text};
 
 /// A new random token of `role`: its prefix says the role, 32 random bytes make it unguessable.
 pub fn new_token(role: Role) -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    format!("{}{}", role.token_prefix(), hex::encode(bytes))
+    new_secret(role.token_prefix())
 }
 
-/// Tokens are long and random, so a fast hash is enough: nothing to brute-force.
-pub fn hash_token(token: &str) -> String {
-    hex::encode(Sha256::digest(token.trim().as_bytes()))
+/// `prefix` and 32 random bytes in hex.
+pub fn new_secret(prefix: &str) -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("{prefix}{}", hex::encode(bytes))
 }
+
+pub use huichang_core::role::hash_token;
 
 /// The caller of a request: a live token's grant and the address it came from.
 #[derive(Debug, Clone)]

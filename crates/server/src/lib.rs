@@ -47,6 +47,7 @@ pub struct AppState {
     pub video_link_timeout: Duration,
     /// Reverse proxies whose `X-Forwarded-For` names the client, for the audit log and the limits.
     pub trusted_proxies: Arc<auth::TrustedProxies>,
+    pub sheet_limits: Arc<api::sheets::SheetLimits>,
 }
 
 impl AppState {
@@ -63,6 +64,7 @@ impl AppState {
             writes: Arc::new(auth::Limiter::new(300, Duration::from_secs(10))),
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             hub: Arc::default(),
+            sheet_limits: Arc::default(),
         }
     }
 }

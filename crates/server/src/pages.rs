@@ -37,6 +37,8 @@ pub fn routes() -> Table {
         .get("/", &[], index)
         .get("/signin", &[], sign_in_link)
         .post("/signin", &[], sign_in_form)
+        .get("/signin/email", &[], email_link_page)
+        .post("/signin/email", &[], email_link_sign_in)
         .post("/signout", &[], sign_out)
         .get("/events", &["admin"], events_page)
         .get("/events/{event}", &["admin", "organiser", "viewer"], dashboard_page)
@@ -376,6 +378,100 @@ async fn sign_in_form(
         return error_page(&ctx, StatusCode::FORBIDDEN, ctx.lang.pick("请从本站登录。", "Sign in from this site."));
     }
     sign_in(&state, ctx, form, true).await
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct EmailLink {
+    key: Option<String>,
+}
+
+/// A key as the planner writes them: `hcl_` and 64 hex digits.
+fn link_key(link: &EmailLink) -> Option<&str> {
+    let key = link.key.as_deref()?.trim();
+    let digits = key.strip_prefix("hcl_")?;
+    (digits.len() == 64 && digits.bytes().all(|b| b.is_ascii_hexdigit())).then_some(key)
+}
+
+/// `GET /signin/email?key=…`, the link in a reminder: a button that signs in. Opening the link
+/// uses nothing, so that a mail filter that fetches links to check them does not spend it.
+async fn email_link_page(ctx: PageContext, Query(link): Query<EmailLink>) -> Response {
+    let lang = ctx.lang;
+    let Some(key) = link_key(&link) else {
+        return error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            lang.pick(
+                "此登录链接不完整，请从邮件中完整复制。",
+                "This sign-in link is cut short; copy all of it from the email.",
+            ),
+        );
+    };
+    let mut page = Page::new(lang.pick("登录会场页面", "Sign in to your venue's page"));
+    page.main = format!(
+        r#"<section class="card narrow">
+<p>{intro}</p>
+<form method="post" action="{base}/signin/email" class="stack">
+<input type="hidden" name="key" value="{key}">
+<button type="submit" class="primary" id="email-sign-in">{submit}</button>
+</form>
+<p class="hint">{hint}</p>
+</section>"#,
+        intro = lang.pick(
+            "此链接由提醒邮件发送，点击下方按钮即可登录本会场的页面。",
+            "This link came with a reminder: press the button to sign in to your venue's page."
+        ),
+        base = escape(&ctx.base),
+        key = escape(key),
+        submit = lang.pick("登录", "Sign in"),
+        hint = lang.pick(
+            "链接仅可使用一次，并在有效期后失效；登录后，本浏览器 30 天内保持登录。",
+            "The link works once and expires; once signed in, this browser stays signed in for 30 days."
+        ),
+    );
+    page.render(&ctx)
+}
+
+/// The button of [`email_link_page`]: the link becomes a session of its venue's role, once.
+async fn email_link_sign_in(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    axum::Form(link): axum::Form<EmailLink>,
+) -> Response {
+    let lang = ctx.lang;
+    if ctx.cross_site {
+        return error_page(&ctx, StatusCode::FORBIDDEN, lang.pick("请从本站登录。", "Sign in from this site."));
+    }
+    if state.failed_auth.wait(ctx.address).is_some() {
+        return error_page(
+            &ctx,
+            StatusCode::TOO_MANY_REQUESTS,
+            lang.pick("尝试次数过多，请稍后再试。", "Too many attempts; try again shortly."),
+        );
+    }
+    let key = link_key(&link).unwrap_or_default();
+    // Read by no one, the session's token has a prefix of its own: hcs_, a session.
+    let token = crate::auth::new_secret("hcs_");
+    let redeemed = if key.is_empty() {
+        Ok(None)
+    } else {
+        state.store.redeem_sign_in_link(&hash_token(key), &hash_token(&token), chrono::Utc::now()).await
+    };
+    match redeemed {
+        Ok(Some(grant)) => see_other(&ctx, &home(&grant), &[session_cookie(&ctx, &token, SESSION_SECONDS)]),
+        Ok(None) => {
+            state.failed_auth.failed(ctx.address);
+            let message = lang.pick(
+                "此登录链接已使用或已过期。请粘贴会务组发给您的令牌登录，或等待下一封提醒邮件。",
+                "This sign-in link was used or has expired. Paste the token the organisers sent you, or wait for the next reminder.",
+            );
+            sign_in_page(&ctx, None, Some(message), StatusCode::UNAUTHORIZED)
+        }
+        Err(_) => error_page(
+            &ctx,
+            StatusCode::SERVICE_UNAVAILABLE,
+            lang.pick("数据库暂时不可用，请稍后再试。", "The database is unavailable; try again shortly."),
+        ),
+    }
 }
 
 async fn sign_in(state: &AppState, mut ctx: PageContext, form: SignIn, replace_session: bool) -> Response {

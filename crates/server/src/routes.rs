@@ -81,6 +81,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(registration::get, registration::put))
         .routes(routes!(sheets::import).layer(upload()))
         .routes(routes!(sheets::template))
+        .routes(routes!(sheets::template_document))
         .routes(routes!(sheets::import_all).layer(upload()))
         .routes(routes!(sheets::export_xlsx))
         .routes(routes!(sheets::export_csv))

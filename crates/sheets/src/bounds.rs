@@ -70,7 +70,7 @@ pub fn check(sheet: &str, row: usize, column: usize) -> Result<(), ReadError> {
 /// Cells placed as they arrive, in any order; empty values take no room.
 impl Sheet {
     pub fn new(name: &str) -> Self {
-        Sheet { name: name.to_owned(), rows: Vec::new() }
+        Sheet { name: name.to_owned(), ..Sheet::default() }
     }
 
     pub fn put(&mut self, row: usize, column: usize, text: String) -> Result<(), ReadError> {

@@ -2,9 +2,6 @@
 //! a million times; an empty one only moves the position, and a filled one is written out only
 //! while it stays inside the bounds, so nothing is allocated for what a file merely claims.
 
-use std::borrow::Cow;
-
-use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 
 use crate::bounds::{ReadError, check};
@@ -23,7 +20,7 @@ pub fn read(bytes: &[u8]) -> Result<Vec<Sheet>, ReadError> {
     loop {
         match reader.read_event_into(&mut buffer).map_err(|e| zipped::unreadable(WHAT, e))? {
             Event::Start(tag) if tag.name().as_ref() == "table:table" => {
-                let name = attribute(&tag, "table:name")?.unwrap_or_default();
+                let name = zipped::attribute(WHAT, &tag, "table:name")?.unwrap_or_default();
                 sheets.push(read_table(&mut reader, Sheet::new(&normalise(&name)))?);
             }
             Event::Eof => break,
@@ -133,7 +130,7 @@ fn place_cell(
 /// The value a number, date or truth value carries in its attributes, which is what a person
 /// typed (`13800000000`), not the text shown (`1.38E+10`).
 fn typed_value(tag: &BytesStart<'_>) -> Result<Option<String>, ReadError> {
-    let kind = attribute(tag, "office:value-type")?.unwrap_or_default();
+    let kind = zipped::attribute(WHAT, tag, "office:value-type")?.unwrap_or_default();
     let name: &str = match kind.as_str() {
         "float" | "percentage" | "currency" => "office:value",
         "date" => "office:date-value",
@@ -141,7 +138,7 @@ fn typed_value(tag: &BytesStart<'_>) -> Result<Option<String>, ReadError> {
         "boolean" => "office:boolean-value",
         _ => return Ok(None),
     };
-    attribute(tag, name)
+    zipped::attribute(WHAT, tag, name)
 }
 
 /// The text of a cell: its paragraphs on lines of their own, spaces and tabs as written;
@@ -163,14 +160,14 @@ fn read_cell_text(reader: &mut Xml<'_>, cell: &str) -> Result<String, ReadError>
                 paragraphs += 1;
             }
             Event::Start(tag) | Event::Empty(tag) if tag.name().as_ref() == "text:s" => {
-                let count = attribute(&tag, "text:c")?.and_then(|c| c.parse::<usize>().ok()).unwrap_or(1);
+                let count = zipped::attribute(WHAT, &tag, "text:c")?.and_then(|c| c.parse::<usize>().ok()).unwrap_or(1);
                 text.extend(std::iter::repeat_n(' ', count.min(100)));
             }
             Event::Empty(tag) if tag.name().as_ref() == "text:tab" => text.push('\t'),
             Event::Empty(tag) if tag.name().as_ref() == "text:line-break" => text.push('\n'),
             Event::Text(t) => text.push_str(&t.xml10_content()),
             Event::CData(t) => text.push_str(&t.xml10_content()),
-            Event::GeneralRef(r) => text.push_str(&entity(&r)?),
+            Event::GeneralRef(r) => text.push_str(&zipped::entity(WHAT, &r)?),
             Event::End(tag) if tag.name().as_ref() == cell => return Ok(text),
             Event::Eof => return Err(zipped::unreadable(WHAT, "a cell does not end")),
             _ => {}
@@ -179,33 +176,9 @@ fn read_cell_text(reader: &mut Xml<'_>, cell: &str) -> Result<String, ReadError>
     }
 }
 
-/// `&amp;` and the other four, or a character by number; any other entity is refused.
-fn entity(reference: &quick_xml::events::BytesRef<'_>) -> Result<Cow<'static, str>, ReadError> {
-    if let Some(c) = reference.resolve_char_ref().map_err(|e| zipped::unreadable(WHAT, e))? {
-        return Ok(Cow::Owned(c.to_string()));
-    }
-    let name = reference.xml10_content();
-    resolve_predefined_entity(&name)
-        .map(Cow::Borrowed)
-        .ok_or_else(|| zipped::unreadable(WHAT, format!("the entity &{name}; is not one huichang reads")))
-}
-
-fn attribute(tag: &BytesStart<'_>, name: &str) -> Result<Option<String>, ReadError> {
-    for attribute in tag.attributes() {
-        let attribute = attribute.map_err(|e| zipped::unreadable(WHAT, e))?;
-        if attribute.key.as_ref() == name {
-            let value = attribute
-                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map_err(|e| zipped::unreadable(WHAT, e))?;
-            return Ok(Some(value.into_owned()));
-        }
-    }
-    Ok(None)
-}
-
 /// A repeat count: at least one, and a count too large to mean anything saturates.
 fn repeats(tag: &BytesStart<'_>, name: &str) -> Result<usize, ReadError> {
-    match attribute(tag, name)? {
+    match zipped::attribute(WHAT, tag, name)? {
         None => Ok(1),
         Some(value) => match value.trim().parse::<u64>() {
             Ok(n) => Ok(usize::try_from(n).unwrap_or(usize::MAX).max(1)),

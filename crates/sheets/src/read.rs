@@ -15,6 +15,7 @@ pub enum Format {
     Xls,
     Ods,
     Csv,
+    Docx,
 }
 
 impl Format {
@@ -26,19 +27,28 @@ impl Format {
             "xls" => Some(Format::Xls),
             "ods" => Some(Format::Ods),
             "csv" | "txt" => Some(Format::Csv),
+            "docx" => Some(Format::Docx),
             _ => None,
         }
     }
 }
 
 /// One sheet: `rows[i][j]` is the cell of sheet row `i + 1`, column `j + 1`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Sheet {
     pub name: String,
     pub rows: Vec<Vec<String>>,
+    /// For a Word document, the row of its table each line is (`None` for a paragraph); empty
+    /// for a spreadsheet, whose line `i` is row `i + 1`.
+    pub numbers: Vec<Option<usize>>,
 }
 
 impl Sheet {
+    /// The row number a person sees for line `index`: the sheet's row, or the table's row.
+    pub fn number(&self, index: usize) -> Option<usize> {
+        if self.numbers.is_empty() { Some(index + 1) } else { self.numbers.get(index).copied().flatten() }
+    }
+
     pub fn cell(&self, row: usize, column: usize) -> &str {
         self.rows.get(row).and_then(|r| r.get(column)).map(String::as_str).unwrap_or("")
     }
@@ -58,6 +68,7 @@ pub fn read(bytes: &[u8], format: Format) -> Result<Vec<Sheet>, ReadError> {
         Format::Xlsx => read_xlsx(bytes),
         Format::Xls => read_xls(bytes),
         Format::Ods => crate::ods::read(bytes),
+        Format::Docx => Ok(vec![crate::docx::read(bytes)?]),
     }
 }
 
@@ -194,7 +205,8 @@ mod tests {
     fn formats_come_from_the_extension() {
         assert_eq!(Format::of("回执.XLSX"), Some(Format::Xlsx));
         assert_eq!(Format::of("a.b.ods"), Some(Format::Ods));
-        assert_eq!(Format::of("名单.docx"), None);
+        assert_eq!(Format::of("回执.docx"), Some(Format::Docx));
+        assert_eq!(Format::of("名单.doc"), None);
         assert_eq!(Format::of("名单"), None);
     }
 

@@ -1,6 +1,7 @@
 //! A receipt sheet as a registration: find the header row (in Chinese or English, below any
-//! merged title rows), the technician (a labelled block above the header, or given apart), and
-//! one attendee per filled row. The result is the same JSON body `PUT …/registration` takes,
+//! merged title rows), the technician (labelled above, below or beside the table, or given
+//! apart), and one attendee per filled row; the lines a receipt ends with (填表人, 联系电话,
+//! 注：…) are not people. The result is the same JSON body `PUT …/registration` takes,
 //! so the same rules judge it; each attendee remembers its sheet row for the error messages.
 
 use huichang_core::FieldError;
@@ -54,16 +55,6 @@ pub fn field_of_header(header: &str) -> Option<&'static str> {
     .into_iter()
     .find(|(word, _)| key.starts_with(word))
     .map(|(_, field)| field)
-}
-
-/// What a technician label names: the name or the phone of the venue's video technician.
-fn technician_label(cell: &str) -> Option<&'static str> {
-    let key: String = normalise(cell).to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
-    let about_technician = ["技术人员", "视频调试", "调试人员", "technician"].iter().any(|w| key.contains(w));
-    if !about_technician {
-        return None;
-    }
-    if ["手机", "电话", "phone", "mobile"].iter().any(|w| key.contains(w)) { Some("phone") } else { Some("name") }
 }
 
 /// A sheet read as a registration body, with where each part came from.
@@ -158,28 +149,21 @@ pub fn parse_receipt(sheet: &Sheet, technician: Option<(String, String)>) -> Res
         return Err(missing);
     }
 
-    let mut technician_rows = Vec::new();
-    let mut found = Map::new();
-    for (index, row) in sheet.rows[..header_row].iter().enumerate() {
-        for (column, cell) in row.iter().enumerate() {
-            let Some(part) = technician_label(cell) else { continue };
-            // `技术人员姓名：付宇豪` in one cell, or the value in the next filled cell.
-            let inline = cell.split_once([':', '：']).map(|(_, v)| v.trim().to_owned()).filter(|v| !v.is_empty());
-            let value = inline.or_else(|| row[column + 1..].iter().find(|c| !c.is_empty()).cloned());
-            if let Some(value) = value
-                && !found.contains_key(part)
-            {
-                found.insert(part.to_owned(), Value::String(value));
-                technician_rows.push((part, index + 1));
-            }
-        }
-    }
+    // The table's last column: the header's last cell before any technician label beside it.
+    let header_cells = &sheet.rows[header_row];
+    let table_end = header_cells.iter().position(|c| label_of(c).is_some()).unwrap_or(header_cells.len());
+    let last_column = header_cells[..table_end].iter().rposition(|c| !c.is_empty()).unwrap_or(0);
+    let (found, technician_lines) = find_technician(sheet, header_row, last_column);
+    let mut technician_rows: Vec<(&'static str, usize)> =
+        found.iter().filter_map(|(part, _, line)| Some((*part, sheet.number(*line)?))).collect();
     let technician = match technician {
         Some((name, phone)) => {
             technician_rows.clear();
             Some(json!({"name": name, "phone": phone}))
         }
-        None if !found.is_empty() => Some(Value::Object(found)),
+        None if !found.is_empty() => Some(Value::Object(
+            found.into_iter().map(|(part, value, _)| (part.to_owned(), Value::String(value))).collect(),
+        )),
         None => None,
     };
 
@@ -191,8 +175,11 @@ pub fn parse_receipt(sheet: &Sheet, technician: Option<(String, String)>) -> Res
             columns.iter().find(|(f, _, _)| *f == field).map(|(_, _, c)| row.get(*c).cloned().unwrap_or_default())
         };
         let filled = FIELDS.iter().any(|f| value(f).is_some_and(|v| !v.is_empty()));
-        if !filled || is_note(row) {
-            continue;
+        match line_kind(row) {
+            Line::Footer => break,
+            Line::Note => continue,
+            Line::Other if !filled || technician_lines.contains(&index) => continue,
+            Line::Other => {}
         }
         let mut attendee = Map::new();
         for field in FIELDS {
@@ -206,7 +193,7 @@ pub fn parse_receipt(sheet: &Sheet, technician: Option<(String, String)>) -> Res
             attendee.insert(field.to_owned(), entry);
         }
         attendees.push(Value::Object(attendee));
-        rows.push(index + 1);
+        rows.push(sheet.number(index).unwrap_or(index + 1));
         venues.push(value("venue").unwrap_or_default());
     }
     let mut body = json!({"attendees": attendees});
@@ -231,11 +218,171 @@ fn find_header(sheet: &Sheet) -> Option<usize> {
     })
 }
 
-/// A note under the list (`注：…`, `填表说明…`) in an otherwise empty row.
-fn is_note(row: &[String]) -> bool {
+/// What a line that is not a person may be.
+#[derive(Debug, PartialEq)]
+enum Line {
+    /// The lines a receipt ends with (`填表人：…  联系电话：…`, `日期`, `盖章`): nothing below is a person.
+    Footer,
+    /// A note (`注：…`, `备注：…`, `填表说明…`).
+    Note,
+    Other,
+}
+
+fn line_kind(row: &[String]) -> Line {
     let filled: Vec<&String> = row.iter().filter(|c| !c.is_empty()).collect();
-    filled.len() == 1
-        && ["注", "说明", "填表说明", "备注", "note"].iter().any(|w| filled[0].to_lowercase().starts_with(w))
+    let Some(first) = filled.first().map(|c| c.to_lowercase()) else { return Line::Other };
+    // `注：…` or `填表人 | 李娜`: a label with its value after a colon, a lone label, or a note on its own.
+    let labelled = |word: &str| {
+        first
+            .strip_prefix(word)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '：']) || filled.len() == 1)
+    };
+    if ["填表人", "填报人", "审核人", "联系电话", "日期", "填报日期", "填表日期", "单位盖章", "盖章"]
+        .iter()
+        .any(|w| labelled(w))
+    {
+        return Line::Footer;
+    }
+    if ["注", "说明", "填表说明", "备注", "note"].iter().any(|w| labelled(w))
+        || (filled.len() == 1 && ["注", "说明", "填表说明"].iter().any(|w| first.starts_with(w)))
+    {
+        return Line::Note;
+    }
+    Line::Other
+}
+
+/// Words a receipt labels its video technician with; 联系人 alone counts only where none of
+/// these is found.
+const TECHNICIAN_WORDS: [&str; 10] = [
+    "视频调试负责人",
+    "调试负责人",
+    "视频调试",
+    "技术负责人",
+    "技术联系人",
+    "技术人员",
+    "技术保障",
+    "调试人员",
+    "技术支持",
+    "technician",
+];
+const CONTACT_WORDS: [&str; 2] = ["联系人", "contact"];
+const PHONE_WORDS: [&str; 8] = ["手机号码", "手机号", "手机", "联系电话", "联系方式", "电话", "mobile", "phone"];
+
+/// What a cell labels, and the value written after its colon.
+#[derive(Debug, PartialEq)]
+enum Label {
+    /// The technician (`strong` unless only 联系人); `phone_only` for `技术人员手机`.
+    Technician { strong: bool, phone_only: bool },
+    /// A bare `手机` / `联系电话`, which is the technician's next to a technician label.
+    Phone,
+}
+
+fn label_of(cell: &str) -> Option<(Label, Option<String>)> {
+    let (key, value) = match cell.split_once([':', '：']) {
+        Some((key, value)) => (key, Some(value.trim().to_owned()).filter(|v| !v.is_empty())),
+        None => (cell, None),
+    };
+    let key: String = key.to_lowercase().chars().filter(|c| !c.is_whitespace()).collect();
+    // A title such as `…分会场参加人员及视频调试负责人回执` names the technician but labels nothing.
+    if key.chars().filter(|c| !c.is_ascii()).count() > 14 || key.ends_with("回执") || key.ends_with('表') {
+        return None;
+    }
+    let strong = TECHNICIAN_WORDS.iter().any(|w| key.contains(w));
+    if strong || CONTACT_WORDS.iter().any(|w| key.contains(w)) {
+        let rest = TECHNICIAN_WORDS.iter().chain(&CONTACT_WORDS).fold(key.clone(), |k, w| k.replace(w, ""));
+        // `技术人员手机` labels the phone alone; `联系人及联系电话` both.
+        let bare = PHONE_WORDS.iter().fold(rest.clone(), |k, w| k.replace(w, ""));
+        let phone_only = bare.len() < rest.len() && bare.is_empty();
+        return Some((Label::Technician { strong, phone_only }, value));
+    }
+    PHONE_WORDS
+        .iter()
+        .any(|w| key == *w || key.strip_prefix(w).is_some_and(|r| r.starts_with(['(', '（'])))
+        .then_some((Label::Phone, value))
+}
+
+/// A value as a name and a phone: `付宇豪 18500219116`, `付宇豪（手机：18500219116）`, or either.
+fn name_and_phone(value: &str) -> (Option<String>, Option<String>) {
+    let is_phone_char = |c: char| c.is_ascii_digit() || matches!(c, '-' | '—' | ' ' | '+' | '(' | ')');
+    let mut phone = None;
+    let mut rest = value.to_owned();
+    let chars: Vec<char> = value.chars().collect();
+    let mut start = 0;
+    while start < chars.len() {
+        let end = (start..chars.len()).find(|&i| !is_phone_char(chars[i])).unwrap_or(chars.len());
+        let run: String = chars[start..end].iter().collect();
+        if run.chars().filter(char::is_ascii_digit).count() >= 7 {
+            rest = value.replacen(&run, " ", 1);
+            phone = Some(run.trim().to_owned());
+            break;
+        }
+        start = end + 1;
+    }
+    let name = PHONE_WORDS.iter().fold(rest, |r, w| r.replace(w, " "));
+    let name: String = name
+        .split(|c: char| c.is_whitespace() || "():：,，、;；/（）".contains(c))
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name =
+        Some(name).filter(|n| !n.is_empty() && n.chars().count() <= 30 && !n.chars().any(|c| c.is_ascii_digit()));
+    (name, phone)
+}
+
+/// The technician's name and phone, each with the line it was found on, and the lines that
+/// are the technician's rather than a person's. Rows above the header are read whole; rows
+/// below it when they start with a label; any row in the columns beside the table.
+fn find_technician(
+    sheet: &Sheet,
+    header: usize,
+    last_column: usize,
+) -> (Vec<(&'static str, String, usize)>, Vec<usize>) {
+    // Found values by strength: [strong, 联系人 only].
+    let mut found: [Vec<(&'static str, String, usize)>; 2] = [Vec::new(), Vec::new()];
+    let mut lines = Vec::new();
+    let mut previous: Option<(usize, bool)> = None;
+    for (index, row) in sheet.rows.iter().enumerate() {
+        let first = row.iter().position(|c| !c.is_empty());
+        let scan_from = match (index < header, first) {
+            (_, None) => continue,
+            (true, _) => 0,
+            (false, Some(first)) if index > header && label_of(&row[first]).is_some() => first,
+            (false, Some(_)) => last_column + 1,
+        };
+        let mut context: Option<bool> = previous.filter(|(line, _)| line + 1 == index).map(|(_, strong)| strong);
+        let mut labelled = false;
+        for column in scan_from..row.len() {
+            let Some((label, inline)) = label_of(&row[column]) else { continue };
+            let next = || row[column + 1..].iter().find(|c| !c.is_empty()).filter(|c| label_of(c).is_none()).cloned();
+            let (strong, phone_only) = match label {
+                Label::Technician { strong, phone_only } => (strong, phone_only),
+                Label::Phone => match context {
+                    Some(strong) => (strong, true),
+                    None => continue,
+                },
+            };
+            context = Some(strong);
+            labelled = true;
+            let Some(value) = inline.or_else(next) else { continue };
+            let (name, phone) = name_and_phone(&value);
+            let found = &mut found[usize::from(!strong)];
+            for (part, value) in [("name", name.filter(|_| !phone_only)), ("phone", phone)] {
+                if let Some(value) = value
+                    && !found.iter().any(|(p, _, _)| *p == part)
+                {
+                    found.push((part, value, index));
+                }
+            }
+        }
+        if labelled {
+            previous = context.map(|strong| (index, strong));
+            if index > header && scan_from == first.unwrap_or(0) {
+                lines.push(index);
+            }
+        }
+    }
+    let [strong, weak] = found;
+    (if strong.is_empty() { weak } else { strong }, lines)
 }
 
 /// `现场`/`线下` and `线上`/`网络` as the API's `onsite` and `online`; anything else as written,
@@ -253,7 +400,11 @@ mod tests {
     use super::*;
 
     fn sheet(rows: &[&[&str]]) -> Sheet {
-        Sheet { name: "回执".into(), rows: rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect() }
+        Sheet {
+            name: "回执".into(),
+            rows: rows.iter().map(|r| r.iter().map(|c| c.to_string()).collect()).collect(),
+            ..Sheet::default()
+        }
     }
 
     #[test]
@@ -298,6 +449,105 @@ mod tests {
         assert_eq!(receipt.technician_rows, [("name", 3), ("phone", 3)]);
         let located = receipt.locate(FieldError::in_row(1, "phone", "bad"));
         assert_eq!((located.sheet_row, located.column.as_deref()), (Some(7), Some("手机")));
+    }
+
+    /// The receipt an office filled in: a merged title, the venue's line, extra columns, an empty
+    /// row between people, the technician in two cells below the table and the footer under it.
+    fn office_receipt(technician: &[&[&str]]) -> Sheet {
+        let mut rows: Vec<&[&str]> = vec![
+            &["2021年全民终身学习活动周全国总开幕式分会场参加人员及视频调试负责人回执"],
+            &["分会场名称：四川省分会场"],
+            &["序号", "姓名", "性别", "单位", "职务", "手机号码", "备注"],
+            &["1", "王立", "男", "四川省教育厅", "处长", "13800000000", "发言"],
+            &[],
+            &["2", "李娜", "女", "四川省教育厅", "技术人员", "", ""],
+        ];
+        rows.extend_from_slice(technician);
+        rows.push(&["填表人：张敏", "联系电话：028-86112345"]);
+        rows.push(&["注：请于11月20日前报送"]);
+        sheet(&rows)
+    }
+
+    #[test]
+    fn the_technician_is_found_below_and_the_footer_is_not_people() {
+        for (shape, technician) in [
+            ("two cells", &[&["视频调试负责人：付宇豪", "手机：18500219116"][..]][..]),
+            ("label and value cells", &[&["视频调试负责人", "付宇豪", "手机", "185 0021 9116"][..]]),
+            ("two rows", &[&["技术负责人：付宇豪"][..], &["手机号码：18500219116"]]),
+            ("one cell", &[&["视频调试负责人：付宇豪（手机：18500219116）"][..]]),
+            ("the notice's words", &[&["联系人及联系电话：付宇豪 18500219116"][..]]),
+        ] {
+            let receipt = parse_receipt(&office_receipt(technician), None).unwrap_or_else(|e| panic!("{shape}: {e:?}"));
+            let phone = receipt.body["technician"]["phone"].as_str().unwrap().replace(' ', "");
+            assert_eq!(
+                (receipt.body["technician"]["name"].as_str(), phone.as_str()),
+                (Some("付宇豪"), "18500219116"),
+                "{shape}"
+            );
+            let names: Vec<&str> =
+                receipt.body["attendees"].as_array().unwrap().iter().map(|a| a["name"].as_str().unwrap()).collect();
+            assert_eq!(names, ["王立", "李娜"], "{shape}: the technician and the footer are not people");
+            assert_eq!(receipt.rows, [4, 6], "{shape}");
+            assert_eq!(
+                receipt.body["attendees"][1]["title"], "技术人员",
+                "a person whose title is 技术人员 stays a person"
+            );
+            assert!(
+                receipt.body["attendees"][0].get("备注").is_none() && receipt.columns.len() == 4,
+                "{shape}: extra columns ignored"
+            );
+        }
+    }
+
+    #[test]
+    fn the_technician_is_found_beside_or_in_the_table_and_a_title_labels_nothing() {
+        let beside = sheet(&[
+            &["姓名", "单位", "职务", "", "视频调试负责人", "付宇豪"],
+            &["王立", "四川省教育厅", "处长", "", "手机", "18500219116"],
+        ]);
+        let receipt = parse_receipt(&beside, None).unwrap();
+        assert_eq!(receipt.body["technician"], json!({"name": "付宇豪", "phone": "18500219116"}));
+        assert_eq!(receipt.rows, [2]);
+        let within = sheet(&[
+            &["姓名", "单位", "职务", "手机"],
+            &["王立", "四川省教育厅", "处长", ""],
+            &["技术人员", "付宇豪", "手机", "18500219116"],
+        ]);
+        let receipt = parse_receipt(&within, None).unwrap();
+        assert_eq!(receipt.body["technician"]["name"], "付宇豪");
+        assert_eq!(receipt.rows, [2], "the technician's row in the table is not a person");
+        let titled =
+            sheet(&[&["分会场参加人员及视频调试负责人回执", "付宇豪"], &["姓名", "单位", "职务"], &["王立", "x", "y"]]);
+        assert!(parse_receipt(&titled, None).unwrap().body.get("technician").is_none());
+        // A 联系人 counts only where no technician label is found.
+        let both =
+            sheet(&[&["联系人：张敏 13800000009"], &["技术人员：付宇豪 18500219116"], &["姓名", "单位", "职务"]]);
+        assert_eq!(parse_receipt(&both, None).unwrap().body["technician"]["name"], "付宇豪");
+    }
+
+    #[test]
+    fn the_word_template_reads_back_as_an_empty_list_with_its_table_rows() {
+        let info = crate::write::TemplateInfo {
+            event_title: "2021年全民终身学习活动周全国总开幕式",
+            venue_name: "四川省分会场",
+            deadline: "2021年11月20日 16:00（北京时间）",
+            capacity: 30,
+            main: false,
+        };
+        let document = crate::write::receipt_document(&info).unwrap();
+        let sheet = crate::read::read(&document, crate::read::Format::Docx).unwrap().remove(0);
+        assert!(
+            sheet.rows.iter().any(|r| r.first().is_some_and(|c| c == "分会场名称:四川省分会场")),
+            "{:?}",
+            sheet.rows
+        );
+        let receipt = parse_receipt(&sheet, None).unwrap();
+        assert_eq!(receipt.body["attendees"], json!([]));
+        assert!(receipt.body.get("technician").is_none(), "the blank technician row names nobody");
+        assert_eq!(
+            receipt.columns.iter().map(|(f, _)| *f).collect::<Vec<_>>(),
+            ["name", "organization", "title", "phone", "category"]
+        );
     }
 
     #[test]
@@ -349,7 +599,7 @@ mod properties {
         /// below the header.
         #[test]
         fn any_sheet_reads_without_panic_and_rows_point_into_it(rows in prop::collection::vec(prop::collection::vec(cell(), 0..8), 0..20)) {
-            let sheet = Sheet { name: "回执".into(), rows };
+            let sheet = Sheet { name: "回执".into(), rows, ..Sheet::default() };
             if let Ok(receipt) = parse_receipt(&sheet, None) {
                 let attendees = receipt.body["attendees"].as_array().unwrap().len();
                 prop_assert_eq!(receipt.rows.len(), attendees);

@@ -94,6 +94,65 @@ pub fn receipt_template(info: &TemplateInfo) -> Result<Vec<u8>, String> {
     workbook.save_to_buffer().map_err(error)
 }
 
+/// The receipt as the notice attaches it (`分会场参加人员及视频调试负责人回执.docx`): a title,
+/// the venue, the table 序号 / 姓名 / 单位 / 职务 / 手机 / 类别 with a row per seat, the
+/// technician's row and a note on how to fill it in. It imports as it is.
+pub fn receipt_document(info: &TemplateInfo) -> Result<Vec<u8>, String> {
+    use docx_rs::{AlignmentType, Docx, Paragraph, Run, Table, TableCell, TableRow, WidthType};
+    let text = |t: &str| Paragraph::new().add_run(Run::new().add_text(t));
+    let cell = |t: &str, width: usize| TableCell::new().width(width, WidthType::Dxa).add_paragraph(text(t));
+    let (attachment, what, place) = if info.main {
+        ("附件1", "主会场参会回执", "主会场")
+    } else {
+        ("附件2", "分会场参加人员及视频调试负责人回执", "分会场名称")
+    };
+    const WIDTHS: [usize; 6] = [700, 1300, 2700, 1600, 1600, 1100];
+    let header = TableRow::new(
+        ["序号", "姓名", "单位", "职务", "手机", "类别"]
+            .iter()
+            .zip(WIDTHS)
+            .map(|(h, w)| {
+                TableCell::new().width(w, WidthType::Dxa).add_paragraph(
+                    Paragraph::new().align(AlignmentType::Center).add_run(Run::new().add_text(*h).bold()),
+                )
+            })
+            .collect(),
+    );
+    let seats = info.capacity.clamp(1, 300) as usize;
+    let rows = std::iter::once(header).chain((1..=seats).map(|n| {
+        TableRow::new(
+            WIDTHS
+                .iter()
+                .enumerate()
+                .map(|(i, w)| cell(&if i == 0 { n.to_string() } else { String::new() }, *w))
+                .collect(),
+        )
+    }));
+    let technician =
+        TableRow::new(vec![cell("视频调试负责人", 2000), cell("", 2700), cell("手机", 1600), cell("", 2700)]);
+    let categories: Vec<&str> = Category::ALL.iter().map(|c| c.chinese()).collect();
+    let document = Docx::new()
+        .add_paragraph(Paragraph::new().add_run(Run::new().add_text(attachment).bold()))
+        .add_paragraph(
+            Paragraph::new()
+                .align(AlignmentType::Center)
+                .add_run(Run::new().add_text(info.event_title).bold().size(32)),
+        )
+        .add_paragraph(Paragraph::new().align(AlignmentType::Center).add_run(Run::new().add_text(what).bold().size(32)))
+        .add_paragraph(text(&format!("{place}：{}", info.venue_name)))
+        .add_paragraph(text(&format!("报名截止：{}　　容量：{} 人", info.deadline, info.capacity)))
+        .add_table(Table::new(rows.collect()).set_grid(WIDTHS.to_vec()))
+        .add_paragraph(text(""))
+        .add_table(Table::new(vec![technician]).set_grid(vec![2000, 2700, 1600, 2700]))
+        .add_paragraph(text(&format!(
+            "注：手机可不填（同名者请填单位）；类别填 {}，不填即为参会代表。",
+            categories.join("、")
+        )));
+    let mut bytes = std::io::Cursor::new(Vec::new());
+    document.pack(&mut bytes).map_err(|e| format!("the document could not be written: {e}"))?;
+    Ok(bytes.into_inner())
+}
+
 /// One venue in the organiser's export.
 pub struct VenueExport {
     pub name: String,

@@ -4,7 +4,11 @@
 //! shared-string table that announces more strings than a sheet within bounds can hold, since
 //! the workbook reader reserves room for that many before it reads one.
 
+use std::borrow::Cow;
 use std::io::{Cursor, Read};
+
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::BytesStart;
 
 use crate::bounds::{MAX_COLUMNS, MAX_ENTRY_BYTES, MAX_INFLATED_BYTES, MAX_ROWS, ReadError};
 
@@ -78,6 +82,29 @@ pub fn entry(archive: &mut Archive<'_>, name: &str, what: &str) -> Result<Option
     let mut bytes = Vec::new();
     (&mut entry).take(MAX_ENTRY_BYTES).read_to_end(&mut bytes).map_err(|e| unreadable(what, e))?;
     Ok(Some(bytes))
+}
+
+/// `&amp;` and the other four, or a character by number; any other entity is refused.
+pub fn entity(what: &str, reference: &quick_xml::events::BytesRef<'_>) -> Result<Cow<'static, str>, ReadError> {
+    if let Some(c) = reference.resolve_char_ref().map_err(|e| unreadable(what, e))? {
+        return Ok(Cow::Owned(c.to_string()));
+    }
+    let name = reference.xml10_content();
+    resolve_predefined_entity(&name)
+        .map(Cow::Borrowed)
+        .ok_or_else(|| unreadable(what, format!("the entity &{name}; is not one huichang reads")))
+}
+
+pub fn attribute(what: &str, tag: &BytesStart<'_>, name: &str) -> Result<Option<String>, ReadError> {
+    for attribute in tag.attributes() {
+        let attribute = attribute.map_err(|e| unreadable(what, e))?;
+        if attribute.key.as_ref() == name {
+            let value =
+                attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| unreadable(what, e))?;
+            return Ok(Some(value.into_owned()));
+        }
+    }
+    Ok(None)
 }
 
 /// Finds `<!DOCTYPE` or `<!ENTITY` however the inflated bytes are cut into pieces.

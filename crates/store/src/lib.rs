@@ -284,6 +284,17 @@ pub struct NewMessage {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
+    /// The link in the message that signs its recipient in, stored with it.
+    pub sign_in: Option<SignInLink>,
+}
+
+/// A single-use link that signs one venue's role in until it expires; only its key's hash is kept.
+#[derive(Debug, Clone)]
+pub struct SignInLink {
+    pub key_hash: String,
+    pub role: Role,
+    pub venue_id: Uuid,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// A message a worker has claimed and must send.
@@ -390,6 +401,9 @@ pub trait Store: Send + Sync + 'static {
     /// Issues a new coordinator or technician token for a venue, revoking the old one.
     async fn reissue_venue_token(&self, venue_id: Uuid, role: Role, token_hash: &str, actor: &Actor) -> Result<Uuid>;
     async fn create_viewer_token(&self, event_id: Uuid, token_hash: &str, label: &str, actor: &Actor) -> Result<Uuid>;
+    /// Uses a sign-in link once: while it is unused and unexpired at `now`, it becomes a new token
+    /// (`token_hash`) of its venue's role, and the grant of that token is answered; else `None`.
+    async fn redeem_sign_in_link(&self, key_hash: &str, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Grant>>;
     /// The event's tokens (viewers, coordinators, technicians), newest first.
     async fn tokens(&self, event_id: Uuid) -> Result<Vec<TokenView>>;
     async fn token(&self, id: Uuid) -> Result<Option<TokenView>>;

@@ -51,11 +51,12 @@
     replaced_people: ["已更换的人员", "Replaced"],
     row_general: ["第 {n} 行", "row {n}"],
     late_note: ["逾期提交", "submitted late"],
-    import_title: ["从表格导入", "Import from a spreadsheet"],
-    import_help: ["上传填好的回执（.xlsx、.xls、.ods 或 .csv），将替换整份名单；技术人员可填在表格上方，或填在本页上方。", "Upload the filled-in receipt (.xlsx, .xls, .ods or .csv); it replaces the whole list. The technician may be in the block above the table or in the fields at the top of this page."],
+    import_title: ["导入回执", "Import the receipt"],
+    import_help: ["上传填好的回执（Word .docx，或 .xlsx、.xls、.ods、.csv），将替换整份名单；视频调试负责人及手机可写在表格上方、下方或旁边，也可填在本页上方。", "Upload the filled-in receipt (Word .docx, or .xlsx, .xls, .ods, .csv); it replaces the whole list. The video technician and mobile may be above, below or beside the table, or in the fields at the top of this page."],
     import_button: ["上传并导入", "Upload and import"],
-    template: ["下载回执模板", "Download the receipt template"],
-    sheet_cell: ["表格第 {row} 行", "sheet row {row}"],
+    template: ["下载回执模板（Excel）", "Receipt template (Excel)"],
+    template_docx: ["下载回执（Word）", "Receipt (Word)"],
+    sheet_cell: ["表格第 {row} 行", "table row {row}"],
     imported: ["已从表格导入 {n} 人（第 {r} 版）。", "Imported {n} people from the sheet (revision {r})."],
     sign_in_sheet: ["打印签到表", "Print the sign-in sheet"],
   });
@@ -91,7 +92,7 @@
       el("button", { type: "button", class: "primary", id: "submit-list", onclick: submit }, t("submit_list"))),
     listBanner,
     replaced);
-  const importFile = el("input", { type: "file", name: "file", id: "import-file", accept: ".xlsx,.xls,.ods,.csv" });
+  const importFile = el("input", { type: "file", name: "file", id: "import-file", accept: ".docx,.xlsx,.xls,.ods,.csv" });
   const importBanner = el("div", { id: "import-banner", "aria-live": "polite" });
   const importing = el("section", { class: "card", id: "import" },
     el("h2", {}, t("import_title")),
@@ -99,6 +100,7 @@
     el("div", { class: "row" }, importFile,
       el("button", { type: "button", id: "import-button", onclick: importSheet }, t("import_button")),
       el("span", { class: "grow" }),
+      el("a", { href: `${HC.base}/api/v1/venues/${venueId}/registration/template.docx` }, t("template_docx")), " · ",
       el("a", { href: `${HC.base}/api/v1/venues/${venueId}/registration/template.xlsx` }, t("template"))),
     importBanner);
   const contacts = el("section", { class: "card", id: "contacts", hidden: true });

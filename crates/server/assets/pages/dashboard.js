@@ -45,12 +45,18 @@
     "what_room.capacity_changed": ["会场容量调整", "room capacity changed"],
     "what_attestation.recorded": ["登记了入场凭证", "recorded an admission proof"],
     "what_deadline.created": ["新增截止事项", "a deadline was added"],
+    "what_event.created": ["新建会议", "the meeting was created"],
     "what_event.updated": ["会议信息已更新", "the meeting was updated"],
     "what_outbox.queued": ["发送了提醒邮件", "a reminder email was queued"],
+    people_to_call: ["联系人与技术人员", "Whom to call"],
+    venue_contact: ["会场联系邮箱", "Venue contact"],
+    venue_technician: ["视频调试负责人", "Video technician"],
+    no_technician: ["尚未报送", "not sent yet"],
+    call: ["拨打", "Call"],
   });
 
   const eventId = HC.data.event;
-  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [], arriveBy: null };
+  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [], arriveBy: null, open: new Set(), people: new Map() };
   const FILTERS = ["all", "attention", "pending", "late", "no_list", "over", "video", "link"];
 
   const connection = el("span", { class: "connection down", id: "connection" }, t("connecting"));
@@ -120,6 +126,49 @@
     return Math.max(0, v.registered - v.online - v.checked_in);
   }
 
+  /** Whom to call at a venue: its contact email and its technician, read when the tile is opened
+   *  (a viewer gets the mobile masked, and so no number to dial). */
+  async function loadPeople(id) {
+    const [venue, list] = await Promise.all([api("GET", `/api/v1/venues/${id}`), api("GET", `/api/v1/venues/${id}/registration`)]);
+    state.people.set(id, {
+      email: venue.ok ? venue.data.contact_email : "",
+      technician: list.ok ? list.data.technician : null,
+    });
+    const shown = document.querySelector(`#venue-${CSS.escape(id)} [data-field=people]`);
+    if (shown) shown.replaceWith(peopleBlock(id));
+  }
+
+  function peopleBlock(id) {
+    const known = state.people.get(id);
+    if (!known) return el("dl", { class: "people", dataset: { field: "people" } }, el("dd", { class: "hint" }, t("loading")));
+    const tech = known.technician;
+    const dialable = tech && tech.phone && !tech.phone.includes("*");
+    return el("dl", { class: "people", dataset: { field: "people" } },
+      el("dt", {}, t("venue_contact")),
+      el("dd", {}, known.email ? el("a", { href: `mailto:${known.email}` }, known.email) : t("none")),
+      el("dt", {}, t("venue_technician")),
+      el("dd", { dataset: { field: "technician" } }, tech && tech.name
+        ? [tech.name, " ", tech.phone || "",
+          dialable ? el("a", { class: "call", href: `tel:${tech.phone.replace(/[^0-9+]/g, "")}` }, `☎ ${t("call")}`) : ""]
+        : t("no_technician")));
+  }
+
+  function peopleToCall(v) {
+    const details = el("details", { class: "to-call", open: state.open.has(v.id) || undefined },
+      el("summary", {}, t("people_to_call")),
+      state.open.has(v.id) ? peopleBlock(v.id) : "");
+    details.addEventListener("toggle", () => {
+      if (!details.open) {
+        state.open.delete(v.id);
+        return;
+      }
+      state.open.add(v.id);
+      if (!details.querySelector("[data-field=people]")) details.append(peopleBlock(v.id));
+      if (!state.people.has(v.id)) loadPeople(v.id);
+    });
+    return details;
+  }
+
   function tile(v) {
     const tone = { none: "warn", passed: "good", failed: "bad" }[v.video_check] || "muted";
     const linkTone = { connected: "good", lost: "bad", disconnected: "warn" }[v.video_link] || "muted";
@@ -149,7 +198,8 @@
     el("div", { class: "chips" }, chips),
     el("div", { class: `meter${v.checked_in > v.capacity ? " over" : ""}` }, fill),
     el("div", { class: "numbers" }, el("span", {}, t("checked", { n: v.checked_in, cap: v.capacity })),
-      absent(v) ? el("span", { class: "chip warn", dataset: { field: "absent" } }, t("absent", { n: absent(v) })) : ""));
+      absent(v) ? el("span", { class: "chip warn", dataset: { field: "absent" } }, t("absent", { n: absent(v) })) : ""),
+    peopleToCall(v));
   }
 
   function renderTotals() {
@@ -219,6 +269,10 @@
     }
     state.seq = message.seq;
     state.totals = message.totals;
+    // A list sent again may name another technician: read it again if the tile is open.
+    if (message.venue && message.what === "registration.submitted" && state.people.delete(message.venue.id) && state.open.has(message.venue.id)) {
+      loadPeople(message.venue.id);
+    }
     addToFeed(message);
     renderTotals();
     if (message.venue) {

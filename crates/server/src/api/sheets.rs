@@ -2,7 +2,6 @@
 //! the organiser's consolidated exports, and the bulk import of every venue from one workbook.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
@@ -28,17 +27,20 @@ use crate::error::{ApiError, Problem};
 use crate::http::{is_multipart, multipart_error};
 
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 
 /// `multipart/form-data` of a spreadsheet import.
 #[derive(Debug, ToSchema)]
 #[allow(dead_code)] // describes the form in the OpenAPI document
 pub struct ImportForm {
-    /// The list: .xlsx, .xls, .ods or .csv (UTF-8, UTF-8 with BOM, UTF-16 or GBK), at most 20 MiB.
+    /// The list: the Word receipt (.docx), or .xlsx, .xls, .ods or .csv (UTF-8, UTF-8 with BOM,
+    /// UTF-16 or GBK), at most 20 MiB.
     #[schema(value_type = String, format = Binary)]
     file: Vec<u8>,
-    /// The video technician's name, unless the sheet has a labelled block (技术人员姓名).
+    /// The video technician's name, unless the file labels one (视频调试负责人, 技术人员 …) above,
+    /// below or beside the table.
     technician_name: Option<String>,
-    /// The video technician's phone, unless the sheet has a labelled block (技术人员手机).
+    /// The video technician's mobile, unless the file gives it by the label (手机).
     technician_phone: Option<String>,
 }
 
@@ -80,14 +82,22 @@ async fn read_upload(request: Request, state: &AppState) -> Result<Upload, ApiEr
     Ok(upload)
 }
 
-/// Reading a file is CPU work of up to a second: it runs on the blocking pool, one file per
-/// two cores, so a large honest sheet never takes the threads that serve check-ins and feeds.
-static READERS: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(1, |n| (n.get() / 2).max(1))));
+/// How many files a server takes in and reads at once.
+pub struct SheetLimits {
+    /// Reading a file is CPU work of up to a second: it runs on the blocking pool, one file per
+    /// two cores, so a large honest sheet never takes the threads that serve check-ins and feeds.
+    readers: Semaphore,
+    /// Uploads held in memory at once (each up to 20 MiB) while they are received or wait for a
+    /// reader; one more is told to come back rather than queued without bound.
+    uploads: Semaphore,
+}
 
-/// Uploads held in memory at once (each up to 20 MiB) while they are received or wait for a
-/// reader; one more is told to come back rather than queued without bound.
-static UPLOADS: Semaphore = Semaphore::const_new(8);
+impl Default for SheetLimits {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        SheetLimits { readers: Semaphore::new((cores / 2).max(1)), uploads: Semaphore::new(8) }
+    }
+}
 
 fn busy() -> ApiError {
     ApiError::new(
@@ -100,12 +110,19 @@ fn busy() -> ApiError {
 
 /// The sheets of an upload, read off the async threads within the bounds of `huichang_sheets`;
 /// the file's bytes are given up to the reader.
-async fn sheets_of(upload: &mut Upload) -> Result<Vec<Sheet>, ApiError> {
+async fn sheets_of(upload: &mut Upload, limits: &SheetLimits) -> Result<Vec<Sheet>, ApiError> {
     let format = Format::of(&upload.file_name).ok_or_else(|| {
-        bad_file(format!("'{}' is not a spreadsheet: send .xlsx, .xls, .ods or .csv", upload.file_name))
+        let extension = upload.file_name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+        match extension.as_str() {
+            "doc" | "wps" => bad_file(format!(
+                "'{}' is an older Word file: open it in Word or WPS and save it as .docx (另存为 .docx), then send that",
+                upload.file_name
+            )),
+            _ => bad_file(format!("'{}' is not a list huichang reads: send .docx, .xlsx, .xls, .ods or .csv", upload.file_name)),
+        }
     })?;
     let bytes = std::mem::take(&mut upload.bytes);
-    let _reader = READERS.acquire().await.map_err(ApiError::internal)?;
+    let _reader = limits.readers.acquire().await.map_err(ApiError::internal)?;
     let sheets = tokio::task::spawn_blocking(move || huichang_sheets::read(&bytes, format))
         .await
         .map_err(|_| bad_file("the file could not be read"))?
@@ -151,12 +168,12 @@ fn receipt_of(sheets: &[Sheet], technician: Option<(String, String)>) -> Result<
     responses(
         (status = 200, description = "The stored list, as `PUT …/registration` answers", body = RegistrationView),
         (status = 409, description = "`deadline_passed` (a coordinator after the deadline; checked before the file is read)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: a file over 20 MiB, or a zipped file (.xlsx, .ods) whose parts inflate past \
+        (status = 413, description = "`payload_too_large`: a file over 20 MiB, or a zipped file (.docx, .xlsx, .ods) whose parts inflate past \
             32 MiB each or 64 MiB together", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "`busy`: other spreadsheets are being read; see `Retry-After`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_file` (also for a value beyond row 10,050 or column 200, naming the sheet and the cell), \
             `invalid_registration` (each error also names `sheet_row`, the row number \
-            a person sees, and `column`, the header text) or `over_capacity`", body = Problem, content_type = "application/problem+json"),
+            a person sees (in a .docx, the row of the table, its header row included), and `column`, the header text) or `over_capacity`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub async fn import(
     State(state): State<AppState>,
@@ -167,9 +184,9 @@ pub async fn import(
     let venue = venues::load(&state, &venue).await?;
     caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
     registration::refuse_after_deadline(&state, &caller, &venue).await?;
-    let _upload = UPLOADS.try_acquire().map_err(|_| busy())?;
+    let _upload = state.sheet_limits.uploads.try_acquire().map_err(|_| busy())?;
     let mut upload = read_upload(request, &state).await?;
-    let sheets = sheets_of(&mut upload).await?;
+    let sheets = sheets_of(&mut upload, &state.sheet_limits).await?;
     let field = |name: &str| upload.fields.get(name).map(|v| v.trim().to_owned()).unwrap_or_default();
     let (name, phone) = (field("technician_name"), field("technician_phone"));
     let technician = (!name.is_empty() || !phone.is_empty()).then_some((name, phone));
@@ -245,9 +262,9 @@ pub async fn import_all(
 ) -> Result<Response, ApiError> {
     let event = events::load(&state, &event).await?;
     caller.require(caller.over(&state, Owned::Event(event.id)).await?.is_admin())?;
-    let _upload = UPLOADS.try_acquire().map_err(|_| busy())?;
+    let _upload = state.sheet_limits.uploads.try_acquire().map_err(|_| busy())?;
     let mut upload = read_upload(request, &state).await?;
-    let sheets = sheets_of(&mut upload).await?;
+    let sheets = sheets_of(&mut upload, &state.sheet_limits).await?;
     let venues = state.store.venues(event.id, huichang_store::Page::all()).await?;
     let find = |name: &str| {
         let name = huichang_sheets::read::normalise(name);
@@ -346,6 +363,36 @@ fn download(bytes: Vec<u8>, content_type: &'static str, file_name: &str) -> Resp
         .into_response()
 }
 
+/// What a venue's templates say about it, for the coordinators of the venue.
+/// The blank receipt of a venue, as a workbook (`xlsx`) or as the notice's Word attachment (`docx`).
+async fn receipt(state: &AppState, caller: &Caller, venue: &str, extension: &str) -> Result<Response, ApiError> {
+    let venue = venues::load(state, venue).await?;
+    caller.require(caller.over(state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
+    let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let (deadline, _) = huichang_notify::render::when(&event, event.view().registration_deadline.to_utc());
+    let info = TemplateInfo {
+        event_title: &event.event.title,
+        venue_name: &venue.name,
+        deadline: &deadline,
+        capacity: venue.capacity,
+        main: venue.kind == huichang_core::venue::VenueKind::Main,
+    };
+    let (bytes, content_type) = if extension == "docx" {
+        (huichang_sheets::write::receipt_document(&info).map_err(ApiError::internal)?, DOCX)
+    } else {
+        (huichang_sheets::write::receipt_template(&info).map_err(ApiError::internal)?, XLSX)
+    };
+    Ok(download(bytes, content_type, &receipt_name(&venue, extension)))
+}
+
+/// The receipt's name: the main venue's, or a branch venue's with its technician.
+fn receipt_name(venue: &VenueView, extension: &str) -> String {
+    match venue.kind {
+        huichang_core::venue::VenueKind::Main => format!("{}-主会场参会回执.{extension}", venue.name),
+        _ => format!("{}-分会场参加人员及视频调试负责人回执.{extension}", venue.name),
+    }
+}
+
 /// Download a venue's attendee spreadsheet template.
 #[utoipa::path(get, path = "/api/v1/venues/{venue}/registration/template.xlsx", tag = "registration", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
@@ -356,19 +403,21 @@ pub async fn template(
     caller: Caller,
     Path(venue): Path<String>,
 ) -> Result<Response, ApiError> {
-    let venue = venues::load(&state, &venue).await?;
-    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
-    let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
-    let deadline = event.view().registration_deadline.format("%Y-%m-%d %H:%M (UTC%:z)").to_string();
-    let info = TemplateInfo {
-        event_title: &event.event.title,
-        venue_name: &venue.name,
-        deadline: &deadline,
-        capacity: venue.capacity,
-        main: venue.kind == huichang_core::venue::VenueKind::Main,
-    };
-    let bytes = huichang_sheets::write::receipt_template(&info).map_err(ApiError::internal)?;
-    Ok(download(bytes, XLSX, &format!("{}-参会回执.xlsx", venue.name)))
+    receipt(&state, &caller, &venue, "xlsx").await
+}
+
+/// Download a venue's receipt as the notice attaches it, in Word.
+#[utoipa::path(get, path = "/api/v1/venues/{venue}/registration/template.docx", tag = "registration", security(("bearer" = ["admin", "organiser", "coordinator"])),
+    params(("venue" = Uuid, Path, description = "The venue id")),
+    responses((status = 200, description = "`分会场参加人员及视频调试负责人回执` (or the main venue's `主会场参会回执`): a title, the venue, \
+        the deadline and the seats, the table 序号 / 姓名 / 单位 / 职务 / 手机 / 类别 with a row per seat (at most 300), and the \
+        technician's row (视频调试负责人 / 手机); filled in Word or WPS, it imports as it is", content_type = "application/vnd.openxmlformats-officedocument.wordprocessingml.document")))]
+pub async fn template_document(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+) -> Result<Response, ApiError> {
+    receipt(&state, &caller, &venue, "docx").await
 }
 
 /// Every venue of the event with its whole list, for the exports (admin only).

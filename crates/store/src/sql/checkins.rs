@@ -644,6 +644,7 @@ fn online_message(event_id: Uuid, venue_id: Uuid, dedupe_key: String, recipient:
         subject: letter.subject,
         body_text: letter.text,
         body_html: letter.html,
+        sign_in: None,
     }
 }
 

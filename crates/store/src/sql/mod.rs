@@ -180,6 +180,10 @@ impl Store for Backend {
         tokens::create_viewer_token(self, event_id, token_hash, label, actor).await
     }
 
+    async fn redeem_sign_in_link(&self, key_hash: &str, token_hash: &str, now: DateTime<Utc>) -> Result<Option<Grant>> {
+        tokens::redeem_sign_in_link(self, key_hash, token_hash, now).await
+    }
+
     async fn tokens(&self, event_id: Uuid) -> Result<Vec<TokenView>> {
         tokens::tokens(self, event_id).await
     }

@@ -122,12 +122,65 @@ pub(super) async fn reissue_venue_token(
         .bind(role.as_str())
         .execute(&mut *tx)
         .await?;
+    // Links already emailed for the role go with its old token.
+    sqlx::query("UPDATE sign_in_links SET expires_at = $1 WHERE venue_id = $2 AND role = $3 AND used_at IS NULL")
+        .bind(now())
+        .bind(venue_id)
+        .bind(role.as_str())
+        .execute(&mut *tx)
+        .await?;
     let id = insert_token(&mut tx, role, token_hash, Some(event_id), Some(venue_id), "").await?;
     let detail = json!({"role": role.as_str(), "venue_id": venue_id});
     record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), "token.reissued", ("token", id), detail))
         .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// The link's conditional update decides: of two browsers opening it at once, one signs in.
+pub(super) async fn redeem_sign_in_link(
+    store: &Backend,
+    key_hash: &str,
+    token_hash: &str,
+    at: DateTime<Utc>,
+) -> Result<Option<Grant>> {
+    let mut tx = store.writer().begin().await?;
+    let row = sqlx::query(
+        "UPDATE sign_in_links SET used_at = $2 WHERE key_hash = $1 AND used_at IS NULL AND expires_at > $2
+         RETURNING role, event_id, venue_id",
+    )
+    .bind(key_hash)
+    .bind(at)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(role) = Role::parse(row.try_get("role")?) else { return Ok(None) };
+    let (event_id, venue_id): (Uuid, Uuid) = (row.try_get("event_id")?, row.try_get("venue_id")?);
+    let id = insert_token(&mut tx, role, token_hash, Some(event_id), Some(venue_id), "邮件登录链接 email sign-in link")
+        .await?;
+    sqlx::query("UPDATE sign_in_links SET token_id = $2 WHERE key_hash = $1")
+        .bind(key_hash)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    let seq = next_seq(&mut tx, event_id).await?;
+    let actor = Actor { role, token_id: Some(id), address: None };
+    let detail = json!({"role": role.as_str(), "venue_id": venue_id});
+    record(
+        &mut tx,
+        &actor,
+        Record::new((event_id, seq), Some(venue_id), "token.signed_in_by_link", ("token", id), detail),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(Grant {
+        token_id: id,
+        role,
+        event_id: Some(event_id),
+        venue_id: Some(venue_id),
+        unit_id: None,
+        reach: huichang_core::role::Reach::Outside,
+    }))
 }
 
 pub(super) async fn create_viewer_token(
