@@ -3,6 +3,7 @@
 mod bad_input;
 mod changes;
 mod deadlines;
+mod delegations;
 mod door;
 mod events;
 mod live;

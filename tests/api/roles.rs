@@ -37,6 +37,16 @@ fn may_call(route: &Route, caller: &str) -> bool {
     let on_event = route.path.starts_with("/api/v1/events/{event}");
     let on_unit = route.path.contains("{unit}");
     let event_list = route.path == "/api/v1/events" && route.method == Method::GET;
+    // A delegation is kept by its own coordinator (tested in delegations.rs), the event's
+    // organisers and the organiser who runs the hall; no venue's token reaches it.
+    if route.path.contains("{delegation}") || route.path.ends_with("/delegations") {
+        let creates = route.method == Method::POST;
+        return match caller {
+            "admin" | "organiser" | "organiser_above" => names(caller) || names("organiser"),
+            "organiser_below" => names("organiser") && !creates,
+            _ => false,
+        };
+    }
     match caller {
         "admin" => names(caller),
         "organiser" | "organiser_above" => names("organiser"),
@@ -62,7 +72,12 @@ fn body(method: &Method, template: &str) -> Option<Value> {
             json!({"name": "新分会场", "kind": "branch", "contact_email": "x@example.cn"})
         }
         ("POST", "/api/v1/venues/{venue}/approval") => json!({"status": "approved"}),
-        ("PUT", "/api/v1/venues/{venue}/registration") => list(attendees(2)),
+        ("PUT", "/api/v1/venues/{venue}/registration") | ("PUT", "/api/v1/delegations/{delegation}/registration") => {
+            list(attendees(2))
+        }
+        ("POST", "/api/v1/venues/{venue}/delegations") => {
+            json!({"name": "大连市代表团", "min": 1, "max": 5, "contact_email": "dl@example.cn"})
+        }
         ("POST", "/api/v1/attendees/{attendee}/replace") => {
             json!({"name": "赵六", "organization": "四川省教育厅", "title": "处长", "phone": "13900000009"})
         }
@@ -139,6 +154,8 @@ on_both_stores! {
         let deadline = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
             &json!({"title": "工作方案", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
         let message = failed_message(&app, &sichuan).await;
+        let delegation = app.post(&format!("/api/v1/venues/{}/delegations", a.id), &app.admin,
+            &json!({"name": "成都市代表团", "max": 5, "contact_email": "cd@example.cn"})).await.expect(201);
         let spare = app.post(&format!("/api/v1/events/{}/viewer-tokens", event["id"].as_str().unwrap()), &app.admin, &json!({})).await.expect(201);
         let unit_viewer = app.post(&format!("/api/v1/units/{}/viewer-tokens", sichuan.id), &app.admin, &json!({})).await.expect(201);
         let unit_viewer = unit_viewer["token"].as_str().unwrap().to_owned();
@@ -160,7 +177,8 @@ on_both_stores! {
                 .replace("{message}", &message)
                 .replace("{token}", spare["id"].as_str().unwrap())
                 .replace("{room}", a.body["rooms"][0]["id"].as_str().unwrap())
-                .replace("{unit}", &sichuan.id);
+                .replace("{unit}", &sichuan.id)
+                .replace("{delegation}", delegation["id"].as_str().unwrap());
             let page = !route.path.starts_with("/api/");
             let documented = documented_statuses(&document, route);
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();

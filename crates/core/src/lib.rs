@@ -5,6 +5,7 @@ pub mod admission;
 pub mod category;
 pub mod dashboard;
 pub mod deadline;
+pub mod delegation;
 pub mod duration;
 pub mod event;
 pub mod field;

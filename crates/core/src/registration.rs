@@ -470,6 +470,9 @@ pub fn check_replacement(onsite_others: usize, replacement: Participation, capac
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RegistrationView {
     pub venue_id: Uuid,
+    /// The delegation whose list this is; absent for the venue's own list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegation_id: Option<Uuid>,
     /// Absent before the first submission.
     pub technician: Option<Technician>,
     /// Current attendees in list order, then the replaced ones kept for the record.

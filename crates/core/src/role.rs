@@ -62,6 +62,8 @@ pub struct Grant {
     pub venue_id: Option<Uuid>,
     /// The unit of an organiser token, or of a viewer token that reads a unit's subtree.
     pub unit_id: Option<Uuid>,
+    /// The delegation of a delegation coordinator's token (which names no venue).
+    pub delegation_id: Option<Uuid>,
     /// How far a unit's token reaches the event or venue at hand ([`Grant::within`]).
     pub reach: Reach,
 }
@@ -173,7 +175,15 @@ mod tests {
     use super::*;
 
     fn grant(role: Role, event: Option<Uuid>, venue: Option<Uuid>) -> Grant {
-        Grant { token_id: Uuid::nil(), role, event_id: event, venue_id: venue, unit_id: None, reach: Reach::Outside }
+        Grant {
+            token_id: Uuid::nil(),
+            role,
+            event_id: event,
+            venue_id: venue,
+            unit_id: None,
+            delegation_id: None,
+            reach: Reach::Outside,
+        }
     }
 
     #[test]

@@ -102,6 +102,18 @@ impl From<StoreError> for ApiError {
             )
             .with("capacity", over.capacity)
             .with("onsite", over.onsite),
+            StoreError::OverQuota { max, count } => ApiError::invalid(
+                "over_quota",
+                format!("{count} people on the list, but the delegation may send at most {max}; shorten the list"),
+                Vec::new(),
+            )
+            .with("max", max)
+            .with("count", count),
+            StoreError::DelegationNameTaken(name) => ApiError::invalid(
+                "invalid_delegation",
+                "the delegation is not valid",
+                vec![FieldError::new("name", format!("the venue already has a delegation named '{name}'"))],
+            ),
             StoreError::NotCheckedIn => {
                 ApiError::new(StatusCode::CONFLICT, "not_checked_in", "the attendee is not checked in to this room")
             }

@@ -20,6 +20,7 @@ use utoipa::{Modify, OpenApi};
         (name = "events", description = "Meetings (会议), viewer tokens and the audit log"),
         (name = "venues", description = "Main and branch venues (主会场 / 分会场), rooms and approval (审批)"),
         (name = "registration", description = "Attendee lists (回执) and replacements"),
+        (name = "delegations", description = "Delegations (代表团): lists that other units send into one venue's hall, sharing its seats"),
         (name = "door", description = "The day of the meeting: video checks (视频调试), the video link (视频连线), admission and check-in (签到), room capacity"),
         (name = "deadlines", description = "Deadlines (截止时间), deliverables (材料报送) and the email outbox"),
         (name = "units", description = "The tree of units (单位): the Ministry, provinces, cities, districts; their organisers and viewers"),

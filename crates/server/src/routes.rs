@@ -62,7 +62,8 @@ fn api_routes(document: &utoipa::openapi::OpenApi) -> Vec<Route> {
 /// one path share a `routes!`; the uploads get their larger body limit here.
 pub fn api() -> OpenApiRouter<AppState> {
     use crate::api::{
-        checkins, dashboard, deadlines, events, overview, registration, rooms, sheets, tokens, units, venues, video,
+        checkins, dashboard, deadlines, delegations, events, overview, registration, rooms, sheets, tokens, units,
+        venues, video,
     };
     let upload = || DefaultBodyLimit::max(UPLOAD_LIMIT);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -73,6 +74,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::list))
         .routes(routes!(tokens::rotate))
         .routes(routes!(tokens::revoke))
+        .routes(routes!(delegations::create, delegations::list))
+        .routes(routes!(delegations::get, delegations::put))
         .routes(routes!(dashboard::get))
         .routes(routes!(dashboard::live))
         .routes(routes!(venues::create, venues::list))

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use chrono::{DateTime, FixedOffset};
 use huichang_core::deadline::{Deadline, NewDeadline};
+use huichang_core::delegation::{DelegationView, NewDelegation};
 use huichang_core::event::{Event, NewEvent};
 use huichang_core::registration::{AttendeeInput, AttendeeView, OverCapacity, RegistrationView, Submission};
 use huichang_core::role::{Grant, Role};
@@ -41,6 +42,11 @@ pub enum StoreError {
     CapacityBelowRequired { required: usize },
     #[error("{0} is already on the list")]
     AlreadyOnList(String),
+    /// A delegation's list holds more people than it may send.
+    #[error("{count} people on a list of at most {max}")]
+    OverQuota { max: i64, count: i64 },
+    #[error("the venue already has a delegation named '{0}'")]
+    DelegationNameTaken(String),
     /// The door refuses the person (`huichang_core::admission::admit`).
     #[error(transparent)]
     Refused(#[from] huichang_core::admission::Refusal),
@@ -411,6 +417,26 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, id: Uuid, actor: &Actor) -> Result<TokenView>;
 
     async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView>;
+    /// A delegation of a venue, with its coordinator's token (`token_hash`).
+    async fn create_delegation(
+        &self,
+        venue_id: Uuid,
+        delegation: &NewDelegation,
+        token_hash: &str,
+        actor: &Actor,
+    ) -> Result<DelegationView>;
+    async fn delegation(&self, id: Uuid) -> Result<Option<DelegationView>>;
+    async fn delegations(&self, venue_id: Uuid) -> Result<Vec<DelegationView>>;
+    async fn delegation_registration(&self, delegation: &DelegationView) -> Result<RegistrationView>;
+    /// Replaces a delegation's list, all or nothing: at most its `max` people, and the hall's
+    /// on-site people of every list together within its capacity.
+    async fn submit_delegation_registration(
+        &self,
+        delegation: &DelegationView,
+        submission: &Submission,
+        late: bool,
+        actor: &Actor,
+    ) -> Result<RegistrationView>;
     /// Replaces the venue's list, all or nothing; an identical list changes nothing.
     async fn submit_registration(
         &self,

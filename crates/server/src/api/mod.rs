@@ -3,6 +3,7 @@
 pub mod checkins;
 pub mod dashboard;
 pub mod deadlines;
+pub mod delegations;
 pub mod events;
 pub mod overview;
 pub mod registration;

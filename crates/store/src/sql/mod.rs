@@ -30,12 +30,14 @@ use crate::{
     Page, PlanItem, Result, RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
+use huichang_core::delegation::{DelegationView, NewDelegation};
 use huichang_core::video::{LinkStatus, NewVideoCheck};
 
 mod changelog;
 mod checkins;
 mod dashboard;
 mod deadlines;
+mod delegations;
 mod events;
 mod outbox;
 mod overview;
@@ -198,6 +200,38 @@ impl Store for Backend {
 
     async fn registration(&self, venue_id: Uuid) -> Result<RegistrationView> {
         registration::registration(self, venue_id).await
+    }
+
+    async fn create_delegation(
+        &self,
+        venue_id: Uuid,
+        delegation: &NewDelegation,
+        token_hash: &str,
+        actor: &Actor,
+    ) -> Result<DelegationView> {
+        delegations::create_delegation(self, venue_id, delegation, token_hash, actor).await
+    }
+
+    async fn delegation(&self, id: Uuid) -> Result<Option<DelegationView>> {
+        delegations::delegation(self, id).await
+    }
+
+    async fn delegations(&self, venue_id: Uuid) -> Result<Vec<DelegationView>> {
+        delegations::delegations(self, venue_id).await
+    }
+
+    async fn delegation_registration(&self, delegation: &DelegationView) -> Result<RegistrationView> {
+        delegations::delegation_registration(self, delegation).await
+    }
+
+    async fn submit_delegation_registration(
+        &self,
+        delegation: &DelegationView,
+        submission: &Submission,
+        late: bool,
+        actor: &Actor,
+    ) -> Result<RegistrationView> {
+        delegations::submit_delegation_registration(self, delegation, submission, late, actor).await
     }
 
     async fn submit_registration(

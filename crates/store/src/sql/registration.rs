@@ -17,6 +17,50 @@ use super::venues::{event_of_venue, venue_capacity};
 use super::{Conn, Tx, now};
 use crate::{Actor, AttendeeRef, Result, StoreError};
 
+/// One list of attendees: a venue's own, or a delegation's into the venue's hall. The lists of
+/// one hall share its seats and its lock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum List {
+    Venue(Uuid),
+    Delegation { venue: Uuid, id: Uuid },
+}
+
+impl List {
+    fn venue(self) -> Uuid {
+        match self {
+            List::Venue(venue) | List::Delegation { venue, .. } => venue,
+        }
+    }
+
+    fn delegation(self) -> Option<Uuid> {
+        match self {
+            List::Venue(_) => None,
+            List::Delegation { id, .. } => Some(id),
+        }
+    }
+
+    /// The id that `members` and `head` bind as `$1`.
+    fn key(self) -> Uuid {
+        self.delegation().unwrap_or(self.venue())
+    }
+
+    /// The attendees of this list, binding [`List::key`] as `$1`.
+    fn members(self) -> &'static str {
+        match self {
+            List::Venue(_) => "venue_id = $1 AND delegation_id IS NULL",
+            List::Delegation { .. } => "delegation_id = $1",
+        }
+    }
+
+    /// The table of the list's technician and revision, and its key column.
+    fn head(self) -> (&'static str, &'static str) {
+        match self {
+            List::Venue(_) => ("registrations", "venue_id"),
+            List::Delegation { .. } => ("delegation_registrations", "delegation_id"),
+        }
+    }
+}
+
 /// Takes a venue's list for the rest of the transaction. Whatever changes a list takes this
 /// before the event's `seq`, so that list changes queue here and never wait for each other in
 /// the opposite order.
@@ -36,7 +80,24 @@ pub(super) async fn lock_list_of(tx: &mut Tx, venue_of: &'static str, id: Uuid) 
     Ok(venue_id)
 }
 
-/// The people of a venue's current list who come on site.
+/// The people of the hall's other lists who come on site: the seats this list cannot have.
+async fn onsite_elsewhere(tx: &mut Tx, list: List) -> Result<i64> {
+    const ONSITE: &str = "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' \
+         AND removed_at IS NULL AND participation = 'onsite'";
+    let query = match list {
+        List::Venue(venue) => {
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("{ONSITE} AND delegation_id IS NOT NULL"))).bind(venue)
+        }
+        List::Delegation { venue, id } => sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "{ONSITE} AND (delegation_id IS NULL OR delegation_id <> $2)"
+        )))
+        .bind(venue)
+        .bind(id),
+    };
+    Ok(query.fetch_one(&mut **tx).await?)
+}
+
+/// The people of a venue's current lists (its own and its delegations') who come on site.
 async fn onsite_count(tx: &mut Tx, venue_id: Uuid) -> Result<i64> {
     Ok(sqlx::query_scalar(
         "SELECT COUNT(*) FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL AND participation = 'onsite'",
@@ -51,6 +112,12 @@ pub(super) const ATTENDEE_COLUMNS: &str =
 
 /// The current list, replaced attendees after it, in list order.
 pub(super) async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result<RegistrationView> {
+    load_list(conn, List::Venue(venue_id)).await
+}
+
+pub(super) async fn load_list(conn: &mut Conn, list: List) -> Result<RegistrationView> {
+    let venue_id = list.venue();
+    let (head_table, head_key) = list.head();
     let tz: Tz = sqlx::query_scalar::<_, String>(
         "SELECT e.timezone FROM venues v JOIN events e ON e.id = v.event_id WHERE v.id = $1",
     )
@@ -60,17 +127,18 @@ pub(super) async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result
     .ok_or(StoreError::NotFound)?
     .parse()
     .unwrap_or(Tz::UTC);
-    let head = sqlx::query(
-        "SELECT technician_name, technician_phone, submitted_at, late, revision FROM registrations WHERE venue_id = $1",
-    )
-    .bind(venue_id)
+    let head = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT technician_name, technician_phone, submitted_at, late, revision FROM {head_table} WHERE {head_key} = $1"
+    )))
+    .bind(list.key())
     .fetch_optional(&mut *conn)
     .await?;
     let attendees = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND removed_at IS NULL \
-         ORDER BY CASE WHEN status = 'registered' THEN 0 ELSE 1 END, position, id"
+        "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE {} AND removed_at IS NULL \
+         ORDER BY CASE WHEN status = 'registered' THEN 0 ELSE 1 END, position, id",
+        list.members()
     )))
-    .bind(venue_id)
+    .bind(list.key())
     .fetch_all(&mut *conn)
     .await?
     .iter()
@@ -79,6 +147,7 @@ pub(super) async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result
     Ok(match head {
         Some(head) => RegistrationView {
             venue_id,
+            delegation_id: list.delegation(),
             technician: Some(Technician {
                 name: head.try_get("technician_name")?,
                 phone: head.try_get("technician_phone")?,
@@ -88,28 +157,35 @@ pub(super) async fn load_registration(conn: &mut Conn, venue_id: Uuid) -> Result
             late: head.try_get("late")?,
             revision: head.try_get("revision")?,
         },
-        None => {
-            RegistrationView { venue_id, technician: None, attendees, submitted_at: None, late: false, revision: 0 }
-        }
+        None => RegistrationView {
+            venue_id,
+            delegation_id: list.delegation(),
+            technician: None,
+            attendees,
+            submitted_at: None,
+            late: false,
+            revision: 0,
+        },
     })
 }
 
-/// Rows of new attendees in one statement per chunk; 12 parameters a row stays far below
+/// Rows of new attendees in one statement per chunk; 14 parameters a row stays far below
 /// SQLite's and PostgreSQL's parameter limits.
 pub(super) async fn insert_attendees(
     tx: &mut Tx,
-    venue_id: Uuid,
+    (venue_id, delegation_id): (Uuid, Option<Uuid>),
     rows: &[(usize, &StoredAttendee)],
     replaces: Option<Uuid>,
 ) -> Result<()> {
     let at = now();
     for chunk in rows.chunks(1000) {
         let mut insert = QueryBuilder::<Db>::new(
-            "INSERT INTO attendees (id, venue_id, name, organization, title, phone, email, participation, category, status, position, replaces, added_at) ",
+            "INSERT INTO attendees (id, venue_id, delegation_id, name, organization, title, phone, email, participation, category, status, position, replaces, added_at) ",
         );
         insert.push_values(chunk, |mut row, (position, a)| {
             row.push_bind(a.id)
                 .push_bind(venue_id)
+                .push_bind(delegation_id)
                 .push_bind(a.name.clone())
                 .push_bind(a.organization.clone())
                 .push_bind(a.title.clone())
@@ -144,50 +220,69 @@ pub(super) async fn submit_registration(
     late: bool,
     actor: &Actor,
 ) -> Result<RegistrationView> {
+    submit_list(store, List::Venue(venue_id), submission, late, actor).await
+}
+
+/// Replaces one list, all or nothing. Every list of a hall takes the hall's lock first, so that
+/// the seats the other lists hold are counted while none of them changes.
+pub(super) async fn submit_list(
+    store: &Backend,
+    list: List,
+    submission: &Submission,
+    late: bool,
+    actor: &Actor,
+) -> Result<RegistrationView> {
+    let venue_id = list.venue();
     let mut tx = store.writer().begin().await?;
     // The list, not the event: other venues' lists are merged meanwhile, and the event's
     // `seq` is taken with the change at the end.
     lock_list(&mut tx, venue_id).await?;
     let event_id = event_of_venue(&mut tx, venue_id).await?;
     let capacity = venue_capacity(&mut tx, venue_id).await?;
-    let technician = stored_technician(&mut tx, venue_id).await?;
-    let stored = current_list(&mut tx, venue_id).await?;
+    let elsewhere = onsite_elsewhere(&mut tx, list).await?;
+    let technician = stored_technician(&mut tx, list).await?;
+    let stored = current_list(&mut tx, list).await?;
 
-    let merge = registration::merge(&stored, technician.as_ref(), submission, capacity, Uuid::now_v7)?;
+    let merge = registration::merge(&stored, technician.as_ref(), submission, capacity - elsewhere, Uuid::now_v7)
+        .map_err(|over| registration::OverCapacity { onsite: over.onsite + elsewhere as usize, capacity })?;
     if merge.unchanged {
         // Nothing to store.
         drop(tx);
-        return registration(store, venue_id).await;
+        let mut conn = store.reader().acquire().await?;
+        return load_list(&mut conn, list).await;
     }
     let at = now();
     for id in &merge.removed {
         sqlx::query("UPDATE attendees SET removed_at = $1 WHERE id = $2").bind(at).bind(id).execute(&mut *tx).await?;
     }
-    let added = write_merged_rows(&mut tx, venue_id, &stored, &merge).await?;
-    let revision = store_submission(&mut tx, venue_id, submission, at, late).await?;
+    let added = write_merged_rows(&mut tx, list, &stored, &merge).await?;
+    let revision = store_submission(&mut tx, list, submission, at, late).await?;
     let removed: Vec<Value> = stored
         .iter()
         .filter(|a| merge.removed.contains(&a.id))
         .map(|a| json!({"id": a.id, "name": a.name, "organization": a.organization, "title": a.title}))
         .collect();
-    let detail =
+    let mut detail =
         json!({"revision": revision, "attendees": merge.rows.len(), "added": added, "removed": removed, "late": late});
-    record(
-        &mut tx,
-        actor,
-        Record::next(event_id, Some(venue_id), "registration.submitted", ("registration", venue_id), detail),
-    )
-    .await?;
+    let object = match list.delegation() {
+        Some(delegation) => {
+            detail["delegation_id"] = json!(delegation);
+            ("delegation", delegation)
+        }
+        None => ("registration", venue_id),
+    };
+    record(&mut tx, actor, Record::next(event_id, Some(venue_id), "registration.submitted", object, detail)).await?;
     super::overview::settle(&mut tx, &[venue_id]).await?;
-    let view = load_registration(&mut tx, venue_id).await?;
+    let view = load_list(&mut tx, list).await?;
     tx.commit().await?;
     Ok(view)
 }
 
-/// The technician of the venue's last submission, if any.
-async fn stored_technician(tx: &mut Tx, venue_id: Uuid) -> Result<Option<Technician>> {
-    sqlx::query("SELECT technician_name, technician_phone FROM registrations WHERE venue_id = $1")
-        .bind(venue_id)
+/// The technician of the list's last submission, if any.
+async fn stored_technician(tx: &mut Tx, list: List) -> Result<Option<Technician>> {
+    let (table, key) = list.head();
+    sqlx::query(sqlx::AssertSqlSafe(format!("SELECT technician_name, technician_phone FROM {table} WHERE {key} = $1")))
+        .bind(list.key())
         .fetch_optional(&mut **tx)
         .await?
         .map(|row| -> Result<Technician> {
@@ -196,12 +291,13 @@ async fn stored_technician(tx: &mut Tx, venue_id: Uuid) -> Result<Option<Technic
         .transpose()
 }
 
-/// The people on the venue's current list, in list order.
-async fn current_list(tx: &mut Tx, venue_id: Uuid) -> Result<Vec<StoredAttendee>> {
+/// The people on the current list, in list order.
+async fn current_list(tx: &mut Tx, list: List) -> Result<Vec<StoredAttendee>> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE venue_id = $1 AND status = 'registered' AND removed_at IS NULL ORDER BY position, id"
+        "SELECT {ATTENDEE_COLUMNS} FROM attendees WHERE {} AND status = 'registered' AND removed_at IS NULL ORDER BY position, id",
+        list.members()
     )))
-    .bind(venue_id)
+    .bind(list.key())
     .fetch_all(&mut **tx)
     .await?
     .iter()
@@ -213,7 +309,7 @@ async fn current_list(tx: &mut Tx, venue_id: Uuid) -> Result<Vec<StoredAttendee>
 /// updated, the rest left alone. Returns how many were added.
 async fn write_merged_rows(
     tx: &mut Tx,
-    venue_id: Uuid,
+    list: List,
     stored: &[StoredAttendee],
     merge: &registration::Merge,
 ) -> Result<usize> {
@@ -242,27 +338,28 @@ async fn write_merged_rows(
             }
         }
     }
-    insert_attendees(tx, venue_id, &new_rows, None).await?;
+    insert_attendees(tx, (list.venue(), list.delegation()), &new_rows, None).await?;
     Ok(new_rows.len())
 }
 
 /// The submission's technician and time, and the list's next revision, which it returns.
 async fn store_submission(
     tx: &mut Tx,
-    venue_id: Uuid,
+    list: List,
     submission: &Submission,
     at: DateTime<Utc>,
     late: bool,
 ) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "INSERT INTO registrations (venue_id, technician_name, technician_phone, submitted_at, late, revision)
+    let (table, key) = list.head();
+    Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} ({key}, technician_name, technician_phone, submitted_at, late, revision)
          VALUES ($1, $2, $3, $4, $5, 1)
-         ON CONFLICT (venue_id) DO UPDATE SET technician_name = excluded.technician_name,
+         ON CONFLICT ({key}) DO UPDATE SET technician_name = excluded.technician_name,
              technician_phone = excluded.technician_phone, submitted_at = excluded.submitted_at,
-             late = registrations.late OR excluded.late, revision = registrations.revision + 1
-         RETURNING revision",
-    )
-    .bind(venue_id)
+             late = {table}.late OR excluded.late, revision = {table}.revision + 1
+         RETURNING revision"
+    )))
+    .bind(list.key())
     .bind(&submission.technician.name)
     .bind(&submission.technician.phone)
     .bind(at)
@@ -304,7 +401,7 @@ pub(super) async fn replace_attendee(
     let seq = next_seq(&mut tx, event_id).await?;
     // Conditional: of two replacements racing for one attendee, exactly one wins.
     let old = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "UPDATE attendees SET status = 'replaced' WHERE id = $1 AND status = 'registered' AND removed_at IS NULL RETURNING {ATTENDEE_COLUMNS}, position"
+        "UPDATE attendees SET status = 'replaced' WHERE id = $1 AND status = 'registered' AND removed_at IS NULL RETURNING {ATTENDEE_COLUMNS}, position, delegation_id"
     )))
     .bind(attendee_id)
     .fetch_optional(&mut *tx)
@@ -312,6 +409,7 @@ pub(super) async fn replace_attendee(
     .ok_or(StoreError::AlreadyReplaced)?;
     let old_attendee = stored_attendee(&old)?;
     let position: i64 = old.try_get("position")?;
+    let delegation_id: Option<Uuid> = old.try_get("delegation_id")?;
     let participation = replacement.participation.unwrap_or(old_attendee.participation);
     let category = replacement.category.unwrap_or(old_attendee.category);
     let new = StoredAttendee::from_input(Uuid::now_v7(), replacement, participation, category);
@@ -337,14 +435,19 @@ pub(super) async fn replace_attendee(
     if on_list.is_some() {
         return Err(StoreError::AlreadyOnList(new.name));
     }
-    match insert_attendees(&mut tx, venue_id, &[(position as usize, &new)], Some(attendee_id)).await {
+    match insert_attendees(&mut tx, (venue_id, delegation_id), &[(position as usize, &new)], Some(attendee_id)).await {
         Err(StoreError::Database(e)) if duplicate_person(&e) => {
             return Err(StoreError::AlreadyOnList(new.name));
         }
         other => other?,
     }
-    sqlx::query("UPDATE registrations SET revision = revision + 1 WHERE venue_id = $1")
-        .bind(venue_id)
+    let list = match delegation_id {
+        Some(id) => List::Delegation { venue: venue_id, id },
+        None => List::Venue(venue_id),
+    };
+    let (table, key) = list.head();
+    sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET revision = revision + 1 WHERE {key} = $1")))
+        .bind(list.key())
         .execute(&mut *tx)
         .await?;
     let detail =

@@ -55,7 +55,7 @@ pub(super) fn token_from_row(row: &DbRow) -> Result<TokenView> {
 
 pub(super) async fn grant(store: &Backend, token_hash: &str) -> Result<Option<Grant>> {
     let row = sqlx::query(
-        "SELECT id, role, event_id, venue_id, unit_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL",
+        "SELECT id, role, event_id, venue_id, unit_id, delegation_id FROM tokens WHERE token_hash = $1 AND revoked_at IS NULL",
     )
     .bind(token_hash)
     .fetch_optional(store.reader())
@@ -70,6 +70,7 @@ pub(super) async fn grant(store: &Backend, token_hash: &str) -> Result<Option<Gr
         event_id: row.try_get("event_id")?,
         venue_id: row.try_get("venue_id")?,
         unit_id: row.try_get("unit_id")?,
+        delegation_id: row.try_get("delegation_id")?,
         reach: huichang_core::role::Reach::Outside,
     }))
 }
@@ -179,6 +180,7 @@ pub(super) async fn redeem_sign_in_link(
         event_id: Some(event_id),
         venue_id: Some(venue_id),
         unit_id: None,
+        delegation_id: None,
         reach: huichang_core::role::Reach::Outside,
     }))
 }

@@ -1,0 +1,140 @@
+//! Delegations: many units' lists into one hall, its seats shared and decided in the database.
+
+use std::sync::Arc;
+
+use huichang_tests::{TestApp, attendees, list, on_both_stores};
+use serde_json::{Value, json};
+
+/// `count` people of the city `city`, distinct from every other city's.
+fn people(city: usize, count: usize) -> Vec<Value> {
+    (0..count)
+        .map(|i| {
+            json!({"name": format!("代表{city}-{i}"), "organization": format!("第{city}市教育局"), "title": "科员",
+            "phone": format!("139{:04}{:04}", city, i)})
+        })
+        .collect()
+}
+
+async fn delegation(app: &TestApp, venue: &str, name: &str, min: i64, max: i64) -> Value {
+    app.post(
+        &format!("/api/v1/venues/{venue}/delegations"),
+        &app.admin,
+        &json!({"name": name, "min": min, "max": max, "contact_email": "dl@example.cn"}),
+    )
+    .await
+    .expect(201)
+}
+
+on_both_stores! {
+    async fn a_delegation_keeps_its_own_list_within_its_quota_and_is_short_below_its_minimum(app: TestApp) {
+        let event = app.create_event(48).await;
+        let hall = app.create_venue(&event, "辽宁省主会场", 300).await;
+        let dalian = delegation(&app, &hall.id, "大连市代表团", 5, 10).await;
+        assert!(dalian["coordinator_token"].as_str().unwrap().starts_with("hcc_"));
+        assert_eq!((dalian["registered"].as_i64(), dalian["short"].as_bool()), (Some(0), Some(true)));
+        let token = dalian["coordinator_token"].as_str().unwrap();
+        let path = format!("/api/v1/delegations/{}/registration", dalian["id"].as_str().unwrap());
+
+        // Eleven is one too many: refused whole, naming the quota.
+        let over = app.put(&path, token, &list(people(1, 11))).await;
+        over.expect_problem(422, "over_quota");
+        assert_eq!((over.body["max"].as_i64(), over.body["count"].as_i64()), (Some(10), Some(11)));
+        // Three are accepted, and the delegation is short of its five.
+        let three = app.put(&path, token, &list(people(1, 3))).await.expect(200);
+        assert_eq!((three["delegation_id"].as_str(), three["revision"].as_i64()), (dalian["id"].as_str(), Some(1)));
+        let listed = app.get(&format!("/api/v1/venues/{}/delegations", hall.id), &app.admin).await.expect(200);
+        assert_eq!((listed[0]["registered"].as_i64(), listed[0]["short"].as_bool()), (Some(3), Some(true)));
+        assert!(listed[0].get("coordinator_token").is_none(), "no token in the list");
+        app.put(&path, token, &list(people(1, 5))).await.expect(200);
+        let listed = app.get(&format!("/api/v1/venues/{}/delegations", hall.id), &app.admin).await.expect(200);
+        assert_eq!(listed[0]["short"], false);
+
+        // The hall's own list stays its own, and keeps its people when a delegation sends again.
+        let own = app.put(&format!("/api/v1/venues/{}/registration", hall.id), &hall.coordinator, &list(attendees(4))).await.expect(200);
+        assert_eq!(own["attendees"].as_array().unwrap().len(), 4);
+        assert!(own.get("delegation_id").is_none());
+        let again = app.put(&path, token, &list(people(1, 5))).await.expect(200);
+        assert_eq!(again["revision"], 2, "the same list again changes nothing");
+        assert_eq!(app.get(&format!("/api/v1/venues/{}/registration", hall.id), &app.admin).await.expect(200)["attendees"].as_array().unwrap().len(), 4);
+
+        // A delegation's people come in at the hall's doors.
+        app.post(&format!("/api/v1/venues/{}/approval", hall.id), &app.admin, &json!({"status": "approved", "authority": "辽宁省教育厅"})).await.expect(200);
+        let room = hall.body["rooms"][0]["id"].as_str().unwrap();
+        let member = &again["attendees"][0]["id"];
+        app.post(&format!("/api/v1/rooms/{room}/checkins"), &hall.coordinator, &json!({"attendee_id": member})).await.expect(201);
+        let dashboard = app.get(&format!("/api/v1/events/{}/dashboard", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+        let tile = dashboard["venues"].as_array().unwrap().iter().find(|v| v["id"] == hall.id.as_str()).unwrap().clone();
+        assert_eq!((tile["registered"].as_i64(), tile["checked_in"].as_i64()), (Some(9), Some(1)), "the hall counts every list: {tile}");
+    }
+
+    async fn a_delegation_coordinator_keeps_its_list_and_nothing_else(app: TestApp) {
+        let event = app.create_event(48).await;
+        let hall = app.create_venue(&event, "辽宁省主会场", 300).await;
+        let other_venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let dalian = delegation(&app, &hall.id, "大连市代表团", 5, 10).await;
+        let anshan = delegation(&app, &hall.id, "鞍山市代表团", 5, 10).await;
+        let token = dalian["coordinator_token"].as_str().unwrap();
+        let own = format!("/api/v1/delegations/{}/registration", dalian["id"].as_str().unwrap());
+        app.get(&own, token).await.expect(200);
+        app.get(&own, anshan["coordinator_token"].as_str().unwrap()).await.expect_problem(403, "forbidden");
+        app.put(&format!("/api/v1/delegations/{}/registration", anshan["id"].as_str().unwrap()), token, &list(people(2, 5))).await.expect_problem(403, "forbidden");
+        app.put(&format!("/api/v1/venues/{}/registration", hall.id), token, &list(people(2, 5))).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/venues/{}/registration", other_venue.id), token).await.expect_problem(403, "forbidden");
+        app.post(&format!("/api/v1/venues/{}/delegations", hall.id), token, &json!({"name": "x", "max": 5, "contact_email": "x@example.cn"})).await.expect_problem(403, "forbidden");
+        app.get(&format!("/api/v1/venues/{}/delegations", hall.id), &hall.coordinator).await.expect_problem(403, "forbidden");
+        app.get(&own, &hall.coordinator).await.expect_problem(403, "forbidden");
+
+        // Bad bodies name every field; a name is used once per hall.
+        let bad = app.post(&format!("/api/v1/venues/{}/delegations", hall.id), &app.admin,
+            &json!({"name": "", "min": 8, "max": 6, "contact_email": "nope"})).await;
+        bad.expect_problem(422, "invalid_delegation");
+        assert_eq!(bad.error_fields(), ["name", "max", "contact_email"]);
+        let taken = app.post(&format!("/api/v1/venues/{}/delegations", hall.id), &app.admin,
+            &json!({"name": "大连市代表团", "max": 6, "contact_email": "dl@example.cn"})).await;
+        taken.expect_problem(422, "invalid_delegation");
+    }
+
+    async fn twenty_delegations_at_once_never_overfill_the_hall(app: TestApp) {
+        let event = app.create_event(48).await;
+        let app = Arc::new(app);
+        for mixed in [false, true] {
+            let hall = app.create_venue(&event, &format!("攀枝花市大礼堂{mixed}"), 300).await;
+            let mut sends = Vec::new();
+            for city in 0..20 {
+                let d = delegation(&app, &hall.id, &format!("第{city}市代表团"), 5, 20).await;
+                let path = format!("/api/v1/delegations/{}/registration", d["id"].as_str().unwrap());
+                let token = d["coordinator_token"].as_str().unwrap().to_owned();
+                sends.push((path, token, list(people(city, 20)), 20));
+            }
+            if mixed {
+                sends.push((format!("/api/v1/venues/{}/registration", hall.id), hall.coordinator.clone(), list(attendees(50)), 50));
+            }
+            // All at the same moment.
+            let barrier = Arc::new(tokio::sync::Barrier::new(sends.len()));
+            let tasks: Vec<_> = sends.into_iter().map(|(path, token, body, count)| {
+                let (app, barrier) = (app.clone(), barrier.clone());
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    (count, app.put(&path, &token, &body).await)
+                })
+            }).collect();
+            let mut accepted = 0;
+            for task in tasks {
+                let (count, reply) = task.await.unwrap();
+                match reply.status.as_u16() {
+                    200 => accepted += count,
+                    _ => reply.expect_problem(422, "over_capacity"),
+                }
+            }
+            let delegations = app.get(&format!("/api/v1/venues/{}/delegations", hall.id), &app.admin).await.expect(200);
+            let own = app.get(&format!("/api/v1/venues/{}/registration", hall.id), &app.admin).await.expect(200)["attendees"].as_array().unwrap().len() as i64;
+            let stored: i64 = delegations.as_array().unwrap().iter().map(|d| d["registered"].as_i64().unwrap()).sum::<i64>() + own;
+            assert_eq!(stored, accepted, "every accepted list is stored, and only those (mixed: {mixed})");
+            assert!(stored <= 300, "the hall holds {stored} (mixed: {mixed})");
+            assert!(stored > 280, "seats were left that a list could have taken: {stored} (mixed: {mixed})");
+            if !mixed {
+                assert_eq!(accepted, 300, "fifteen of twenty lists fill the hall exactly");
+            }
+        }
+    }
+}
