@@ -26,6 +26,7 @@ CREATE TABLE delegation_registrations (
 ALTER TABLE attendees ADD COLUMN delegation_id UUID REFERENCES delegations (id);
 CREATE INDEX attendees_delegation ON attendees (delegation_id) WHERE delegation_id IS NOT NULL;
 -- A delegation's coordinator token names its delegation, and no venue.
+ALTER TABLE sign_in_links ADD COLUMN delegation_id UUID REFERENCES delegations (id);
 ALTER TABLE tokens ADD COLUMN delegation_id UUID REFERENCES delegations (id);
 
 -- The same person is on one list at most once; lists of one hall are apart.

@@ -138,3 +138,58 @@ on_both_stores! {
         }
     }
 }
+
+on_both_stores! {
+    async fn each_delegation_is_reminded_until_it_has_sent_enough_people_and_its_link_opens_its_page(app: TestApp) {
+        use huichang_tests::smtp::{SmtpServer, header, text_part};
+        let event = app.create_event(80).await;
+        let due = chrono::DateTime::parse_from_rfc3339(event["registration_deadline"].as_str().unwrap()).unwrap().with_timezone(&chrono::Utc);
+        let hall = app.create_venue(&event, "辽宁省主会场", 300).await;
+        app.put(&format!("/api/v1/venues/{}/registration", hall.id), &hall.coordinator, &list(attendees(3))).await.expect(200);
+        let dalian = delegation(&app, &hall.id, "大连市代表团", 5, 10).await;
+        let anshan = delegation(&app, &hall.id, "鞍山市代表团", 5, 10).await;
+        let fushun = delegation(&app, &hall.id, "抚顺市代表团", 5, 10).await;
+        let path = |d: &Value| format!("/api/v1/delegations/{}/registration", d["id"].as_str().unwrap());
+        let token = |d: &Value| d["coordinator_token"].as_str().unwrap().to_owned();
+        app.put(&path(&anshan), &token(&anshan), &list(people(2, 5))).await.expect(200);
+        app.put(&path(&fushun), &token(&fushun), &list(people(3, 2))).await.expect(200);
+
+        let smtp = SmtpServer::start();
+        let mailer = huichang_notify::Mailer::new(Some(&smtp.url()), std::path::Path::new("/nonexistent")).unwrap();
+        let settings = huichang_notify::Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap();
+        let worker = huichang_notify::Notifier::new(app.store.clone(), mailer, settings);
+        let at = due - chrono::Duration::hours(72) + chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(at).await.unwrap(), 2, "大连 sent nothing and 抚顺 is short; 鞍山 and the hall are done");
+        assert_eq!(worker.plan(at).await.unwrap(), 0, "once each");
+        worker.deliver(at).await.unwrap();
+        let messages = smtp.messages();
+        assert!(messages.iter().all(|m| header(m, "To").as_deref() == Some("dl@example.cn")), "to each delegation's contact");
+        let texts: Vec<String> = messages.iter().map(|m| text_part(m)).collect();
+        assert!(texts.iter().any(|t| t.starts_with("大连市代表团：")) && texts.iter().any(|t| t.starts_with("抚顺市代表团：")), "{texts:?}");
+        assert!(texts.iter().all(|t| t.contains("贵代表团尚未提交代表团参会名单")), "{texts:?}");
+
+        // The link signs the delegation's coordinator in, to the delegation's page.
+        let text = texts.iter().find(|t| t.starts_with("大连市代表团：")).unwrap();
+        let start = text.find("key=").unwrap() + 4;
+        let signed_in = app.call(reqwest::Method::POST, "/signin/email").header("sec-fetch-site", "same-origin")
+            .body("application/x-www-form-urlencoded", format!("key={}", &text[start..start + 68]).into_bytes()).send().await;
+        assert_eq!(signed_in.location(), format!("/delegations/{}", dalian["id"].as_str().unwrap()));
+        let session = signed_in.session_cookie().trim_start_matches("huichang_session=").to_owned();
+        let page = app.call(reqwest::Method::GET, &format!("/delegations/{}", dalian["id"].as_str().unwrap())).session(&session).send().await;
+        assert_eq!(page.status, 200);
+        assert!(page.text().contains("大连市代表团") && page.text().contains("delegation.js"));
+        let other = app.call(reqwest::Method::GET, &format!("/delegations/{}", anshan["id"].as_str().unwrap())).session(&session).send().await;
+        assert_eq!(other.status, 403);
+        let hall_page = app.call(reqwest::Method::GET, &format!("/venues/{}", hall.id)).session(&session).send().await;
+        assert_eq!(hall_page.status, 403);
+        app.call(reqwest::Method::PUT, &path(&dalian)).session(&session).header("x-requested-with", "huichang")
+            .json(Some(&list(people(1, 6)))).send().await.expect(200);
+
+        // At 24 h, only 抚顺 (still two of five) is reminded again.
+        let later = due - chrono::Duration::hours(24) + chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(later).await.unwrap(), 1);
+        worker.deliver(later).await.unwrap();
+        let to = |name: &str| smtp.messages().iter().filter(|m| text_part(m).starts_with(name)).count();
+        assert_eq!((to("抚顺市代表团："), to("大连市代表团："), smtp.messages().len()), (2, 1, 3));
+    }
+}

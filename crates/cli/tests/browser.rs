@@ -592,3 +592,86 @@ async fn an_organiser_drills_down_the_tree_and_its_overview_follows_live() {
     assert!(wall.text("#events").await.contains("攀枝花"), "{}", wall.text("#events").await);
     wall.screenshot(&screenshot("unit-province.png")).await;
 }
+
+/// A city's delegation coordinator sends its people into the province's hall from the
+/// delegation page: too many are refused naming the quota, a short list is accepted and shown
+/// short, and the delegation's own token reaches no venue page.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_delegation_coordinator_sends_its_list_from_the_delegation_page() {
+    if !browser::available() {
+        return;
+    }
+    use reqwest::Method;
+    let dir = data_dir("browser-delegation");
+    let admin = "hca_browser-delegation-admin-token-0123456";
+    let server = Server::start(&dir, None, admin);
+    let (url, api) = (server.url.clone(), Client::new(&server.url));
+    let body = huichang_tests::event_body(48);
+    let event = api.ok(Method::POST, "/api/v1/events", admin, Some(&body)).await;
+    let event_id = event["id"].as_str().unwrap();
+    let hall = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/events/{event_id}/venues"),
+            admin,
+            Some(&json!({"name": "辽宁省主会场", "kind": "main", "region": "辽宁", "contact_email": "ln@example.cn",
+                "rooms": [{"name": "辽宁省教育厅报告厅", "capacity": 200}]})),
+        )
+        .await;
+    let dalian = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/venues/{}/delegations", hall["id"].as_str().unwrap()),
+            admin,
+            Some(&json!({"name": "大连市代表团", "min": 3, "max": 4, "contact_email": "dl@example.cn"})),
+        )
+        .await;
+    let id = dalian["id"].as_str().unwrap();
+    let desk = Browser::start(1280, 800).await;
+    desk.goto(&format!("{url}/signin?token={}", dalian["coordinator_token"].as_str().unwrap())).await;
+    desk.wait_for("return document.querySelector('#attendees tr[data-row=\"0\"] input[name=name]')", PAGE_LOAD).await;
+    assert!(
+        desk.run("return location.pathname", json!([]))
+            .await
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/delegations/{id}"))
+    );
+    desk.type_into("#contact-name", "刘洋").await;
+    desk.type_into("#contact-phone", "13904110000").await;
+    let people = [("王立", "13904110001"), ("李娜", "13904110002")];
+    for (i, (name, phone)) in people.iter().enumerate() {
+        if i > 0 {
+            desk.click("#add-row").await;
+        }
+        desk.type_into(&format!("tr[data-row='{i}'] input[name=name]"), name).await;
+        desk.type_into(&format!("tr[data-row='{i}'] input[name=organization]"), "大连市教育局").await;
+        desk.type_into(&format!("tr[data-row='{i}'] input[name=title]"), "科员").await;
+        desk.type_into(&format!("tr[data-row='{i}'] input[name=phone]"), phone).await;
+    }
+    desk.click("#submit-list").await;
+    desk.wait_for("return document.querySelector('#list-banner .banner.good')", PAGE_LOAD).await;
+    assert_eq!(desk.text("#registered").await, "已报 2 人");
+    assert_eq!(desk.text("#short").await, "未达最少人数");
+    desk.screenshot(&screenshot("delegation.png")).await;
+    let stored = api.ok(Method::GET, &format!("/api/v1/delegations/{id}/registration"), admin, None).await;
+    assert_eq!(stored["attendees"].as_array().unwrap().len(), 2);
+    assert_eq!(stored["technician"]["name"], "刘洋");
+
+    // Five rows for a delegation of at most four: refused, naming the quota, and nothing changes.
+    for i in 2..5 {
+        desk.click("#add-row").await;
+        desk.type_into(&format!("tr[data-row='{i}'] input[name=name]"), &format!("代表{i}")).await;
+        desk.type_into(&format!("tr[data-row='{i}'] input[name=organization]"), "大连市教育局").await;
+        desk.type_into(&format!("tr[data-row='{i}'] input[name=title]"), "科员").await;
+    }
+    desk.click("#submit-list").await;
+    let refused = desk
+        .wait_for("const b = document.querySelector('#list-banner .banner.bad'); return b && b.textContent", PAGE_LOAD)
+        .await;
+    assert_eq!(refused, "名单共 5 人，超过本代表团最多 4 人。");
+    let stored = api.ok(Method::GET, &format!("/api/v1/delegations/{id}/registration"), admin, None).await;
+    assert_eq!(stored["revision"], 1);
+    desk.goto(&format!("{url}/venues/{}", hall["id"].as_str().unwrap())).await;
+    assert!(desk.text("main").await.contains("您的令牌不能打开此页面"));
+}

@@ -91,7 +91,8 @@ impl Notifier {
                     Notice::Reminder { .. } => "reminder",
                     Notice::Overdue { .. } => "overdue",
                 };
-                let dedupe_key = format!("{}:{}:{}:{kind}", deadline.id, venue.id, notice.offset_seconds());
+                let owner = venue.delegation.unwrap_or(venue.id);
+                let dedupe_key = format!("{}:{}:{}:{kind}", deadline.id, owner, notice.offset_seconds());
                 if item.queued.contains(&dedupe_key) {
                     continue;
                 }
@@ -104,6 +105,7 @@ impl Notifier {
                     key_hash: huichang_core::role::hash_token(&key),
                     role: Role::Coordinator,
                     venue_id: venue.id,
+                    delegation_id: venue.delegation,
                     expires_at: now + chrono::Duration::days(LINK_DAYS),
                 };
                 messages.push(NewMessage {

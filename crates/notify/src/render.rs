@@ -57,7 +57,13 @@ pub fn venue_notice(
     let title = &event.event.title;
     let what = &deadline.deadline.title;
     let (due_zh, due_en) = when(event, deadline.deadline.due_at);
-    let (missing_zh, missing_en) = missing(event, deadline);
+    let (missing_zh, missing_en) = match venue.delegation {
+        // A delegation sits in a hall with its video already: it owes its people, enough of them.
+        Some(_) => {
+            ("提交代表团参会名单（不少于规定人数）".into(), "sent its list with at least the people it owes".into())
+        }
+        None => missing(event, deadline),
+    };
     let (subject, lead_zh, lead_en) = match notice {
         Notice::Reminder { .. } => (
             format!("【提醒】{title}：{what}将于{due_zh}截止 / Reminder: due {due_en}"),
@@ -73,13 +79,13 @@ pub fn venue_notice(
     let zh = [
         format!("{}：", venue.name),
         lead_zh,
-        format!("贵会场尚未{missing_zh}。"),
+        format!("{}尚未{missing_zh}。", if venue.delegation.is_some() { "贵代表团" } else { "贵会场" }),
         format!("点击链接即可登录会场页面办理（{valid_days}天内有效，仅可使用一次）：{link}"),
     ];
     let en = [
         format!("{}:", venue.name),
         lead_en,
-        format!("Your venue has not yet {missing_en}."),
+        format!("Your {} has not yet {missing_en}.", if venue.delegation.is_some() { "delegation" } else { "venue" }),
         format!("This link signs you in to your venue's page (once, within {valid_days} days): {link}"),
     ];
     compose(event, subject, &zh, &en, link)
@@ -252,6 +258,7 @@ mod tests {
         let [registration, _] = event_deadlines(&event.event);
         let deadline = Deadline { id: Uuid::nil(), event_id: event.id, created_at: created, deadline: registration };
         let venue = VenueContact {
+            delegation: None,
             id: Uuid::nil(),
             name: "四川省分会场".into(),
             contact_email: "sc@example.cn".into(),

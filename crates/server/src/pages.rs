@@ -46,6 +46,7 @@ pub fn routes() -> Table {
         .get("/venues/{venue}", &["admin", "organiser", "coordinator"], coordinator_page)
         .get("/venues/{venue}/video", &["admin", "organiser", "technician"], technician_page)
         .get("/venues/{venue}/door", &["admin", "organiser", "coordinator"], door_page)
+        .get("/delegations/{delegation}", &["admin", "organiser", "coordinator"], delegation_page)
         .get("/rooms/{room}/sign-in-sheet", &["admin", "organiser", "coordinator"], sign_in_sheet)
         .get("/assets/{file}", &[], asset)
 }
@@ -166,6 +167,7 @@ fn home(grant: &Grant) -> String {
         Role::Organiser => format!("/units/{}", id(grant.unit_id)),
         Role::Viewer if grant.unit_id.is_some() => format!("/units/{}", id(grant.unit_id)),
         Role::Viewer => format!("/events/{}", id(grant.event_id)),
+        Role::Coordinator if grant.delegation_id.is_some() => format!("/delegations/{}", id(grant.delegation_id)),
         Role::Coordinator => format!("/venues/{}", id(grant.venue_id)),
         Role::Technician => format!("/venues/{}/video", id(grant.venue_id)),
     }
@@ -687,6 +689,42 @@ async fn venue_page(
     page.render(&ctx)
 }
 
+/// A delegation's list into its hall, for those who keep it.
+async fn delegation_page(State(state): State<AppState>, ctx: PageContext, Path(delegation): Path<String>) -> Response {
+    let Some(delegation) = load(Uuid::parse_str(&delegation).ok(), |id| state.store.delegation(id)).await else {
+        return error_page(
+            &ctx,
+            StatusCode::NOT_FOUND,
+            ctx.lang.pick("没有这个代表团。", "There is no such delegation."),
+        );
+    };
+    let Some(hall) = load(Some(delegation.venue_id), |id| state.store.venue(id)).await else {
+        return not_found(&ctx);
+    };
+    let over = match &ctx.grant {
+        Some(grant) => Some(grant_over(&state, grant, Owned::Venue(hall.id)).await.unwrap_or_else(|_| grant.clone())),
+        None => None,
+    };
+    let keeps = match &over {
+        Some(grant) => crate::api::delegations::may_keep(&state, grant, &delegation).await.unwrap_or(false),
+        None => false,
+    };
+    if let Access::Refused(response) = check_grant(&ctx, over.as_ref(), |_| keeps) {
+        return response;
+    }
+    let mut page = Page::new(delegation.name.clone());
+    page.script = Some("delegation");
+    page.data = vec![
+        ("delegation", delegation.id.to_string()),
+        ("event", delegation.event_id.to_string()),
+        ("name", delegation.name.clone()),
+        ("hall", hall.name.clone()),
+        ("min", delegation.min.to_string()),
+        ("max", delegation.max.to_string()),
+    ];
+    page.render(&ctx)
+}
+
 /// A unit (单位): who to call there, and the units right below it, each a link one level down.
 async fn unit_page(State(state): State<AppState>, ctx: PageContext, Path(unit): Path<String>) -> Response {
     let Some(unit) = load(Uuid::parse_str(&unit).ok(), |id| state.store.unit(id)).await else {
@@ -829,12 +867,13 @@ where
 }
 
 /// The pages' scripts and style sheet, built into the binary.
-const ASSETS: [(&str, &str, &str); 9] = [
+const ASSETS: [(&str, &str, &str); 10] = [
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/pages/app.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/common.js")),
     ("events.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/events.js")),
     ("dashboard.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/dashboard.js")),
     ("coordinator.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/coordinator.js")),
+    ("delegation.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/delegation.js")),
     ("technician.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/technician.js")),
     ("door.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/door.js")),
     ("unit.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/unit.js")),

@@ -261,7 +261,10 @@ pub struct CapacityChange {
 /// A venue as the reminder planner needs it.
 #[derive(Debug, Clone)]
 pub struct VenueContact {
+    /// The venue, or the hall of a delegation.
     pub id: Uuid,
+    /// A delegation of the hall that owes its list, rather than the venue itself.
+    pub delegation: Option<Uuid>,
     pub name: String,
     pub contact_email: String,
     pub created_at: DateTime<Utc>,
@@ -300,6 +303,8 @@ pub struct SignInLink {
     pub key_hash: String,
     pub role: Role,
     pub venue_id: Uuid,
+    /// A delegation's coordinator is signed in to it, not to the venue.
+    pub delegation_id: Option<Uuid>,
     pub expires_at: DateTime<Utc>,
 }
 

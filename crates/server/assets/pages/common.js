@@ -51,6 +51,29 @@ const HC = (() => {
     days: ["{d}天 ", "{d}d "],
     due_in: ["还有 {time}", "in {time}"],
     overdue_by: ["已超过 {time}", "overdue by {time}"],
+    // An attendee list as the coordinator and delegation pages edit it.
+    col_name: ["姓名", "Name"],
+    col_organization: ["单位", "Organisation"],
+    col_title: ["职务", "Title"],
+    col_phone: ["手机", "Phone"],
+    col_email: ["邮箱", "Email"],
+    col_participation: ["参会方式", "Attends"],
+    col_category: ["类别", "Category"],
+    category_leader: ["领导", "Leader"],
+    category_guest: ["嘉宾", "Guest"],
+    category_speaker: ["发言代表", "Speaker"],
+    category_awardee: ["受表彰代表", "Awardee"],
+    category_staff: ["工作人员", "Staff"],
+    category_press: ["媒体记者", "Press"],
+    category_delegate: ["参会代表", "Delegate"],
+    category_public: ["群众", "Public"],
+    col_problems: ["问题", "Problems"],
+    onsite: ["现场", "on site"],
+    online_part: ["线上", "online"],
+    add_row: ["添加一行", "Add a row"],
+    remove: ["删除", "Remove"],
+    submit_list: ["提交名单", "Submit the list"],
+    submitted: ["名单已提交：{n} 人（第 {r} 版）。", "List submitted: {n} people (revision {r})."],
     // The totals of the dashboard and of a unit's overview.
     total_venues: ["会场", "venues"],
     total_approved: ["已批准", "approved"],
@@ -184,6 +207,28 @@ const HC = (() => {
     return left >= 0 ? t("due_in", { time: span(left) }) : t("overdue_by", { time: span(left) });
   }
 
+  const CATEGORIES = ["leader", "guest", "speaker", "awardee", "staff", "press", "delegate", "public"];
+
+  /** The cells of one person in an editable list: an input per field (those in `bad` marked),
+   *  then how they attend and their category, each change written back to `row`. */
+  function personCells(row, fields, bad) {
+    const cells = fields.map((field) => el("td", {}, el("input", {
+      name: field,
+      value: row[field] || "",
+      class: bad.has(field) ? "invalid" : null,
+      "aria-invalid": bad.has(field) ? "true" : null,
+      inputmode: field === "phone" ? "tel" : null,
+      oninput: (event) => { row[field] = event.target.value; },
+    })));
+    const participation = el("select", { name: "participation", onchange: (event) => { row.participation = event.target.value; } },
+      el("option", { value: "onsite" }, t("onsite")), el("option", { value: "online" }, t("online_part")));
+    participation.value = row.participation || "onsite";
+    const category = el("select", { name: "category", onchange: (event) => { row.category = event.target.value; } },
+      CATEGORIES.map((c) => el("option", { value: c }, t(`category_${c}`))));
+    category.value = row.category || "delegate";
+    return [...cells, el("td", {}, participation), el("td", {}, category)];
+  }
+
   /** A short-lived message in the page's banner area. */
   function banner(target, kind, text) {
     target.replaceChildren(text ? el("p", { class: `banner ${kind}`, role: kind === "bad" ? "alert" : "status" }, text) : "");
@@ -270,6 +315,8 @@ const HC = (() => {
     span,
     countdown,
     banner,
+    personCells,
+    CATEGORIES,
     data: root.dataset,
     app: document.getElementById("app"),
   };

@@ -23,30 +23,8 @@
     record: ["记录批准", "Record the decision"],
     list: ["参会名单", "Attendee list"],
     technician: ["视频调试技术人员", "Video technician"],
-    col_name: ["姓名", "Name"],
-    col_organization: ["单位", "Organisation"],
-    col_title: ["职务", "Title"],
-    col_phone: ["手机", "Phone"],
-    col_email: ["邮箱", "Email"],
-    col_participation: ["参会方式", "Attends"],
-    col_category: ["类别", "Category"],
-    category_leader: ["领导", "Leader"],
-    category_guest: ["嘉宾", "Guest"],
-    category_speaker: ["发言代表", "Speaker"],
-    category_awardee: ["受表彰代表", "Awardee"],
-    category_staff: ["工作人员", "Staff"],
-    category_press: ["媒体记者", "Press"],
-    category_delegate: ["参会代表", "Delegate"],
-    category_public: ["群众", "Public"],
-    col_problems: ["问题", "Problems"],
-    onsite: ["现场", "on site"],
-    online_part: ["线上", "online"],
-    add_row: ["添加一行", "Add a row"],
-    remove: ["删除", "Remove"],
     replace: ["更换", "Replace"],
     replace_with: ["更换为：", "Replace with:"],
-    submit_list: ["提交名单", "Submit the list"],
-    submitted: ["名单已提交：{n} 人（第 {r} 版）。", "List submitted: {n} people (revision {r})."],
     replaced_ok: ["已更换为 {name}。", "Replaced by {name}."],
     replaced_people: ["已更换的人员", "Replaced"],
     row_general: ["第 {n} 行", "row {n}"],
@@ -65,7 +43,6 @@
   const eventId = HC.data.event;
   const FIELDS = ["name", "organization", "title", "phone", "email"];
   // In the order of the notices; a cut of seats moves the public first and never the first five.
-  const CATEGORIES = ["leader", "guest", "speaker", "awardee", "staff", "press", "delegate", "public"];
   const state = { venue: null, registration: null, deadlines: [], done: [], rows: [] };
 
   const summary = el("section", { class: "card", id: "venue" }, t("loading"));
@@ -240,26 +217,12 @@
     body.replaceChildren(...state.rows.map((row, i) => {
       const rowErrors = byRow.get(i) || [];
       const bad = new Set(rowErrors.map((e) => e.field));
-      const cells = FIELDS.map((field) => el("td", {}, el("input", {
-        name: field,
-        value: row[field] || "",
-        class: bad.has(field) ? "invalid" : null,
-        "aria-invalid": bad.has(field) ? "true" : null,
-        inputmode: field === "phone" ? "tel" : null,
-        oninput: (event) => { row[field] = event.target.value; },
-      })));
-      const participation = el("select", { name: "participation", onchange: (event) => { row.participation = event.target.value; } },
-        el("option", { value: "onsite" }, t("onsite")), el("option", { value: "online" }, t("online_part")));
-      participation.value = row.participation || "onsite";
-      const category = el("select", { name: "category", onchange: (event) => { row.category = event.target.value; } },
-        CATEGORIES.map((c) => el("option", { value: c }, t(`category_${c}`))));
-      category.value = row.category || "delegate";
       const problems = rowErrors.map((e) => el("div", {}, `${t(`col_${e.field}`) === `col_${e.field}` ? e.field : t(`col_${e.field}`)}：${HC.message(e.message)}`));
       const actions = el("td", { class: "actions" },
         el("button", { type: "button", class: "remove", onclick: () => { state.rows.splice(i, 1); renderRows(); } }, t("remove")),
         row.id && el("button", { type: "button", class: "replace", onclick: () => openReplace(i) }, t("replace")));
       return el("tr", { class: rowErrors.length ? "has-error" : null, dataset: { row: i } },
-        el("td", {}, i + 1), cells, el("td", {}, participation), el("td", {}, category), el("td", { class: "problems" }, problems), actions);
+        el("td", {}, i + 1), HC.personCells(row, FIELDS, bad), el("td", { class: "problems" }, problems), actions);
     }));
   }
 

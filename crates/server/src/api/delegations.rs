@@ -61,12 +61,9 @@ pub async fn list(
     Ok(Json(state.store.delegations(venue.id).await?))
 }
 
-/// The delegation, if the caller may keep its list: its coordinator, an organiser of the unit
-/// that sends it or above, the organiser who runs the hall, the event's admin.
-async fn load_for(state: &AppState, caller: &Caller, raw: &str) -> Result<DelegationView, ApiError> {
-    let delegation =
-        state.store.delegation(id(raw, "delegation")?).await?.ok_or_else(|| ApiError::not_found("delegation"))?;
-    let grant: Grant = caller.over(state, Owned::Venue(delegation.venue_id)).await?;
+/// Whether `grant` (already over the hall) keeps the delegation's list: its coordinator, an
+/// organiser of the unit that sends it or above, the organiser who runs the hall, the event's admin.
+pub async fn may_keep(state: &AppState, grant: &Grant, delegation: &DelegationView) -> huichang_store::Result<bool> {
     let sends = match (grant.role, grant.unit_id, delegation.unit_id) {
         (Role::Organiser, Some(mine), Some(sender)) => {
             state.store.unit(sender).await?.is_some_and(|unit| unit.path.contains(&mine))
@@ -74,7 +71,14 @@ async fn load_for(state: &AppState, caller: &Caller, raw: &str) -> Result<Delega
         _ => false,
     };
     let runs_hall = grant.role == Role::Organiser && grant.may_coordinate(delegation.venue_id);
-    caller.require(grant.is_admin() || grant.delegation_id == Some(delegation.id) || runs_hall || sends)?;
+    Ok(grant.is_admin() || grant.delegation_id == Some(delegation.id) || runs_hall || sends)
+}
+
+async fn load_for(state: &AppState, caller: &Caller, raw: &str) -> Result<DelegationView, ApiError> {
+    let delegation =
+        state.store.delegation(id(raw, "delegation")?).await?.ok_or_else(|| ApiError::not_found("delegation"))?;
+    let grant = caller.over(state, Owned::Venue(delegation.venue_id)).await?;
+    caller.require(may_keep(state, &grant, &delegation).await?)?;
     Ok(delegation)
 }
 

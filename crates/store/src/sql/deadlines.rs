@@ -88,13 +88,44 @@ async fn missing(store: &Backend, deadline: &Deadline) -> Result<Vec<VenueContac
         if standing.owes(deadline.deadline.kind, row.try_get("delivered")?) {
             missing.push(VenueContact {
                 id: row.try_get("id")?,
+                delegation: None,
                 name: row.try_get("name")?,
                 contact_email: row.try_get("contact_email")?,
                 created_at: row.try_get("created_at")?,
             });
         }
     }
+    if deadline.deadline.kind == DeadlineKind::Registration {
+        missing.extend(short_delegations(store, deadline.event_id).await?);
+    }
     Ok(missing)
+}
+
+/// The delegations of the event's halls (not rejected ones) that have sent no list, or fewer
+/// people than their minimum: each owes the registration deadline on its own.
+async fn short_delegations(store: &Backend, event_id: Uuid) -> Result<Vec<VenueContact>> {
+    let rows = sqlx::query(
+        "SELECT d.id, d.venue_id, d.name, d.contact_email, d.created_at FROM delegations d JOIN venues v ON v.id = d.venue_id
+         WHERE v.event_id = $1 AND v.approval <> 'rejected'
+           AND (NOT EXISTS (SELECT 1 FROM delegation_registrations r WHERE r.delegation_id = d.id)
+                OR d.min_people > (SELECT COUNT(*) FROM attendees a
+                                   WHERE a.delegation_id = d.id AND a.status = 'registered' AND a.removed_at IS NULL))
+         ORDER BY d.id",
+    )
+    .bind(event_id)
+    .fetch_all(store.reader())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(VenueContact {
+                id: row.try_get("venue_id")?,
+                delegation: Some(row.try_get("id")?),
+                name: row.try_get("name")?,
+                contact_email: row.try_get("contact_email")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
 }
 
 /// The event's deadlines were added or moved: its venues are recounted now, and a deadline

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::super::Backend;
 use super::changelog::{Record, next_seq, record};
 use super::registration::{self, List, lock_list};
+use super::tokens::insert_token;
 use super::venues::event_of_venue;
 use super::{DbRow, now};
 use crate::{Actor, Result, StoreError};
@@ -71,18 +72,7 @@ pub(super) async fn create_delegation(
     .bind(now())
     .execute(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO tokens (id, token_hash, role, event_id, delegation_id, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(token_hash)
-    .bind(Role::Coordinator.as_str())
-    .bind(event_id)
-    .bind(id)
-    .bind(&new.name)
-    .bind(now())
-    .execute(&mut *tx)
-    .await?;
+    insert_token(&mut tx, Role::Coordinator, token_hash, Some(event_id), (None, Some(id)), &new.name).await?;
     let detail = json!({"name": new.name, "unit_id": new.unit_id, "min": new.min, "max": new.max});
     record(
         &mut tx,

@@ -80,12 +80,14 @@ pub(super) async fn insert_message(tx: &mut Tx, m: &NewMessage) -> Result<bool> 
         record_outbox_change(tx, m.event_id, m.venue_id, "outbox.queued").await?;
         if let Some(link) = &m.sign_in {
             sqlx::query(
-                "INSERT INTO sign_in_links (key_hash, role, event_id, venue_id, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+                "INSERT INTO sign_in_links (key_hash, role, event_id, venue_id, delegation_id, expires_at, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&link.key_hash)
             .bind(link.role.as_str())
             .bind(m.event_id)
             .bind(link.venue_id)
+            .bind(link.delegation_id)
             .bind(link.expires_at)
             .bind(at)
             .execute(&mut **tx)

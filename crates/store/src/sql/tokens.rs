@@ -19,20 +19,24 @@ pub(super) async fn insert_token(
     role: Role,
     hash: &str,
     event_id: Option<Uuid>,
-    venue_id: Option<Uuid>,
+    (venue_id, delegation_id): (Option<Uuid>, Option<Uuid>),
     label: &str,
 ) -> Result<Uuid> {
     let id = Uuid::now_v7();
-    sqlx::query("INSERT INTO tokens (id, token_hash, role, event_id, venue_id, label, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(id)
-        .bind(hash)
-        .bind(role.as_str())
-        .bind(event_id)
-        .bind(venue_id)
-        .bind(label)
-        .bind(now())
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO tokens (id, token_hash, role, event_id, venue_id, delegation_id, label, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(event_id)
+    .bind(venue_id)
+    .bind(delegation_id)
+    .bind(label)
+    .bind(now())
+    .execute(&mut **tx)
+    .await?;
     Ok(id)
 }
 
@@ -124,13 +128,13 @@ pub(super) async fn reissue_venue_token(
         .execute(&mut *tx)
         .await?;
     // Links already emailed for the role go with its old token.
-    sqlx::query("UPDATE sign_in_links SET expires_at = $1 WHERE venue_id = $2 AND role = $3 AND used_at IS NULL")
+    sqlx::query("UPDATE sign_in_links SET expires_at = $1 WHERE venue_id = $2 AND role = $3 AND delegation_id IS NULL AND used_at IS NULL")
         .bind(now())
         .bind(venue_id)
         .bind(role.as_str())
         .execute(&mut *tx)
         .await?;
-    let id = insert_token(&mut tx, role, token_hash, Some(event_id), Some(venue_id), "").await?;
+    let id = insert_token(&mut tx, role, token_hash, Some(event_id), (Some(venue_id), None), "").await?;
     let detail = json!({"role": role.as_str(), "venue_id": venue_id});
     record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), "token.reissued", ("token", id), detail))
         .await?;
@@ -148,7 +152,7 @@ pub(super) async fn redeem_sign_in_link(
     let mut tx = store.writer().begin().await?;
     let row = sqlx::query(
         "UPDATE sign_in_links SET used_at = $2 WHERE key_hash = $1 AND used_at IS NULL AND expires_at > $2
-         RETURNING role, event_id, venue_id",
+         RETURNING role, event_id, venue_id, delegation_id",
     )
     .bind(key_hash)
     .bind(at)
@@ -156,9 +160,12 @@ pub(super) async fn redeem_sign_in_link(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let Some(role) = Role::parse(row.try_get("role")?) else { return Ok(None) };
-    let (event_id, venue_id): (Uuid, Uuid) = (row.try_get("event_id")?, row.try_get("venue_id")?);
-    let id = insert_token(&mut tx, role, token_hash, Some(event_id), Some(venue_id), "邮件登录链接 email sign-in link")
-        .await?;
+    let (event_id, hall): (Uuid, Uuid) = (row.try_get("event_id")?, row.try_get("venue_id")?);
+    // A delegation's coordinator is bound to the delegation, and to no venue.
+    let delegation_id: Option<Uuid> = row.try_get("delegation_id")?;
+    let venue_id = if delegation_id.is_some() { None } else { Some(hall) };
+    let label = "邮件登录链接 email sign-in link";
+    let id = insert_token(&mut tx, role, token_hash, Some(event_id), (venue_id, delegation_id), label).await?;
     sqlx::query("UPDATE sign_in_links SET token_id = $2 WHERE key_hash = $1")
         .bind(key_hash)
         .bind(id)
@@ -166,21 +173,17 @@ pub(super) async fn redeem_sign_in_link(
         .await?;
     let seq = next_seq(&mut tx, event_id).await?;
     let actor = Actor { role, token_id: Some(id), address: None };
-    let detail = json!({"role": role.as_str(), "venue_id": venue_id});
-    record(
-        &mut tx,
-        &actor,
-        Record::new((event_id, seq), Some(venue_id), "token.signed_in_by_link", ("token", id), detail),
-    )
-    .await?;
+    let detail = json!({"role": role.as_str(), "venue_id": hall, "delegation_id": delegation_id});
+    record(&mut tx, &actor, Record::new((event_id, seq), Some(hall), "token.signed_in_by_link", ("token", id), detail))
+        .await?;
     tx.commit().await?;
     Ok(Some(Grant {
         token_id: id,
         role,
         event_id: Some(event_id),
-        venue_id: Some(venue_id),
+        venue_id,
         unit_id: None,
-        delegation_id: None,
+        delegation_id,
         reach: huichang_core::role::Reach::Outside,
     }))
 }
@@ -194,7 +197,7 @@ pub(super) async fn create_viewer_token(
 ) -> Result<Uuid> {
     let mut tx = store.writer().begin().await?;
     let seq = next_seq(&mut tx, event_id).await?;
-    let id = insert_token(&mut tx, Role::Viewer, token_hash, Some(event_id), None, label).await?;
+    let id = insert_token(&mut tx, Role::Viewer, token_hash, Some(event_id), (None, None), label).await?;
     let detail = json!({"role": "viewer", "label": label});
     record(&mut tx, actor, Record::new((event_id, seq), None, "token.created", ("token", id), detail)).await?;
     tx.commit().await?;

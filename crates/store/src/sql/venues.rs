@@ -153,8 +153,10 @@ pub(super) async fn create_venue(
             .execute(&mut *tx)
             .await?;
     }
-    insert_token(&mut tx, Role::Coordinator, &tokens.coordinator_hash, Some(event_id), Some(venue_id), "").await?;
-    insert_token(&mut tx, Role::Technician, &tokens.technician_hash, Some(event_id), Some(venue_id), "").await?;
+    insert_token(&mut tx, Role::Coordinator, &tokens.coordinator_hash, Some(event_id), (Some(venue_id), None), "")
+        .await?;
+    insert_token(&mut tx, Role::Technician, &tokens.technician_hash, Some(event_id), (Some(venue_id), None), "")
+        .await?;
     let detail = json!({"name": new.name, "kind": new.kind.as_str(), "rooms": new.rooms.len()});
     record(&mut tx, actor, Record::new((event_id, seq), Some(venue_id), "venue.created", ("venue", venue_id), detail))
         .await?;
