@@ -397,12 +397,18 @@ on_both_stores! {
         let mut rows = attendees(3);
         rows[1]["name"] = json!(formula);
         app.put(&format!("/api/v1/venues/{}/registration", sichuan.id), &sichuan.coordinator, &list(rows)).await.expect(200);
+        // A delegation's people are in its hall's list, named by their delegation.
+        let chengdu = app.post(&format!("/api/v1/venues/{}/delegations", sichuan.id), &app.admin,
+            &json!({"name": "成都市代表团", "max": 5, "contact_email": "cd@example.cn"})).await.expect(201);
+        let sent = json!({"technician": {"name": "刘洋", "phone": "13904110000"}, "attendees": [{"name": "周敏", "organization": "成都市教育局", "title": "科员"}]});
+        app.put(&format!("/api/v1/delegations/{}/registration", chengdu["id"].as_str().unwrap()), chengdu["coordinator_token"].as_str().unwrap(), &sent).await.expect(200);
 
         let (status, kind, csv_bytes) = download(&app, &format!("/api/v1/events/{event_id}/registrations.csv"), &app.admin).await;
         assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
         let text = String::from_utf8(csv_bytes).unwrap();
         assert!(text.starts_with('\u{FEFF}'), "a BOM for Excel");
-        assert_eq!(text.lines().count(), 1 + 3);
+        assert_eq!(text.lines().count(), 1 + 4);
+        assert!(text.contains("四川省分会场,四川省分会场,周敏,成都市教育局,科员,,,现场 onsite,参会代表,已报名 registered,成都市代表团"), "{text}");
         assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"点击\"\")\""), "{text}");
         assert!(text.contains("四川省分会场,四川省分会场,参会人0,四川省教育厅,处长,13800000000,,现场 onsite,参会代表,已报名 registered"), "{text}");
 
@@ -414,8 +420,9 @@ on_both_stores! {
         let summary = &sheets[0];
         assert_eq!(summary.rows[0][..5], ["会场 Venue", "地区 Region", "审批 Approval", "已报名 Registered", "容量 Capacity"]);
         let row = summary.rows.iter().find(|r| r[0] == "四川省分会场").unwrap();
-        assert_eq!((row[2].as_str(), row[3].as_str(), row[4].as_str()), ("待批准 pending", "3", "30"));
+        assert_eq!((row[2].as_str(), row[3].as_str(), row[4].as_str()), ("待批准 pending", "4", "30"));
         assert_eq!(sheets[1].cell(2, 1), formula, "the name comes out as it was written");
+        assert_eq!((sheets[1].cell(4, 1), sheets[1].cell(4, 9)), ("周敏", "成都市代表团"), "{:?}", sheets[1].rows);
         assert_eq!(sheets[2].rows.len(), 1, "Chongqing has only its header");
         // Written as text: the workbook holds no formula at all.
         let mut book: calamine::Xlsx<_> = calamine::open_workbook_from_rs(std::io::Cursor::new(xlsx_bytes)).unwrap();
@@ -435,14 +442,21 @@ on_both_stores! {
         let chongqing = app.create_venue(&event, "重庆市分会场", 30).await;
         app.put(&format!("/api/v1/venues/{}/registration", sichuan.id), &sichuan.coordinator, &list(attendees(3))).await.expect(200);
         app.post(&format!("/api/v1/venues/{}/video-link", sichuan.id), &sichuan.technician, &json!({"status": "connected"})).await.expect(200);
+        // A delegation in 四川's hall, two of its five sent.
+        let chengdu = app.post(&format!("/api/v1/venues/{}/delegations", sichuan.id), &app.admin,
+            &json!({"name": "成都市代表团", "min": 5, "max": 8, "contact_email": "cd@example.cn"})).await.expect(201);
+        let sent = json!({"technician": {"name": "刘洋", "phone": "13904110000"}, "attendees": [
+            {"name": "周敏", "organization": "成都市教育局", "title": "科员"}, {"name": "陈晨", "organization": "成都市教育局", "title": "科员"}]});
+        app.put(&format!("/api/v1/delegations/{}/registration", chengdu["id"].as_str().unwrap()), chengdu["coordinator_token"].as_str().unwrap(), &sent).await.expect(200);
 
         let (status, kind, bytes) = download(&app, &format!("/api/v1/events/{event_id}/contacts.csv"), &app.admin).await;
         assert_eq!((status, kind.as_str()), (200, "text/csv; charset=utf-8"));
         let text = String::from_utf8(bytes).unwrap();
         let lines: Vec<&str> = text.trim_start_matches('\u{FEFF}').lines().collect();
-        assert_eq!(lines.len(), 3, "{text}");
-        assert_eq!(lines[1], format!("四川省分会场,四川省分会场,{},付宇豪,18500219116,未调试 none,已连通 connected,3 人 / 3", sichuan.email));
-        assert_eq!(lines[2], format!("重庆市分会场,重庆市分会场,{},,,未调试 none,未知 unknown,未报名 none", chongqing.email));
+        assert_eq!(lines.len(), 4, "{text}");
+        assert_eq!(lines[1], format!("四川省分会场,四川省分会场,{},付宇豪,18500219116,未调试 none,已连通 connected,5 人 / 5", sichuan.email));
+        assert_eq!(lines[2], "四川省分会场 · 成都市代表团,四川省分会场,cd@example.cn,刘洋,13904110000,—,—,\"2 人（不足 5）/ 2, short of 5\"");
+        assert_eq!(lines[3], format!("重庆市分会场,重庆市分会场,{},,,未调试 none,未知 unknown,未报名 none", chongqing.email));
 
         let (status, _, bytes) = download(&app, &format!("/api/v1/events/{event_id}/contacts.xlsx"), &app.admin).await;
         assert_eq!(status, 200);

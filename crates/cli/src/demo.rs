@@ -7,6 +7,7 @@
 use anyhow::Context;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use huichang_core::deadline::DeadlineInput;
+use huichang_core::delegation::DelegationInput;
 use huichang_core::event::EventInput;
 use huichang_core::registration::{self, Submission};
 use huichang_core::role::Role;
@@ -71,6 +72,8 @@ pub struct Loaded {
     pub units: Vec<DemoUnit>,
     /// Sichuan's own opening, held by 四川省教育厅.
     pub provincial_event_id: Uuid,
+    /// The first delegation in Panzhihua's hall: its id and its coordinator's token.
+    pub delegation: (Uuid, String),
 }
 
 pub struct DemoUnit {
@@ -183,7 +186,7 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         }
         venues.push(venue);
     }
-    let provincial = provincial_opening(store, now, provinces["四川"].id, &cities[0], &actor).await?;
+    let (provincial, delegation) = provincial_opening(store, now, provinces["四川"].id, &cities[0], &actor).await?;
     let sichuan = provinces.remove("四川").context("四川 is a province")?;
     let panzhihua = cities.swap_remove(0);
     Ok(Loaded {
@@ -192,18 +195,20 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         venues,
         units: vec![ministry, sichuan, panzhihua],
         provincial_event_id: provincial,
+        delegation,
     })
 }
 
 /// Sichuan's opening, held by 四川省教育厅 in 攀枝花学院大礼堂 (about 300 people), the city
-/// running the hall, a week after the national one.
+/// running the hall, a week after the national one; delegations of other cities share the hall,
+/// one complete, one short of its minimum, one that has sent nothing yet.
 async fn provincial_opening(
     store: &dyn Store,
     now: DateTime<Utc>,
     sichuan: Uuid,
     panzhihua: &DemoUnit,
     actor: &Actor,
-) -> anyhow::Result<Uuid> {
+) -> anyhow::Result<(Uuid, (Uuid, String))> {
     let start = now.duration_trunc(Duration::hours(1)).unwrap_or(now) + Duration::days(7);
     let at = |hours: i64| (start + Duration::hours(hours)).to_rfc3339();
     let input: EventInput = serde_json::from_value(json!({
@@ -219,8 +224,24 @@ async fn provincial_opening(
         "name": "攀枝花主会场", "kind": "main", "region": "攀枝花", "contact_email": "panzhihua@example.cn",
         "rooms": [{"name": "攀枝花学院大礼堂", "capacity": 300}], "unit_id": panzhihua.id.to_string()
     }))?;
-    create(store, event.id, hall, "panzhihua_hall", actor).await?;
-    Ok(event.id)
+    let hall = create(store, event.id, hall, "panzhihua_hall", actor).await?;
+    let mut first = None;
+    for (seed, (name, sent)) in [("成都市代表团", 8), ("德阳市代表团", 3), ("凉山州代表团", 0)].into_iter().enumerate()
+    {
+        let input: DelegationInput = serde_json::from_value(json!({
+            "name": name, "min": 5, "max": 10, "contact_email": format!("delegation{seed}@example.cn")
+        }))?;
+        let new = input.validate(false).map_err(|e| anyhow::anyhow!("demo delegation: {e:?}"))?;
+        let token = new_token(Role::Coordinator);
+        let delegation = store.create_delegation(hall.id, &new, &hash_token(&token), actor).await?;
+        if sent > 0 {
+            let mut people = list(&name.replace("代表团", "教育局"), seed + 40);
+            people.attendees.truncate(sent);
+            store.submit_delegation_registration(&delegation, &people, false, actor).await?;
+        }
+        first.get_or_insert((delegation.id, token));
+    }
+    Ok((event.id, first.context("a delegation")?))
 }
 
 async fn create(
@@ -300,8 +321,13 @@ pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
         println!("  {:<26} {}", u.name, sign_in(public_url, &u.organiser_token, &format!("/units/{}", u.id)));
     }
     println!(
-        "  四川's own opening: {}\n",
+        "  四川's own opening: {}",
         sign_in(public_url, &loaded.units[1].organiser_token, &format!("/events/{}", loaded.provincial_event_id))
+    );
+    let (delegation, token) = &loaded.delegation;
+    println!(
+        "  成都市代表团 in Panzhihua's hall (代表团): {}\n",
+        sign_in(public_url, token, &format!("/delegations/{delegation}"))
     );
     println!("{:<16} {:<36}  {:<68}  technician token", "venue", "id", "coordinator token");
     for v in &loaded.venues {
@@ -319,6 +345,7 @@ pub fn write_env(loaded: &Loaded, admin_token: &str, public_url: &str, path: &st
         let _ = write!(env, "HC_UNIT_{slug}={}\nHC_ORGANISER_{slug}={}\n", u.id, u.organiser_token, slug = u.slug);
     }
     let _ = writeln!(env, "HC_PROVINCIAL_EVENT={}", loaded.provincial_event_id);
+    let _ = writeln!(env, "HC_DELEGATION={}\nHC_DELEGATION_TOKEN={}", loaded.delegation.0, loaded.delegation.1);
     for v in &loaded.venues {
         let _ = write!(
             env,

@@ -674,4 +674,20 @@ async fn a_delegation_coordinator_sends_its_list_from_the_delegation_page() {
     assert_eq!(stored["revision"], 1);
     desk.goto(&format!("{url}/venues/{}", hall["id"].as_str().unwrap())).await;
     assert!(desk.text("main").await.contains("您的令牌不能打开此页面"));
+
+    // On the dashboard the hall's tile opens to its delegations, the short one marked.
+    let wall = Browser::start(1280, 800).await;
+    wall.goto(&format!("{url}/signin?token={admin}&next=/events/{event_id}")).await;
+    let hall_tile = format!("#venue-{}", hall["id"].as_str().unwrap());
+    wall.wait_for(&format!("return document.querySelector('{hall_tile} details.to-call summary')"), PAGE_LOAD).await;
+    wall.click(&format!("{hall_tile} details.to-call summary")).await;
+    let listed = wall
+        .wait_for(
+            &format!(
+                "const l = document.querySelector('{hall_tile} [data-field=delegations] li'); return l && l.textContent"
+            ),
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(listed, "大连市代表团 2 人，不足 3");
 }

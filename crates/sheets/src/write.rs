@@ -174,11 +174,13 @@ pub struct AttendeeExport {
     pub participation: String,
     pub category: String,
     pub status: String,
+    /// The delegation that sent the person into the venue's hall; empty for the venue's own list.
+    pub delegation: String,
 }
 
 impl AttendeeExport {
     /// The cells of the person's row, in the order of the list's columns.
-    fn cells(&self) -> [&str; 8] {
+    fn cells(&self) -> [&str; 9] {
         [
             &self.name,
             &self.organization,
@@ -188,6 +190,7 @@ impl AttendeeExport {
             &self.participation,
             &self.category,
             &self.status,
+            &self.delegation,
         ]
     }
 }
@@ -202,9 +205,10 @@ const SUMMARY_HEADERS: [&str; 7] = [
     "逾期 Late",
 ];
 
-/// A venue's list in the export: the receipt's columns, then whether the person was replaced.
+/// A venue's list in the export: the receipt's columns, whether the person was replaced, and
+/// the delegation that sent them.
 fn list_headers() -> impl Iterator<Item = &'static str> {
-    RECEIPT_HEADERS.into_iter().chain(["状态 Status"])
+    RECEIPT_HEADERS.into_iter().chain(["状态 Status", "代表团 Delegation"])
 }
 
 /// The consolidated workbook: a summary sheet, then one sheet per venue.

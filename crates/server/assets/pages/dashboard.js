@@ -53,6 +53,9 @@
     venue_technician: ["视频调试负责人", "Video technician"],
     no_technician: ["尚未报送", "not sent yet"],
     call: ["拨打", "Call"],
+    delegations: ["代表团", "Delegations"],
+    delegation_count: ["{n}/{max} 人", "{n} of {max}"],
+    delegation_short: ["{n} 人，不足 {min}", "{n}, short of {min}"],
   });
 
   const eventId = HC.data.event;
@@ -129,10 +132,13 @@
   /** Whom to call at a venue: its contact email and its technician, read when the tile is opened
    *  (a viewer gets the mobile masked, and so no number to dial). */
   async function loadPeople(id) {
-    const [venue, list] = await Promise.all([api("GET", `/api/v1/venues/${id}`), api("GET", `/api/v1/venues/${id}/registration`)]);
+    const [venue, list, delegations] = await Promise.all([api("GET", `/api/v1/venues/${id}`),
+      api("GET", `/api/v1/venues/${id}/registration`), api("GET", `/api/v1/venues/${id}/delegations`)]);
     state.people.set(id, {
       email: venue.ok ? venue.data.contact_email : "",
       technician: list.ok ? list.data.technician : null,
+      // Organisers see the delegations in the venue's hall; a wall screen's viewer does not.
+      delegations: delegations.ok ? delegations.data : [],
     });
     const shown = document.querySelector(`#venue-${CSS.escape(id)} [data-field=people]`);
     if (shown) shown.replaceWith(peopleBlock(id));
@@ -150,7 +156,10 @@
       el("dd", { dataset: { field: "technician" } }, tech && tech.name
         ? [tech.name, " ", tech.phone || "",
           dialable ? el("a", { class: "call", href: `tel:${tech.phone.replace(/[^0-9+]/g, "")}` }, `☎ ${t("call")}`) : ""]
-        : t("no_technician")));
+        : t("no_technician")),
+      known.delegations.length ? [el("dt", {}, t("delegations")), el("dd", {}, el("ul", { class: "delegations", dataset: { field: "delegations" } },
+        known.delegations.map((d) => el("li", { dataset: { delegation: d.id } }, el("a", { href: `${HC.base}/delegations/${d.id}` }, d.name), " ",
+          el("span", { class: `chip ${d.short ? "warn" : "good"}` }, t(d.short ? "delegation_short" : "delegation_count", { n: d.registered, min: d.min, max: d.max }))))))] : "");
   }
 
   function peopleToCall(v) {
@@ -270,7 +279,7 @@
     state.seq = message.seq;
     state.totals = message.totals;
     // A list sent again may name another technician: read it again if the tile is open.
-    if (message.venue && message.what === "registration.submitted" && state.people.delete(message.venue.id) && state.open.has(message.venue.id)) {
+    if (message.venue && message.what.startsWith("registration.") && state.people.delete(message.venue.id) && state.open.has(message.venue.id)) {
       loadPeople(message.venue.id);
     }
     addToFeed(message);

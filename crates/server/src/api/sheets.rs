@@ -428,11 +428,16 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
         state.store.dashboard(event_id, chrono::Utc::now()).await?.ok_or_else(|| ApiError::not_found("event"))?;
     let mut venues = Vec::with_capacity(rows.len());
     for row in rows {
-        let list = state.store.registration(row.id).await?;
-        let attendees = list
-            .attendees
+        // The venue's own list, then each delegation's in its hall.
+        let mut lists = vec![(String::new(), state.store.registration(row.id).await?)];
+        for delegation in state.store.delegations(row.id).await? {
+            let list = state.store.delegation_registration(&delegation).await?;
+            lists.push((delegation.name, list));
+        }
+        let attendees = lists
             .into_iter()
-            .map(|a| AttendeeExport {
+            .flat_map(|(delegation, list)| list.attendees.into_iter().map(move |a| (delegation.clone(), a)))
+            .map(|(delegation, a)| AttendeeExport {
                 name: a.name,
                 organization: a.organization,
                 title: a.title,
@@ -447,6 +452,7 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
                     huichang_core::registration::AttendeeStatus::Registered => "已报名 registered".into(),
                     huichang_core::registration::AttendeeStatus::Replaced => "已更换 replaced".into(),
                 },
+                delegation,
             })
             .collect();
         venues.push(VenueExport {
@@ -509,7 +515,8 @@ fn video_check_label(check: &str) -> String {
     }
 }
 
-/// The call sheet's rows: every venue with its contact and technician (admin, organisers).
+/// The call sheet's rows: every venue with its contact and technician, and under it each of
+/// its delegations with its contact (admin, organisers).
 async fn call_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(String, Vec<CallRow>), ApiError> {
     let event_id = events::load(state, event).await?.id;
     caller.require(caller.over(state, Owned::Event(event_id)).await?.is_admin())?;
@@ -535,9 +542,27 @@ async fn call_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(St
                 (n, true) => format!("{n} 人（迟交）/ {n}, late"),
                 (n, false) => format!("{n} 人 / {n}"),
             },
-            venue: row.name,
-            region: row.region,
+            venue: row.name.clone(),
+            region: row.region.clone(),
         });
+        // Each delegation in the venue's hall, under it: whom to call about its list.
+        for delegation in state.store.delegations(row.id).await? {
+            let contact = state.store.delegation_registration(&delegation).await?.technician;
+            calls.push(CallRow {
+                venue: format!("{} · {}", row.name, delegation.name),
+                region: row.region.clone(),
+                contact_email: delegation.contact_email.clone(),
+                technician: contact.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
+                technician_phone: contact.map(|t| t.phone).unwrap_or_default(),
+                video_check: "—".into(),
+                video_link: "—".into(),
+                list: match (delegation.registered, delegation.short) {
+                    (0, _) => "未报名 none".into(),
+                    (n, true) => format!("{n} 人（不足 {min}）/ {n}, short of {min}", min = delegation.min),
+                    (n, false) => format!("{n} 人 / {n}"),
+                },
+            });
+        }
     }
     Ok((event.event.title, calls))
 }
