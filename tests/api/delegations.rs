@@ -57,6 +57,14 @@ on_both_stores! {
         assert_eq!(again["revision"], 2, "the same list again changes nothing");
         assert_eq!(app.get(&format!("/api/v1/venues/{}/registration", hall.id), &app.admin).await.expect(200)["attendees"].as_array().unwrap().len(), 4);
 
+        // The door sees everybody of the hall, each delegation's people named by it.
+        let hall_people = app.get(&format!("/api/v1/venues/{}/people", hall.id), &hall.coordinator).await.expect(200);
+        let by: Vec<(String, Option<String>)> = hall_people["attendees"].as_array().unwrap().iter()
+            .map(|p| (p["name"].as_str().unwrap().to_owned(), p["delegation"].as_str().map(str::to_owned))).collect();
+        assert_eq!(by.len(), 9);
+        assert_eq!(by[0], ("参会人0".to_owned(), None));
+        assert_eq!(by[4], ("代表1-0".to_owned(), Some("大连市代表团".to_owned())));
+        app.get(&format!("/api/v1/venues/{}/people", hall.id), token).await.expect_problem(403, "forbidden");
         // A delegation's people come in at the hall's doors.
         app.post(&format!("/api/v1/venues/{}/approval", hall.id), &app.admin, &json!({"status": "approved", "authority": "辽宁省教育厅"})).await.expect(200);
         let room = hall.body["rooms"][0]["id"].as_str().unwrap();

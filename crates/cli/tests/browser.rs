@@ -675,6 +675,22 @@ async fn a_delegation_coordinator_sends_its_list_from_the_delegation_page() {
     desk.goto(&format!("{url}/venues/{}", hall["id"].as_str().unwrap())).await;
     assert!(desk.text("main").await.contains("您的令牌不能打开此页面"));
 
+    // At the hall's door its coordinator finds the delegation's people, named by their delegation.
+    let door = Browser::start(1280, 800).await;
+    door.goto(&format!(
+        "{url}/signin?token={}&next=/venues/{}/door",
+        hall["coordinator_token"].as_str().unwrap(),
+        hall["id"].as_str().unwrap()
+    ))
+    .await;
+    let who = door
+        .wait_for(
+            "const w = document.querySelector('#people li[data-attendee] .who small'); return w && w.textContent",
+            PAGE_LOAD,
+        )
+        .await;
+    assert!(who.as_str().unwrap().starts_with("大连市代表团 · 大连市教育局"), "{who}");
+
     // On the dashboard the hall's tile opens to its delegations, the short one marked.
     let wall = Browser::start(1280, 800).await;
     wall.goto(&format!("{url}/signin?token={admin}&next=/events/{event_id}")).await;

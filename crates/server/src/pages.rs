@@ -782,8 +782,8 @@ async fn unit_page(State(state): State<AppState>, ctx: PageContext, Path(unit): 
     page.render(&ctx)
 }
 
-/// The printable sign-in sheet (签到表) of a room: every on-site attendee of its venue with a
-/// column to sign, on A4.
+/// The printable sign-in sheet (签到表) of a room: every on-site attendee of its venue (its own
+/// list and its delegations') with a column to sign, on A4.
 async fn sign_in_sheet(State(state): State<AppState>, ctx: PageContext, Path(room): Path<String>) -> Response {
     let Some(room) = load(Uuid::parse_str(&room).ok(), |id| state.store.room(id)).await else {
         return not_found(&ctx);
@@ -796,7 +796,7 @@ async fn sign_in_sheet(State(state): State<AppState>, ctx: PageContext, Path(roo
     let (Ok(Some(venue)), Ok(Some(event)), Ok(list)) = (
         state.store.venue(room.venue_id).await,
         state.store.event(room.event_id).await,
-        state.store.registration(room.venue_id).await,
+        crate::api::delegations::hall_people(&state, room.venue_id).await,
     ) else {
         return error_page(
             &ctx,
@@ -808,6 +808,7 @@ async fn sign_in_sheet(State(state): State<AppState>, ctx: PageContext, Path(roo
     let people: Vec<_> = list
         .attendees
         .iter()
+        .map(|p| &p.attendee)
         .filter(|a| {
             a.status == huichang_core::registration::AttendeeStatus::Registered
                 && a.participation == huichang_core::registration::Participation::Onsite

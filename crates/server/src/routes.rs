@@ -76,6 +76,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::revoke))
         .routes(routes!(delegations::create, delegations::list))
         .routes(routes!(delegations::get, delegations::put))
+        .routes(routes!(delegations::people))
         .routes(routes!(dashboard::get))
         .routes(routes!(dashboard::live))
         .routes(routes!(venues::create, venues::list))

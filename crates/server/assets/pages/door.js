@@ -92,7 +92,7 @@
         ? el("button", { type: "button", class: "check-out", onclick: () => checkOut(p) }, t("check_out"))
         : el("button", { type: "button", class: "good check-in", disabled: Boolean(where), onclick: () => checkIn(p) }, t("check_in"));
       return el("li", { dataset: { attendee: p.id, status } },
-        el("div", { class: "who" }, el("b", {}, p.name), el("small", {}, [p.organization, p.title, p.phone].filter(Boolean).join(" · "))),
+        el("div", { class: "who" }, el("b", {}, p.name), el("small", {}, [p.delegation, p.organization, p.title, p.phone].filter(Boolean).join(" · "))),
         el("span", { class: `chip ${status === "inside_here" ? "good" : status === "inside_other" ? "info" : status === "absent" ? "warn" : "muted"}` }, t(status)),
         button);
     }));
@@ -120,12 +120,12 @@
 
   /** The rooms, who is inside each, and the list: all read again, so every door agrees. */
   async function refresh() {
-    const [venue, registration] = await Promise.all([
+    const [venue, hall] = await Promise.all([
       api("GET", `/api/v1/venues/${venueId}`),
-      api("GET", `/api/v1/venues/${venueId}/registration`),
+      api("GET", `/api/v1/venues/${venueId}/people`),
     ]);
-    if (!venue.ok || !registration.ok) {
-      banner(message, "bad", HC.problemText((venue.ok ? registration : venue).problem));
+    if (!venue.ok || !hall.ok) {
+      banner(message, "bad", HC.problemText((venue.ok ? hall : venue).problem));
       return;
     }
     state.venue = venue.data;
@@ -141,7 +141,8 @@
     const lists = await Promise.all(state.venue.rooms.map((r) => api("GET", `/api/v1/rooms/${r.id}/checkins`)));
     state.inside = new Map();
     state.venue.rooms.forEach((r, i) => (lists[i].ok ? lists[i].data : []).forEach((c) => state.inside.set(c.attendee_id, r.id)));
-    state.people = registration.data.attendees.filter((a) => a.status === "registered" && a.participation === "onsite");
+    // Everybody of the hall: the venue's own list and its delegations'.
+    state.people = hall.data.attendees.filter((a) => a.status === "registered" && a.participation === "onsite");
     if (!state.venue.rooms.some((r) => r.id === state.roomId)) {
       const remembered = localStorage.getItem(`huichang-room-${venueId}`);
       state.roomId = state.venue.rooms.some((r) => r.id === remembered) ? remembered : state.venue.rooms[0].id;

@@ -5,9 +5,12 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use huichang_core::delegation::{DelegationInput, DelegationView};
-use huichang_core::registration::{self, RegistrationView, SubmissionBody};
+use huichang_core::registration::{self, AttendeeView, RegistrationView, SubmissionBody};
 use huichang_core::role::{Grant, Role};
 use huichang_store::Owned;
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::AppState;
 use crate::api::registration::refuse_after_deadline;
@@ -127,4 +130,58 @@ pub async fn put(
         )
     })?;
     Ok(Json(state.store.submit_delegation_registration(&delegation, &submission, closed, &caller.actor()).await?))
+}
+
+/// One person who may come in at a hall: on its venue's own list or on a delegation's.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HallPerson {
+    #[serde(flatten)]
+    pub attendee: AttendeeView,
+    /// The delegation that sent them; absent for the venue's own list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delegation: Option<String>,
+}
+
+/// Everybody of a venue's hall: its own list, then each delegation's, replaced people kept.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HallPeople {
+    pub venue_id: Uuid,
+    pub attendees: Vec<HallPerson>,
+}
+
+/// The venue's own list, then each of its delegations' lists, in the order they were made.
+pub async fn hall_people(state: &AppState, venue_id: Uuid) -> huichang_store::Result<HallPeople> {
+    let mut attendees: Vec<HallPerson> = state
+        .store
+        .registration(venue_id)
+        .await?
+        .attendees
+        .into_iter()
+        .map(|attendee| HallPerson { attendee, delegation: None })
+        .collect();
+    for delegation in state.store.delegations(venue_id).await? {
+        let list = state.store.delegation_registration(&delegation).await?;
+        attendees.extend(
+            list.attendees
+                .into_iter()
+                .map(|attendee| HallPerson { attendee, delegation: Some(delegation.name.clone()) }),
+        );
+    }
+    Ok(HallPeople { venue_id, attendees })
+}
+
+/// Everybody who may come in at a venue's hall.
+#[utoipa::path(get, operation_id = "hall_people", path = "/api/v1/venues/{venue}/people", tag = "delegations",
+    security(("bearer" = ["admin", "organiser", "coordinator"])),
+    params(("venue" = Uuid, Path, description = "The venue id")),
+    responses((status = 200, description = "The venue's own list and every delegation's in its hall, each person with the \
+        `delegation` that sent them (absent for the venue's own): what the door checks in", body = HallPeople)))]
+pub async fn people(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+) -> Result<Json<HallPeople>, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    caller.require(caller.over(&state, Owned::Venue(venue.id)).await?.may_coordinate(venue.id))?;
+    Ok(Json(hall_people(&state, venue.id).await?))
 }
