@@ -37,6 +37,13 @@ impl std::ops::Deref for TestApp {
 impl TestApp {
     /// Starts the server on the given store, or `None` when PostgreSQL is missing outside CI.
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        // The server's warnings and errors go to the test's captured output: a failing test
+        // shows why the server answered 500.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("warn"))
+            .with_ansi(false)
+            .with_test_writer()
+            .try_init();
         let database = Database::create(backend).await?;
         let store = huichang_store::open(&database.url).await.expect("the store opens and migrates");
         let admin = huichang_server::auth::new_token(huichang_core::role::Role::Admin);
