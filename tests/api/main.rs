@@ -16,5 +16,6 @@ mod routes;
 mod service;
 mod sheets;
 mod tokens;
+mod unit_deadlines;
 mod units;
 mod venues;

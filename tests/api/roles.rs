@@ -96,6 +96,9 @@ fn body(method: &Method, template: &str) -> Option<Value> {
         ("POST", "/api/v1/venues/{venue}/tokens") => json!({"role": "technician"}),
         ("POST", "/api/v1/units") | ("POST", "/api/v1/units/{unit}/units") => huichang_tests::unit_body("新单位"),
         ("POST", "/api/v1/units/{unit}/events") => event_body(48),
+        ("POST", "/api/v1/units/{unit}/deadlines") => {
+            json!({"title": "活动周工作总结", "due_at": "2099-12-10T17:00:00+08:00", "requires": {"text_min_chars": 300}})
+        }
         ("POST", "/api/v1/units/{unit}/organiser-tokens") | ("POST", "/api/v1/units/{unit}/viewer-tokens") => json!({}),
         _ => return None,
     })

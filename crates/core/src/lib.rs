@@ -12,8 +12,10 @@ pub mod field;
 pub mod overview;
 pub mod phone;
 pub mod registration;
+pub mod requires;
 pub mod role;
 pub mod unit;
+pub mod unit_deadline;
 pub mod venue;
 pub mod video;
 

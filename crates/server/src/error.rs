@@ -109,6 +109,11 @@ impl From<StoreError> for ApiError {
             )
             .with("max", max)
             .with("count", count),
+            StoreError::InvalidSubmission(errors) => ApiError::invalid(
+                "invalid_submission",
+                format!("the submission breaks {} rule(s) of its deadline; nothing was stored", errors.len()),
+                errors,
+            ),
             StoreError::DelegationNameTaken(name) => ApiError::invalid(
                 "invalid_delegation",
                 "the delegation is not valid",

@@ -62,8 +62,8 @@ fn api_routes(document: &utoipa::openapi::OpenApi) -> Vec<Route> {
 /// one path share a `routes!`; the uploads get their larger body limit here.
 pub fn api() -> OpenApiRouter<AppState> {
     use crate::api::{
-        checkins, dashboard, deadlines, delegations, events, overview, registration, rooms, sheets, tokens, units,
-        venues, video,
+        checkins, dashboard, deadlines, delegations, events, overview, registration, rooms, sheets, tokens,
+        unit_deadlines, units, venues, video,
     };
     let upload = || DefaultBodyLimit::max(UPLOAD_LIMIT);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -107,6 +107,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(units::get))
         .routes(routes!(units::create_child, units::children))
         .routes(routes!(units::create_event))
+        .routes(routes!(unit_deadlines::create, unit_deadlines::list))
+        .routes(routes!(unit_deadlines::submit).layer(upload()))
         .routes(routes!(overview::get))
         .routes(routes!(overview::live))
         .routes(routes!(units::create_organiser_token))

@@ -13,6 +13,7 @@ use huichang_core::delegation::{DelegationView, NewDelegation};
 use huichang_core::event::{Event, NewEvent};
 use huichang_core::registration::{AttendeeInput, AttendeeView, OverCapacity, RegistrationView, Submission};
 use huichang_core::role::{Grant, Role};
+use huichang_core::unit_deadline::{NewUnitDeadline, SubmissionView, UnitDeadlineView};
 use huichang_core::venue::{NewApproval, NewVenue, VenueView};
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,6 +48,9 @@ pub enum StoreError {
     OverQuota { max: i64, count: i64 },
     #[error("the venue already has a delegation named '{0}'")]
     DelegationNameTaken(String),
+    /// A submission breaks its deadline's rules, each named.
+    #[error("the submission breaks {} rule(s) of its deadline", .0.len())]
+    InvalidSubmission(Vec<huichang_core::FieldError>),
     /// The door refuses the person (`huichang_core::admission::admit`).
     #[error(transparent)]
     Refused(#[from] huichang_core::admission::Refusal),
@@ -297,6 +301,15 @@ pub struct NewMessage {
     pub sign_in: Option<SignInLink>,
 }
 
+/// A file that arrives with a submission.
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub name: String,
+    /// As the browser sent it; the rules look at the bytes themselves.
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+}
+
 /// A single-use link that signs one venue's role in until it expires; only its key's hash is kept.
 #[derive(Debug, Clone)]
 pub struct SignInLink {
@@ -431,6 +444,26 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<DelegationView>;
     async fn delegation(&self, id: Uuid) -> Result<Option<DelegationView>>;
+    /// A deadline of `unit` for each unit right below it.
+    async fn create_unit_deadline(
+        &self,
+        unit_id: Uuid,
+        deadline: &NewUnitDeadline,
+        actor: &Actor,
+    ) -> Result<UnitDeadlineView>;
+    async fn unit_deadline(&self, id: Uuid) -> Result<Option<UnitDeadlineView>>;
+    /// The deadlines `unit` has set, soonest first, each with who has met it.
+    async fn unit_deadlines(&self, unit_id: Uuid) -> Result<Vec<UnitDeadlineView>>;
+    /// A unit's submission towards a deadline of the unit above it, refused whole
+    /// ([`StoreError::InvalidSubmission`]) when it breaks a rule.
+    async fn submit_unit(
+        &self,
+        deadline: &UnitDeadlineView,
+        unit_id: Uuid,
+        text: &str,
+        files: &[NewFile],
+        actor: &Actor,
+    ) -> Result<SubmissionView>;
     async fn delegations(&self, venue_id: Uuid) -> Result<Vec<DelegationView>>;
     async fn delegation_registration(&self, delegation: &DelegationView) -> Result<RegistrationView>;
     /// Replaces a delegation's list, all or nothing: at most its `max` people, and the hall's

@@ -10,6 +10,7 @@ pub mod registration;
 pub mod rooms;
 pub mod sheets;
 pub mod tokens;
+pub mod unit_deadlines;
 pub mod units;
 pub mod venues;
 pub mod video;

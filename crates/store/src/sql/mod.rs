@@ -26,11 +26,12 @@ use uuid::Uuid;
 use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, CapacityChange, Change, CheckinView, ClaimedMessage,
-    DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewMessage, OnlineNotice, OutboxView, Owned,
-    Page, PlanItem, Result, RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
+    DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewFile, NewMessage, OnlineNotice, OutboxView,
+    Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
+use huichang_core::unit_deadline::{NewUnitDeadline, SubmissionView, UnitDeadlineView};
 use huichang_core::video::{LinkStatus, NewVideoCheck};
 
 mod changelog;
@@ -44,6 +45,7 @@ mod overview;
 mod registration;
 mod rows;
 mod tokens;
+mod unit_deadlines;
 mod units;
 mod venues;
 mod video;
@@ -214,6 +216,34 @@ impl Store for Backend {
 
     async fn delegation(&self, id: Uuid) -> Result<Option<DelegationView>> {
         delegations::delegation(self, id).await
+    }
+
+    async fn create_unit_deadline(
+        &self,
+        unit_id: Uuid,
+        deadline: &NewUnitDeadline,
+        actor: &Actor,
+    ) -> Result<UnitDeadlineView> {
+        unit_deadlines::create_unit_deadline(self, unit_id, deadline, actor).await
+    }
+
+    async fn unit_deadline(&self, id: Uuid) -> Result<Option<UnitDeadlineView>> {
+        unit_deadlines::unit_deadline(self, id).await
+    }
+
+    async fn unit_deadlines(&self, unit_id: Uuid) -> Result<Vec<UnitDeadlineView>> {
+        unit_deadlines::unit_deadlines(self, unit_id).await
+    }
+
+    async fn submit_unit(
+        &self,
+        deadline: &UnitDeadlineView,
+        unit_id: Uuid,
+        text: &str,
+        files: &[NewFile],
+        actor: &Actor,
+    ) -> Result<SubmissionView> {
+        unit_deadlines::submit_unit(self, (deadline, unit_id), text, files, actor).await
     }
 
     async fn delegations(&self, venue_id: Uuid) -> Result<Vec<DelegationView>> {

@@ -1,0 +1,113 @@
+//! Deadlines a unit sets for the units right below it, and their submissions.
+
+use axum::Json;
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use huichang_core::unit_deadline::{SubmissionView, UnitDeadlineInput, UnitDeadlineView};
+use huichang_store::NewFile;
+
+use crate::AppState;
+use crate::api::units::load_unit;
+use crate::auth::Caller;
+use crate::error::{ApiError, Problem};
+use crate::extract::{JsonBody, id};
+use crate::http::{is_multipart, multipart_error};
+
+/// Set a deadline for each unit right below a unit.
+#[utoipa::path(post, operation_id = "create_unit_deadline", path = "/api/v1/units/{unit}/deadlines", tag = "units",
+    security(("bearer" = ["admin", "organiser"])),
+    params(("unit" = Uuid, Path, description = "The unit that sets it (an organiser of it or above)")), request_body = UnitDeadlineInput,
+    responses(
+        (status = 201, description = "The deadline, with each unit right below and whether it has met it", body = UnitDeadlineView),
+        (status = 422, description = "`invalid_deadline`: every bad field named", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit): Path<String>,
+    JsonBody(input): JsonBody<UnitDeadlineInput>,
+) -> Result<impl IntoResponse, ApiError> {
+    let unit = load_unit(&state, &unit).await?;
+    caller.require(caller.grant.may_organise_unit(&unit.path))?;
+    let new = input
+        .validate()
+        .map_err(|errors| ApiError::invalid("invalid_deadline", "the deadline is not valid", errors))?;
+    let created = state.store.create_unit_deadline(unit.id, &new, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// The deadlines a unit has set, with who has met each.
+#[utoipa::path(get, operation_id = "list_unit_deadlines", path = "/api/v1/units/{unit}/deadlines", tag = "units",
+    security(("bearer" = ["admin", "organiser", "viewer"])),
+    params(("unit" = Uuid, Path, description = "The unit that set them")),
+    responses((status = 200, description = "Soonest first, each with the units right below and whether each has met it", body = [UnitDeadlineView])))]
+pub async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit): Path<String>,
+) -> Result<Json<Vec<UnitDeadlineView>>, ApiError> {
+    let unit = load_unit(&state, &unit).await?;
+    caller.require(caller.grant.may_read_unit(&unit.path))?;
+    Ok(Json(state.store.unit_deadlines(unit.id).await?))
+}
+
+/// Meet a deadline of the unit above with a text and files.
+#[utoipa::path(post, operation_id = "submit_unit", path = "/api/v1/units/{unit}/submissions/{deadline}", tag = "units",
+    security(("bearer" = ["admin", "organiser"])),
+    params(("unit" = Uuid, Path, description = "The unit that submits (an organiser of it or above)"),
+        ("deadline" = Uuid, Path, description = "A deadline of the unit right above it")),
+    request_body(content = String, description = "`multipart/form-data`: a `text` field and any number of `file` parts \
+        (images, PDF, office documents, mp4), at most 20 MiB together", content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The submission; it replaces the unit's previous one", body = SubmissionView),
+        (status = 404, description = "No such deadline for this unit (it is set by the unit right above)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: more than 20 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: not multipart, or a file that is none of the types taken", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_submission`: every rule of the deadline's `requires` it breaks (`text`, `files`, `files[i]` for a caption)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((unit, deadline)): Path<(String, String)>,
+    request: Request,
+) -> Result<impl IntoResponse, ApiError> {
+    let unit = load_unit(&state, &unit).await?;
+    caller.require(caller.grant.may_organise_unit(&unit.path))?;
+    let deadline = state
+        .store
+        .unit_deadline(id(&deadline, "deadline")?)
+        .await?
+        .filter(|d| unit.parent_id == Some(d.unit_id))
+        .ok_or_else(|| ApiError::not_found("deadline"))?;
+    if !is_multipart(request.headers()) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send the submission as multipart/form-data with a 'text' field and 'file' parts",
+        ));
+    }
+    let mut form = Multipart::from_request(request, &state).await.map_err(multipart_error)?;
+    let (mut text, mut files) = (String::new(), Vec::new());
+    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
+        match field.name().unwrap_or_default() {
+            "text" => text = field.text().await.map_err(multipart_error)?,
+            "file" => {
+                let name = field.file_name().unwrap_or("file").to_owned();
+                let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
+                let bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
+                if !huichang_core::requires::accepted(&bytes[..bytes.len().min(16)]) {
+                    return Err(ApiError::new(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        "unsupported_media_type",
+                        format!("'{name}' is not an image, a PDF, an office document or an mp4 video"),
+                    ));
+                }
+                files.push(NewFile { name, content_type, bytes });
+            }
+            _ => {}
+        }
+    }
+    let submission = state.store.submit_unit(&deadline, unit.id, text.trim(), &files, &caller.actor()).await?;
+    Ok((StatusCode::CREATED, Json(submission)))
+}

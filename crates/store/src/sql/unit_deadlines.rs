@@ -1,0 +1,196 @@
+//! Deadlines a unit sets for the units right below it, and the submissions that meet them.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use huichang_core::event::local;
+use huichang_core::requires::{FileKind, Requires, SubmittedFile};
+use huichang_core::unit_deadline::{NewUnitDeadline, SubmissionFile, SubmissionView, UnitDeadlineView, UnitStanding};
+use serde_json::json;
+use sqlx::Row;
+use sqlx::types::Json;
+use uuid::Uuid;
+
+use super::super::Backend;
+use super::units::audit_unit;
+use super::{DbRow, Tx, now};
+use crate::{Actor, NewFile, Result, StoreError};
+
+/// Units are Chinese: their deadlines are read in Beijing time.
+const ZONE: Tz = chrono_tz::Asia::Shanghai;
+
+const COLUMNS: &str = "id, unit_id, title, due_at, remind_before, requires, created_at";
+
+fn deadline_from_row(row: &DbRow) -> Result<UnitDeadlineView> {
+    let Json(offsets): Json<Vec<u64>> = row.try_get("remind_before")?;
+    let Json(requires): Json<Requires> = row.try_get("requires")?;
+    Ok(UnitDeadlineView {
+        id: row.try_get("id")?,
+        unit_id: row.try_get("unit_id")?,
+        title: row.try_get("title")?,
+        due_at: local(row.try_get("due_at")?, ZONE),
+        remind_before: offsets
+            .into_iter()
+            .map(|s| huichang_core::duration::format(std::time::Duration::from_secs(s)))
+            .collect(),
+        requires,
+        created_at: local(row.try_get("created_at")?, ZONE),
+        units: Vec::new(),
+    })
+}
+
+pub(super) async fn create_unit_deadline(
+    store: &Backend,
+    unit_id: Uuid,
+    new: &NewUnitDeadline,
+    actor: &Actor,
+) -> Result<UnitDeadlineView> {
+    let mut tx = store.writer().begin().await?;
+    let id = Uuid::now_v7();
+    let offsets: Vec<u64> = new.deadline.remind_before.iter().map(|o| o.as_secs()).collect();
+    sqlx::query(
+        "INSERT INTO unit_deadlines (id, unit_id, title, due_at, remind_before, requires, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(id)
+    .bind(unit_id)
+    .bind(&new.deadline.title)
+    .bind(new.deadline.due_at)
+    .bind(Json(offsets))
+    .bind(Json(&new.requires))
+    .bind(now())
+    .execute(&mut *tx)
+    .await?;
+    let detail = json!({"title": new.deadline.title, "unit_id": unit_id, "requires": new.requires});
+    audit_unit(&mut tx, actor, "unit_deadline.created", ("unit_deadline", id), detail).await?;
+    tx.commit().await?;
+    unit_deadline(store, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// The deadline with each unit right below its unit: whether its current submission meets it.
+pub(super) async fn unit_deadline(store: &Backend, id: Uuid) -> Result<Option<UnitDeadlineView>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM unit_deadlines WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut view = deadline_from_row(&row)?;
+    let standings = sqlx::query(
+        "SELECT u.id, u.name, s.submitted_at FROM units u
+         LEFT JOIN unit_submissions s ON s.unit_id = u.id AND s.deadline_id = $2 AND s.replaced_at IS NULL
+         WHERE u.parent_id = $1 ORDER BY u.id",
+    )
+    .bind(view.unit_id)
+    .bind(id)
+    .fetch_all(store.reader())
+    .await?;
+    view.units = standings
+        .iter()
+        .map(|row| {
+            let submitted: Option<DateTime<Utc>> = row.try_get("submitted_at")?;
+            Ok(UnitStanding {
+                unit_id: row.try_get("id")?,
+                name: row.try_get("name")?,
+                // A submission is stored only when it keeps the rules.
+                met: submitted.is_some(),
+                submitted_at: submitted.map(|at| local(at, ZONE)),
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Some(view))
+}
+
+pub(super) async fn unit_deadlines(store: &Backend, unit_id: Uuid) -> Result<Vec<UnitDeadlineView>> {
+    let ids: Vec<Uuid> = sqlx::query_scalar("SELECT id FROM unit_deadlines WHERE unit_id = $1 ORDER BY due_at, id")
+        .bind(unit_id)
+        .fetch_all(store.reader())
+        .await?;
+    let mut views = Vec::with_capacity(ids.len());
+    for id in ids {
+        views.extend(unit_deadline(store, id).await?);
+    }
+    Ok(views)
+}
+
+/// A unit's submission: checked against the deadline's rules, then stored whole, replacing the
+/// unit's previous one (kept, marked replaced), in one transaction.
+pub(super) async fn submit_unit(
+    store: &Backend,
+    (deadline, unit_id): (&UnitDeadlineView, Uuid),
+    text: &str,
+    files: &[NewFile],
+    actor: &Actor,
+) -> Result<SubmissionView> {
+    let checked: Vec<SubmittedFile> =
+        files.iter().map(|f| SubmittedFile { name: f.name.clone(), kind: FileKind::sniff(&f.bytes) }).collect();
+    let broken = deadline.requires.check(text, &checked);
+    if !broken.is_empty() {
+        return Err(StoreError::InvalidSubmission(broken));
+    }
+    let mut tx = store.writer().begin().await?;
+    let at = now();
+    sqlx::query(
+        "UPDATE unit_submissions SET replaced_at = $3 WHERE deadline_id = $1 AND unit_id = $2 AND replaced_at IS NULL",
+    )
+    .bind(deadline.id)
+    .bind(unit_id)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO unit_submissions (id, deadline_id, unit_id, text, submitted_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id)
+    .bind(deadline.id)
+    .bind(unit_id)
+    .bind(text)
+    .bind(at)
+    .execute(&mut *tx)
+    .await?;
+    let mut stored = Vec::with_capacity(files.len());
+    for (position, (file, seen)) in files.iter().zip(&checked).enumerate() {
+        let file_id = Uuid::now_v7();
+        let caption = (seen.kind == FileKind::Photo).then(|| seen.caption().to_owned());
+        insert_file(&mut tx, (id, file_id, position), file, caption.as_deref()).await?;
+        stored.push(SubmissionFile {
+            id: file_id,
+            name: file.name.clone(),
+            size: file.bytes.len() as i64,
+            content_type: file.content_type.clone(),
+            caption,
+        });
+    }
+    let detail = json!({"deadline_id": deadline.id, "unit_id": unit_id, "files": files.len(), "text_chars": text.chars().count()});
+    audit_unit(&mut tx, actor, "unit_submission.submitted", ("unit_submission", id), detail).await?;
+    tx.commit().await?;
+    Ok(SubmissionView {
+        id,
+        text: text.to_owned(),
+        files: stored,
+        status: "submitted".into(),
+        submitted_at: local(at, ZONE),
+    })
+}
+
+async fn insert_file(
+    tx: &mut Tx,
+    (submission, id, position): (Uuid, Uuid, usize),
+    file: &NewFile,
+    caption: Option<&str>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO submission_files (id, submission_id, position, name, content_type, size, caption, bytes)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(id)
+    .bind(submission)
+    .bind(position as i64)
+    .bind(&file.name)
+    .bind(&file.content_type)
+    .bind(file.bytes.len() as i64)
+    .bind(caption)
+    .bind(&file.bytes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
