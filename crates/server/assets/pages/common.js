@@ -229,6 +229,22 @@ const HC = (() => {
     return [...cells, el("td", {}, participation), el("td", {}, category)];
   }
 
+  /** A refused list's errors by the row they name, and each one's text as the row's problem. */
+  function errorsByRow(errors) {
+    const byRow = new Map();
+    for (const e of errors || []) {
+      if (e.row === undefined || e.row === null) continue;
+      if (!byRow.has(e.row)) byRow.set(e.row, []);
+      byRow.get(e.row).push(e);
+    }
+    return byRow;
+  }
+
+  function rowProblem(e) {
+    const label = t(`col_${e.field}`);
+    return el("div", {}, `${label === `col_${e.field}` ? e.field : label}：${message(e.message)}`);
+  }
+
   /** A short-lived message in the page's banner area. */
   function banner(target, kind, text) {
     target.replaceChildren(text ? el("p", { class: `banner ${kind}`, role: kind === "bad" ? "alert" : "status" }, text) : "");
@@ -316,6 +332,8 @@ const HC = (() => {
     countdown,
     banner,
     personCells,
+    errorsByRow,
+    rowProblem,
     CATEGORIES,
     data: root.dataset,
     app: document.getElementById("app"),

@@ -208,16 +208,11 @@
   }
 
   function renderRows(errors) {
-    const byRow = new Map();
-    for (const e of errors || []) {
-      if (e.row === undefined || e.row === null) continue;
-      if (!byRow.has(e.row)) byRow.set(e.row, []);
-      byRow.get(e.row).push(e);
-    }
+    const byRow = HC.errorsByRow(errors);
     body.replaceChildren(...state.rows.map((row, i) => {
       const rowErrors = byRow.get(i) || [];
       const bad = new Set(rowErrors.map((e) => e.field));
-      const problems = rowErrors.map((e) => el("div", {}, `${t(`col_${e.field}`) === `col_${e.field}` ? e.field : t(`col_${e.field}`)}：${HC.message(e.message)}`));
+      const problems = rowErrors.map(HC.rowProblem);
       const actions = el("td", { class: "actions" },
         el("button", { type: "button", class: "remove", onclick: () => { state.rows.splice(i, 1); renderRows(); } }, t("remove")),
         row.id && el("button", { type: "button", class: "replace", onclick: () => openReplace(i) }, t("replace")));

@@ -60,18 +60,13 @@
   }
 
   function renderRows() {
-    const byRow = new Map();
-    for (const e of state.errors) {
-      if (e.row === undefined || e.row === null) continue;
-      if (!byRow.has(e.row)) byRow.set(e.row, []);
-      byRow.get(e.row).push(e);
-    }
+    const byRow = HC.errorsByRow(state.errors);
     body.replaceChildren(...state.rows.map((row, i) => {
       const rowErrors = byRow.get(i) || [];
       const bad = new Set(rowErrors.map((e) => e.field));
       return el("tr", { class: rowErrors.length ? "has-error" : null, dataset: { row: i } },
         el("td", {}, i + 1), HC.personCells(row, FIELDS, bad),
-        el("td", { class: "problems" }, rowErrors.map((e) => el("div", {}, `${t(`col_${e.field}`)}：${HC.message(e.message)}`))),
+        el("td", { class: "problems" }, rowErrors.map(HC.rowProblem)),
         el("td", { class: "actions" }, el("button", { type: "button", class: "remove", onclick: () => { state.rows.splice(i, 1); renderRows(); } }, t("remove"))));
     }));
   }

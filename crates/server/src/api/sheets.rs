@@ -429,14 +429,11 @@ async fn export_rows(state: &AppState, caller: &Caller, event: &str) -> Result<(
     let mut venues = Vec::with_capacity(rows.len());
     for row in rows {
         // The venue's own list, then each delegation's in its hall.
-        let mut lists = vec![(String::new(), state.store.registration(row.id).await?)];
-        for delegation in state.store.delegations(row.id).await? {
-            let list = state.store.delegation_registration(&delegation).await?;
-            lists.push((delegation.name, list));
-        }
-        let attendees = lists
+        let attendees = crate::api::delegations::hall_people(state, row.id)
+            .await?
+            .attendees
             .into_iter()
-            .flat_map(|(delegation, list)| list.attendees.into_iter().map(move |a| (delegation.clone(), a)))
+            .map(|p| (p.delegation.unwrap_or_default(), p.attendee))
             .map(|(delegation, a)| AttendeeExport {
                 name: a.name,
                 organization: a.organization,

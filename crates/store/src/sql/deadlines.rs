@@ -104,14 +104,14 @@ async fn missing(store: &Backend, deadline: &Deadline) -> Result<Vec<VenueContac
 /// The delegations of the event's halls (not rejected ones) that have sent no list, or fewer
 /// people than their minimum: each owes the registration deadline on its own.
 async fn short_delegations(store: &Backend, event_id: Uuid) -> Result<Vec<VenueContact>> {
-    let rows = sqlx::query(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT d.id, d.venue_id, d.name, d.contact_email, d.created_at FROM delegations d JOIN venues v ON v.id = d.venue_id
          WHERE v.event_id = $1 AND v.approval <> 'rejected'
            AND (NOT EXISTS (SELECT 1 FROM delegation_registrations r WHERE r.delegation_id = d.id)
-                OR d.min_people > (SELECT COUNT(*) FROM attendees a
-                                   WHERE a.delegation_id = d.id AND a.status = 'registered' AND a.removed_at IS NULL))
+                OR d.min_people > {})
          ORDER BY d.id",
-    )
+        super::delegations::REGISTERED
+    )))
     .bind(event_id)
     .fetch_all(store.reader())
     .await?;

@@ -16,9 +16,15 @@ use super::venues::event_of_venue;
 use super::{DbRow, now};
 use crate::{Actor, Result, StoreError};
 
-const DELEGATION_SELECT: &str = "SELECT d.id, d.venue_id, v.event_id, d.name, d.unit_id, d.min_people, d.max_people, d.contact_email,
-         (SELECT COUNT(*) FROM attendees a WHERE a.delegation_id = d.id AND a.status = 'registered' AND a.removed_at IS NULL) AS registered
-     FROM delegations d JOIN venues v ON v.id = d.venue_id";
+/// The people on the current list of the delegation `d`.
+pub(super) const REGISTERED: &str = "(SELECT COUNT(*) FROM attendees a WHERE a.delegation_id = d.id AND a.status = 'registered' AND a.removed_at IS NULL)";
+
+fn delegation_select() -> String {
+    format!(
+        "SELECT d.id, d.venue_id, v.event_id, d.name, d.unit_id, d.min_people, d.max_people, d.contact_email,
+         {REGISTERED} AS registered FROM delegations d JOIN venues v ON v.id = d.venue_id"
+    )
+}
 
 fn delegation_from_row(row: &DbRow) -> Result<DelegationView> {
     let (min, registered): (i64, i64) = (row.try_get("min_people")?, row.try_get("registered")?);
@@ -80,7 +86,7 @@ pub(super) async fn create_delegation(
         Record::new((event_id, seq), Some(venue_id), "delegation.created", ("delegation", id), detail),
     )
     .await?;
-    let view = sqlx::query(sqlx::AssertSqlSafe(format!("{DELEGATION_SELECT} WHERE d.id = $1")))
+    let view = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE d.id = $1", delegation_select())))
         .bind(id)
         .fetch_one(&mut *tx)
         .await?;
@@ -90,7 +96,7 @@ pub(super) async fn create_delegation(
 }
 
 pub(super) async fn delegation(store: &Backend, id: Uuid) -> Result<Option<DelegationView>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{DELEGATION_SELECT} WHERE d.id = $1")))
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE d.id = $1", delegation_select())))
         .bind(id)
         .fetch_optional(store.reader())
         .await?;
@@ -98,7 +104,7 @@ pub(super) async fn delegation(store: &Backend, id: Uuid) -> Result<Option<Deleg
 }
 
 pub(super) async fn delegations(store: &Backend, venue_id: Uuid) -> Result<Vec<DelegationView>> {
-    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{DELEGATION_SELECT} WHERE d.venue_id = $1 ORDER BY d.id")))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE d.venue_id = $1 ORDER BY d.id", delegation_select())))
         .bind(venue_id)
         .fetch_all(store.reader())
         .await?;
