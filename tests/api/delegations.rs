@@ -200,4 +200,41 @@ on_both_stores! {
         let to = |name: &str| smtp.messages().iter().filter(|m| text_part(m).starts_with(name)).count();
         assert_eq!((to("抚顺市代表团："), to("大连市代表团："), smtp.messages().len()), (2, 1, 3));
     }
+
+    async fn delegations_short_of_their_lists_at_the_deadline_count_as_overdue(app: TestApp) {
+        let unit = app.create_unit(None, "辽宁省教育厅", &app.admin).await;
+        let event = app.create_unit_event(&unit, 48, &app.admin).await;
+        let event_id = event["id"].as_str().unwrap();
+        let hall = app.create_venue(&event, "辽宁省主会场", 300).await;
+        app.put(&format!("/api/v1/venues/{}/registration", hall.id), &hall.coordinator, &list(attendees(4))).await.expect(200);
+        let send = |delegation: &Value, token: &str, count: usize, city: usize| {
+            let path = format!("/api/v1/delegations/{}/registration", delegation["id"].as_str().unwrap());
+            let (app, token) = (&app, token.to_owned());
+            async move { app.put(&path, &token, &list(people(city, count))).await.expect(200) }
+        };
+        let dalian = delegation(&app, &hall.id, "大连市代表团", 2, 5).await;
+        send(&dalian, dalian["coordinator_token"].as_str().unwrap(), 3, 1).await;
+        let anshan = delegation(&app, &hall.id, "鞍山市代表团", 5, 8).await;
+        send(&anshan, anshan["coordinator_token"].as_str().unwrap(), 2, 2).await;
+        delegation(&app, &hall.id, "朝阳市代表团", 1, 5).await;
+        let overdue = || async {
+            let overview = app.get(&format!("/api/v1/units/{}/overview", unit.id), &unit.organiser).await.expect(200);
+            let dashboard = app.get(&format!("/api/v1/events/{event_id}/dashboard"), &app.admin).await.expect(200);
+            (overview["totals"]["overdue"].as_i64().unwrap(), dashboard["venues"][0]["overdue_delegations"].as_i64().unwrap())
+        };
+        assert_eq!(overdue().await, (0, 0), "nothing is owed before the deadline");
+
+        // The deadline passes: the short delegation and the silent one are overdue, the hall is not.
+        let due = chrono::Utc::now() + chrono::Duration::milliseconds(800);
+        app.request(reqwest::Method::PATCH, &format!("/api/v1/events/{event_id}"), Some(&app.admin),
+            Some(&json!({"registration_deadline": due.to_rfc3339()}))).await.expect(200);
+        tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
+        app.store.count_passed_deadlines(chrono::Utc::now()).await.unwrap();
+        assert_eq!(overdue().await, (2, 2));
+        // The organiser accepts 鞍山's full list late; a delegation made now owes its list at once.
+        send(&anshan, &app.admin, 5, 2).await;
+        assert_eq!(overdue().await, (1, 1));
+        delegation(&app, &hall.id, "锦州市代表团", 1, 5).await;
+        assert_eq!(overdue().await, (2, 2));
+    }
 }

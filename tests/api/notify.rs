@@ -211,7 +211,7 @@ on_both_stores! {
         let events: Vec<uuid::Uuid> = [app.create_event(80).await, app.create_event(80).await]
             .iter().map(|e| e["id"].as_str().unwrap().parse().unwrap()).collect();
         let message = |event: uuid::Uuid, key: String| huichang_store::NewMessage {
-            event_id: event, dedupe_key: key, kind: "reminder".into(), deadline_id: None, venue_id: None,
+            owner: huichang_store::MessageOwner::Event(event), dedupe_key: key, kind: "reminder".into(), deadline_id: None, venue_id: None,
             recipient: "venue@example.cn".into(), subject: "【提醒】".into(), body_text: "请提交参会回执。".into(),
             body_html: "<p>请提交参会回执。</p>".into(), sign_in: None,
         };

@@ -13,16 +13,54 @@ use serde_json::{Value, json};
 /// One change somewhere in the tree; indexes pick among what exists, modulo its length.
 #[derive(Debug, Clone)]
 enum Op {
-    List { venue: usize, people: usize },
-    Approve { venue: usize, yes: bool },
-    VideoCheck { venue: usize, passed: bool },
-    Link { venue: usize, connected: bool },
-    CheckIn { venue: usize, person: usize },
-    CheckOut { venue: usize, person: usize },
-    Capacity { venue: usize, seats: i64 },
-    Deliverable { venue: usize },
-    NewVenue { event: usize, runner: usize },
-    DeadlineSoon { event: usize },
+    List {
+        venue: usize,
+        people: usize,
+    },
+    Approve {
+        venue: usize,
+        yes: bool,
+    },
+    VideoCheck {
+        venue: usize,
+        passed: bool,
+    },
+    Link {
+        venue: usize,
+        connected: bool,
+    },
+    CheckIn {
+        venue: usize,
+        person: usize,
+    },
+    CheckOut {
+        venue: usize,
+        person: usize,
+    },
+    Capacity {
+        venue: usize,
+        seats: i64,
+    },
+    Deliverable {
+        venue: usize,
+    },
+    NewVenue {
+        event: usize,
+        runner: usize,
+    },
+    DeadlineSoon {
+        event: usize,
+    },
+    /// A unit with units below sets them a deadline ahead (0), one that has just passed (1), or
+    /// one that passed before any unit existed, which none of them owes (2).
+    UnitDeadline {
+        unit: usize,
+        when: usize,
+    },
+    /// A unit below sends the first deadline it has not met.
+    UnitSubmit {
+        unit: usize,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -38,6 +76,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => venue.clone().prop_map(|venue| Op::Deliverable { venue }),
         1 => (0..8usize, 0..8usize).prop_map(|(event, runner)| Op::NewVenue { event, runner }),
         1 => (0..8usize).prop_map(|event| Op::DeadlineSoon { event }),
+        1 => (0..8usize, 0..3usize).prop_map(|(unit, when)| Op::UnitDeadline { unit, when }),
+        2 => (0..8usize).prop_map(|unit| Op::UnitSubmit { unit }),
     ]
 }
 
@@ -177,6 +217,33 @@ async fn apply(app: &TestApp, tree: &mut Tree, op: &Op) {
             let venue = app.create_venue_run_by(&event_value, &name, 6, Some(unit)).await;
             tree.venues.push(venue);
         }
+        Op::UnitDeadline { unit, when } => {
+            // The root, 四川 and 广东 have units below.
+            let setter = &tree.units[unit % 3];
+            let now = chrono::Utc::now();
+            let due = match when {
+                0 => now + chrono::Duration::hours(1),
+                1 => now - chrono::Duration::milliseconds(1),
+                _ => now - chrono::Duration::days(9000),
+            };
+            unit_deadline(app, setter, due).await;
+        }
+        Op::UnitSubmit { unit } => {
+            let unit = &tree.units[1 + unit % (tree.units.len() - 1)];
+            let owed = app.get(&format!("/api/v1/units/{}/submissions", unit.id), &unit.organiser).await.expect(200);
+            let open = owed.as_array().unwrap().iter().find(|o| o["submission"].is_null());
+            if let Some(open) = open {
+                let form = reqwest::multipart::Form::new().text("text", "已报送");
+                let path =
+                    format!("/api/v1/units/{}/submissions/{}", unit.id, open["deadline"]["id"].as_str().unwrap());
+                app.call(reqwest::Method::POST, &path)
+                    .token(Some(&unit.organiser))
+                    .multipart(form)
+                    .send()
+                    .await
+                    .expect(201);
+            }
+        }
         Op::DeadlineSoon { event } => {
             let event = &tree.events[event % tree.events.len()];
             let due = (chrono::Utc::now() + chrono::Duration::milliseconds(1500)).to_rfc3339();
@@ -189,6 +256,11 @@ async fn apply(app: &TestApp, tree: &mut Tree, op: &Op) {
             .expect(201);
         }
     }
+}
+
+async fn unit_deadline(app: &TestApp, setter: &Unit, due: chrono::DateTime<chrono::Utc>) {
+    let body = json!({"title": "活动周工作总结", "due_at": due.to_rfc3339(), "remind_before": []});
+    app.post(&format!("/api/v1/units/{}/deadlines", setter.id), &setter.organiser, &body).await.expect(201);
 }
 
 const COUNTERS: [&str; 10] = [
@@ -221,6 +293,22 @@ async fn recount(app: &TestApp, tree: &Tree) -> (HashMap<String, Value>, HashMap
             units.get_mut(above).unwrap()[0] += 1;
         }
     }
+    // A unit below counts as overdue once while it has not met a passed deadline of its parent.
+    let now = chrono::Utc::now();
+    for unit in &tree.units {
+        let Some(parent) = unit.body["parent_id"].as_str() else { continue };
+        let made = chrono::DateTime::parse_from_rfc3339(unit.body["created_at"].as_str().unwrap()).unwrap();
+        let deadlines = app.get(&format!("/api/v1/units/{parent}/deadlines"), &app.admin).await.expect(200);
+        let missed = deadlines.as_array().unwrap().iter().any(|d| {
+            let due = chrono::DateTime::parse_from_rfc3339(d["due_at"].as_str().unwrap()).unwrap();
+            due <= now
+                && due > made
+                && d["units"].as_array().unwrap().iter().any(|u| u["unit_id"] == unit.id.as_str() && u["met"] == false)
+        });
+        for above in &paths[&unit.id] {
+            units.get_mut(above).unwrap()[9] += i64::from(missed);
+        }
+    }
     let mut events = HashMap::new();
     for event in &tree.events {
         let id = event["id"].as_str().unwrap();
@@ -249,7 +337,8 @@ async fn recount(app: &TestApp, tree: &Tree) -> (HashMap<String, Value>, HashMap
                 row["checked_in"].as_i64().unwrap(),
                 i64::from(row["video_check"] == "passed"),
                 i64::from(row["video_link"] == "connected"),
-                i64::from(!row["overdue"].as_array().unwrap().is_empty()),
+                i64::from(!row["overdue"].as_array().unwrap().is_empty())
+                    + row["overdue_delegations"].as_i64().unwrap(),
             ];
             for (o, s) in own.iter_mut().zip(share) {
                 *o += s;
@@ -311,6 +400,7 @@ on_both_stores! {
             }
             assert_overviews_match(&app, &tree, &ops).await;
             // The deadlines set to fall due a moment ago pass with no write: the sweeper counts them.
+            unit_deadline(&app, &tree.units[1], chrono::Utc::now() + chrono::Duration::milliseconds(1500)).await;
             tokio::time::sleep(std::time::Duration::from_millis(1600)).await;
             app.store.count_passed_deadlines(chrono::Utc::now()).await.unwrap();
             assert_overviews_match(&app, &tree, &ops).await;

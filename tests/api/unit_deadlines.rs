@@ -1,9 +1,57 @@
 //! Deadlines a unit sets for the units below it (Liaoning's obligations of each city), met by
 //! submissions checked against their rules.
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use huichang_notify::{Mailer, Notifier, Settings};
+use huichang_tests::smtp::{SmtpServer, header, text_part};
 use huichang_tests::{TestApp, Unit, on_both_stores};
 use reqwest::Method;
 use serde_json::{Value, json};
+
+/// Liaoning's fourteen cities, as its 2020 notice addresses them.
+const CITIES: [&str; 14] = [
+    "沈阳市",
+    "大连市",
+    "鞍山市",
+    "抚顺市",
+    "本溪市",
+    "丹东市",
+    "锦州市",
+    "营口市",
+    "阜新市",
+    "辽阳市",
+    "盘锦市",
+    "铁岭市",
+    "朝阳市",
+    "葫芦岛市",
+];
+
+/// The four obligations of each city in the 2020 notice, with the indexes of the cities that
+/// send each after its 72-hour reminder and of those that send it after the 24-hour one.
+const OBLIGATIONS: [(&str, &str, &[usize], &[usize]); 4] = [
+    ("活动周工作方案及展板材料", "2020-10-21T17:00:00+08:00", &[0, 1, 2, 3, 4], &[5, 6]),
+    ("典型案例", "2020-10-25T17:00:00+08:00", &[0, 2, 4, 6, 8, 10, 12], &[1, 3]),
+    ("各市开幕式情况", "2020-12-01T17:00:00+08:00", &[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], &[10, 11, 12]),
+    ("活动周工作总结", "2020-12-10T17:00:00+08:00", &[], &[0]),
+];
+
+fn at(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
+}
+
+async fn create_city(app: &TestApp, liaoning: &Unit, name: &str, email: &str) -> Unit {
+    let body = json!({"name": format!("{name}教育局"), "region": name,
+        "contact": {"name": "李明", "phone": "024-86890000", "email": email}});
+    let created =
+        app.post(&format!("/api/v1/units/{}/units", liaoning.id), &liaoning.organiser, &body).await.expect(201);
+    Unit {
+        id: created["id"].as_str().unwrap().to_owned(),
+        organiser: created["organiser_token"].as_str().unwrap().to_owned(),
+        body: created,
+    }
+}
 
 const JPEG: &[u8] = &[0xFF, 0xD8, 0xFF, 0xE0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1];
 
@@ -78,5 +126,125 @@ on_both_stores! {
         // The province's own deadline is no deadline of the city above it.
         let (status, _) = submit(&app, &liaoning, id, &app.admin, &"终".repeat(300), &[("一.jpg", JPEG), ("二.jpg", JPEG)]).await;
         assert_eq!(status, 404);
+    }
+
+    async fn liaonings_cities_are_reminded_until_they_send_and_the_province_gets_who_is_missing(app: TestApp) {
+        let body = json!({"name": "辽宁省教育厅", "region": "辽宁省",
+            "contact": {"name": "张华", "phone": "024-86893000", "email": "ln@example.cn"}});
+        let created = app.post("/api/v1/units", &app.admin, &body).await.expect(201);
+        let liaoning = Unit {
+            id: created["id"].as_str().unwrap().to_owned(),
+            organiser: created["organiser_token"].as_str().unwrap().to_owned(),
+            body: created,
+        };
+        let mut cities = Vec::new();
+        for (i, name) in CITIES.iter().enumerate() {
+            cities.push(create_city(&app, &liaoning, name, &format!("city{i}@example.cn")).await);
+        }
+        // The notice went out in October 2020: the units were there before its deadlines.
+        app.backdate("units", at("2020-10-01T09:00:00+08:00")).await;
+        let mut deadlines = Vec::new();
+        for (i, (title, due, ..)) in OBLIGATIONS.iter().enumerate() {
+            let requires = if i == 0 { json!({"text_min_chars": 300, "photos_min": 2, "caption_max_chars": 10}) } else { json!({}) };
+            let made = app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
+                &json!({"title": title, "due_at": due, "remind_before": ["72h", "24h"], "requires": requires})).await.expect(201);
+            deadlines.push(made["id"].as_str().unwrap().to_owned());
+        }
+        app.backdate("unit_deadlines", at("2020-10-14T09:00:00+08:00")).await;
+
+        // 200 characters and one photo break two of the first deadline's rules, both named.
+        let (status, problem) = submit(&app, &cities[0], &deadlines[0], &cities[0].organiser, &"学".repeat(200), &[("开幕式.jpg", JPEG)]).await;
+        assert_eq!(status, 422, "{problem}");
+        let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["text", "files"]);
+
+        let smtp = SmtpServer::start();
+        let mailer = Mailer::new(Some(&smtp.url()), std::path::Path::new("/nonexistent")).unwrap();
+        let worker = Notifier::new(app.store.clone(), mailer, Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap());
+        let send = |city: usize, deadline: usize| {
+            let (text, files): (String, Vec<(&str, &[u8])>) = if deadline == 0 {
+                ("终身学习".repeat(80), vec![("开幕式现场.jpg", JPEG), ("社区课堂.jpg", JPEG)])
+            } else {
+                ("已按通知要求报送。".to_owned(), vec![])
+            };
+            let (app, cities, deadlines) = (&app, &cities, &deadlines);
+            async move {
+                let (status, sent) = submit(app, &cities[city], &deadlines[deadline], &cities[city].organiser, &text, &files).await;
+                assert_eq!(status, 201, "{sent}");
+            }
+        };
+        let minute = chrono::Duration::minutes(1);
+        let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        let mut missing_at_due = Vec::new();
+        let (mut seen, mut got, mut digests) = (BTreeSet::new(), BTreeMap::<String, BTreeSet<String>>::new(), Vec::new());
+        for (k, (title, due, after_72h, after_24h)) in OBLIGATIONS.iter().enumerate() {
+            let due = at(due);
+            let mut missing: BTreeSet<usize> = (0..CITIES.len()).collect();
+            for (offset, kind, senders) in [(72, "reminder", *after_72h), (24, "reminder", *after_24h), (0, "overdue", &[][..])] {
+                let when = due - chrono::Duration::hours(offset) + minute;
+                let digest = usize::from(offset == 0);
+                assert_eq!(worker.plan(when).await.unwrap(), missing.len() + digest, "{title} at -{offset}h");
+                assert_eq!(worker.plan(when + minute).await.unwrap(), 0, "{title}: each notice is queued once");
+                for &city in &missing {
+                    expected.entry(format!("city{city}@example.cn")).or_default().insert(format!("{title}:{kind}:{offset}"));
+                }
+                worker.deliver(Utc::now()).await.unwrap();
+                for message in smtp.messages() {
+                    if !seen.insert(header(&message, "Message-ID").unwrap()) {
+                        continue;
+                    }
+                    let to = header(&message, "To").unwrap();
+                    let text = text_part(&message);
+                    assert!(text.contains(&format!("“{title}”")), "{text}");
+                    assert!(header(&message, "List-Id").unwrap().contains(&format!("{}.units.", liaoning.id)));
+                    if to == "ln@example.cn" {
+                        assert_eq!(offset, 0, "the digest comes at the deadline");
+                        digests.push((k, text));
+                        continue;
+                    }
+                    let city: usize = to.trim_start_matches("city").split('@').next().unwrap().parse().unwrap();
+                    assert!(text.contains(&format!("/units/{}/deadlines", cities[city].id)), "{text}");
+                    assert!(got.entry(to).or_default().insert(format!("{title}:{kind}:{offset}")), "twice: {text}");
+                }
+                for &city in senders {
+                    send(city, k).await;
+                    missing.remove(&city);
+                }
+            }
+            missing_at_due.push(missing);
+        }
+        // Long after the last deadline nothing more is owed: each notice went out once.
+        assert_eq!(worker.plan(at("2020-12-20T09:00:00+08:00")).await.unwrap(), 0);
+
+        assert_eq!(got, expected, "each city gets each reminder once, only while it has not sent");
+        assert_eq!(digests.len(), 4, "one digest per deadline to 辽宁省教育厅");
+        for (k, digest) in &digests {
+            let missing = &missing_at_due[*k];
+            for (i, city) in CITIES.iter().enumerate() {
+                assert_eq!(digest.contains(&format!("{city}教育局")), missing.contains(&i), "digest of {}: {city}\n{digest}", OBLIGATIONS[*k].0);
+            }
+        }
+
+        // The province sees who met each, and its overview counts the cities that missed one.
+        let listed = app.get(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser).await.expect(200);
+        for (k, deadline) in listed.as_array().unwrap().iter().enumerate() {
+            let unmet: BTreeSet<usize> = deadline["units"].as_array().unwrap().iter().filter(|u| u["met"] == false)
+                .map(|u| cities.iter().position(|c| c.id == u["unit_id"].as_str().unwrap()).unwrap()).collect();
+            assert_eq!(unmet, missing_at_due[k], "{}", deadline["title"]);
+        }
+        let overdue: BTreeSet<usize> = missing_at_due.iter().flatten().copied().collect();
+        let overview = app.get(&format!("/api/v1/units/{}/overview", liaoning.id), &liaoning.organiser).await.expect(200);
+        assert_eq!(overview["totals"]["overdue"], overdue.len(), "{overview}");
+        for child in overview["children"].as_array().unwrap() {
+            let city = cities.iter().position(|c| c.id == child["id"].as_str().unwrap()).unwrap();
+            assert_eq!(child["totals"]["overdue"], i64::from(overdue.contains(&city)), "{}", child["name"]);
+        }
+        // A city reads what it owes, with what it sent.
+        let owed = app.get(&format!("/api/v1/units/{}/submissions", cities[0].id), &cities[0].organiser).await.expect(200);
+        assert_eq!(owed.as_array().unwrap().len(), 4);
+        assert_eq!(owed[0]["submission"]["files"][1]["caption"], "社区课堂");
+        let never = app.get(&format!("/api/v1/units/{}/submissions", cities[13].id), &cities[13].organiser).await.expect(200);
+        assert!(never.as_array().unwrap().iter().all(|o| o["submission"].is_null()), "{never}");
+        app.get(&format!("/api/v1/units/{}/submissions", cities[1].id), &cities[0].organiser).await.expect_problem(403, "forbidden");
     }
 }

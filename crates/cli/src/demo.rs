@@ -2,7 +2,8 @@
 //! branch venues, with the dates moved so that the registration deadline is a few hours ahead;
 //! and the week as a tree: 教育部 holds the national opening, each of the 37 provincial units
 //! runs its branch venue, 四川 and 辽宁 have cities below them, and 四川省教育厅 holds Sichuan's
-//! own opening in Panzhihua.
+//! own opening in Panzhihua; 辽宁省教育厅 has set its 14 cities the four deadlines of its 2020
+//! notice.
 
 use anyhow::Context;
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -11,9 +12,10 @@ use huichang_core::delegation::DelegationInput;
 use huichang_core::event::EventInput;
 use huichang_core::registration::{self, Submission};
 use huichang_core::role::Role;
+use huichang_core::unit_deadline::UnitDeadlineInput;
 use huichang_core::venue::{ApprovalInput, VenueInput};
 use huichang_server::auth::{hash_token, new_token};
-use huichang_store::{Actor, Store, VenueTokens};
+use huichang_store::{Actor, NewFile, Store, VenueTokens};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -68,7 +70,7 @@ pub struct Loaded {
     pub event_id: Uuid,
     pub title: String,
     pub venues: Vec<DemoVenue>,
-    /// The units whose organiser links are printed: the root, 四川, 攀枝花.
+    /// The units whose organiser links are printed: the root, 四川, 攀枝花, 辽宁.
     pub units: Vec<DemoUnit>,
     /// Sichuan's own opening, held by 四川省教育厅.
     pub provincial_event_id: Uuid,
@@ -78,20 +80,52 @@ pub struct Loaded {
 
 pub struct DemoUnit {
     pub name: String,
-    /// In shell variables: `MINISTRY`, `SICHUAN`, `PANZHIHUA`.
+    /// In shell variables: `MINISTRY`, `SICHUAN`, `PANZHIHUA`, `LIAONING`.
     pub slug: String,
     pub id: Uuid,
     pub organiser_token: String,
 }
 
-/// Cities below two provinces: (province region, unit, region).
-const CITIES: [(&str, &str, &str); 5] = [
+/// Cities below 四川: (province region, unit, region).
+const CITIES: [(&str, &str, &str); 3] = [
     ("四川", "攀枝花市教育和体育局", "攀枝花"),
     ("四川", "成都市教育局", "成都"),
     ("四川", "绵阳市教育和体育局", "绵阳"),
-    ("辽宁", "沈阳市教育局", "沈阳"),
-    ("辽宁", "鞍山市教育局", "鞍山"),
 ];
+
+/// Liaoning's fourteen cities, each owing the four obligations of its 2020 notice.
+const LIAONING_CITIES: [(&str, &str); 14] = [
+    ("沈阳", "shenyang"),
+    ("大连", "dl"),
+    ("鞍山", "anshan"),
+    ("抚顺", "fushun"),
+    ("本溪", "benxi"),
+    ("丹东", "dandong"),
+    ("锦州", "jinzhou"),
+    ("营口", "yingkou"),
+    ("阜新", "fuxin"),
+    ("辽阳", "liaoyang"),
+    ("盘锦", "panjin"),
+    ("铁岭", "tieling"),
+    ("朝阳", "chaoyang"),
+    ("葫芦岛", "huludao"),
+];
+
+/// Liaoning's four obligations of each city (2020: 21 Oct, 25 Oct, 1 Dec, 10 Dec), moved so
+/// that the demo shows each state: (title, due in hours from now, how many cities have sent it).
+/// The first passed five days ago and its cities sent late or not at all; the second is due in
+/// two hours with six sent on time; the last two are ahead.
+const LIAONING_DEADLINES: [(&str, i64, usize); 4] =
+    [("活动周工作方案及展板材料", -120, 9), ("典型案例", 2, 6), ("各市开幕式情况", 96, 3), ("活动周工作总结", 312, 0)];
+
+/// A city's work plan: more than the 300 characters the notice asks for.
+const WORK_PLAN: &str = "按照《辽宁省教育厅关于举办2020年全民终身学习活动周的通知》要求，我市将于10月下旬至12月上旬组织开展全民终身学习活动周系列活动。\
+一是成立由市教育局牵头、各相关部门参与的活动周组委会，明确职责分工，统筹推进各项工作。\
+二是举办全市活动周开幕式，集中展示社区教育、老年教育、职业培训等方面的成果，表彰“百姓学习之星”和“终身学习品牌项目”。\
+三是依托社区学院、社区学校和老年大学，组织开展读书分享、技能培训、非遗体验、健康讲座等学习活动，线上线下同步进行。\
+四是制作展板，展示我市推进学习型城市建设的经验做法和典型案例。\
+五是加强宣传，通过报纸、电视、网站和新媒体平台广泛宣传活动周，营造人人皆学、处处能学、时时可学的良好氛围。\
+活动结束后，我市将认真总结，按时报送工作总结和相关材料。";
 
 /// A unit of the demo with its first organiser token.
 async fn unit(
@@ -187,13 +221,15 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         venues.push(venue);
     }
     let (provincial, delegation) = provincial_opening(store, now, provinces["四川"].id, &cities[0], &actor).await?;
+    liaoning_2020(store, now, provinces["辽宁"].id, &actor).await?;
     let sichuan = provinces.remove("四川").context("四川 is a province")?;
+    let liaoning = provinces.remove("辽宁").context("辽宁 is a province")?;
     let panzhihua = cities.swap_remove(0);
     Ok(Loaded {
         event_id: event.id,
         title,
         venues,
-        units: vec![ministry, sichuan, panzhihua],
+        units: vec![ministry, sichuan, panzhihua, liaoning],
         provincial_event_id: provincial,
         delegation,
     })
@@ -242,6 +278,50 @@ async fn provincial_opening(
         first.get_or_insert((delegation.id, token));
     }
     Ok((event.id, first.context("a delegation")?))
+}
+
+/// 辽宁省教育厅's fourteen cities and the four deadlines it set them, some met on time, some late,
+/// some missed.
+async fn liaoning_2020(store: &dyn Store, now: DateTime<Utc>, liaoning: Uuid, actor: &Actor) -> anyhow::Result<()> {
+    let mut cities = Vec::new();
+    for (region, mail) in LIAONING_CITIES {
+        cities.push(unit(store, Some(liaoning), &format!("{region}市教育局"), region, mail, actor).await?.id);
+    }
+    let photos = [
+        ("开幕式现场.png", &include_bytes!("../demo/stage.png")[..]),
+        ("社区课堂.png", &include_bytes!("../demo/classroom.png")[..]),
+    ];
+    for (i, (title, due_in_hours, sent)) in LIAONING_DEADLINES.into_iter().enumerate() {
+        let requires =
+            if i == 0 { json!({"text_min_chars": 300, "photos_min": 2, "caption_max_chars": 10}) } else { json!({}) };
+        let input: UnitDeadlineInput = serde_json::from_value(json!({
+            "title": title, "due_at": (now + Duration::hours(due_in_hours)).to_rfc3339(),
+            "remind_before": ["72h", "24h", "1h"], "requires": requires
+        }))?;
+        let new = input.validate().map_err(|e| anyhow::anyhow!("demo unit deadline: {e:?}"))?;
+        let deadline = store.create_unit_deadline(liaoning, &new, actor).await?;
+        for city in cities.iter().take(sent) {
+            let files: Vec<NewFile> = if i == 0 {
+                photos
+                    .iter()
+                    .map(|(name, bytes)| NewFile {
+                        name: (*name).into(),
+                        content_type: "image/png".into(),
+                        bytes: bytes.to_vec(),
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            let text = if i == 0 {
+                WORK_PLAN.to_owned()
+            } else {
+                format!("{title}已按通知要求报送，详见附件。")
+            };
+            store.submit_unit(&deadline, *city, &text, &files, actor).await.context("demo submission")?;
+        }
+    }
+    Ok(())
 }
 
 async fn create(
@@ -319,6 +399,12 @@ pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
     println!("the tree of units (an organiser's link opens its unit's overview):");
     for u in &loaded.units {
         println!("  {:<26} {}", u.name, sign_in(public_url, &u.organiser_token, &format!("/units/{}", u.id)));
+    }
+    if let Some(liaoning) = loaded.units.iter().find(|u| u.slug == "LIAONING") {
+        println!(
+            "  辽宁's deadlines for its 14 cities (报送任务): {}",
+            sign_in(public_url, &liaoning.organiser_token, &format!("/units/{}/deadlines", liaoning.id))
+        );
     }
     println!(
         "  四川's own opening: {}",

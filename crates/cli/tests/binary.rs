@@ -110,7 +110,7 @@ async fn queue_messages(dir: &Path) -> (String, std::sync::Arc<dyn huichang_stor
         store.create_event(None, &input.validate().unwrap(), &huichang_store::Actor::command_line()).await.unwrap();
     let messages: Vec<_> = (0..6)
         .map(|i| huichang_store::NewMessage {
-            event_id: event.id,
+            owner: huichang_store::MessageOwner::Event(event.id),
             dedupe_key: format!("test:{i}"),
             kind: "reminder".into(),
             deadline_id: None,

@@ -554,7 +554,7 @@ async fn an_organiser_drills_down_the_tree_and_its_overview_follows_live() {
         )
         .await;
     assert_eq!(tiles, 37);
-    assert_eq!(wall.text("[data-total=units] b").await, "43", "the Ministry, 37 provinces and 5 cities");
+    assert_eq!(wall.text("[data-total=units] b").await, "55", "the Ministry, 37 provinces and 17 cities");
     assert_eq!(wall.text("[data-total=events] b").await, "2");
     wall.screenshot(&screenshot("unit-overview.png")).await;
 
@@ -706,4 +706,86 @@ async fn a_delegation_coordinator_sends_its_list_from_the_delegation_page() {
         )
         .await;
     assert_eq!(listed, "大连市代表团 2 人，不足 3");
+}
+
+/// 辽宁省教育厅's organiser sees which of its 14 cities met each of the four deadlines of its
+/// notice, and sends one for a city from the city's page: a short text without photos is refused
+/// naming both rules, the full work plan with two captioned photos is taken, and the province's
+/// table shows it.
+#[tokio::test(flavor = "multi_thread")]
+async fn liaonings_organiser_sees_who_met_each_deadline_and_sends_one_for_a_city() {
+    if !browser::available() {
+        return;
+    }
+    use reqwest::Method;
+    let dir = data_dir("browser-deadlines");
+    let admin = "hca_browser-deadlines-admin-token-012345";
+    load_demo(&dir, admin);
+    let env = demo_env(&dir);
+    let server = Server::start(&dir, None, admin);
+    let (url, api) = (server.url.clone(), Client::new(&server.url));
+    let (liaoning, organiser) = (&env["HC_UNIT_LIAONING"], &env["HC_ORGANISER_LIAONING"]);
+    let deadlines = api.ok(Method::GET, &format!("/api/v1/units/{liaoning}/deadlines"), organiser, None).await;
+    let plan = deadlines[0]["id"].as_str().unwrap().to_owned();
+    let cases = deadlines[1]["id"].as_str().unwrap().to_owned();
+    let city = |name: &str| -> String {
+        let units = deadlines[0]["units"].as_array().unwrap();
+        units.iter().find(|u| u["name"] == name).unwrap()["unit_id"].as_str().unwrap().to_owned()
+    };
+    let (shenyang, huludao) = (city("沈阳市教育局"), city("葫芦岛市教育局"));
+
+    let desk = Browser::start(1600, 1000).await;
+    desk.goto(&format!("{url}/signin?token={organiser}&next=/units/{liaoning}/deadlines")).await;
+    let rows = desk.wait_for("return document.querySelectorAll('#standings tbody tr').length", PAGE_LOAD).await;
+    assert_eq!(rows, 14);
+    assert_eq!(desk.text(&format!("[data-summary='{plan}']")).await, "已报 9/14");
+    assert_eq!(desk.text(&format!("[data-summary='{cases}']")).await, "已报 6/14");
+    let cell = |unit: &str, deadline: &str| format!("td[data-unit='{unit}'][data-deadline='{deadline}']");
+    assert!(desk.text(&cell(&shenyang, &plan)).await.starts_with("迟报"), "sent after the deadline");
+    assert!(desk.text(&cell(&shenyang, &cases)).await.starts_with('✓'), "sent in time");
+    assert_eq!(desk.text(&cell(&huludao, &plan)).await, "逾期未报");
+    assert_eq!(desk.text(&cell(&huludao, &cases)).await, "未报");
+    desk.screenshot(&screenshot("unit-deadlines.png")).await;
+
+    // On 葫芦岛's page the province sends the work plan for it.
+    desk.goto(&format!("{url}/units/{huludao}/deadlines")).await;
+    let card = format!("article.owed[data-deadline='{plan}']");
+    desk.wait_for(&format!("return document.querySelector(\"{card} textarea\")"), PAGE_LOAD).await;
+    desk.type_into(&format!("{card} textarea"), "葫芦岛市活动周工作方案").await;
+    desk.click(&format!("{card} .send-button")).await;
+    let refused = desk
+        .wait_for(
+            &format!(
+                "return [...document.querySelectorAll(\"{card} .result li\")].map((l) => l.dataset.field).join(',')"
+            ),
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(refused, "text,files", "both broken rules are named");
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
+    let mut paths = Vec::new();
+    for (from, to) in [("stage.png", "开幕式现场.png"), ("classroom.png", "社区课堂.png")] {
+        std::fs::copy(format!("{demo}/{from}"), photos.join(to)).unwrap();
+        paths.push(photos.join(to).display().to_string());
+    }
+    let text = "葫芦岛市将围绕“终身学习 人人皆学”主题，组织开展全民终身学习活动周系列活动。".repeat(8);
+    desk.type_into(&format!("{card} textarea"), &text).await;
+    desk.type_into(&format!("{card} input[type=file]"), &paths.join("\n")).await;
+    desk.click(&format!("{card} .send-button")).await;
+    desk.wait_for(&format!("return document.querySelector(\"{card} .result .banner.good\")"), PAGE_LOAD).await;
+    let files =
+        desk.wait_for(&format!("return document.querySelector(\"{card} ul.files\")?.textContent"), PAGE_LOAD).await;
+    assert!(files.as_str().unwrap().contains("照片：开幕式现场.png"), "{files}");
+    desk.screenshot(&screenshot("unit-submission.png")).await;
+
+    // The province's table counts it.
+    desk.goto(&format!("{url}/units/{liaoning}/deadlines")).await;
+    desk.wait_for(&format!("return document.querySelector(\"[data-summary='{plan}']\")"), PAGE_LOAD).await;
+    assert_eq!(desk.text(&format!("[data-summary='{plan}']")).await, "已报 10/14");
+    assert!(desk.text(&cell(&huludao, &plan)).await.starts_with("迟报"));
+    drop(desk);
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -33,6 +33,9 @@ pub struct VenueRow {
     pub late: bool,
     /// Deadlines past due that the venue has not met.
     pub overdue: Vec<Uuid>,
+    /// Delegations of the hall that missed the registration deadline: no list, or fewer people
+    /// than their minimum.
+    pub overdue_delegations: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -100,6 +103,7 @@ mod tests {
             video_link,
             late: false,
             overdue: Vec::new(),
+            overdue_delegations: 0,
         }
     }
 

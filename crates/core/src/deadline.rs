@@ -194,30 +194,40 @@ impl Notice {
     }
 }
 
-impl Deadline {
+impl NewDeadline {
     /// Every notice of this deadline, in time order.
     pub fn notices(&self) -> Vec<Notice> {
-        let d = &self.deadline;
-        let mut notices: Vec<Notice> = d
+        let mut notices: Vec<Notice> = self
             .remind_before
             .iter()
             .filter_map(|offset| {
-                let at = d.reminders_from - chrono::Duration::from_std(*offset).ok()?;
+                let at = self.reminders_from - chrono::Duration::from_std(*offset).ok()?;
                 Some(Notice::Reminder { offset: *offset, at })
             })
             .collect();
-        notices.push(Notice::Overdue { at: d.due_at });
+        notices.push(Notice::Overdue { at: self.due_at });
         notices.sort_by_key(|n| n.at());
         notices
     }
 
-    /// The notice owed at `now` to a venue that exists since `venue_created_at` and has not met
-    /// the deadline: the latest one whose time has come, never one whose time had passed before
-    /// the venue or the deadline existed. When the planner could not run for a while, the venue
-    /// gets the latest notice only, not every one it missed.
+    /// The notice owed at `now` to one that owes the deadline since `since` and has not met it:
+    /// the latest one whose time has come, never one whose time had passed before then. When
+    /// the planner could not run for a while, it gets the latest notice only, not every one it
+    /// missed.
+    pub fn notice_due(&self, since: DateTime<Utc>, now: DateTime<Utc>) -> Option<Notice> {
+        self.notices().into_iter().rfind(|n| n.at() <= now && n.at() >= since)
+    }
+}
+
+impl Deadline {
+    pub fn notices(&self) -> Vec<Notice> {
+        self.deadline.notices()
+    }
+
+    /// The notice owed at `now` to a venue that exists since `venue_created_at`: none whose time
+    /// had passed before the venue or the deadline existed.
     pub fn notice_due(&self, venue_created_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Notice> {
-        let existed_since = venue_created_at.max(self.created_at);
-        self.notices().into_iter().rfind(|n| n.at() <= now && n.at() >= existed_since)
+        self.deadline.notice_due(venue_created_at.max(self.created_at), now)
     }
 
     pub fn view(&self, tz: chrono_tz::Tz) -> DeadlineView {

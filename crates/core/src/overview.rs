@@ -31,7 +31,7 @@ pub struct Counts {
     pub video_passed: i64,
     /// Venues whose video link is connected.
     pub video_live: i64,
-    /// Venues with at least one deadline past due and not met.
+    /// Venues, delegations and units with at least one deadline past due and not met.
     pub overdue: i64,
 }
 
@@ -47,7 +47,7 @@ impl Counts {
             checked_in: row.checked_in,
             video_passed: one(row.video_check == "passed"),
             video_live: one(row.video_link == LinkStatus::Connected),
-            overdue: one(!row.overdue.is_empty()),
+            overdue: one(!row.overdue.is_empty()) + row.overdue_delegations,
             ..Counts::default()
         }
     }
@@ -162,6 +162,7 @@ mod tests {
             video_link: LinkStatus::Lost,
             late: false,
             overdue: vec![Uuid::nil(), Uuid::max()],
+            overdue_delegations: 0,
         };
         let counts = Counts::of_venue(&row);
         assert_eq!(
@@ -169,6 +170,8 @@ mod tests {
             [0, 0, 1, 1, 28, 30, 5, 1, 0, 1],
             "two deadlines missed make one overdue venue; online people are registered too"
         );
+        let hall = Counts::of_venue(&VenueRow { overdue_delegations: 2, ..row.clone() });
+        assert_eq!(hall.overdue, 3, "the hall and each of its two delegations short of their lists");
         let moved = Counts::of_venue(&VenueRow { checked_in: 6, video_link: LinkStatus::Connected, ..row });
         assert_eq!((moved - counts).as_array(), [0, 0, 0, 0, 0, 0, 1, 0, 1, 0]);
         let mut sum = counts;

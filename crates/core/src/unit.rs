@@ -1,6 +1,7 @@
 //! Units (单位): the organisations of the national week's tree, 教育部职成司 → 四川省教育厅 →
 //! 攀枝花市教育和体育局 → …, each with the person to call.
 
+use chrono::{DateTime, FixedOffset};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -88,6 +89,8 @@ pub struct UnitView {
     /// The ids from the root down to this unit, itself last.
     pub path: Vec<Uuid>,
     pub contact: Contact,
+    /// In Beijing time. A unit owes none of the deadlines of the unit above that fell due before it.
+    pub created_at: DateTime<FixedOffset>,
 }
 
 #[cfg(test)]

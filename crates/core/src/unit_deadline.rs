@@ -1,14 +1,17 @@
 //! Deadlines a unit sets for the units right below it (Liaoning's four obligations of each city),
 //! met by a submission that keeps the deadline's `requires`.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::deadline::{DeadlineInput, NewDeadline};
+use crate::deadline::{DeadlineInput, NewDeadline, Notice};
 use crate::field::FieldError;
 use crate::requires::Requires;
+
+/// Units are Chinese: their deadlines are read and said in Beijing time.
+pub const ZONE: chrono_tz::Tz = chrono_tz::Asia::Shanghai;
 
 /// `POST /api/v1/units/{unit}/deadlines`.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -61,6 +64,25 @@ impl UnitDeadlineInput {
     }
 }
 
+/// A stored unit deadline, as the reminder planner reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitDeadline {
+    pub id: Uuid,
+    /// The unit that set it.
+    pub unit_id: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub deadline: NewDeadline,
+    pub requires: Requires,
+}
+
+impl UnitDeadline {
+    /// The notice owed at `now` to a unit below that exists since `unit_created_at` and has not
+    /// met it: none whose time had passed before the unit or the deadline existed.
+    pub fn notice_due(&self, unit_created_at: DateTime<Utc>, now: DateTime<Utc>) -> Option<Notice> {
+        self.deadline.notice_due(unit_created_at.max(self.created_at), now)
+    }
+}
+
 /// A unit deadline as the API answers it, with each unit below that owes it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UnitDeadlineView {
@@ -83,6 +105,16 @@ pub struct UnitStanding {
     /// Its current submission keeps the deadline's rules.
     pub met: bool,
     pub submitted_at: Option<DateTime<FixedOffset>>,
+    /// Met after `due_at`.
+    pub late: bool,
+}
+
+/// A deadline of the unit above that a unit owes, with its current submission.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct OwedDeadline {
+    /// Its `units` holds the owing unit only.
+    pub deadline: UnitDeadlineView,
+    pub submission: Option<SubmissionView>,
 }
 
 /// A submission as the API answers it.

@@ -13,7 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use huichang_core::deadline::Notice;
 use huichang_core::role::Role;
-use huichang_store::{ClaimedMessage, NewMessage, SignInLink, Store, StoreError};
+use huichang_store::{ClaimedMessage, MessageOwner, NewMessage, SignInLink, Store, StoreError};
 use lettre::message::Mailbox;
 use mailer::{Failure, SendError};
 use uuid::Uuid;
@@ -109,7 +109,7 @@ impl Notifier {
                     expires_at: now + chrono::Duration::days(LINK_DAYS),
                 };
                 messages.push(NewMessage {
-                    event_id: item.event.id,
+                    owner: MessageOwner::Event(item.event.id),
                     dedupe_key,
                     kind: kind.into(),
                     deadline_id: Some(deadline.id),
@@ -130,7 +130,7 @@ impl Notifier {
                     item.missing.iter().filter(|v| v.created_at <= deadline.deadline.due_at).collect();
                 let rendered = render::digest(&item.event, deadline, &missing, url);
                 messages.push(NewMessage {
-                    event_id: item.event.id,
+                    owner: MessageOwner::Event(item.event.id),
                     dedupe_key,
                     kind: "digest".into(),
                     deadline_id: Some(deadline.id),
@@ -143,7 +143,62 @@ impl Notifier {
                 });
             }
         }
+        messages.extend(self.plan_units(now, horizon).await?);
         self.store.enqueue(&messages).await
+    }
+
+    /// The notices of the deadlines units set for the units below: a reminder or overdue
+    /// notice to each unit below that has not met one, and the digest to the unit that set it.
+    async fn plan_units(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<NewMessage>, StoreError> {
+        let url = &self.settings.public_url;
+        let mut messages = Vec::new();
+        for item in self.store.unit_plan_items(now, horizon).await? {
+            let deadline = &item.deadline;
+            let owner = MessageOwner::Unit { unit_id: item.unit.id, deadline_id: deadline.id };
+            for unit in &item.missing {
+                let Some(notice) = deadline.notice_due(unit.created_at, now) else { continue };
+                let kind = match notice {
+                    Notice::Reminder { .. } => "reminder",
+                    Notice::Overdue { .. } => "overdue",
+                };
+                let dedupe_key = format!("{}:{}:{}:{kind}", deadline.id, unit.id, notice.offset_seconds());
+                if item.queued.contains(&dedupe_key) {
+                    continue;
+                }
+                let rendered = render::unit_notice(&item.unit, deadline, unit, notice, url);
+                messages.push(NewMessage {
+                    owner,
+                    dedupe_key,
+                    kind: kind.into(),
+                    deadline_id: None,
+                    venue_id: None,
+                    recipient: unit.contact_email.clone(),
+                    subject: rendered.subject,
+                    body_text: rendered.text,
+                    body_html: rendered.html,
+                    sign_in: None,
+                });
+            }
+            let due_at = deadline.deadline.due_at;
+            let dedupe_key = format!("{}:organizer:0:digest", deadline.id);
+            if due_at <= now && due_at >= deadline.created_at && !item.queued.contains(&dedupe_key) {
+                let missing: Vec<_> = item.missing.iter().filter(|u| u.created_at <= due_at).collect();
+                let rendered = render::unit_digest(&item.unit, deadline, &missing, url);
+                messages.push(NewMessage {
+                    owner,
+                    dedupe_key,
+                    kind: "digest".into(),
+                    deadline_id: None,
+                    venue_id: None,
+                    recipient: item.unit.contact_email.clone(),
+                    subject: rendered.subject,
+                    body_text: rendered.text,
+                    body_html: rendered.html,
+                    sign_in: None,
+                });
+            }
+        }
+        Ok(messages)
     }
 
     /// Sends every message due at `now`, one claim at a time, until none is left.
@@ -205,7 +260,10 @@ impl Notifier {
             &message.body_text,
             &message.body_html,
             message.message_id.clone(),
-            format!("huichang <{}.events.{}>", message.event_id, self.host()),
+            match (message.event_id, message.unit_id) {
+                (Some(event), _) => format!("huichang <{event}.events.{}>", self.host()),
+                (None, unit) => format!("huichang <{}.units.{}>", unit.unwrap_or_default(), self.host()),
+            },
         )
         .map_err(|reason| SendError::new(Failure::Permanent, reason))?;
         // Marked before the data goes out, so that a worker dying after this point leaves a

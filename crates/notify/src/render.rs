@@ -3,11 +3,16 @@
 use chrono::{DateTime, Utc};
 use huichang_core::deadline::{Deadline, DeadlineKind, Notice};
 use huichang_core::event::{Event, local};
-use huichang_store::{Letter, VenueContact};
+use huichang_core::requires::Requires;
+use huichang_core::unit_deadline::{self, UnitDeadline};
+use huichang_store::{Letter, UnitContact, VenueContact};
 
 /// A moment as the event's readers say it: `2021年11月20日 16:00（北京时间）` and its English.
 pub fn when(event: &Event, at: DateTime<Utc>) -> (String, String) {
-    let tz = event.event.timezone;
+    when_in(event.event.timezone, at)
+}
+
+fn when_in(tz: chrono_tz::Tz, at: DateTime<Utc>) -> (String, String) {
     let local = local(at, tz);
     let (zone_zh, zone_en) = zone(tz);
     (
@@ -124,6 +129,96 @@ pub fn digest(event: &Event, deadline: &Deadline, missing: &[&VenueContact], pub
     compose(event, subject, &zh, &en, &link)
 }
 
+/// What a unit deadline asks for, in both languages; none when it asks for nothing in particular.
+fn requirements(requires: &Requires) -> Option<(String, String)> {
+    let mut zh = Vec::new();
+    let mut en = Vec::new();
+    if let Some(n) = requires.text_min_chars {
+        zh.push(format!("文字材料不少于{n}字"));
+        en.push(format!("a text of at least {n} characters"));
+    }
+    if let Some(n) = requires.photos_min {
+        zh.push(format!("照片不少于{n}张"));
+        en.push(format!("at least {n} photos"));
+    }
+    if let Some(n) = requires.caption_max_chars {
+        zh.push(format!("每张照片配文（文件名）不超过{n}字"));
+        en.push(format!("each photo captioned (its file name) in at most {n} characters"));
+    }
+    (!zh.is_empty()).then(|| (format!("报送要求：{}。", zh.join("；")), format!("Required: {}.", en.join("; "))))
+}
+
+/// A reminder before a unit deadline, or the overdue notice at it, to a unit below that has
+/// not met it, with the link to its page of deadlines.
+pub fn unit_notice(
+    setter: &UnitContact,
+    deadline: &UnitDeadline,
+    unit: &UnitContact,
+    notice: Notice,
+    public_url: &str,
+) -> Letter {
+    let from = &setter.name;
+    let what = &deadline.deadline.title;
+    let (due_zh, due_en) = when_in(unit_deadline::ZONE, deadline.deadline.due_at);
+    let link = format!("{public_url}/units/{}/deadlines", unit.id);
+    let (subject, lead_zh, lead_en) = match notice {
+        Notice::Reminder { .. } => (
+            format!("【提醒】{from}：{what}将于{due_zh}截止 / Reminder: due {due_en}"),
+            format!("{from}布置的“{what}”将于{due_zh}截止，贵单位尚未报送。"),
+            format!("\"{what}\", set by {from}, is due on {due_en}; your unit has not sent it yet."),
+        ),
+        Notice::Overdue { .. } => (
+            format!("【逾期】{from}：{what}已于{due_zh}截止 / Overdue since {due_en}"),
+            format!("{from}布置的“{what}”已于{due_zh}截止，贵单位尚未报送，请尽快补报。"),
+            format!("\"{what}\", set by {from}, was due on {due_en}; your unit has not sent it, please send it now."),
+        ),
+    };
+    let mut zh = vec![format!("{}：", unit.name), lead_zh];
+    let mut en = vec![format!("{}:", unit.name), lead_en];
+    if let Some((rules_zh, rules_en)) = requirements(&deadline.requires) {
+        zh.push(rules_zh);
+        en.push(rules_en);
+    }
+    zh.push(format!("报送页面（请使用本单位的组织者链接登录）：{link}"));
+    en.push(format!("Send it on your unit's page (signed in with your organiser link): {link}"));
+    letter(subject, &zh, &en, &link)
+}
+
+/// The setting unit's digest at its deadline: exactly the units below still missing.
+pub fn unit_digest(
+    setter: &UnitContact,
+    deadline: &UnitDeadline,
+    missing: &[&UnitContact],
+    public_url: &str,
+) -> Letter {
+    let what = &deadline.deadline.title;
+    let (due_zh, due_en) = when_in(unit_deadline::ZONE, deadline.deadline.due_at);
+    let link = format!("{public_url}/units/{}/deadlines", setter.id);
+    let names: Vec<&str> = missing.iter().map(|u| u.name.as_str()).collect();
+    let subject = if names.is_empty() {
+        format!("【汇总】{what}：下级单位已全部按时报送 / Digest: every unit met \"{what}\"")
+    } else {
+        format!("【汇总】{what}：截止时仍有{}个单位未报送 / Digest: {} units missing", names.len(), names.len())
+    };
+    let (list_zh, list_en) = if names.is_empty() {
+        ("下级单位均已按时报送。".to_owned(), "Every unit below sent it in time.".to_owned())
+    } else {
+        (
+            format!("截止时仍未报送的单位（{}个）：{}", names.len(), names.join("、")),
+            format!("Still missing ({}): {}", names.len(), names.join(", ")),
+        )
+    };
+    let zh =
+        [format!("{}：", setter.name), format!("“{what}”已于{due_zh}截止。"), list_zh, format!("报送情况：{link}")];
+    let en = [
+        format!("{}:", setter.name),
+        format!("\"{what}\" was due on {due_en}."),
+        list_en,
+        format!("Who sent what: {link}"),
+    ];
+    letter(subject, &zh, &en, &link)
+}
+
 /// The live-stream notice to a person a capacity cut moved to online participation: where to
 /// watch, and whom to call. It links to no page of huichang, which they could not open.
 pub fn online_notice(event: &Event, name: &str) -> Letter {
@@ -201,12 +296,17 @@ fn contact_lines(event: &Event) -> Option<(String, String)> {
     Some((format!("如有问题请联系：{}", each.join("；")), format!("Questions: {}", each.join("; "))))
 }
 
+/// An event's letter: its contacts close it.
 fn compose(event: &Event, subject: String, zh: &[String], en: &[String], link: &str) -> Letter {
-    let (zh, en) = match contact_lines(event) {
-        Some((contacts_zh, contacts_en)) => ([zh, &[contacts_zh]].concat(), [en, &[contacts_en]].concat()),
-        None => (zh.to_vec(), en.to_vec()),
-    };
-    let (zh, en) = (zh.as_slice(), en.as_slice());
+    match contact_lines(event) {
+        Some((contacts_zh, contacts_en)) => {
+            letter(subject, &[zh, &[contacts_zh]].concat(), &[en, &[contacts_en]].concat(), link)
+        }
+        None => letter(subject, zh, en, link),
+    }
+}
+
+fn letter(subject: String, zh: &[String], en: &[String], link: &str) -> Letter {
     let footer_zh = "此邮件由 huichang 会场系统自动发送，请勿直接回复。";
     let footer_en = "Sent automatically by huichang; please do not reply to this address.";
     let text = format!("{}\n\n{footer_zh}\n\n----\n\n{}\n\n{footer_en}\n", zh.join("\n\n"), en.join("\n\n"));
@@ -319,6 +419,59 @@ mod tests {
         event.event.timezone = chrono_tz::Europe::Berlin;
         let mail = venue_notice(&event, &deadline, &venue, deadline.notices()[0], LINK);
         assert!(mail.subject.contains("（Europe/Berlin）") && !mail.text.contains("北京时间"), "{}", mail.subject);
+    }
+
+    fn liaoning() -> (UnitContact, UnitDeadline, UnitContact) {
+        let created = Utc.with_ymd_and_hms(2020, 10, 10, 0, 0, 0).unwrap();
+        let contact = |name: &str| UnitContact {
+            id: Uuid::nil(),
+            name: name.into(),
+            contact_email: "ln@example.cn".into(),
+            created_at: created,
+        };
+        let input: huichang_core::unit_deadline::UnitDeadlineInput = serde_json::from_value(serde_json::json!({
+            "title": "活动周工作方案及展板材料", "due_at": "2020-10-21T17:00:00+08:00", "remind_before": ["72h"],
+            "requires": {"text_min_chars": 300, "photos_min": 2, "caption_max_chars": 10}}))
+        .unwrap();
+        let new = input.validate().unwrap();
+        let deadline = UnitDeadline {
+            id: Uuid::nil(),
+            unit_id: Uuid::nil(),
+            created_at: created,
+            deadline: new.deadline,
+            requires: new.requires,
+        };
+        (contact("辽宁省教育厅"), deadline, contact("大连市教育局"))
+    }
+
+    #[test]
+    fn a_unit_reminder_names_the_setter_the_deadline_and_its_rules() {
+        let (setter, deadline, city) = liaoning();
+        let mail = unit_notice(&setter, &deadline, &city, deadline.deadline.notices()[0], "https://hc.example.cn");
+        assert!(
+            mail.subject
+                .starts_with("【提醒】辽宁省教育厅：活动周工作方案及展板材料将于2020年10月21日 17:00（北京时间）截止"),
+            "{}",
+            mail.subject
+        );
+        let (zh, en) = mail.text.split_once("----").unwrap();
+        assert!(zh.contains("大连市教育局：") && zh.contains("贵单位尚未报送"), "{zh}");
+        assert!(zh.contains("文字材料不少于300字；照片不少于2张；每张照片配文（文件名）不超过10字"), "{zh}");
+        assert!(
+            en.contains("at least 2 photos") && en.contains("/units/00000000-0000-0000-0000-000000000000/deadlines")
+        );
+        let overdue = unit_notice(&setter, &deadline, &city, deadline.deadline.notices()[1], "https://hc.example.cn");
+        assert!(overdue.subject.starts_with("【逾期】"), "{}", overdue.subject);
+    }
+
+    #[test]
+    fn the_unit_digest_names_exactly_the_missing_units() {
+        let (setter, deadline, city) = liaoning();
+        let other = UnitContact { name: "朝阳市教育局".into(), ..city.clone() };
+        let mail = unit_digest(&setter, &deadline, &[&city, &other], "https://hc.example.cn");
+        assert!(mail.subject.contains("2个单位未报送"), "{}", mail.subject);
+        assert!(mail.text.contains("大连市教育局、朝阳市教育局"));
+        assert!(unit_digest(&setter, &deadline, &[], "https://hc.example.cn").subject.contains("全部按时报送"));
     }
 
     #[test]

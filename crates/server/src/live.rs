@@ -401,6 +401,7 @@ mod tests {
             video_link: LinkStatus::Unknown,
             late: false,
             overdue: Vec::new(),
+            overdue_delegations: 0,
         }
     }
 

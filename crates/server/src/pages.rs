@@ -43,6 +43,7 @@ pub fn routes() -> Table {
         .get("/events", &["admin"], events_page)
         .get("/events/{event}", &["admin", "organiser", "viewer"], dashboard_page)
         .get("/units/{unit}", &["admin", "organiser", "viewer"], unit_page)
+        .get("/units/{unit}/deadlines", &["admin", "organiser", "viewer"], unit_deadlines_page)
         .get("/venues/{venue}", &["admin", "organiser", "coordinator"], coordinator_page)
         .get("/venues/{venue}/video", &["admin", "organiser", "technician"], technician_page)
         .get("/venues/{venue}/door", &["admin", "organiser", "coordinator"], door_page)
@@ -782,6 +783,33 @@ async fn unit_page(State(state): State<AppState>, ctx: PageContext, Path(unit): 
     page.render(&ctx)
 }
 
+/// A unit's deadlines: those it set for the units right below, with who has met each, and
+/// those the unit above set for it, each with its submission and the form that sends it.
+async fn unit_deadlines_page(State(state): State<AppState>, ctx: PageContext, Path(unit): Path<String>) -> Response {
+    let Some(unit) = load(Uuid::parse_str(&unit).ok(), |id| state.store.unit(id)).await else {
+        return error_page(&ctx, StatusCode::NOT_FOUND, ctx.lang.pick("没有这个单位。", "There is no such unit."));
+    };
+    if let Access::Refused(response) = check(&ctx, |g| g.may_read_unit(&unit.path)) {
+        return response;
+    }
+    let may_organise = ctx.grant.as_ref().is_some_and(|g| g.may_organise_unit(&unit.path));
+    let mut page = Page::new(format!("{} · {}", unit.name, ctx.lang.pick("报送任务", "Deadlines")));
+    page.script = Some("deadlines");
+    page.data = vec![
+        ("unit", unit.id.to_string()),
+        ("name", unit.name.clone()),
+        ("parent", unit.parent_id.map(|p| p.to_string()).unwrap_or_default()),
+        ("organise", may_organise.to_string()),
+    ];
+    page.main = format!(
+        r#"<p><a href="{base}/units/{id}">{back}</a></p>"#,
+        base = escape(&ctx.base),
+        id = unit.id,
+        back = ctx.lang.pick("← 返回单位总览", "← Back to the unit's overview"),
+    );
+    page.render(&ctx)
+}
+
 /// The printable sign-in sheet (签到表) of a room: every on-site attendee of its venue (its own
 /// list and its delegations') with a column to sign, on A4.
 async fn sign_in_sheet(State(state): State<AppState>, ctx: PageContext, Path(room): Path<String>) -> Response {
@@ -868,13 +896,14 @@ where
 }
 
 /// The pages' scripts and style sheet, built into the binary.
-const ASSETS: [(&str, &str, &str); 10] = [
+const ASSETS: [(&str, &str, &str); 11] = [
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/pages/app.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/common.js")),
     ("events.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/events.js")),
     ("dashboard.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/dashboard.js")),
     ("coordinator.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/coordinator.js")),
     ("delegation.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/delegation.js")),
+    ("deadlines.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/deadlines.js")),
     ("technician.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/technician.js")),
     ("door.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/door.js")),
     ("unit.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/unit.js")),

@@ -108,6 +108,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(units::create_child, units::children))
         .routes(routes!(units::create_event))
         .routes(routes!(unit_deadlines::create, unit_deadlines::list))
+        .routes(routes!(unit_deadlines::owed))
         .routes(routes!(unit_deadlines::submit).layer(upload()))
         .routes(routes!(overview::get))
         .routes(routes!(overview::live))

@@ -13,7 +13,7 @@ use huichang_core::delegation::{DelegationView, NewDelegation};
 use huichang_core::event::{Event, NewEvent};
 use huichang_core::registration::{AttendeeInput, AttendeeView, OverCapacity, RegistrationView, Submission};
 use huichang_core::role::{Grant, Role};
-use huichang_core::unit_deadline::{NewUnitDeadline, SubmissionView, UnitDeadlineView};
+use huichang_core::unit_deadline::{NewUnitDeadline, OwedDeadline, SubmissionView, UnitDeadline, UnitDeadlineView};
 use huichang_core::venue::{NewApproval, NewVenue, VenueView};
 use serde_json::Value;
 use uuid::Uuid;
@@ -284,10 +284,48 @@ pub struct PlanItem {
     pub queued: std::collections::HashSet<String>,
 }
 
+/// A unit as the reminder planner needs it: a unit below that owes a deadline, or the one that set it.
+#[derive(Debug, Clone)]
+pub struct UnitContact {
+    pub id: Uuid,
+    pub name: String,
+    pub contact_email: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A unit deadline that may owe notices, with the units below that have not met it.
+#[derive(Debug, Clone)]
+pub struct UnitPlanItem {
+    /// The unit that set it, which gets the digest.
+    pub unit: UnitContact,
+    pub deadline: UnitDeadline,
+    pub missing: Vec<UnitContact>,
+    /// `dedupe_key`s already in the outbox for this deadline.
+    pub queued: std::collections::HashSet<String>,
+}
+
+/// Whose a message is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum MessageOwner {
+    /// An event's: its venues' notices, its organiser's digest, the live-stream notice.
+    Event(Uuid),
+    /// A unit's: the reminders and the digest of a deadline it set for the units below.
+    Unit { unit_id: Uuid, deadline_id: Uuid },
+}
+
+impl MessageOwner {
+    pub fn event(self) -> Option<Uuid> {
+        match self {
+            MessageOwner::Event(id) => Some(id),
+            MessageOwner::Unit { .. } => None,
+        }
+    }
+}
+
 /// An email to queue. `dedupe_key` makes it at most once.
 #[derive(Debug, Clone)]
 pub struct NewMessage {
-    pub event_id: Uuid,
+    pub owner: MessageOwner,
     pub dedupe_key: String,
     /// `reminder`, `overdue`, `digest` or `online_notice`.
     pub kind: String,
@@ -325,7 +363,9 @@ pub struct SignInLink {
 #[derive(Debug, Clone)]
 pub struct ClaimedMessage {
     pub id: Uuid,
-    pub event_id: Uuid,
+    /// Whose it is: an event's, else a unit's.
+    pub event_id: Option<Uuid>,
+    pub unit_id: Option<Uuid>,
     pub recipient: String,
     pub subject: String,
     pub body_text: String,
@@ -452,6 +492,8 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<UnitDeadlineView>;
     async fn unit_deadline(&self, id: Uuid) -> Result<Option<UnitDeadlineView>>;
+    /// The deadlines of the unit above that `unit_id` owes, each with its current submission.
+    async fn owed_deadlines(&self, unit_id: Uuid) -> Result<Vec<OwedDeadline>>;
     /// The deadlines `unit` has set, soonest first, each with who has met it.
     async fn unit_deadlines(&self, unit_id: Uuid) -> Result<Vec<UnitDeadlineView>>;
     /// A unit's submission towards a deadline of the unit above it, refused whole
@@ -508,6 +550,8 @@ pub trait Store: Send + Sync + 'static {
     /// Deadlines due within `horizon` before `now` or later, with the branch venues (not
     /// rejected) that have not met them.
     async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>>;
+    /// The unit deadlines whose notices may be owed at `now`, with the units below that have not met them.
+    async fn unit_plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<UnitPlanItem>>;
     /// Queues messages whose `dedupe_key` is new; returns how many were queued.
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize>;
     /// Takes the next message due at `now` (or one whose worker's claim ran out before it handed

@@ -139,7 +139,7 @@ const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts
      WHERE id = (SELECT id FROM outbox
                  WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
                  ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED)
-     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts, claim_id, message_id";
+     RETURNING id, event_id, unit_id, recipient, subject, body_text, body_html, attempts, claim_id, message_id";
 
 /// One snapshot for every statement of a read, so that a dashboard and its `seq` agree.
 const SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ");

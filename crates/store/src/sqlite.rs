@@ -78,7 +78,7 @@ const CLAIM_NEXT_MESSAGE: &str = "UPDATE outbox SET status = 'sending', attempts
      WHERE id = (SELECT id FROM outbox
                  WHERE (status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND claimed_until < $1)
                  ORDER BY next_attempt_at, id LIMIT 1)
-     RETURNING id, event_id, recipient, subject, body_text, body_html, attempts, claim_id, message_id";
+     RETURNING id, event_id, unit_id, recipient, subject, body_text, body_html, attempts, claim_id, message_id";
 
 /// A read transaction in WAL mode already sees one snapshot.
 const SNAPSHOT: Option<&str> = None;

@@ -169,6 +169,9 @@ const HC = (() => {
     [/^the same name and phone as row (\d+)$/, (m) => `与第 ${Number(m[1]) + 1} 行的姓名和手机相同`],
     [/^the same name and organisation as row (\d+), and no phone tells them apart$/, (m) => `与第 ${Number(m[1]) + 1} 行的姓名和单位相同，且没有手机可以区分`],
     [/^is required: the name and mobile/, () => "必填：本会场视频调试技术人员的姓名和手机"],
+    [/^must be at least (\d+) characters \(spaces not counted\); it has (\d+)$/, (m) => `至少 ${m[1]} 字（不计空格），现为 ${m[2]} 字`],
+    [/^must hold at least (\d+) photos .*; it holds (\d+)$/, (m) => `至少 ${m[1]} 张照片（JPEG、PNG、GIF、WebP 或 HEIC），现有 ${m[2]} 张`],
+    [/^the caption '(.*)' \(the file's name\) is (\d+) characters; at most (\d+)$/, (m) => `配文“${m[1]}”（即文件名）共 ${m[2]} 字，最多 ${m[3]} 字`],
   ];
 
   /** A field error's message in the page's language, where a translation is known. */

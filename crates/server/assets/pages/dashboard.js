@@ -22,6 +22,7 @@
     list_late: ["迟交", "late"],
     over: ["超出容量", "over capacity"],
     overdue: ["逾期：{what}", "overdue: {what}"],
+    delegations_overdue: ["{n} 个代表团逾期未报齐", "{n} delegations overdue"],
     online: ["线上 {n}", "online {n}"],
     checked: ["签到 {n}/{cap}", "in {n}/{cap}"],
     absent: ["未到 {n}", "not arrived {n}"],
@@ -94,7 +95,7 @@
     const onsite = v.registered - v.online;
     if (v.approval === "rejected") found.push(["bad", "pending"]);
     if (v.kind === "branch" && v.approval === "pending") found.push(["warn", "pending"]);
-    if (v.overdue.length || v.late) found.push(["bad", "late"]);
+    if (v.overdue.length || v.overdue_delegations || v.late) found.push(["bad", "late"]);
     if (v.registered === 0) found.push([v.overdue.length ? "bad" : "warn", "no_list"]);
     if (onsite > v.capacity || v.checked_in > v.capacity) found.push(["bad", "over"]);
     if (v.video_check === "failed") found.push(["bad", "video"]);
@@ -195,6 +196,8 @@
       el("span", { class: `chip ${linkTone}`, dataset: { field: "video-link" } }, t(`video_link_${v.video_link}`)),
       v.overdue.length > 0 &&
         el("span", { class: "chip bad" }, t("overdue", { what: v.overdue.map(deadlineTitle).filter(Boolean).join("、") || v.overdue.length })),
+      v.overdue_delegations > 0 &&
+        el("span", { class: "chip bad", dataset: { field: "overdue-delegations" } }, t("delegations_overdue", { n: v.overdue_delegations })),
     ];
     const fill = el("i");
     fill.style.width = `${Math.min(100, v.capacity ? (100 * v.checked_in) / v.capacity : 0)}%`;

@@ -7,7 +7,8 @@
   HC.texts({
     total_units: ["单位", "units"],
     total_events: ["会议", "meetings"],
-    total_overdue: ["逾期会场", "venues overdue"],
+    total_overdue: ["逾期", "overdue"],
+    deadlines_link: ["报送任务：谁已报送、谁逾期 →", "Deadlines: who has sent what →"],
     below: ["下级单位", "Units below"],
     none_below: ["尚无下级单位。", "No units below yet."],
     own_events: ["本单位主办的会议", "Meetings this unit holds"],
@@ -25,7 +26,8 @@
   const children = el("div", { class: "grid", id: "children", "aria-live": "polite" });
   const events = el("div", { class: "grid", id: "events" });
   HC.app.prepend(
-    el("div", { class: "status-bar" }, connection, updated),
+    el("div", { class: "status-bar" }, connection, updated,
+      el("a", { href: `${HC.base}/units/${unitId}/deadlines`, id: "deadlines-link" }, t("deadlines_link"))),
     totals,
     el("section", {}, el("h2", {}, t("below")), children),
     el("section", {}, el("h2", {}, t("own_events")), events),

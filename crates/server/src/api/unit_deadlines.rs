@@ -4,7 +4,7 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use huichang_core::unit_deadline::{SubmissionView, UnitDeadlineInput, UnitDeadlineView};
+use huichang_core::unit_deadline::{OwedDeadline, SubmissionView, UnitDeadlineInput, UnitDeadlineView};
 use huichang_store::NewFile;
 
 use crate::AppState;
@@ -50,6 +50,21 @@ pub async fn list(
     let unit = load_unit(&state, &unit).await?;
     caller.require(caller.grant.may_read_unit(&unit.path))?;
     Ok(Json(state.store.unit_deadlines(unit.id).await?))
+}
+
+/// The deadlines of the unit above that a unit owes, each with its current submission.
+#[utoipa::path(get, operation_id = "list_owed_deadlines", path = "/api/v1/units/{unit}/submissions", tag = "units",
+    security(("bearer" = ["admin", "organiser", "viewer"])),
+    params(("unit" = Uuid, Path, description = "The unit that owes them (a reader of it or above)")),
+    responses((status = 200, description = "Soonest first; each deadline's `units` holds this unit only", body = [OwedDeadline])))]
+pub async fn owed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit): Path<String>,
+) -> Result<Json<Vec<OwedDeadline>>, ApiError> {
+    let unit = load_unit(&state, &unit).await?;
+    caller.require(caller.grant.may_read_unit(&unit.path))?;
+    Ok(Json(state.store.owed_deadlines(unit.id).await?))
 }
 
 /// Meet a deadline of the unit above with a text and files.

@@ -25,8 +25,8 @@ use super::venues::{event_of_venue, room_from_row, venue_capacity};
 use super::{DbRow, Tx, now, row_timezone, rows_in_zone, with_ids};
 use crate::door_times;
 use crate::{
-    Actor, AttestationView, CapacityChange, CheckinView, Letter, Moved, MovedOnline, NewMessage, OnlineNotice, Result,
-    RoomRef, StoreError,
+    Actor, AttestationView, CapacityChange, CheckinView, Letter, MessageOwner, Moved, MovedOnline, NewMessage,
+    OnlineNotice, Result, RoomRef, StoreError,
 };
 
 /// Check-ins that arrive together are written together: one transaction, one commit, and the
@@ -635,7 +635,7 @@ async fn moved_online(tx: &mut Tx, venue_id: Uuid, seats: i64) -> Result<Vec<Mov
 
 fn online_message(event_id: Uuid, venue_id: Uuid, dedupe_key: String, recipient: &str, letter: Letter) -> NewMessage {
     NewMessage {
-        event_id,
+        owner: MessageOwner::Event(event_id),
         dedupe_key,
         kind: "online_notice".into(),
         deadline_id: None,

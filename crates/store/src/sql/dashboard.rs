@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use huichang_core::dashboard::VenueRow;
-use huichang_core::deadline::{Deadline, Standing};
+use huichang_core::deadline::{Deadline, DeadlineKind, Standing};
 use huichang_core::event::Event;
 use huichang_core::venue::{Approval, VenueKind};
 use huichang_core::video::LinkStatus;
@@ -96,9 +96,13 @@ async fn venue_facts(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>) -> Resu
              (SELECT CAST(COALESCE(SUM(r.capacity), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS capacity,
              (SELECT CAST(COALESCE(SUM(r.occupancy), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS checked_in,
              g.venue_id IS NOT NULL AS technician, COALESCE(g.late, FALSE) AS late,
-             EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed_once
-         FROM venues v LEFT JOIN registrations g ON g.venue_id = v.id WHERE v.event_id = ",
+             EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed_once, ",
     );
+    query.push(format!(
+        "(SELECT COUNT(*) FROM delegations d WHERE d.venue_id = v.id AND {}) AS short_delegations
+         FROM venues v LEFT JOIN registrations g ON g.venue_id = v.id WHERE v.event_id = ",
+        super::delegations::short()
+    ));
     query.push_bind(event_id);
     if let Some(ids) = only {
         query.push(" AND v.id IN ");
@@ -150,6 +154,14 @@ fn venue_row(row: &DbRow, deadlines: &[Deadline], done: &HashSet<(Uuid, Uuid)>) 
     let standing = Standing { kind, approval, registered: technician, video_passed: row.try_get("video_passed_once")? };
     let overdue =
         deadlines.iter().filter(|d| standing.owes(d.deadline.kind, done.contains(&(d.id, id)))).map(|d| d.id).collect();
+    // A hall's delegations owe their lists by the registration deadline, whatever kind of venue
+    // the hall is, unless it was rejected.
+    let registration_passed = deadlines.iter().any(|d| d.deadline.kind == DeadlineKind::Registration);
+    let overdue_delegations = if registration_passed && approval != Approval::Rejected {
+        row.try_get::<i64, _>("short_delegations")?
+    } else {
+        0
+    };
     Ok(VenueRow {
         id,
         name: row.try_get("name")?,
@@ -165,5 +177,6 @@ fn venue_row(row: &DbRow, deadlines: &[Deadline], done: &HashSet<(Uuid, Uuid)>) 
         video_link: LinkStatus::parse(row.try_get("video_link")?).unwrap_or(LinkStatus::Unknown),
         late: row.try_get("late")?,
         overdue,
+        overdue_delegations,
     })
 }

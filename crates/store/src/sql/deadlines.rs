@@ -106,11 +106,9 @@ async fn missing(store: &Backend, deadline: &Deadline) -> Result<Vec<VenueContac
 async fn short_delegations(store: &Backend, event_id: Uuid) -> Result<Vec<VenueContact>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT d.id, d.venue_id, d.name, d.contact_email, d.created_at FROM delegations d JOIN venues v ON v.id = d.venue_id
-         WHERE v.event_id = $1 AND v.approval <> 'rejected'
-           AND (NOT EXISTS (SELECT 1 FROM delegation_registrations r WHERE r.delegation_id = d.id)
-                OR d.min_people > {})
+         WHERE v.event_id = $1 AND v.approval <> 'rejected' AND {}
          ORDER BY d.id",
-        super::delegations::REGISTERED
+        super::delegations::short()
     )))
     .bind(event_id)
     .fetch_all(store.reader())
@@ -262,12 +260,7 @@ pub(super) async fn plan_items(
         }
         let Some(event) = events::event(store, deadline.event_id).await? else { continue };
         let missing = missing(store, &deadline).await?;
-        let queued = sqlx::query_scalar::<_, String>("SELECT dedupe_key FROM outbox WHERE deadline_id = $1")
-            .bind(deadline.id)
-            .fetch_all(store.reader())
-            .await?
-            .into_iter()
-            .collect();
+        let queued = super::outbox::queued_keys(store, "deadline_id", deadline.id).await?;
         items.push(PlanItem { event, deadline, missing, queued });
     }
     Ok(items)

@@ -18,6 +18,12 @@ use crate::{Actor, Result, StoreError};
 
 /// The people on the current list of the delegation `d`.
 pub(super) const REGISTERED: &str = "(SELECT COUNT(*) FROM attendees a WHERE a.delegation_id = d.id AND a.status = 'registered' AND a.removed_at IS NULL)";
+/// A delegation (`d`) that owes its list: none sent, or fewer people on it than its minimum.
+pub(super) fn short() -> String {
+    format!(
+        "(NOT EXISTS (SELECT 1 FROM delegation_registrations r WHERE r.delegation_id = d.id) OR d.min_people > {REGISTERED})"
+    )
+}
 
 fn delegation_select() -> String {
     format!(
@@ -86,6 +92,8 @@ pub(super) async fn create_delegation(
         Record::new((event_id, seq), Some(venue_id), "delegation.created", ("delegation", id), detail),
     )
     .await?;
+    // Made after the registration deadline, it owes its list already.
+    super::overview::settle(&mut tx, &[venue_id]).await?;
     let view = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE d.id = $1", delegation_select())))
         .bind(id)
         .fetch_one(&mut *tx)

@@ -27,11 +27,11 @@ use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, CapacityChange, Change, CheckinView, ClaimedMessage,
     DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewFile, NewMessage, OnlineNotice, OutboxView,
-    Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, TokenView, VenueTokens, VideoCheckView,
+    Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, TokenView, UnitPlanItem, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
-use huichang_core::unit_deadline::{NewUnitDeadline, SubmissionView, UnitDeadlineView};
+use huichang_core::unit_deadline::{NewUnitDeadline, OwedDeadline, SubmissionView, UnitDeadlineView};
 use huichang_core::video::{LinkStatus, NewVideoCheck};
 
 mod changelog;
@@ -231,6 +231,10 @@ impl Store for Backend {
         unit_deadlines::unit_deadline(self, id).await
     }
 
+    async fn owed_deadlines(&self, unit_id: Uuid) -> Result<Vec<OwedDeadline>> {
+        unit_deadlines::owed(self, unit_id).await
+    }
+
     async fn unit_deadlines(&self, unit_id: Uuid) -> Result<Vec<UnitDeadlineView>> {
         unit_deadlines::unit_deadlines(self, unit_id).await
     }
@@ -315,6 +319,10 @@ impl Store for Backend {
 
     async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>> {
         deadlines::plan_items(self, now, horizon).await
+    }
+
+    async fn unit_plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<UnitPlanItem>> {
+        unit_deadlines::plan_items(self, now, horizon).await
     }
 
     async fn enqueue(&self, messages: &[NewMessage]) -> Result<usize> {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::super::{Backend, CLAIM_NEXT_MESSAGE};
 use super::changelog::{Record, append_change, next_seq, record};
 use super::{DbRow, Tx, now, row_timezone};
-use crate::{Actor, ClaimedMessage, NewMessage, OutboxView, Page, Result, StoreError};
+use crate::{Actor, ClaimedMessage, MessageOwner, NewMessage, OutboxView, Page, Result, StoreError};
 
 pub(super) const OUTBOX_COLUMNS: &str = "o.id, o.recipient, o.subject, o.kind, o.deadline_id, o.venue_id, o.status, o.attempts, o.last_error, \
      o.next_attempt_at, o.sent_at, o.created_at, e.timezone";
@@ -42,14 +42,16 @@ pub(super) fn outbox_from_row(row: &DbRow) -> Result<OutboxView> {
     })
 }
 
-/// The live-feed row of an outbox change. The planner and the worker are the server itself,
-/// so they write no audit entry: the outbox row is its own record.
+/// The live-feed row of an event's outbox change; a unit's messages have no live feed. The
+/// planner and the worker are the server itself, so they write no audit entry: the outbox row
+/// is its own record.
 pub(super) async fn record_outbox_change(
     tx: &mut Tx,
-    event_id: Uuid,
+    event_id: Option<Uuid>,
     venue_id: Option<Uuid>,
     what: &str,
 ) -> Result<()> {
+    let Some(event_id) = event_id else { return Ok(()) };
     let seq = next_seq(tx, event_id).await?;
     append_change(tx, event_id, seq, venue_id, what, now()).await
 }
@@ -57,14 +59,18 @@ pub(super) async fn record_outbox_change(
 /// Queues one message unless its `dedupe_key` is taken; its live-feed row goes with it.
 pub(super) async fn insert_message(tx: &mut Tx, m: &NewMessage) -> Result<bool> {
     let at = now();
+    let unit = match m.owner {
+        MessageOwner::Unit { unit_id, deadline_id } => Some((unit_id, deadline_id)),
+        MessageOwner::Event(_) => None,
+    };
     let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO outbox (id, event_id, dedupe_key, kind, deadline_id, venue_id, recipient, subject, body_text, body_html,
-             status, attempts, next_attempt_at, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11)
+        "INSERT INTO outbox (id, event_id, unit_id, unit_deadline_id, dedupe_key, kind, deadline_id, venue_id, recipient,
+             subject, body_text, body_html, status, attempts, next_attempt_at, created_at)
+         VALUES ($1, $2, $12, $13, $3, $4, $5, $6, $7, $8, $9, $10, 'queued', 0, $11, $11)
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     )
     .bind(Uuid::now_v7())
-    .bind(m.event_id)
+    .bind(m.owner.event())
     .bind(&m.dedupe_key)
     .bind(&m.kind)
     .bind(m.deadline_id)
@@ -74,18 +80,20 @@ pub(super) async fn insert_message(tx: &mut Tx, m: &NewMessage) -> Result<bool> 
     .bind(&m.body_text)
     .bind(&m.body_html)
     .bind(at)
+    .bind(unit.map(|(unit, _)| unit))
+    .bind(unit.map(|(_, deadline)| deadline))
     .fetch_optional(&mut **tx)
     .await?;
     if inserted.is_some() {
-        record_outbox_change(tx, m.event_id, m.venue_id, "outbox.queued").await?;
-        if let Some(link) = &m.sign_in {
+        record_outbox_change(tx, m.owner.event(), m.venue_id, "outbox.queued").await?;
+        if let (Some(link), MessageOwner::Event(event_id)) = (&m.sign_in, m.owner) {
             sqlx::query(
                 "INSERT INTO sign_in_links (key_hash, role, event_id, venue_id, delegation_id, expires_at, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(&link.key_hash)
             .bind(link.role.as_str())
-            .bind(m.event_id)
+            .bind(event_id)
             .bind(link.venue_id)
             .bind(link.delegation_id)
             .bind(link.expires_at)
@@ -146,11 +154,27 @@ pub(super) async fn settle_lost_hand_overs(tx: &mut Tx, now: DateTime<Utc>) -> R
     Ok(())
 }
 
+/// The `dedupe_key`s already in the outbox for a deadline: `column` is `deadline_id` for an
+/// event's, `unit_deadline_id` for a unit's.
+pub(super) async fn queued_keys(
+    store: &Backend,
+    column: &str,
+    deadline: Uuid,
+) -> Result<std::collections::HashSet<String>> {
+    let keys = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(format!(
+        "SELECT dedupe_key FROM outbox WHERE {column} = $1"
+    )))
+    .bind(deadline)
+    .fetch_all(store.reader())
+    .await?;
+    Ok(keys.into_iter().collect())
+}
+
 pub(super) async fn enqueue(store: &Backend, messages: &[NewMessage]) -> Result<usize> {
-    // Each message takes its event's row for a seq: in event id order, as every other
+    // Each event's message takes its event's row for a seq: in event id order, as every other
     // writer takes events, so planners queueing for the same events never deadlock.
     let mut ordered: Vec<&NewMessage> = messages.iter().collect();
-    ordered.sort_by_key(|m| m.event_id);
+    ordered.sort_by_key(|m| m.owner.event());
     let mut queued = 0;
     let mut tx = store.writer().begin().await?;
     for message in ordered {
@@ -182,6 +206,7 @@ pub(super) async fn claim_message(
         Ok(ClaimedMessage {
             id: row.try_get("id")?,
             event_id: row.try_get("event_id")?,
+            unit_id: row.try_get("unit_id")?,
             recipient: row.try_get("recipient")?,
             subject: row.try_get("subject")?,
             body_text: row.try_get("body_text")?,
@@ -247,15 +272,18 @@ pub(super) async fn outbox(store: &Backend, event_id: Uuid, page: Page) -> Resul
     .collect()
 }
 
+/// The event of a message; none for a unit's.
 pub(super) async fn message_event(store: &Backend, id: Uuid) -> Result<Option<Uuid>> {
-    Ok(sqlx::query_scalar("SELECT event_id FROM outbox WHERE id = $1").bind(id).fetch_optional(store.reader()).await?)
+    let event: Option<Option<Uuid>> =
+        sqlx::query_scalar("SELECT event_id FROM outbox WHERE id = $1").bind(id).fetch_optional(store.reader()).await?;
+    Ok(event.flatten())
 }
 
 pub(super) async fn retry_message(store: &Backend, id: Uuid, actor: &Actor) -> Result<OutboxView> {
     let mut tx = store.writer().begin().await?;
     let row = sqlx::query(
         "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, claim_id = NULL, claimed_until = NULL
-         WHERE id = $1 AND status IN ('failed', 'uncertain') RETURNING event_id, venue_id",
+         WHERE id = $1 AND event_id IS NOT NULL AND status IN ('failed', 'uncertain') RETURNING event_id, venue_id",
     )
     .bind(id)
     .bind(now())

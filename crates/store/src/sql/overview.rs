@@ -18,7 +18,7 @@ use uuid::Uuid;
 use super::super::{Backend, Db, LOCK_COUNTS, LOCK_VENUE_COUNTS};
 use super::dashboard::rows_of;
 use super::units::ids;
-use super::{DbRow, Tx, now, row_timezone, with_ids};
+use super::{DbRow, Tx, now, push_ids, row_timezone, with_ids};
 use crate::Result;
 
 /// What `venue_counts` keeps of a venue's share: all but the people inside, which only the door
@@ -258,33 +258,105 @@ pub(super) async fn count_event(tx: &mut Tx, event_id: Uuid, unit_id: Option<Uui
 }
 
 /// A new unit at `path` (itself last): its counters, and one more unit for every unit above.
+/// It owes none of the deadlines already passed when it was made, so it starts not overdue.
 pub(super) async fn count_unit(tx: &mut Tx, unit_id: Uuid, path: &[Uuid]) -> Result<()> {
+    sqlx::query("INSERT INTO unit_standing (unit_id) VALUES ($1)").bind(unit_id).execute(&mut **tx).await?;
     sqlx::query("INSERT INTO unit_counts (unit_id) VALUES ($1)").bind(unit_id).execute(&mut **tx).await?;
     let mut moves = Moves::default();
     moves.add(None, path, Counts { units: 1, ..Counts::default() });
     moves.apply(tx).await
 }
 
-/// Counts the venues of every deadline that has passed by `at` and was not counted since: a
-/// deadline passing makes venues overdue without any write. Returns how many it counted.
-pub(super) async fn count_passed_deadlines(store: &Backend, at: DateTime<Utc>) -> Result<usize> {
-    let passed: Vec<(Uuid, Uuid)> = sqlx::query_as(
-        "SELECT id, event_id FROM deadlines WHERE counted_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT 100",
-    )
-    .bind(at)
-    .fetch_all(store.reader())
-    .await?;
-    for (deadline, event) in &passed {
-        let mut tx = store.writer().begin().await?;
-        settle_event(&mut tx, *event).await?;
-        sqlx::query("UPDATE deadlines SET counted_at = $2 WHERE id = $1")
-            .bind(deadline)
-            .bind(at)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+/// Whether each unit (`u`) has missed a deadline of the unit above it at `$1`: one due since
+/// the unit was made, passed, with no current submission from it.
+const UNIT_MISSED: &str = "EXISTS (SELECT 1 FROM unit_deadlines d WHERE d.unit_id = u.parent_id
+         AND d.due_at <= $1 AND d.due_at > u.created_at
+         AND NOT EXISTS (SELECT 1 FROM unit_submissions x
+             WHERE x.deadline_id = d.id AND x.unit_id = u.id AND x.replaced_at IS NULL))";
+
+/// Recounts whether each of `units` is overdue on its parent's deadlines, in the caller's
+/// transaction, and moves the units above by what changed. Call it after the change's last
+/// write (a submission, a deadline made or passed).
+pub(super) async fn settle_units(tx: &mut Tx, units: &[Uuid]) -> Result<()> {
+    let mut units = units.to_vec();
+    units.sort();
+    units.dedup();
+    if units.is_empty() {
+        return Ok(());
     }
-    Ok(passed.len())
+    // Locked first, then read again, as for venues.
+    let mut lock =
+        with_ids("SELECT c.unit_id, c.overdue FROM unit_standing c WHERE c.unit_id IN", units.iter().copied());
+    lock.push(format!(" ORDER BY c.unit_id {LOCK_COUNTS}"));
+    let before: BTreeMap<Uuid, i64> = lock
+        .build()
+        .fetch_all(&mut **tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("unit_id")?, row.try_get("overdue")?)))
+        .collect::<Result<_>>()?;
+    let (missed_before, missed_after) = UNIT_MISSED.split_once("$1").unwrap_or_default();
+    let mut read = QueryBuilder::<Db>::new(format!("SELECT u.id, u.path, {missed_before}"));
+    read.push_bind(now());
+    read.push(format!("{missed_after} AS missed FROM units u WHERE u.id IN "));
+    push_ids(&mut read, units.iter().copied());
+    let mut moves = Moves::default();
+    let mut changed = Vec::new();
+    for row in read.build().fetch_all(&mut **tx).await? {
+        let unit: Uuid = row.try_get("id")?;
+        let overdue = i64::from(row.try_get::<bool, _>("missed")?);
+        let old = before.get(&unit).copied().unwrap_or_default();
+        if overdue != old {
+            moves.add(None, &ids(row.try_get("path")?), Counts { overdue: overdue - old, ..Counts::default() });
+            changed.push((unit, overdue));
+        }
+    }
+    for (unit, overdue) in changed {
+        sqlx::query("UPDATE unit_standing SET overdue = $2 WHERE unit_id = $1")
+            .bind(unit)
+            .bind(overdue)
+            .execute(&mut **tx)
+            .await?;
+    }
+    moves.apply(tx).await
+}
+
+/// Every unit right below `unit_id`, recounted (one of its deadlines was made or passed).
+pub(super) async fn settle_children(tx: &mut Tx, unit_id: Uuid) -> Result<()> {
+    let children: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM units WHERE parent_id = $1").bind(unit_id).fetch_all(&mut **tx).await?;
+    settle_units(tx, &children).await
+}
+
+/// Counts the venues (units) of every deadline (unit deadline) that has passed by `at` and was
+/// not counted since: a deadline passing makes them overdue without any write. Returns how many
+/// it counted.
+pub(super) async fn count_passed_deadlines(store: &Backend, at: DateTime<Utc>) -> Result<usize> {
+    let mut counted = 0;
+    for (table, owner) in [("deadlines", "event_id"), ("unit_deadlines", "unit_id")] {
+        let passed: Vec<(Uuid, Uuid)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT id, {owner} FROM {table} WHERE counted_at IS NULL AND due_at <= $1 ORDER BY due_at LIMIT 100"
+        )))
+        .bind(at)
+        .fetch_all(store.reader())
+        .await?;
+        for (deadline, of) in &passed {
+            let mut tx = store.writer().begin().await?;
+            if table == "deadlines" {
+                settle_event(&mut tx, *of).await?;
+            } else {
+                settle_children(&mut tx, *of).await?;
+            }
+            sqlx::query(sqlx::AssertSqlSafe(format!("UPDATE {table} SET counted_at = $2 WHERE id = $1")))
+                .bind(deadline)
+                .bind(at)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        counted += passed.len();
+    }
+    Ok(counted)
 }
 
 /// Counts everything from scratch, once: the data written before the counters existed. The sums
@@ -299,7 +371,7 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
     if counted {
         return Ok(());
     }
-    for table in ["venue_counts", "event_counts", "unit_counts"] {
+    for table in ["venue_counts", "event_counts", "unit_counts", "unit_standing"] {
         sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *tx).await?;
     }
     let at = now();
@@ -317,6 +389,17 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
     };
     for (_, path) in &paths {
         add(&ids(Some(path.clone())), Counts { units: 1, ..Counts::default() });
+    }
+    let standing: Vec<(Uuid, String, bool)> =
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT u.id, u.path, {UNIT_MISSED} AS missed FROM units u")))
+            .bind(at)
+            .fetch_all(&mut *tx)
+            .await?;
+    let mut unit_standing = Vec::with_capacity(standing.len());
+    for (unit, path, missed) in standing {
+        let overdue = i64::from(missed);
+        add(&ids(Some(path)), Counts { overdue, ..Counts::default() });
+        unit_standing.push((unit, Counts { overdue, ..Counts::default() }));
     }
     let anchors: BTreeMap<Uuid, Option<String>> = sqlx::query_as::<_, (Uuid, Uuid, Option<String>)>(
         sqlx::AssertSqlSafe(format!("{VENUE_ANCHOR} {VENUE_ANCHOR_FROM}")),
@@ -349,6 +432,7 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
         ("unit_counts", "unit_id", &all[..], &units),
         ("event_counts", "event_id", &all[..], &event_counts),
         ("venue_counts", "venue_id", &VENUE_COUNTERS[..], &venue_counts),
+        ("unit_standing", "unit_id", &["overdue"][..], &unit_standing),
     ] {
         for chunk in rows.chunks(1000) {
             let mut insert = QueryBuilder::<Db>::new(format!("INSERT INTO {table} ({key}, {}) ", names.join(", ")));
@@ -363,6 +447,7 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
         }
     }
     sqlx::query("UPDATE deadlines SET counted_at = $1 WHERE due_at <= $1").bind(at).execute(&mut *tx).await?;
+    sqlx::query("UPDATE unit_deadlines SET counted_at = $1 WHERE due_at <= $1").bind(at).execute(&mut *tx).await?;
     sqlx::query("UPDATE overview_state SET counted = TRUE WHERE id = 1").execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())

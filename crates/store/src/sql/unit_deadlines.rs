@@ -1,10 +1,12 @@
 //! Deadlines a unit sets for the units right below it, and the submissions that meet them.
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
+use huichang_core::deadline::{DeadlineKind, NewDeadline};
 use huichang_core::event::local;
 use huichang_core::requires::{FileKind, Requires, SubmittedFile};
-use huichang_core::unit_deadline::{NewUnitDeadline, SubmissionFile, SubmissionView, UnitDeadlineView, UnitStanding};
+use huichang_core::unit_deadline::{
+    NewUnitDeadline, OwedDeadline, SubmissionFile, SubmissionView, UnitDeadline, UnitDeadlineView, UnitStanding, ZONE,
+};
 use serde_json::json;
 use sqlx::Row;
 use sqlx::types::Json;
@@ -13,10 +15,7 @@ use uuid::Uuid;
 use super::super::Backend;
 use super::units::audit_unit;
 use super::{DbRow, Tx, now};
-use crate::{Actor, NewFile, Result, StoreError};
-
-/// Units are Chinese: their deadlines are read in Beijing time.
-const ZONE: Tz = chrono_tz::Asia::Shanghai;
+use crate::{Actor, NewFile, Result, StoreError, UnitContact, UnitPlanItem};
 
 const COLUMNS: &str = "id, unit_id, title, due_at, remind_before, requires, created_at";
 
@@ -36,6 +35,76 @@ fn deadline_from_row(row: &DbRow) -> Result<UnitDeadlineView> {
         created_at: local(row.try_get("created_at")?, ZONE),
         units: Vec::new(),
     })
+}
+
+fn stored_from_row(row: &DbRow) -> Result<UnitDeadline> {
+    let Json(offsets): Json<Vec<u64>> = row.try_get("remind_before")?;
+    let Json(requires): Json<Requires> = row.try_get("requires")?;
+    let due_at = row.try_get("due_at")?;
+    Ok(UnitDeadline {
+        id: row.try_get("id")?,
+        unit_id: row.try_get("unit_id")?,
+        created_at: row.try_get("created_at")?,
+        deadline: NewDeadline {
+            kind: DeadlineKind::Deliverable,
+            title: row.try_get("title")?,
+            due_at,
+            reminders_from: due_at,
+            remind_before: offsets.into_iter().map(std::time::Duration::from_secs).collect(),
+        },
+        requires,
+    })
+}
+
+fn contact_from_row(row: &DbRow) -> Result<UnitContact> {
+    Ok(UnitContact {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        contact_email: row.try_get("contact_email")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The units right below the deadline's unit (`$1`) that have not met the deadline (`$2`).
+pub(super) const MISSING: &str = "SELECT u.id, u.name, u.contact_email, u.created_at FROM units u
+     WHERE u.parent_id = $1 AND NOT EXISTS (SELECT 1 FROM unit_submissions s
+         WHERE s.unit_id = u.id AND s.deadline_id = $2 AND s.replaced_at IS NULL)
+     ORDER BY u.id";
+
+pub(super) async fn plan_items(
+    store: &Backend,
+    now: DateTime<Utc>,
+    horizon: chrono::Duration,
+) -> Result<Vec<UnitPlanItem>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM unit_deadlines WHERE due_at >= $1 ORDER BY id"
+    )))
+    .bind(now - horizon)
+    .fetch_all(store.reader())
+    .await?;
+    let mut items = Vec::new();
+    for row in &rows {
+        let deadline = stored_from_row(row)?;
+        // Nothing is owed before the first notice's time.
+        if deadline.deadline.notices().first().is_none_or(|first| first.at() > now) {
+            continue;
+        }
+        let unit = sqlx::query("SELECT id, name, contact_email, created_at FROM units WHERE id = $1")
+            .bind(deadline.unit_id)
+            .fetch_one(store.reader())
+            .await?;
+        let missing = sqlx::query(MISSING)
+            .bind(deadline.unit_id)
+            .bind(deadline.id)
+            .fetch_all(store.reader())
+            .await?
+            .iter()
+            .map(contact_from_row)
+            .collect::<Result<_>>()?;
+        let queued = super::outbox::queued_keys(store, "unit_deadline_id", deadline.id).await?;
+        items.push(UnitPlanItem { unit: contact_from_row(&unit)?, deadline, missing, queued });
+    }
+    Ok(items)
 }
 
 pub(super) async fn create_unit_deadline(
@@ -62,6 +131,8 @@ pub(super) async fn create_unit_deadline(
     .await?;
     let detail = json!({"title": new.deadline.title, "unit_id": unit_id, "requires": new.requires});
     audit_unit(&mut tx, actor, "unit_deadline.created", ("unit_deadline", id), detail).await?;
+    // One made already past makes the units below that have not met it overdue now.
+    super::overview::settle_children(&mut tx, unit_id).await?;
     tx.commit().await?;
     unit_deadline(store, id).await?.ok_or(StoreError::NotFound)
 }
@@ -83,6 +154,7 @@ pub(super) async fn unit_deadline(store: &Backend, id: Uuid) -> Result<Option<Un
     .bind(id)
     .fetch_all(store.reader())
     .await?;
+    let due_at = view.due_at;
     view.units = standings
         .iter()
         .map(|row| {
@@ -93,6 +165,7 @@ pub(super) async fn unit_deadline(store: &Backend, id: Uuid) -> Result<Option<Un
                 // A submission is stored only when it keeps the rules.
                 met: submitted.is_some(),
                 submitted_at: submitted.map(|at| local(at, ZONE)),
+                late: submitted.is_some_and(|at| at > due_at),
             })
         })
         .collect::<Result<_>>()?;
@@ -109,6 +182,60 @@ pub(super) async fn unit_deadlines(store: &Backend, unit_id: Uuid) -> Result<Vec
         views.extend(unit_deadline(store, id).await?);
     }
     Ok(views)
+}
+
+/// The deadlines of the unit above `unit_id`, soonest first, each with the unit's current submission.
+pub(super) async fn owed(store: &Backend, unit_id: Uuid) -> Result<Vec<OwedDeadline>> {
+    let ids: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT d.id FROM unit_deadlines d JOIN units u ON u.parent_id = d.unit_id WHERE u.id = $1 ORDER BY d.due_at, d.id",
+    )
+    .bind(unit_id)
+    .fetch_all(store.reader())
+    .await?;
+    let mut owed = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(mut deadline) = unit_deadline(store, id).await? else { continue };
+        deadline.units.retain(|u| u.unit_id == unit_id);
+        let submission = current_submission(store, id, unit_id).await?;
+        owed.push(OwedDeadline { deadline, submission });
+    }
+    Ok(owed)
+}
+
+async fn current_submission(store: &Backend, deadline_id: Uuid, unit_id: Uuid) -> Result<Option<SubmissionView>> {
+    let row = sqlx::query(
+        "SELECT id, text, submitted_at FROM unit_submissions WHERE deadline_id = $1 AND unit_id = $2 AND replaced_at IS NULL",
+    )
+    .bind(deadline_id)
+    .bind(unit_id)
+    .fetch_optional(store.reader())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: Uuid = row.try_get("id")?;
+    let files = sqlx::query(
+        "SELECT id, name, size, content_type, caption FROM submission_files WHERE submission_id = $1 ORDER BY position",
+    )
+    .bind(id)
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(|f| {
+        Ok(SubmissionFile {
+            id: f.try_get("id")?,
+            name: f.try_get("name")?,
+            size: f.try_get("size")?,
+            content_type: f.try_get("content_type")?,
+            caption: f.try_get("caption")?,
+        })
+    })
+    .collect::<Result<_>>()?;
+    Ok(Some(SubmissionView {
+        id,
+        text: row.try_get("text")?,
+        files,
+        status: "submitted".into(),
+        submitted_at: local(row.try_get("submitted_at")?, ZONE),
+    }))
 }
 
 /// A unit's submission: checked against the deadline's rules, then stored whole, replacing the
@@ -162,6 +289,7 @@ pub(super) async fn submit_unit(
     }
     let detail = json!({"deadline_id": deadline.id, "unit_id": unit_id, "files": files.len(), "text_chars": text.chars().count()});
     audit_unit(&mut tx, actor, "unit_submission.submitted", ("unit_submission", id), detail).await?;
+    super::overview::settle_units(&mut tx, &[unit_id]).await?;
     tx.commit().await?;
     Ok(SubmissionView {
         id,

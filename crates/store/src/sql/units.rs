@@ -11,7 +11,7 @@ use super::super::Backend;
 use super::{DbRow, Tx, now};
 use crate::{Actor, Owned, Result, StoreError};
 
-const UNIT_COLUMNS: &str = "id, parent_id, path, name, region, contact_name, contact_phone, contact_email";
+const UNIT_COLUMNS: &str = "id, parent_id, path, name, region, contact_name, contact_phone, contact_email, created_at";
 
 fn unit_from_row(row: &DbRow) -> Result<UnitView> {
     Ok(UnitView {
@@ -25,6 +25,7 @@ fn unit_from_row(row: &DbRow) -> Result<UnitView> {
             phone: row.try_get("contact_phone")?,
             email: row.try_get("contact_email")?,
         },
+        created_at: huichang_core::event::local(row.try_get("created_at")?, huichang_core::unit_deadline::ZONE),
     })
 }
 
