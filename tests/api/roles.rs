@@ -159,6 +159,14 @@ on_both_stores! {
         let message = failed_message(&app, &sichuan).await;
         let delegation = app.post(&format!("/api/v1/venues/{}/delegations", a.id), &app.admin,
             &json!({"name": "成都市代表团", "max": 5, "contact_email": "cd@example.cn"})).await.expect(201);
+        // A file 四川 sent for a deadline of the Ministry: 四川's organisers and those above read it.
+        let asked = app.post(&format!("/api/v1/units/{}/deadlines", ministry.id), &app.admin,
+            &json!({"title": "工作总结", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
+        let form = reqwest::multipart::Form::new().text("text", "四川省工作总结")
+            .part("file", reqwest::multipart::Part::bytes(b"%PDF-1.7 summary".to_vec()).file_name("总结.pdf"));
+        let sent = app.call(Method::POST, &format!("/api/v1/units/{}/submissions/{}", sichuan.id, asked["id"].as_str().unwrap()))
+            .token(Some(&sichuan.organiser)).multipart(form).send().await.expect(201);
+        let file = sent["files"][0]["id"].as_str().unwrap().to_owned();
         let spare = app.post(&format!("/api/v1/events/{}/viewer-tokens", event["id"].as_str().unwrap()), &app.admin, &json!({})).await.expect(201);
         let unit_viewer = app.post(&format!("/api/v1/units/{}/viewer-tokens", sichuan.id), &app.admin, &json!({})).await.expect(201);
         let unit_viewer = unit_viewer["token"].as_str().unwrap().to_owned();
@@ -181,7 +189,8 @@ on_both_stores! {
                 .replace("{token}", spare["id"].as_str().unwrap())
                 .replace("{room}", a.body["rooms"][0]["id"].as_str().unwrap())
                 .replace("{unit}", &sichuan.id)
-                .replace("{delegation}", delegation["id"].as_str().unwrap());
+                .replace("{delegation}", delegation["id"].as_str().unwrap())
+                .replace("{file}", &file);
             let page = !route.path.starts_with("/api/");
             let documented = documented_statuses(&document, route);
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();

@@ -247,4 +247,178 @@ on_both_stores! {
         assert!(never.as_array().unwrap().iter().all(|o| o["submission"].is_null()), "{never}");
         app.get(&format!("/api/v1/units/{}/submissions", cities[1].id), &cities[0].organiser).await.expect_problem(403, "forbidden");
     }
+
+    async fn a_sent_file_is_read_back_whole_or_in_ranges_by_its_readers_only(app: TestApp) {
+        let liaoning = app.create_unit(None, "辽宁省教育厅", &app.admin).await;
+        let dalian = app.create_unit(Some(&liaoning), "大连市教育局", &app.admin).await;
+        let shenyang = app.create_unit(Some(&liaoning), "沈阳市教育局", &app.admin).await;
+        let deadline = app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
+            &json!({"title": "典型案例", "due_at": "2099-10-25T17:00:00+08:00"})).await.expect(201);
+        // A photo over two chunks (1 MiB each), sent as if it were a web page.
+        let photo: Vec<u8> = JPEG.iter().copied().chain((0..2_500_000u32).map(|i| (i % 251) as u8)).collect();
+        let form = reqwest::multipart::Form::new().text("text", "大连市典型案例")
+            .part("file", reqwest::multipart::Part::bytes(photo.clone()).file_name("开幕式 现场.jpg").mime_str("text/html").unwrap());
+        let sent = app.call(Method::POST, &format!("/api/v1/units/{}/submissions/{}", dalian.id, deadline["id"].as_str().unwrap()))
+            .token(Some(&dalian.organiser)).multipart(form).send().await.expect(201);
+        assert_eq!(sent["files"][0]["content_type"], "image/jpeg", "told by its bytes, not by the browser");
+        assert_eq!(sent["files"][0]["size"], photo.len());
+        let path = format!("/api/v1/files/{}", sent["files"][0]["id"].as_str().unwrap());
+
+        let get = |token: String, range: Option<&'static str>| {
+            let url = format!("{}{path}", app.url);
+            async move {
+                let mut request = reqwest::Client::new().get(url).bearer_auth(token);
+                if let Some(range) = range {
+                    request = request.header("Range", range);
+                }
+                request.send().await.unwrap()
+            }
+        };
+        let whole = get(dalian.organiser.clone(), None).await;
+        assert_eq!(whole.status(), 200);
+        let header = |r: &reqwest::Response, name: &str| r.headers().get(name).map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert_eq!(header(&whole, "content-type"), "image/jpeg");
+        assert_eq!(header(&whole, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&whole, "accept-ranges"), "bytes");
+        assert!(header(&whole, "content-disposition").ends_with("filename*=UTF-8''%E5%BC%80%E5%B9%95%E5%BC%8F%20%E7%8E%B0%E5%9C%BA.jpg"));
+        assert_eq!(whole.bytes().await.unwrap(), photo, "byte for byte");
+
+        // A range across the first chunk's end, and the last bytes.
+        let part = get(liaoning.organiser.clone(), Some("bytes=1048570-1048600")).await;
+        assert_eq!(part.status(), 206);
+        assert_eq!(header(&part, "content-range"), format!("bytes 1048570-1048600/{}", photo.len()));
+        assert_eq!(part.bytes().await.unwrap(), photo[1_048_570..=1_048_600]);
+        let tail = get(app.admin.clone(), Some("bytes=-10")).await;
+        assert_eq!((tail.status().as_u16(), tail.bytes().await.unwrap()), (206, photo[photo.len() - 10..].to_vec().into()));
+        let outside = get(app.admin.clone(), Some("bytes=99999999-")).await;
+        assert_eq!(outside.status(), 416);
+        assert_eq!(header(&outside, "content-range"), format!("bytes */{}", photo.len()));
+        // Another city reads nothing of it.
+        assert_eq!(get(shenyang.organiser.clone(), None).await.status(), 403);
+        app.get("/api/v1/files/00000000-0000-0000-0000-000000000000", &app.admin).await.expect_problem(404, "not_found");
+    }
+
+    async fn a_file_too_large_or_of_the_wrong_type_leaves_nothing_behind(app: TestApp) {
+        let liaoning = app.create_unit(None, "辽宁省教育厅", &app.admin).await;
+        let dalian = app.create_unit(Some(&liaoning), "大连市教育局", &app.admin).await;
+        let deadline = app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
+            &json!({"title": "典型案例", "due_at": "2099-10-25T17:00:00+08:00", "requires": {"photos_min": 1}})).await.expect(201);
+        let small = app.instance_with(|state| state.upload_max = 2 << 20).await;
+        let client = huichang_tests::Client::new(&small);
+        let send = |files: Vec<(&'static str, Vec<u8>)>| {
+            let mut form = reqwest::multipart::Form::new().text("text", "大连市典型案例");
+            for (name, bytes) in files {
+                form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+            }
+            let path = format!("/api/v1/units/{}/submissions/{}", dalian.id, deadline["id"].as_str().unwrap());
+            client.call(Method::POST, &path).token(Some(&dalian.organiser)).multipart(form).send()
+        };
+        let video = |size: usize| -> Vec<u8> { b"\0\0\0\x20ftypisom\0\0\0\0".iter().copied().chain(std::iter::repeat_n(7u8, size)).collect() };
+        // A photo, then a video over the limit: refused naming the video; the photo's bytes go too.
+        let refused = send(vec![("现场.jpg", JPEG.to_vec()), ("案例.mp4", video(3 << 20))]).await;
+        refused.expect_problem(413, "payload_too_large");
+        assert!(refused.body["detail"].as_str().unwrap().contains("案例.mp4"), "{}", refused.body);
+        // A program dressed as a photo, after a good photo: 415, nothing kept.
+        send(vec![("现场.jpg", JPEG.to_vec()), ("照片.jpg", b"MZ\x90\0\x03\0\0\0\x04\0\0\0\xFF\xFF\0\0".to_vec())]).await
+            .expect_problem(415, "unsupported_media_type");
+        // Rules broken (no photo at all): 422, the video's bytes deleted.
+        send(vec![("案例.mp4", video(100))]).await.expect_problem(422, "invalid_submission");
+        assert_eq!(app.count("SELECT COUNT(*) FROM blobs").await, 0, "no bytes of a refused upload are kept");
+        assert_eq!(app.count("SELECT COUNT(*) FROM blob_chunks").await, 0);
+        // Within the limit it is taken; an unfinished blob an hour old is swept, a named one kept.
+        send(vec![("现场.jpg", JPEG.to_vec()), ("案例.mp4", video(1 << 20))]).await.expect(201);
+        let unfinished = app.store.begin_blob().await.unwrap();
+        app.store.append_blob(unfinished, 0, b"half").await.unwrap();
+        let later = chrono::Utc::now() + chrono::Duration::hours(2);
+        assert_eq!(app.store.sweep_blobs(later).await.unwrap(), 1);
+        assert_eq!(app.count("SELECT COUNT(*) FROM blobs").await, 2, "the two files of the submission stay");
+    }
+
+    async fn a_300_mib_video_is_streamed_to_storage_in_bounded_memory(app: TestApp) {
+        let liaoning = app.create_unit(None, "辽宁省教育厅", &app.admin).await;
+        let dalian = app.create_unit(Some(&liaoning), "大连市教育局", &app.admin).await;
+        let deadline = app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
+            &json!({"title": "典型案例", "due_at": "2099-10-25T17:00:00+08:00"})).await.expect(201);
+        let path = format!("/api/v1/units/{}/submissions/{}", dalian.id, deadline["id"].as_str().unwrap());
+        // Warm: the first upload sets up the pools and buffers every later one reuses.
+        assert_eq!(raw_upload(&app.url, &path, &dalian.organiser, 4 << 20).await, 201);
+        let before = rss();
+        let peak = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(before));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watch = {
+            let (peak, done) = (peak.clone(), done.clone());
+            tokio::spawn(async move {
+                while !done.load(std::sync::atomic::Ordering::Relaxed) {
+                    peak.fetch_max(rss(), std::sync::atomic::Ordering::Relaxed);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                }
+            })
+        };
+        let size = 300usize << 20;
+        assert_eq!(raw_upload(&app.url, &path, &dalian.organiser, size).await, 201);
+        done.store(true, std::sync::atomic::Ordering::Relaxed);
+        watch.await.unwrap();
+        let grown = peak.load(std::sync::atomic::Ordering::Relaxed).saturating_sub(before);
+        assert!(grown < 50 << 20, "the process grew by {} MiB while 300 MiB arrived", grown >> 20);
+        let owed = app.get(&format!("/api/v1/units/{}/submissions", dalian.id), &dalian.organiser).await.expect(200);
+        let file = &owed[0]["submission"]["files"][0];
+        assert_eq!((file["size"].as_u64(), file["content_type"].as_str()), (Some(size as u64 + 16), Some("video/mp4")));
+        // Its last megabyte reads back as it was sent.
+        let tail = reqwest::Client::new().get(format!("{}/api/v1/files/{}", app.url, file["id"].as_str().unwrap()))
+            .bearer_auth(&liaoning.organiser).header("Range", "bytes=-1048576").send().await.unwrap();
+        assert_eq!(tail.status(), 206);
+        let bytes = tail.bytes().await.unwrap();
+        assert_eq!(bytes.len(), 1 << 20);
+        assert!(bytes.iter().enumerate().all(|(i, b)| *b == video_byte(size - (1 << 20) + i)));
+    }
+}
+
+/// The resident memory of this process (the server runs in it), in bytes.
+fn rss() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<u64>().unwrap() * 1024
+}
+
+/// The `i`-th byte of the test video after its 16-byte head.
+fn video_byte(i: usize) -> u8 {
+    (i % 253) as u8
+}
+
+/// Sends a submission with an mp4 of `size` bytes (after its head) over a bare connection, written
+/// 64 KiB at a time, so that the client holds no more than that; the answer's status.
+async fn raw_upload(url: &str, path: &str, token: &str, size: usize) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let boundary = "huichang-upload-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n大连市典型案例视频\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"案例.mp4\"\r\nContent-Type: video/mp4\r\n\r\n"
+    );
+    let tail = format!("\r\n--{boundary}--\r\n");
+    let video_head = b"\0\0\0\x20ftypisom\0\0\0\0";
+    let length = head.len() + video_head.len() + size + tail.len();
+    let address = url.trim_start_matches("http://");
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(video_head).await.unwrap();
+    let mut sent = 0;
+    let mut block = vec![0u8; 64 << 10];
+    while sent < size {
+        let n = block.len().min(size - sent);
+        for (i, b) in block[..n].iter_mut().enumerate() {
+            *b = video_byte(sent + i);
+        }
+        stream.write_all(&block[..n]).await.unwrap();
+        sent += n;
+    }
+    stream.write_all(tail.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    answer.split_whitespace().nth(1).unwrap().parse().unwrap()
 }

@@ -111,15 +111,30 @@ impl TestApp {
 impl TestApp {
     /// Another server instance on the same database, as behind a load balancer; its base URL.
     pub async fn second_instance(&self) -> String {
+        self.instance_with(|_| {}).await
+    }
+
+    /// Another server instance on the same database, set up by `configure`; its base URL.
+    pub async fn instance_with(&self, configure: impl FnOnce(&mut AppState)) -> String {
         let store = huichang_store::open(&self.database_url).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
-        tokio::spawn(huichang_server::serve(
-            listener,
-            AppState::new(store, "http://huichang.test"),
-            std::future::pending(),
-        ));
+        let mut state = AppState::new(store, "http://huichang.test");
+        configure(&mut state);
+        tokio::spawn(huichang_server::serve(listener, state, std::future::pending()));
         url
+    }
+
+    /// Runs a count on the test's database directly, e.g. of the blobs an upload left.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let sql = sqlx::AssertSqlSafe(sql.to_owned());
+        if self.database_url.starts_with("postgres") {
+            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+        } else {
+            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
+            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+        }
     }
 
     /// Runs SQL on the test's database directly: only to set up what the API cannot, such as

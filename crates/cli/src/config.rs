@@ -48,6 +48,9 @@ pub struct Settings {
     /// The reverse proxies' own addresses, whose X-Forwarded-For names the client, e.g. `127.0.0.1` or `10.0.12.5,10.0.12.6` [default: none]
     #[arg(long, env = "HUICHANG_TRUSTED_PROXIES")]
     pub trusted_proxies: Option<String>,
+    /// The largest file a submission takes, e.g. `500MiB` or `2GiB` [default: 500MiB]
+    #[arg(long, env = "HUICHANG_UPLOAD_MAX")]
+    pub upload_max: Option<String>,
     /// Log filter, e.g. `info` or `huichang=debug,tower_http=debug` [default: info]
     #[arg(long, env = "HUICHANG_LOG")]
     pub log: Option<String>,
@@ -58,6 +61,26 @@ pub struct Settings {
     #[arg(long, env = "HUICHANG_CONFIG")]
     #[serde(skip)]
     pub config: Option<PathBuf>,
+}
+
+/// A size such as `500MiB`, `2GiB`, `800KiB` or a number of bytes; at least 1 MiB.
+fn bytes(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| format!("'{text}' is not a size such as 500MiB"))?;
+    let scale: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        other => return Err(format!("'{other}' is not a unit: use B, KiB, MiB or GiB")),
+    };
+    let size = number.checked_mul(scale).ok_or_else(|| format!("'{text}' is too large"))?;
+    if size < 1 << 20 {
+        return Err(format!("'{text}' is less than 1MiB"));
+    }
+    Ok(size)
 }
 
 /// The fewest characters a configured admin token may have: it opens everything.
@@ -78,6 +101,8 @@ pub struct Config {
     pub mail_max_attempts: i64,
     pub mail_claim_timeout: Duration,
     pub trusted_proxies: huichang_server::auth::TrustedProxies,
+    /// The largest file a submission takes, in bytes.
+    pub upload_max: u64,
     pub log: String,
     pub json_logs: bool,
 }
@@ -103,6 +128,7 @@ impl Settings {
             mail_max_attempts: self.mail_max_attempts.or(file.mail_max_attempts),
             mail_claim_timeout: self.mail_claim_timeout.or(file.mail_claim_timeout),
             trusted_proxies: self.trusted_proxies.or(file.trusted_proxies),
+            upload_max: self.upload_max.or(file.upload_max),
             log: self.log.or(file.log),
             log_format: self.log_format.or(file.log_format),
             config: None,
@@ -138,6 +164,8 @@ impl Settings {
         if !(1..=1000).contains(&mail_max_attempts) {
             bail!("HUICHANG_MAIL_MAX_ATTEMPTS: must be between 1 and 1000, got {mail_max_attempts}");
         }
+        let upload_max = bytes(merged.upload_max.as_deref().unwrap_or("500MiB"))
+            .map_err(|e| anyhow::anyhow!("HUICHANG_UPLOAD_MAX: {e}"))?;
         let json_logs = match merged.log_format.as_deref() {
             None | Some("text") => false,
             Some("json") => true,
@@ -170,6 +198,7 @@ impl Settings {
             mail_max_attempts,
             mail_claim_timeout,
             trusted_proxies,
+            upload_max,
             log: merged.log.unwrap_or_else(|| "info".into()),
             json_logs,
         })
@@ -247,5 +276,17 @@ mod tests {
         assert!(err.contains("HUICHANG_ADMIN_TOKEN") && err.contains("at least 32"), "{err}");
         assert!(short(&format!("hca_{}", "x".repeat(28))).is_ok(), "32 characters are enough");
         assert_eq!(redact("postgres://u:secret@db:5432/x"), "postgres://…@db:5432/x");
+    }
+
+    #[test]
+    fn upload_sizes_read_as_people_write_them() {
+        assert_eq!(bytes("500MiB"), Ok(500 << 20));
+        assert_eq!(bytes("2GiB"), Ok(2 << 30));
+        assert_eq!(bytes("1048576"), Ok(1 << 20));
+        assert!(bytes("500MB").unwrap_err().contains("'MB' is not a unit"));
+        assert!(bytes("10KiB").unwrap_err().contains("less than 1MiB"));
+        assert!(bytes("lots").is_err());
+        let config = Settings { config: Some("/dev/null".into()), ..Default::default() }.resolve().unwrap();
+        assert_eq!(config.upload_max, 500 << 20);
     }
 }

@@ -301,18 +301,18 @@ async fn liaoning_2020(store: &dyn Store, now: DateTime<Utc>, liaoning: Uuid, ac
         let new = input.validate().map_err(|e| anyhow::anyhow!("demo unit deadline: {e:?}"))?;
         let deadline = store.create_unit_deadline(liaoning, &new, actor).await?;
         for city in cities.iter().take(sent) {
-            let files: Vec<NewFile> = if i == 0 {
-                photos
-                    .iter()
-                    .map(|(name, bytes)| NewFile {
-                        name: (*name).into(),
+            let mut files = Vec::new();
+            if i == 0 {
+                for (name, bytes) in photos {
+                    files.push(NewFile {
+                        name: name.into(),
                         content_type: "image/png".into(),
-                        bytes: bytes.to_vec(),
-                    })
-                    .collect()
-            } else {
-                Vec::new()
-            };
+                        blob_id: huichang_store::put_blob(store, bytes).await?,
+                        size: bytes.len() as i64,
+                        head: bytes[..16].to_vec(),
+                    });
+                }
+            }
             let text = if i == 0 {
                 WORK_PLAN.to_owned()
             } else {

@@ -261,6 +261,7 @@ async fn serve(config: &Config, store: Arc<dyn Store>) -> anyhow::Result<()> {
     let mut state = huichang_server::AppState::new(store, &config.public_url);
     state.video_link_timeout = config.video_link_timeout;
     state.trusted_proxies = Arc::new(config.trusted_proxies.clone());
+    state.upload_max = config.upload_max;
     huichang_server::serve(listener, state, shutdown_signal()).await?;
     let _ = (stop_notifier.send(()), stop_sweeper.send(()));
     let _ = tokio::join!(notifier, sweeper);

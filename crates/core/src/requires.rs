@@ -40,15 +40,49 @@ impl FileKind {
     }
 }
 
-/// Whether a submission takes a file that begins with `head`: an image, a PDF, an office
-/// document (OOXML and ODF are zip files, the old formats OLE2) or an mp4 video.
-pub fn accepted(head: &[u8]) -> bool {
-    FileKind::sniff(head) == FileKind::Photo
-        || head.starts_with(b"%PDF-")
-        || head.starts_with(b"PK\x03\x04")
-        || head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1])
-        || (head.get(4..8) == Some(b"ftyp")
-            && matches!(head.get(8..12), Some(b"isom" | b"iso2" | b"mp41" | b"mp42" | b"avc1" | b"M4V ")))
+/// The type a submitted file is stored and served as, told by its first bytes `head` (16 are
+/// enough) and, among the office formats that share a container, by its name's extension; `None`
+/// when a submission does not take it. A browser's claim is never used: a page served as what
+/// the uploader said it was could run in this site's name.
+pub fn content_type(head: &[u8], name: &str) -> Option<&'static str> {
+    let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
+    let ftyp = (head.get(4..8) == Some(b"ftyp")).then(|| head.get(8..12)).flatten();
+    Some(if head.starts_with(&[0xFF, 0xD8, 0xFF]) {
+        "image/jpeg"
+    } else if head.starts_with(b"\x89PNG\r\n\x1a\n") {
+        "image/png"
+    } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
+        "image/gif"
+    } else if head.starts_with(b"RIFF") && head.get(8..12) == Some(b"WEBP") {
+        "image/webp"
+    } else if matches!(ftyp, Some(b"heic" | b"heix" | b"mif1")) {
+        "image/heic"
+    } else if ftyp == Some(b"avif") {
+        "image/avif"
+    } else if matches!(ftyp, Some(b"isom" | b"iso2" | b"mp41" | b"mp42" | b"avc1" | b"M4V ")) {
+        "video/mp4"
+    } else if head.starts_with(b"%PDF-") {
+        "application/pdf"
+    } else if head.starts_with(b"PK\x03\x04") {
+        match extension.as_str() {
+            "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "pptx" => "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+            "odt" => "application/vnd.oasis.opendocument.text",
+            "ods" => "application/vnd.oasis.opendocument.spreadsheet",
+            "odp" => "application/vnd.oasis.opendocument.presentation",
+            _ => "application/octet-stream",
+        }
+    } else if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        match extension.as_str() {
+            "doc" => "application/msword",
+            "xls" => "application/vnd.ms-excel",
+            "ppt" => "application/vnd.ms-powerpoint",
+            _ => "application/octet-stream",
+        }
+    } else {
+        return None;
+    })
 }
 
 /// One file of a submission, as the rules see it.
@@ -155,12 +189,23 @@ mod tests {
     }
 
     #[test]
-    fn images_documents_and_video_are_taken_and_nothing_else() {
-        for head in [JPEG, b"%PDF-1.7\n", b"PK\x03\x04\x14\0", b"\0\0\0\x20ftypisom\0\0"] {
-            assert!(accepted(head), "{head:?}");
+    fn images_documents_and_video_are_taken_as_their_bytes_say_and_nothing_else() {
+        for (head, name, served) in [
+            (JPEG, "现场.png", "image/jpeg"),
+            (&b"%PDF-1.7\n"[..], "总结.pdf", "application/pdf"),
+            (
+                b"PK\x03\x04\x14\0",
+                "方案.DOCX",
+                "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            ),
+            (b"PK\x03\x04\x14\0", "方案.html", "application/octet-stream"),
+            (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "名单.xls", "application/vnd.ms-excel"),
+            (b"\0\0\0\x20ftypisom\0\0", "案例.mp4", "video/mp4"),
+        ] {
+            assert_eq!(content_type(head, name), Some(served), "{name}");
         }
         for head in [&b"MZ\x90\0"[..], b"#!/bin/sh", b"<html>", b""] {
-            assert!(!accepted(head), "{head:?}");
+            assert_eq!(content_type(head, "photo.jpg"), None, "{head:?}");
         }
     }
 

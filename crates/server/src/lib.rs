@@ -10,7 +10,6 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use huichang_store::Store;
 use tokio::net::TcpListener;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 pub mod api;
@@ -25,6 +24,7 @@ pub mod pages;
 pub mod routes;
 pub mod service;
 pub mod sweeper;
+pub mod upload;
 
 use error::ApiError;
 
@@ -48,6 +48,8 @@ pub struct AppState {
     /// Reverse proxies whose `X-Forwarded-For` names the client, for the audit log and the limits.
     pub trusted_proxies: Arc<auth::TrustedProxies>,
     pub sheet_limits: Arc<api::sheets::SheetLimits>,
+    /// The largest file a submission takes (`HUICHANG_UPLOAD_MAX`).
+    pub upload_max: u64,
 }
 
 impl AppState {
@@ -65,6 +67,7 @@ impl AppState {
             closing: Arc::new(tokio::sync::watch::Sender::new(false)),
             hub: Arc::default(),
             sheet_limits: Arc::default(),
+            upload_max: 500 << 20,
         }
     }
 }
@@ -80,9 +83,27 @@ pub fn app(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(http::JSON_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), metrics::track))
-        .layer(TimeoutLayer::with_status_code(StatusCode::SERVICE_UNAVAILABLE, Duration::from_secs(30)))
+        .layer(axum::middleware::from_fn(time_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// A request is answered within 30 s (503 otherwise), but for a submission's upload, which may
+/// take many minutes on a slow line: it waits a minute at most for each piece of its body
+/// (`upload.rs`) instead.
+async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let path = request.uri().path();
+    if request.method() == axum::http::Method::POST
+        && path.starts_with("/api/v1/units/")
+        && path.contains("/submissions/")
+    {
+        return next.run(request).await;
+    }
+    match tokio::time::timeout(Duration::from_secs(30), next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// Serves `app` on `listener` until `shutdown` resolves; in-flight requests finish first.

@@ -62,7 +62,7 @@ fn api_routes(document: &utoipa::openapi::OpenApi) -> Vec<Route> {
 /// one path share a `routes!`; the uploads get their larger body limit here.
 pub fn api() -> OpenApiRouter<AppState> {
     use crate::api::{
-        checkins, dashboard, deadlines, delegations, events, overview, registration, rooms, sheets, tokens,
+        checkins, dashboard, deadlines, delegations, events, files, overview, registration, rooms, sheets, tokens,
         unit_deadlines, units, venues, video,
     };
     let upload = || DefaultBodyLimit::max(UPLOAD_LIMIT);
@@ -109,7 +109,9 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(units::create_event))
         .routes(routes!(unit_deadlines::create, unit_deadlines::list))
         .routes(routes!(unit_deadlines::owed))
-        .routes(routes!(unit_deadlines::submit).layer(upload()))
+        .routes(routes!(files::get))
+        // The handler bounds each file (HUICHANG_UPLOAD_MAX) as it streams it to storage.
+        .routes(routes!(unit_deadlines::submit).layer(DefaultBodyLimit::disable()))
         .routes(routes!(overview::get))
         .routes(routes!(overview::live))
         .routes(routes!(units::create_organiser_token))

@@ -1,5 +1,5 @@
-//! Marks connected video links `lost` when their technician's page stopped posting, and counts
-//! the venues of deadlines that have passed in the overview.
+//! Marks connected video links `lost` when their technician's page stopped posting, counts
+//! the venues of deadlines that have passed in the overview, and deletes unfinished uploads.
 //! Any number of server instances may run it: the store's conditional UPDATE records each loss once.
 
 use std::sync::Arc;
@@ -21,6 +21,12 @@ pub async fn run(store: Arc<dyn Store>, timeout: Duration, shutdown: impl Future
         // A deadline passing makes venues overdue with no write to count them: counted here.
         if let Err(error) = store.count_passed_deadlines(Utc::now()).await {
             tracing::warn!(%error, "counting passed deadlines failed; trying again");
+        }
+        // An upload not named by a submission within the hour was refused, cut off or killed.
+        match store.sweep_blobs(Utc::now() - chrono::Duration::hours(1)).await {
+            Ok(0) => {}
+            Ok(swept) => tracing::info!(swept, "unfinished uploads deleted"),
+            Err(error) => tracing::warn!(%error, "sweeping unfinished uploads failed; trying again"),
         }
         tokio::select! {
             () = tokio::time::sleep(every) => {}

@@ -339,13 +339,41 @@ pub struct NewMessage {
     pub sign_in: Option<SignInLink>,
 }
 
-/// A file that arrives with a submission.
+/// The size of a blob's chunks, the last one excepted.
+pub const CHUNK: usize = 1 << 20;
+
+/// A file that arrives with a submission, its bytes already in a complete blob.
 #[derive(Debug, Clone)]
 pub struct NewFile {
     pub name: String,
-    /// As the browser sent it; the rules look at the bytes themselves.
+    /// Told by its bytes (`huichang_core::requires::content_type`), never by the browser.
     pub content_type: String,
-    pub bytes: Vec<u8>,
+    pub blob_id: Uuid,
+    pub size: i64,
+    /// Its first bytes, which tell a photo.
+    pub head: Vec<u8>,
+}
+
+/// A stored file of a unit's submission.
+#[derive(Debug, Clone)]
+pub struct StoredFile {
+    pub id: Uuid,
+    pub name: String,
+    pub content_type: String,
+    pub size: i64,
+    pub blob_id: Uuid,
+    /// The path of the unit that sent it: its organisers and those above may read it.
+    pub unit_path: Vec<Uuid>,
+}
+
+/// Writes `bytes` as a complete blob, for files made by the server itself (the demo's photos).
+pub async fn put_blob(store: &dyn Store, bytes: &[u8]) -> Result<Uuid> {
+    let blob = store.begin_blob().await?;
+    for (seq, chunk) in bytes.chunks(CHUNK).enumerate() {
+        store.append_blob(blob, seq as i64, chunk).await?;
+    }
+    store.finish_blob(blob, bytes.len() as i64).await?;
+    Ok(blob)
 }
 
 /// A single-use link that signs one venue's role in until it expires; only its key's hash is kept.
@@ -492,6 +520,18 @@ pub trait Store: Send + Sync + 'static {
         actor: &Actor,
     ) -> Result<UnitDeadlineView>;
     async fn unit_deadline(&self, id: Uuid) -> Result<Option<UnitDeadlineView>>;
+    /// Begins a blob, to be written in chunks of [`CHUNK`] bytes (the last may be shorter).
+    async fn begin_blob(&self) -> Result<Uuid>;
+    async fn append_blob(&self, blob: Uuid, seq: i64, bytes: &[u8]) -> Result<()>;
+    /// Marks the blob complete at `size` bytes: only now may a row name it.
+    async fn finish_blob(&self, blob: Uuid, size: i64) -> Result<()>;
+    /// Deletes `blobs` that no row names (an upload refused); those named are kept.
+    async fn discard_blobs(&self, blobs: &[Uuid]) -> Result<()>;
+    /// Chunks `from..=to` of a blob, in order.
+    async fn blob_chunks(&self, blob: Uuid, from: i64, to: i64) -> Result<Vec<Vec<u8>>>;
+    async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>>;
+    /// Deletes the blobs begun before `before` that no row names; returns how many.
+    async fn sweep_blobs(&self, before: DateTime<Utc>) -> Result<usize>;
     /// The deadlines of the unit above that `unit_id` owes, each with its current submission.
     async fn owed_deadlines(&self, unit_id: Uuid) -> Result<Vec<OwedDeadline>>;
     /// The deadlines `unit` has set, soonest first, each with who has met it.

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod deadlines;
 pub mod delegations;
 pub mod events;
+pub mod files;
 pub mod overview;
 pub mod registration;
 pub mod rooms;

@@ -5,7 +5,6 @@ use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use huichang_core::unit_deadline::{OwedDeadline, SubmissionView, UnitDeadlineInput, UnitDeadlineView};
-use huichang_store::NewFile;
 
 use crate::AppState;
 use crate::api::units::load_unit;
@@ -13,6 +12,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, id};
 use crate::http::{is_multipart, multipart_error};
+use crate::upload;
 
 /// Set a deadline for each unit right below a unit.
 #[utoipa::path(post, operation_id = "create_unit_deadline", path = "/api/v1/units/{unit}/deadlines", tag = "units",
@@ -73,11 +73,12 @@ pub async fn owed(
     params(("unit" = Uuid, Path, description = "The unit that submits (an organiser of it or above)"),
         ("deadline" = Uuid, Path, description = "A deadline of the unit right above it")),
     request_body(content = String, description = "`multipart/form-data`: a `text` field and any number of `file` parts \
-        (images, PDF, office documents, mp4), at most 20 MiB together", content_type = "multipart/form-data"),
+        (images, PDF, office documents, mp4; each streamed to storage), each at most `HUICHANG_UPLOAD_MAX` (500 MiB by default) and \
+        four times that together, at most 200 files and 1 MiB of text", content_type = "multipart/form-data"),
     responses(
         (status = 201, description = "The submission; it replaces the unit's previous one", body = SubmissionView),
         (status = 404, description = "No such deadline for this unit (it is set by the unit right above)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "`payload_too_large`: more than 20 MiB", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "`payload_too_large`: a file larger than `HUICHANG_UPLOAD_MAX`, too many files or too much text, named", body = Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`: not multipart, or a file that is none of the types taken", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_submission`: every rule of the deadline's `requires` it breaks (`text`, `files`, `files[i]` for a caption)", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -103,26 +104,16 @@ pub async fn submit(
         ));
     }
     let mut form = Multipart::from_request(request, &state).await.map_err(multipart_error)?;
-    let (mut text, mut files) = (String::new(), Vec::new());
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        match field.name().unwrap_or_default() {
-            "text" => text = field.text().await.map_err(multipart_error)?,
-            "file" => {
-                let name = field.file_name().unwrap_or("file").to_owned();
-                let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
-                let bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
-                if !huichang_core::requires::accepted(&bytes[..bytes.len().min(16)]) {
-                    return Err(ApiError::new(
-                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                        "unsupported_media_type",
-                        format!("'{name}' is not an image, a PDF, an office document or an mp4 video"),
-                    ));
-                }
-                files.push(NewFile { name, content_type, bytes });
-            }
-            _ => {}
+    let received = upload::receive(state.store.as_ref(), &mut form, state.upload_max).await?;
+    let blobs: Vec<_> = received.files.iter().map(|f| f.blob_id).collect();
+    let submitted =
+        state.store.submit_unit(&deadline, unit.id, received.text.trim(), &received.files, &caller.actor()).await;
+    let submission = match submitted {
+        Ok(submission) => submission,
+        Err(error) => {
+            upload::discard(state.store.as_ref(), &blobs).await;
+            return Err(error.into());
         }
-    }
-    let submission = state.store.submit_unit(&deadline, unit.id, text.trim(), &files, &caller.actor()).await?;
+    };
     Ok((StatusCode::CREATED, Json(submission)))
 }

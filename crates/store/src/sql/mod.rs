@@ -27,7 +27,8 @@ use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, CapacityChange, Change, CheckinView, ClaimedMessage,
     DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewFile, NewMessage, OnlineNotice, OutboxView,
-    Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, TokenView, UnitPlanItem, VenueTokens, VideoCheckView,
+    Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, TokenView, UnitPlanItem, VenueTokens,
+    VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
@@ -40,6 +41,7 @@ mod dashboard;
 mod deadlines;
 mod delegations;
 mod events;
+mod files;
 mod outbox;
 mod overview;
 mod registration;
@@ -229,6 +231,34 @@ impl Store for Backend {
 
     async fn unit_deadline(&self, id: Uuid) -> Result<Option<UnitDeadlineView>> {
         unit_deadlines::unit_deadline(self, id).await
+    }
+
+    async fn begin_blob(&self) -> Result<Uuid> {
+        files::begin_blob(self).await
+    }
+
+    async fn append_blob(&self, blob: Uuid, seq: i64, bytes: &[u8]) -> Result<()> {
+        files::append_blob(self, blob, seq, bytes).await
+    }
+
+    async fn finish_blob(&self, blob: Uuid, size: i64) -> Result<()> {
+        files::finish_blob(self, blob, size).await
+    }
+
+    async fn discard_blobs(&self, blobs: &[Uuid]) -> Result<()> {
+        files::discard_blobs(self, blobs).await
+    }
+
+    async fn blob_chunks(&self, blob: Uuid, from: i64, to: i64) -> Result<Vec<Vec<u8>>> {
+        files::blob_chunks(self, blob, from, to).await
+    }
+
+    async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>> {
+        files::submission_file(self, id).await
+    }
+
+    async fn sweep_blobs(&self, before: DateTime<Utc>) -> Result<usize> {
+        files::sweep_blobs(self, before).await
     }
 
     async fn owed_deadlines(&self, unit_id: Uuid) -> Result<Vec<OwedDeadline>> {

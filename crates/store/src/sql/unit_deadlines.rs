@@ -248,12 +248,17 @@ pub(super) async fn submit_unit(
     actor: &Actor,
 ) -> Result<SubmissionView> {
     let checked: Vec<SubmittedFile> =
-        files.iter().map(|f| SubmittedFile { name: f.name.clone(), kind: FileKind::sniff(&f.bytes) }).collect();
+        files.iter().map(|f| SubmittedFile { name: f.name.clone(), kind: FileKind::sniff(&f.head) }).collect();
     let broken = deadline.requires.check(text, &checked);
     if !broken.is_empty() {
         return Err(StoreError::InvalidSubmission(broken));
     }
     let mut tx = store.writer().begin().await?;
+    // Only a blob written to its end, and named by nothing else, becomes one of its files.
+    let blobs: Vec<Uuid> = files.iter().map(|f| f.blob_id).collect();
+    if !super::files::name_blobs(&mut tx, &blobs).await? {
+        return Err(StoreError::NotFound);
+    }
     let at = now();
     sqlx::query(
         "UPDATE unit_submissions SET replaced_at = $3 WHERE deadline_id = $1 AND unit_id = $2 AND replaced_at IS NULL",
@@ -282,7 +287,7 @@ pub(super) async fn submit_unit(
         stored.push(SubmissionFile {
             id: file_id,
             name: file.name.clone(),
-            size: file.bytes.len() as i64,
+            size: file.size,
             content_type: file.content_type.clone(),
             caption,
         });
@@ -307,7 +312,7 @@ async fn insert_file(
     caption: Option<&str>,
 ) -> Result<()> {
     sqlx::query(
-        "INSERT INTO submission_files (id, submission_id, position, name, content_type, size, caption, bytes)
+        "INSERT INTO submission_files (id, submission_id, position, name, content_type, size, caption, blob_id)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(id)
@@ -315,9 +320,9 @@ async fn insert_file(
     .bind(position as i64)
     .bind(&file.name)
     .bind(&file.content_type)
-    .bind(file.bytes.len() as i64)
+    .bind(file.size)
     .bind(caption)
-    .bind(&file.bytes)
+    .bind(file.blob_id)
     .execute(&mut **tx)
     .await?;
     Ok(())
