@@ -371,6 +371,74 @@ on_both_stores! {
         assert_eq!(bytes.len(), 1 << 20);
         assert!(bytes.iter().enumerate().all(|(i, b)| *b == video_byte(size - (1 << 20) + i)));
     }
+
+    async fn the_zip_of_a_deadline_holds_every_units_files_byte_for_byte(app: TestApp) {
+        let body = json!({"name": "辽宁省教育厅", "region": "辽宁省",
+            "contact": {"name": "张华", "phone": "024-86893000", "email": "ln@example.cn"}});
+        let created = app.post("/api/v1/units", &app.admin, &body).await.expect(201);
+        let liaoning = Unit {
+            id: created["id"].as_str().unwrap().to_owned(),
+            organiser: created["organiser_token"].as_str().unwrap().to_owned(),
+            body: created,
+        };
+        let deadline = app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
+            &json!({"title": "活动周工作方案及展板材料", "due_at": "2099-10-21T17:00:00+08:00"})).await.expect(201);
+        let id = deadline["id"].as_str().unwrap();
+        let mut expected = BTreeMap::new();
+        for (i, name) in CITIES.iter().enumerate() {
+            let city = create_city(&app, &liaoning, name, &format!("city{i}@example.cn")).await;
+            if i == 13 {
+                continue; // 葫芦岛 has sent nothing: no folder.
+            }
+            // Two photos over a chunk, one with a name Windows refuses, and the same name twice.
+            let photo = |seed: usize| -> Vec<u8> { JPEG.iter().copied().chain((0..1_100_000 + seed).map(|b| ((b * 7 + seed) % 256) as u8)).collect() };
+            let files = [(format!("{name}:开幕式?.jpg"), photo(i)), ("展板.jpg".to_owned(), photo(i + 100)), ("展板.jpg".to_owned(), photo(i + 200))];
+            let mut form = reqwest::multipart::Form::new().text("text", format!("{name}活动周工作方案"));
+            for (file, bytes) in &files {
+                form = form.part("file", reqwest::multipart::Part::bytes(bytes.clone()).file_name(file.clone()));
+            }
+            app.call(Method::POST, &format!("/api/v1/units/{}/submissions/{id}", city.id)).token(Some(&city.organiser))
+                .multipart(form).send().await.expect(201);
+            let folder = format!("{name}教育局");
+            expected.insert(format!("{folder}/text.txt"), format!("\u{feff}{name}活动周工作方案").into_bytes());
+            expected.insert(format!("{folder}/{name}_开幕式_.jpg"), files[0].1.clone());
+            expected.insert(format!("{folder}/展板.jpg"), files[1].1.clone());
+            expected.insert(format!("{folder}/展板 (2).jpg"), files[2].1.clone());
+        }
+        let path = format!("/api/v1/units/{}/deadlines/{id}/files.zip", liaoning.id);
+        let reply = reqwest::Client::new().get(format!("{}{path}", app.url)).bearer_auth(&liaoning.organiser).send().await.unwrap();
+        assert_eq!(reply.status(), 200);
+        assert_eq!(reply.headers()["content-type"], "application/zip");
+        assert!(reply.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''"));
+        let bytes = reply.bytes().await.unwrap();
+        // Python's zipfile opens it, checks every CRC and compares each entry with what was sent.
+        let dir = std::env::temp_dir().join(format!("huichang-bundle-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("files.zip"), &bytes).unwrap();
+        let mut manifest = BTreeMap::new();
+        for (i, (name, content)) in expected.iter().enumerate() {
+            std::fs::write(dir.join(i.to_string()), content).unwrap();
+            manifest.insert(name.clone(), dir.join(i.to_string()).display().to_string());
+        }
+        std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+        let script = "import json, os, sys, zipfile\n\
+            d = sys.argv[1]\n\
+            z = zipfile.ZipFile(os.path.join(d, 'files.zip'))\n\
+            assert z.testzip() is None\n\
+            sent = json.load(open(os.path.join(d, 'manifest.json')))\n\
+            names = sorted(i.filename for i in z.infolist())\n\
+            assert names == sorted(sent), (names, sorted(sent))\n\
+            for name, path in sent.items():\n    assert z.read(name) == open(path, 'rb').read(), name\n\
+            print(len(names))";
+        let python = std::process::Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&dir).output().unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
+        assert_eq!(String::from_utf8_lossy(&python.stdout).trim(), (13 * 4).to_string());
+        // A city reads no other city's materials; a deadline of another unit is none of this one's.
+        let dalian = app.get(&format!("/api/v1/units/{}/units", liaoning.id), &liaoning.organiser).await.expect(200);
+        let dalian_id = dalian.as_array().unwrap().iter().find(|u| u["name"] == "大连市教育局").unwrap()["id"].as_str().unwrap().to_owned();
+        app.get(&format!("/api/v1/units/{dalian_id}/deadlines/{id}/files.zip"), &app.admin).await.expect_problem(404, "not_found");
+    }
 }
 
 /// The resident memory of this process (the server runs in it), in bytes.

@@ -110,6 +110,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(unit_deadlines::create, unit_deadlines::list))
         .routes(routes!(unit_deadlines::owed))
         .routes(routes!(files::get))
+        .routes(routes!(files::unit_deadline_zip))
         // The handler bounds each file (HUICHANG_UPLOAD_MAX) as it streams it to storage.
         .routes(routes!(unit_deadlines::submit).layer(DefaultBodyLimit::disable()))
         .routes(routes!(overview::get))

@@ -4,6 +4,7 @@
 //! consolidated workbook and CSV. Every file is hostile until bounded: see [`bounds`].
 
 pub mod bounds;
+pub mod bundle;
 mod docx;
 mod ods;
 pub mod read;

@@ -366,6 +366,16 @@ pub struct StoredFile {
     pub unit_path: Vec<Uuid>,
 }
 
+/// A unit's current submission for a deadline, as the deadline's zip holds it.
+#[derive(Debug, Clone)]
+pub struct BundledSubmission {
+    /// The unit that sent it.
+    pub unit: String,
+    pub text: String,
+    pub submitted_at: DateTime<Utc>,
+    pub files: Vec<StoredFile>,
+}
+
 /// Writes `bytes` as a complete blob, for files made by the server itself (the demo's photos).
 pub async fn put_blob(store: &dyn Store, bytes: &[u8]) -> Result<Uuid> {
     let blob = store.begin_blob().await?;
@@ -530,6 +540,8 @@ pub trait Store: Send + Sync + 'static {
     /// Chunks `from..=to` of a blob, in order.
     async fn blob_chunks(&self, blob: Uuid, from: i64, to: i64) -> Result<Vec<Vec<u8>>>;
     async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>>;
+    /// Every current submission of a unit deadline with its files, in the order of their units.
+    async fn deadline_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>>;
     /// Deletes the blobs begun before `before` that no row names; returns how many.
     async fn sweep_blobs(&self, before: DateTime<Utc>) -> Result<usize>;
     /// The deadlines of the unit above that `unit_id` owes, each with its current submission.

@@ -81,6 +81,131 @@ pub async fn get(
     Ok(response)
 }
 
+/// Every current submission of a unit deadline in one zip.
+#[utoipa::path(get, operation_id = "unit_deadline_files", path = "/api/v1/units/{unit}/deadlines/{deadline}/files.zip", tag = "units",
+    security(("bearer" = ["admin", "organiser"])),
+    params(("unit" = Uuid, Path, description = "The unit that set the deadline (an organiser of it or above)"),
+        ("deadline" = Uuid, Path, description = "One of its deadlines")),
+    responses(
+        (status = 200, description = "A zip, streamed: a folder per unit below that has sent it, named after the unit, with its files \
+            and its text in `text.txt` (UTF-8); every name valid on Windows", content_type = "application/zip"),
+        (status = 404, description = "No such deadline of this unit", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn unit_deadline_zip(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((unit, deadline)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let unit = crate::api::units::load_unit(&state, &unit).await?;
+    caller.require(caller.grant.may_organise_unit(&unit.path))?;
+    let deadline = state
+        .store
+        .unit_deadline(id(&deadline, "deadline")?)
+        .await?
+        .filter(|d| d.unit_id == unit.id)
+        .ok_or_else(|| ApiError::not_found("deadline"))?;
+    let submissions = state.store.deadline_bundle(deadline.id).await?;
+    let name = format!("{}-{}.zip", unit.name, deadline.title);
+    let body = Body::from_stream(zip_stream(state.store.clone(), submissions));
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    if let Ok(disposition) = HeaderValue::from_str(&disposition(&name, "application/zip")) {
+        h.insert(header::CONTENT_DISPOSITION, disposition);
+    }
+    Ok(response)
+}
+
+/// The zip of `submissions`, written on a thread of its own (the zip writer blocks) into a
+/// channel of a few pieces: the client's pace sets the writer's, and memory holds a chunk or two.
+fn zip_stream(
+    store: std::sync::Arc<dyn Store>,
+    submissions: Vec<huichang_store::BundledSubmission>,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(4);
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let out = Pieces { sender: sender.clone(), buffer: Vec::with_capacity(PIECE) };
+        if let Err(error) = write_zip(out, &store, &runtime, &submissions) {
+            // The client went away, or the database failed: the response ends short.
+            let _ = sender.blocking_send(Err(error));
+        }
+    });
+    futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|piece| (piece, receiver))
+    })
+}
+
+fn write_zip(
+    out: Pieces,
+    store: &std::sync::Arc<dyn Store>,
+    runtime: &tokio::runtime::Handle,
+    submissions: &[huichang_store::BundledSubmission],
+) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut bundle = huichang_sheets::bundle::Bundle::new(out);
+    for submission in submissions {
+        let local = huichang_core::event::local(submission.submitted_at, huichang_core::unit_deadline::ZONE);
+        let at = {
+            use chrono::{Datelike, Timelike};
+            (
+                local.year() as u16,
+                local.month() as u8,
+                local.day() as u8,
+                local.hour() as u8,
+                local.minute() as u8,
+                local.second() as u8,
+            )
+        };
+        // A byte-order mark, so that old Windows editors read the text as UTF-8.
+        let text = format!("\u{feff}{}", submission.text);
+        bundle.start(&submission.unit, "text.txt", text.len() as u64, at)?;
+        bundle.write_all(text.as_bytes())?;
+        for file in &submission.files {
+            bundle.start(&submission.unit, &file.name, file.size.max(0) as u64, at)?;
+            let chunks = (file.size.max(0) as usize).div_ceil(CHUNK) as i64;
+            for seq in 0..chunks {
+                let read =
+                    runtime.block_on(store.blob_chunks(file.blob_id, seq, seq)).map_err(std::io::Error::other)?;
+                let chunk =
+                    read.into_iter().next().ok_or_else(|| std::io::Error::other("a chunk of a file is missing"))?;
+                bundle.write_all(&chunk)?;
+            }
+        }
+    }
+    bundle.finish()?.flush()
+}
+
+/// The zip's bytes, sent on in pieces of [`PIECE`]; an error once the client has gone.
+struct Pieces {
+    sender: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    buffer: Vec<u8>,
+}
+
+const PIECE: usize = 64 << 10;
+
+impl std::io::Write for Pieces {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.buffer.extend_from_slice(bytes);
+        if self.buffer.len() >= PIECE {
+            self.flush()?;
+        }
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.buffer.is_empty() {
+            return Ok(());
+        }
+        let piece = Bytes::from(std::mem::replace(&mut self.buffer, Vec::with_capacity(PIECE)));
+        self.sender
+            .blocking_send(Ok(piece))
+            .map_err(|_| std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away"))
+    }
+}
+
 /// Bytes `start..=end` of a blob, read one chunk at a time as the client takes them.
 fn chunks(
     store: std::sync::Arc<dyn Store>,

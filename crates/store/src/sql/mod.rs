@@ -25,10 +25,10 @@ use uuid::Uuid;
 
 use super::{Backend, Db, MIGRATOR};
 use crate::{
-    Actor, AttendeeRef, AttestationView, AuditEntry, CapacityChange, Change, CheckinView, ClaimedMessage,
-    DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewFile, NewMessage, OnlineNotice, OutboxView,
-    Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, TokenView, UnitPlanItem, VenueTokens,
-    VideoCheckView,
+    Actor, AttendeeRef, AttestationView, AuditEntry, BundledSubmission, CapacityChange, Change, CheckinView,
+    ClaimedMessage, DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewFile, NewMessage,
+    OnlineNotice, OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, TokenView,
+    UnitPlanItem, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
@@ -255,6 +255,10 @@ impl Store for Backend {
 
     async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>> {
         files::submission_file(self, id).await
+    }
+
+    async fn deadline_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
+        files::deadline_bundle(self, deadline).await
     }
 
     async fn sweep_blobs(&self, before: DateTime<Utc>) -> Result<usize> {
