@@ -37,6 +37,43 @@ async fn reject(app: &TestApp, venue: &huichang_tests::Venue) {
 }
 
 on_both_stores! {
+    async fn a_returned_list_is_emailed_its_comment_and_reminded_until_sent_again(app: TestApp) {
+        let event = app.create_event(80).await;
+        let due = deadline_of(&event);
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        app.create_venue(&event, "重庆市分会场", 30).await;
+        let review = format!("/api/v1/venues/{}/registration/review", venue.id);
+        app.post(&review, &app.admin, &json!({"status": "accepted"})).await.expect_problem(404, "not_found");
+        app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(attendees(3))).await.expect(200);
+        let smtp = SmtpServer::start();
+        let worker = notifier(app.store.clone(), &smtp.url());
+        let minute = chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(due - hours(72) + minute).await.unwrap(), 1, "only 重庆 owes its list");
+
+        app.post(&review, &venue.coordinator, &json!({"status": "accepted"})).await.expect_problem(403, "forbidden");
+        let returned = app.post(&review, &app.admin, &json!({"status": "returned", "comment": "请补充技术人员手机号"})).await.expect(200);
+        assert_eq!(returned["review"]["status"], "returned");
+        let listed = app.get(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator).await.expect(200);
+        assert_eq!(listed["review"]["comment"], "请补充技术人员手机号", "the coordinator sees the comment");
+        let dashboard = app.get(&format!("/api/v1/events/{}/dashboard", event["id"].as_str().unwrap()), &app.admin).await.expect(200);
+        let row = dashboard["venues"].as_array().unwrap().iter().find(|v| v["id"] == venue.id.as_str()).unwrap().clone();
+        assert_eq!(row["list_returned"], true);
+
+        // The comment goes to the venue with a link that signs its coordinator in.
+        worker.deliver(chrono::Utc::now()).await.unwrap();
+        let mail = smtp.messages().into_iter().find(|m| header(m, "To").as_deref() == Some(venue.email.as_str())).expect("emailed");
+        let text = text_part(&mail);
+        assert!(text.contains("请补充技术人员手机号") && text.contains("/signin/email?key=hcl_"), "{text}");
+        // Returned, it is reminded at the next offset; sent again, never after.
+        assert_eq!(worker.plan(due - hours(24) + minute).await.unwrap(), 2, "重庆 and the returned 四川");
+        let again = app.put(&format!("/api/v1/venues/{}/registration", venue.id), &venue.coordinator, &list(attendees(4))).await.expect(200);
+        assert_eq!(again["review"], serde_json::Value::Null, "a new list starts unreviewed");
+        assert_eq!(worker.plan(due - hours(2) + minute).await.unwrap(), 1, "重庆 alone");
+        worker.deliver(chrono::Utc::now()).await.unwrap();
+        let to_venue = smtp.messages().iter().filter(|m| header(m, "To").as_deref() == Some(venue.email.as_str())).count();
+        assert_eq!(to_venue, 2, "the comment and the 24h reminder");
+    }
+
     async fn the_right_venues_get_the_right_reminders_and_nobody_else(app: TestApp) {
         let event = app.create_event(80).await;
         let due = deadline_of(&event);

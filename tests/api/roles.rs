@@ -100,6 +100,10 @@ fn body(method: &Method, template: &str) -> Option<Value> {
             json!({"title": "活动周工作总结", "due_at": "2099-12-10T17:00:00+08:00", "requires": {"text_min_chars": 300}})
         }
         ("POST", "/api/v1/units/{unit}/organiser-tokens") | ("POST", "/api/v1/units/{unit}/viewer-tokens") => json!({}),
+        ("POST", "/api/v1/submissions/{submission}/review")
+        | ("POST", "/api/v1/venues/{venue}/registration/review") => {
+            json!({"status": "accepted"})
+        }
         _ => return None,
     })
 }
@@ -167,6 +171,13 @@ on_both_stores! {
         let sent = app.call(Method::POST, &format!("/api/v1/units/{}/submissions/{}", sichuan.id, asked["id"].as_str().unwrap()))
             .token(Some(&sichuan.organiser)).multipart(form).send().await.expect(201);
         let file = sent["files"][0]["id"].as_str().unwrap().to_owned();
+        // A submission of 攀枝花 for a deadline of 四川: 四川's organisers and those above review it.
+        let set = app.post(&format!("/api/v1/units/{}/deadlines", sichuan.id), &app.admin,
+            &json!({"title": "典型案例", "due_at": "2099-01-01T00:00:00+08:00"})).await.expect(201);
+        let form = reqwest::multipart::Form::new().text("text", "攀枝花市典型案例");
+        let submission = app.call(Method::POST, &format!("/api/v1/units/{}/submissions/{}", panzhihua.id, set["id"].as_str().unwrap()))
+            .token(Some(&panzhihua.organiser)).multipart(form).send().await.expect(201);
+        let submission = submission["id"].as_str().unwrap().to_owned();
         let spare = app.post(&format!("/api/v1/events/{}/viewer-tokens", event["id"].as_str().unwrap()), &app.admin, &json!({})).await.expect(201);
         let unit_viewer = app.post(&format!("/api/v1/units/{}/viewer-tokens", sichuan.id), &app.admin, &json!({})).await.expect(201);
         let unit_viewer = unit_viewer["token"].as_str().unwrap().to_owned();
@@ -190,7 +201,8 @@ on_both_stores! {
                 .replace("{room}", a.body["rooms"][0]["id"].as_str().unwrap())
                 .replace("{unit}", &sichuan.id)
                 .replace("{delegation}", delegation["id"].as_str().unwrap())
-                .replace("{file}", &file);
+                .replace("{file}", &file)
+                .replace("{submission}", &submission);
             let page = !route.path.starts_with("/api/");
             let documented = documented_statuses(&document, route);
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();

@@ -41,6 +41,18 @@ fn at(text: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(text).unwrap().with_timezone(&Utc)
 }
 
+/// 辽宁省教育厅, whose contact gets the digests at ln@example.cn.
+async fn liaoning(app: &TestApp) -> Unit {
+    let body = json!({"name": "辽宁省教育厅", "region": "辽宁省",
+        "contact": {"name": "张华", "phone": "024-86893000", "email": "ln@example.cn"}});
+    let created = app.post("/api/v1/units", &app.admin, &body).await.expect(201);
+    Unit {
+        id: created["id"].as_str().unwrap().to_owned(),
+        organiser: created["organiser_token"].as_str().unwrap().to_owned(),
+        body: created,
+    }
+}
+
 async fn create_city(app: &TestApp, liaoning: &Unit, name: &str, email: &str) -> Unit {
     let body = json!({"name": format!("{name}教育局"), "region": name,
         "contact": {"name": "李明", "phone": "024-86890000", "email": email}});
@@ -129,14 +141,7 @@ on_both_stores! {
     }
 
     async fn liaonings_cities_are_reminded_until_they_send_and_the_province_gets_who_is_missing(app: TestApp) {
-        let body = json!({"name": "辽宁省教育厅", "region": "辽宁省",
-            "contact": {"name": "张华", "phone": "024-86893000", "email": "ln@example.cn"}});
-        let created = app.post("/api/v1/units", &app.admin, &body).await.expect(201);
-        let liaoning = Unit {
-            id: created["id"].as_str().unwrap().to_owned(),
-            organiser: created["organiser_token"].as_str().unwrap().to_owned(),
-            body: created,
-        };
+        let liaoning = liaoning(&app).await;
         let mut cities = Vec::new();
         for (i, name) in CITIES.iter().enumerate() {
             cities.push(create_city(&app, &liaoning, name, &format!("city{i}@example.cn")).await);
@@ -373,14 +378,7 @@ on_both_stores! {
     }
 
     async fn the_zip_of_a_deadline_holds_every_units_files_byte_for_byte(app: TestApp) {
-        let body = json!({"name": "辽宁省教育厅", "region": "辽宁省",
-            "contact": {"name": "张华", "phone": "024-86893000", "email": "ln@example.cn"}});
-        let created = app.post("/api/v1/units", &app.admin, &body).await.expect(201);
-        let liaoning = Unit {
-            id: created["id"].as_str().unwrap().to_owned(),
-            organiser: created["organiser_token"].as_str().unwrap().to_owned(),
-            body: created,
-        };
+        let liaoning = liaoning(&app).await;
         let deadline = app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
             &json!({"title": "活动周工作方案及展板材料", "due_at": "2099-10-21T17:00:00+08:00"})).await.expect(201);
         let id = deadline["id"].as_str().unwrap();
@@ -438,6 +436,64 @@ on_both_stores! {
         let dalian = app.get(&format!("/api/v1/units/{}/units", liaoning.id), &liaoning.organiser).await.expect(200);
         let dalian_id = dalian.as_array().unwrap().iter().find(|u| u["name"] == "大连市教育局").unwrap()["id"].as_str().unwrap().to_owned();
         app.get(&format!("/api/v1/units/{dalian_id}/deadlines/{id}/files.zip"), &app.admin).await.expect_problem(404, "not_found");
+    }
+
+    async fn a_returned_submission_is_emailed_its_comment_and_reminded_until_sent_again(app: TestApp) {
+        let liaoning = liaoning(&app).await;
+        let dalian = create_city(&app, &liaoning, "大连市", "dalian@example.cn").await;
+        create_city(&app, &liaoning, "沈阳市", "shenyang@example.cn").await;
+        app.backdate("units", at("2020-10-01T09:00:00+08:00")).await;
+        let deadline = app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
+            &json!({"title": "活动周工作方案及展板材料", "due_at": "2020-10-21T17:00:00+08:00", "remind_before": ["72h", "24h"],
+                    "requires": {"photos_min": 1}})).await.expect(201);
+        app.backdate("unit_deadlines", at("2020-10-14T09:00:00+08:00")).await;
+        let id = deadline["id"].as_str().unwrap().to_owned();
+        let (status, first) = submit(&app, &dalian, &id, &dalian.organiser, "大连市工作方案", &[("开幕式.jpg", JPEG)]).await;
+        assert_eq!(status, 201, "{first}");
+        let first_id = first["id"].as_str().unwrap().to_owned();
+
+        let smtp = SmtpServer::start();
+        let mailer = Mailer::new(Some(&smtp.url()), std::path::Path::new("/nonexistent")).unwrap();
+        let worker = Notifier::new(app.store.clone(), mailer, Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap());
+        let due = at("2020-10-21T17:00:00+08:00");
+        let minute = chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(due - chrono::Duration::hours(72) + minute).await.unwrap(), 1, "only 沈阳 is reminded");
+
+        // Only the province reviews, and a return says why.
+        let review = format!("/api/v1/submissions/{first_id}/review");
+        app.post(&review, &dalian.organiser, &json!({"status": "accepted"})).await.expect_problem(403, "forbidden");
+        let bad = app.post(&review, &liaoning.organiser, &json!({"status": "returned"})).await;
+        bad.expect_problem(422, "invalid_review");
+        assert_eq!(bad.error_fields(), ["comment"]);
+        let returned = app.post(&review, &liaoning.organiser, &json!({"status": "returned", "comment": "照片请提供原图"})).await.expect(200);
+        assert_eq!((returned["status"].as_str(), returned["review"]["comment"].as_str()), (Some("returned"), Some("照片请提供原图")));
+        let owed = app.get(&format!("/api/v1/units/{}/submissions", dalian.id), &dalian.organiser).await.expect(200);
+        assert_eq!(owed[0]["submission"]["review"]["status"], "returned", "the city sees it returned");
+        let listed = app.get(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser).await.expect(200);
+        let standing = listed[0]["units"].as_array().unwrap().iter().find(|u| u["unit_id"] == dalian.id.as_str()).unwrap().clone();
+        assert_eq!((standing["met"].as_bool(), standing["returned"].as_bool()), (Some(false), Some(true)));
+
+        // The comment is emailed to the city; at the next offset it is reminded again.
+        worker.deliver(Utc::now()).await.unwrap();
+        let comment_mail = smtp.messages().into_iter().find(|m| header(m, "To").as_deref() == Some("dalian@example.cn")).expect("the comment is emailed");
+        assert!(text_part(&comment_mail).contains("照片请提供原图"), "{}", text_part(&comment_mail));
+        assert!(header(&comment_mail, "Subject").unwrap().starts_with("=?utf-8?"));
+        assert_eq!(worker.plan(due - chrono::Duration::hours(24) + minute).await.unwrap(), 2, "沈阳 and the returned 大连");
+
+        // Sent again: no overdue notice for 大连, and the digest names 沈阳 alone.
+        let (status, again) = submit(&app, &dalian, &id, &dalian.organiser, "大连市工作方案（修改稿）", &[("开幕式原图.jpg", JPEG)]).await;
+        assert_eq!((status, again["review"].clone()), (201, Value::Null), "a new submission starts unreviewed");
+        app.post(&review, &liaoning.organiser, &json!({"status": "accepted"})).await.expect_problem(409, "submission_replaced");
+        assert_eq!(worker.plan(due + minute).await.unwrap(), 2, "沈阳's overdue notice and the digest");
+        worker.deliver(Utc::now()).await.unwrap();
+        let messages = smtp.messages();
+        let to_dalian = messages.iter().filter(|m| header(m, "To").as_deref() == Some("dalian@example.cn")).count();
+        assert_eq!(to_dalian, 2, "the comment and the 24h reminder, nothing after it was sent again");
+        let digest = messages.iter().find(|m| header(m, "To").as_deref() == Some("ln@example.cn")).unwrap();
+        assert!(text_part(digest).contains("沈阳市教育局") && !text_part(digest).contains("大连市教育局"));
+        let accepted = app.post(&format!("/api/v1/submissions/{}/review", again["id"].as_str().unwrap()), &liaoning.organiser,
+            &json!({"status": "accepted"})).await.expect(200);
+        assert_eq!(accepted["status"], "accepted");
     }
 }
 

@@ -127,14 +127,7 @@ impl TestApp {
 
     /// Runs a count on the test's database directly, e.g. of the blobs an upload left.
     pub async fn count(&self, sql: &str) -> i64 {
-        let sql = sqlx::AssertSqlSafe(sql.to_owned());
-        if self.database_url.starts_with("postgres") {
-            let pool = sqlx::PgPool::connect(&self.database_url).await.unwrap();
-            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
-        } else {
-            let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
-            sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
-        }
+        count(&self.database_url, sql).await
     }
 
     /// Runs SQL on the test's database directly: only to set up what the API cannot, such as
@@ -148,6 +141,18 @@ impl TestApp {
             let pool = sqlx::SqlitePool::connect(&self.database_url).await.unwrap();
             sqlx::query(sql).bind(at).execute(&pool).await.unwrap();
         }
+    }
+}
+
+/// Runs a count on a database directly, e.g. of the blobs an upload left.
+pub async fn count(database_url: &str, sql: &str) -> i64 {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    if database_url.starts_with("postgres") {
+        let pool = sqlx::PgPool::connect(database_url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
+    } else {
+        let pool = sqlx::SqlitePool::connect(database_url).await.unwrap();
+        sqlx::query_scalar(sql).fetch_one(&pool).await.unwrap()
     }
 }
 

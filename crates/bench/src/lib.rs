@@ -5,6 +5,7 @@
 
 pub mod checkin;
 pub mod fanout;
+pub mod files;
 pub mod footprint;
 pub mod import;
 pub mod overview;

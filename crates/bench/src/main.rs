@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::bail;
 use clap::{Parser, Subcommand};
-use huichang_bench::{checkin, fanout, footprint, import, overview, registration};
+use huichang_bench::{checkin, fanout, files, footprint, import, overview, registration};
 
 #[derive(Parser)]
 #[command(about = "Benchmarks that drive the real huichang server over loopback")]
@@ -82,6 +82,18 @@ enum Scenario {
         #[arg(long, default_value_t = 10)]
         seconds: u32,
     },
+    /// Materials: a large video up and down against `cp`, and the zip of a deadline 38 units met
+    /// with 20 photos each.
+    Files {
+        #[arg(long, default_value_t = 300)]
+        video_mib: u32,
+        #[arg(long, default_value_t = 38)]
+        units: u32,
+        #[arg(long, default_value_t = 20)]
+        photos: u32,
+        #[arg(long, default_value_t = 500)]
+        photo_kib: u32,
+    },
     /// Start-up time to /readyz on a fresh database, idle memory, binary size.
     Footprint {
         #[arg(long, default_value_t = 5)]
@@ -114,6 +126,9 @@ async fn main() -> anyhow::Result<()> {
         Scenario::Overview { provinces, cities, districts, requests, rate, seconds } => {
             let setup = overview::Setup { provinces, cities, districts, requests, rate, seconds };
             overview::run(&binary, database, &setup).await?
+        }
+        Scenario::Files { video_mib, units, photos, photo_kib } => {
+            files::run(&binary, database, &files::Setup { video_mib, units, photos, photo_kib }).await?
         }
         Scenario::Footprint { runs } => footprint::run(&binary, database, runs).await?,
     };

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use huichang_bench::{checkin, fanout, footprint, import, overview, registration};
+use huichang_bench::{checkin, fanout, files, footprint, import, overview, registration};
 
 fn binary() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_huichang"))
@@ -41,6 +41,11 @@ async fn the_benchmarks_run_in_quick_mode() {
     );
     assert!(live["p99_ms"].as_f64().unwrap() >= live["p50_ms"].as_f64().unwrap());
     assert!(live["snapshot_kib"].as_f64().unwrap() > 0.0, "{live}");
+
+    let setup = files::Setup { video_mib: 4, units: 3, photos: 2, photo_kib: 40 };
+    let materials = files::run(binary(), None, &setup).await.unwrap();
+    assert!(materials["zip_bytes"].as_u64().unwrap() > 3 * 2 * 40 * 1024, "{materials}");
+    assert!(materials["upload_mib_per_second"].as_f64().unwrap() > 0.0);
 
     let rest = footprint::run(binary(), None, 1).await.unwrap();
     assert!(rest["median_ready_ms"].as_f64().unwrap() > 0.0 && rest["binary_bytes"].as_u64().unwrap() > 0);

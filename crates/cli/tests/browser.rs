@@ -747,6 +747,54 @@ async fn liaonings_organiser_sees_who_met_each_deadline_and_sends_one_for_a_city
     assert_eq!(desk.text(&cell(&huludao, &cases)).await, "未报");
     desk.screenshot(&screenshot("unit-deadlines.png")).await;
 
+    // The province opens 沈阳's work plan: its text, its two photos drawn from the files, and
+    // returns it with a comment, pressing twice.
+    desk.click(&format!("{} button.open", cell(&shenyang, &plan))).await;
+    let shown = desk
+        .wait_for(
+            "const i = [...document.querySelectorAll('#thumbs img')]; return i.length === 2 && i.every((x) => x.complete && x.naturalWidth > 0) && i.length",
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(shown, 2, "both photos are drawn from their files");
+    assert!(desk.text("#submission-text").await.starts_with("按照《辽宁省教育厅"));
+    desk.type_into("#review-comment", "照片请提供原图").await;
+    desk.screenshot(&screenshot("unit-review.png")).await;
+    desk.click("#return").await;
+    assert!(desk.text("#return-warning").await.contains("沈阳市教育局将收到这条意见的邮件"));
+    desk.click("#return").await;
+    desk.wait_for(
+        &format!(
+            "const c = document.querySelector(\"{} .chip\"); return c && c.textContent === '已退回'",
+            cell(&shenyang, &plan)
+        ),
+        PAGE_LOAD,
+    )
+    .await;
+    assert_eq!(desk.text(&format!("[data-summary='{plan}']")).await, "已报 8/14");
+
+    // 沈阳's page shows the comment; the work plan is sent again and counts once more.
+    desk.goto(&format!("{url}/units/{shenyang}/deadlines")).await;
+    let returned = desk
+        .wait_for(
+            &format!("return document.querySelector(\"article.owed[data-deadline='{plan}'] .returned\")?.textContent"),
+            PAGE_LOAD,
+        )
+        .await;
+    assert!(returned.as_str().unwrap().contains("照片请提供原图"), "{returned}");
+    desk.screenshot(&screenshot("unit-returned.png")).await;
+    let again = format!("article.owed[data-deadline='{plan}']");
+    desk.type_into(&format!("{again} input[type=file]"), &demo_photos(&dir).join("\n")).await;
+    desk.click(&format!("{again} .send-button")).await;
+    desk.wait_for(&format!("return document.querySelector(\"{again} .result .banner.good\")"), PAGE_LOAD).await;
+    assert!(
+        !desk
+            .run(&format!("return !!document.querySelector(\"{again} .returned\")"), json!([]))
+            .await
+            .as_bool()
+            .unwrap()
+    );
+
     // On 葫芦岛's page the province sends the work plan for it.
     desk.goto(&format!("{url}/units/{huludao}/deadlines")).await;
     let card = format!("article.owed[data-deadline='{plan}']");
@@ -762,14 +810,7 @@ async fn liaonings_organiser_sees_who_met_each_deadline_and_sends_one_for_a_city
         )
         .await;
     assert_eq!(refused, "text,files", "both broken rules are named");
-    let photos = dir.join("photos");
-    std::fs::create_dir_all(&photos).unwrap();
-    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
-    let mut paths = Vec::new();
-    for (from, to) in [("stage.png", "开幕式现场.png"), ("classroom.png", "社区课堂.png")] {
-        std::fs::copy(format!("{demo}/{from}"), photos.join(to)).unwrap();
-        paths.push(photos.join(to).display().to_string());
-    }
+    let paths = demo_photos(&dir);
     let text = "葫芦岛市将围绕“终身学习 人人皆学”主题，组织开展全民终身学习活动周系列活动。".repeat(8);
     desk.type_into(&format!("{card} textarea"), &text).await;
     desk.type_into(&format!("{card} input[type=file]"), &paths.join("\n")).await;
@@ -780,12 +821,71 @@ async fn liaonings_organiser_sees_who_met_each_deadline_and_sends_one_for_a_city
     assert!(files.as_str().unwrap().contains("照片：开幕式现场.png"), "{files}");
     desk.screenshot(&screenshot("unit-submission.png")).await;
 
-    // The province's table counts it.
+    // The province's table counts both: 沈阳 sent again, 葫芦岛 for the first time.
     desk.goto(&format!("{url}/units/{liaoning}/deadlines")).await;
     desk.wait_for(&format!("return document.querySelector(\"[data-summary='{plan}']\")"), PAGE_LOAD).await;
     assert_eq!(desk.text(&format!("[data-summary='{plan}']")).await, "已报 10/14");
     assert!(desk.text(&cell(&huludao, &plan)).await.starts_with("迟报"));
+    assert!(desk.text(&cell(&shenyang, &plan)).await.starts_with("迟报"));
     drop(desk);
     assert!(server.stop().success());
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The organiser returns 四川's list from its page with a comment; the coordinator, signed in
+/// with the venue's own link, sees why, and the dashboard marks the list returned.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organiser_returns_a_venue_list_and_its_coordinator_sees_why() {
+    if !browser::available() {
+        return;
+    }
+    let dir = data_dir("browser-list-review");
+    let admin = "hca_browser-list-review-admin-token-0123";
+    load_demo(&dir, admin);
+    let env = demo_env(&dir);
+    let server = Server::start(&dir, None, admin);
+    let url = server.url.clone();
+    let sichuan = &env["HC_VENUE_SICHUAN"];
+    let desk = Browser::start(1280, 900).await;
+    desk.goto(&format!("{url}/signin?token={admin}&next=/venues/{sichuan}")).await;
+    desk.wait_for("return document.querySelector('#list-review textarea')", PAGE_LOAD).await;
+    desk.type_into("#review-comment", "请补充技术人员手机号").await;
+    desk.click("#return-list").await;
+    assert!(desk.text("#return-warning").await.contains("再点一次"));
+    desk.click("#return-list").await;
+    let returned = desk.wait_for("return document.querySelector('#list-returned')?.textContent", PAGE_LOAD).await;
+    assert!(returned.as_str().unwrap().contains("请补充技术人员手机号"), "{returned}");
+
+    let venue_page = Browser::start(1280, 900).await;
+    venue_page.goto(&format!("{url}/signin?token={}", env["HC_COORDINATOR_SICHUAN"])).await;
+    let seen = venue_page.wait_for("return document.querySelector('#list-returned')?.textContent", PAGE_LOAD).await;
+    assert!(seen.as_str().unwrap().contains("请补充技术人员手机号"));
+    assert!(
+        !venue_page.run("return !!document.querySelector('#list-review')", json!([])).await.as_bool().unwrap(),
+        "a coordinator reviews nothing"
+    );
+    assert!(!venue_page.text("#app").await.contains("null"), "nothing missing is written out");
+    venue_page.screenshot(&screenshot("coordinator-returned.png")).await;
+
+    let wall = Browser::start(1280, 900).await;
+    wall.goto(&format!("{url}/signin?token={admin}&next=/events/{}", env["HC_EVENT"])).await;
+    wall.wait_for(&format!("return document.querySelector('#venue-{sichuan} [data-field=list-returned]')"), PAGE_LOAD)
+        .await;
+    drop((desk, venue_page, wall));
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The demo's two photos, copied into `dir` under the names that are their captions; their paths.
+fn demo_photos(dir: &std::path::Path) -> Vec<String> {
+    let photos = dir.join("photos");
+    std::fs::create_dir_all(&photos).unwrap();
+    let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/demo");
+    [("stage.png", "开幕式现场.png"), ("classroom.png", "社区课堂.png")]
+        .iter()
+        .map(|(from, to)| {
+            std::fs::copy(format!("{demo}/{from}"), photos.join(to)).unwrap();
+            photos.join(to).display().to_string()
+        })
+        .collect()
 }

@@ -225,6 +225,86 @@ async fn a_server_killed_mid_burst_loses_nothing_it_acknowledged_on_postgres() {
     killed_mid_burst(Some(&database.url), "killed-postgres").await;
 }
 
+/// A video upload cut off by `kill -9` half way: after the restart no submission lists it, and
+/// what it wrote is a blob no submission names, which the sweeper deletes.
+async fn killed_mid_upload(database_url: Option<&str>, name: &str) {
+    use tokio::io::AsyncWriteExt;
+    let dir = data_dir(name);
+    let server = Server::start(&dir, database_url, ADMIN);
+    let api = Client::new(&server.url);
+    let root = api.ok(Method::POST, "/api/v1/units", ADMIN, Some(&huichang_tests::unit_body("辽宁省教育厅"))).await;
+    let root_id = root["id"].as_str().unwrap().to_owned();
+    let city = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/units/{root_id}/units"),
+            ADMIN,
+            Some(&huichang_tests::unit_body("大连市教育局")),
+        )
+        .await;
+    let city_id = city["id"].as_str().unwrap().to_owned();
+    let deadline = api
+        .ok(
+            Method::POST,
+            &format!("/api/v1/units/{root_id}/deadlines"),
+            ADMIN,
+            Some(&json!({"title": "典型案例", "due_at": "2099-10-25T17:00:00+08:00"})),
+        )
+        .await;
+    let path = format!("/api/v1/units/{city_id}/submissions/{}", deadline["id"].as_str().unwrap());
+    // 64 MiB announced, 24 MiB sent, then the server dies.
+    let boundary = "huichang-kill-boundary";
+    let head = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"text\"\r\n\r\n典型案例视频\r\n\
+         --{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"案例.mp4\"\r\n\r\n"
+    );
+    let length = head.len() + (64 << 20);
+    let address = server.url.trim_start_matches("http://").to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {ADMIN}\r\n\
+         Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {length}\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(b"\0\0\0\x20ftypisom\0\0\0\0").await.unwrap();
+    let block = vec![7u8; 1 << 20];
+    for _ in 0..24 {
+        stream.write_all(&block).await.unwrap();
+    }
+    let database =
+        database_url.map(str::to_owned).unwrap_or_else(|| format!("sqlite://{}", dir.join("huichang.db").display()));
+    // The chunks written so far are in the database before the kill.
+    for _ in 0..200 {
+        if huichang_tests::count(&database, "SELECT COUNT(*) FROM blob_chunks").await >= 16 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.kill();
+    drop(stream);
+
+    let server = Server::start(&dir, database_url, ADMIN);
+    let api = Client::new(&server.url);
+    let owed = api.ok(Method::GET, &format!("/api/v1/units/{city_id}/submissions"), ADMIN, None).await;
+    assert_eq!(owed[0]["submission"], Value::Null, "no half file is listed: {owed}");
+    assert_eq!(huichang_tests::count(&database, "SELECT COUNT(*) FROM blobs WHERE named").await, 0);
+    let left = huichang_tests::count(&database, "SELECT COUNT(*) FROM blobs WHERE NOT named AND NOT complete").await;
+    assert_eq!(left, 1, "the cut upload is one unnamed, unfinished blob, which the sweeper deletes after an hour");
+    assert!(server.stop().success());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_upload_lists_no_half_file_on_sqlite() {
+    killed_mid_upload(None, "killed-upload-sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_killed_mid_upload_lists_no_half_file_on_postgres() {
+    let Some(database) = Database::create(Backend::Postgres).await else { return };
+    killed_mid_upload(Some(&database.url), "killed-upload-postgres").await;
+}
+
 /// A TCP proxy in front of PostgreSQL that can be cut (connections reset, the port closed) and
 /// restored, as a database restart looks from the server.
 struct Outage {

@@ -36,6 +36,8 @@ pub struct VenueRow {
     /// Delegations of the hall that missed the registration deadline: no list, or fewer people
     /// than their minimum.
     pub overdue_delegations: i64,
+    /// The organiser returned the list: it counts as not sent until a new one comes.
+    pub list_returned: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -104,6 +106,7 @@ mod tests {
             late: false,
             overdue: Vec::new(),
             overdue_delegations: 0,
+            list_returned: false,
         }
     }
 

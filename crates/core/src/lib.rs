@@ -13,6 +13,7 @@ pub mod overview;
 pub mod phone;
 pub mod registration;
 pub mod requires;
+pub mod review;
 pub mod role;
 pub mod unit;
 pub mod unit_deadline;

@@ -163,6 +163,7 @@ mod tests {
             late: false,
             overdue: vec![Uuid::nil(), Uuid::max()],
             overdue_delegations: 0,
+            list_returned: false,
         };
         let counts = Counts::of_venue(&row);
         assert_eq!(

@@ -482,6 +482,9 @@ pub struct RegistrationView {
     pub late: bool,
     /// Rises by one with every change to the list; 0 before the first submission.
     pub revision: i64,
+    /// The organiser's review of this revision, once there is one; a returned list counts as
+    /// not sent until a new one comes.
+    pub review: Option<crate::review::Review>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

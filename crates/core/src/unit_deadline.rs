@@ -102,11 +102,13 @@ pub struct UnitDeadlineView {
 pub struct UnitStanding {
     pub unit_id: Uuid,
     pub name: String,
-    /// Its current submission keeps the deadline's rules.
+    /// It has a current submission, and it was not returned.
     pub met: bool,
     pub submitted_at: Option<DateTime<FixedOffset>>,
     /// Met after `due_at`.
     pub late: bool,
+    /// Its current submission was returned by the organiser: not met until it sends again.
+    pub returned: bool,
 }
 
 /// A deadline of the unit above that a unit owes, with its current submission.
@@ -123,9 +125,11 @@ pub struct SubmissionView {
     pub id: Uuid,
     pub text: String,
     pub files: Vec<SubmissionFile>,
-    /// `submitted`.
+    /// `submitted`, or as reviewed: `accepted` or `returned`.
     pub status: String,
     pub submitted_at: DateTime<FixedOffset>,
+    /// The organiser's review, once there is one.
+    pub review: Option<crate::review::Review>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -53,6 +53,26 @@ impl Settings {
     }
 }
 
+/// A single-use link that signs a venue's (or a delegation's) coordinator in for [`LINK_DAYS`]
+/// from `now`, and what the store keeps of it.
+pub fn coordinator_link(
+    public_url: &str,
+    venue: Uuid,
+    delegation: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> (String, SignInLink) {
+    let key = format!("hcl_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    let link = format!("{public_url}/signin/email?key={key}");
+    let sign_in = SignInLink {
+        key_hash: huichang_core::role::hash_token(&key),
+        role: Role::Coordinator,
+        venue_id: venue,
+        delegation_id: delegation,
+        expires_at: now + chrono::Duration::days(LINK_DAYS),
+    };
+    (link, sign_in)
+}
+
 /// How long to wait after the `attempts`-th failure: 30 s, doubling, at most an hour.
 pub fn retry_delay(attempts: i64) -> Duration {
     let exponent = attempts.clamp(1, 20) as u32 - 1;
@@ -98,16 +118,8 @@ impl Notifier {
                 }
                 // The link signs the coordinator in, once: the token they were sent weeks ago
                 // is in another email.
-                let key = format!("hcl_{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
-                let link = format!("{url}/signin/email?key={key}");
+                let (link, sign_in) = coordinator_link(url, venue.id, venue.delegation, now);
                 let rendered = render::venue_notice(&item.event, deadline, venue, notice, (&link, LINK_DAYS));
-                let sign_in = SignInLink {
-                    key_hash: huichang_core::role::hash_token(&key),
-                    role: Role::Coordinator,
-                    venue_id: venue.id,
-                    delegation_id: venue.delegation,
-                    expires_at: now + chrono::Duration::days(LINK_DAYS),
-                };
                 messages.push(NewMessage {
                     owner: MessageOwner::Event(item.event.id),
                     dedupe_key,

@@ -6,6 +6,7 @@ use huichang_core::event::{Event, local};
 use huichang_core::requires::Requires;
 use huichang_core::unit_deadline::{self, UnitDeadline};
 use huichang_store::{Letter, UnitContact, VenueContact};
+use uuid::Uuid;
 
 /// A moment as the event's readers say it: `2021年11月20日 16:00（北京时间）` and its English.
 pub fn when(event: &Event, at: DateTime<Utc>) -> (String, String) {
@@ -219,6 +220,56 @@ pub fn unit_digest(
     letter(subject, &zh, &en, &link)
 }
 
+/// What the organiser returned to a unit below, with its comment: the deadline counts as not
+/// met until the unit sends again.
+pub fn unit_returned(
+    setter: &str,
+    title: &str,
+    due_at: DateTime<Utc>,
+    unit: (Uuid, &str),
+    comment: &str,
+    public_url: &str,
+) -> Letter {
+    let (due_zh, due_en) = when_in(unit_deadline::ZONE, due_at);
+    let link = format!("{public_url}/units/{}/deadlines", unit.0);
+    let subject = format!("【退回】{setter}：{title}请修改后重新报送 / Returned: please send \"{title}\" again");
+    let zh = [
+        format!("{}：", unit.1),
+        format!("贵单位报送的“{title}”已被{setter}退回，意见如下："),
+        comment.to_owned(),
+        format!("请按意见修改后重新报送（截止时间：{due_zh}）；重新报送之前，此项仍计为未报送。报送页面：{link}"),
+    ];
+    let en = [
+        format!("{}:", unit.1),
+        format!("{setter} returned what your unit sent for \"{title}\", saying:"),
+        comment.to_owned(),
+        format!("Please send it again as asked (due {due_en}); until then it counts as not sent. Send it on: {link}"),
+    ];
+    letter(subject, &zh, &en, &link)
+}
+
+/// The organiser returned a venue's list, with its comment and the link that signs its
+/// coordinator in to send it again.
+pub fn list_returned(event: &Event, venue: &str, comment: &str, (link, valid_days): (&str, i64)) -> Letter {
+    let title = &event.event.title;
+    let subject = format!("【退回】{title}：参会回执请修改后重新提交 / Returned: please send the attendee list again");
+    let zh = [
+        format!("{venue}："),
+        format!("贵会场提交的{title}参会回执已被主办方退回，意见如下："),
+        comment.to_owned(),
+        "请按意见修改后重新提交；重新提交之前，回执计为未提交。".to_owned(),
+        format!("点击链接即可登录会场页面办理（{valid_days}天内有效，仅可使用一次）：{link}"),
+    ];
+    let en = [
+        format!("{venue}:"),
+        format!("The organiser returned your venue's attendee list for {title}, saying:"),
+        comment.to_owned(),
+        "Please change it as asked and send it again; until then it counts as not sent.".to_owned(),
+        format!("This link signs you in to your venue's page (once, within {valid_days} days): {link}"),
+    ];
+    compose(event, subject, &zh, &en, link)
+}
+
 /// The live-stream notice to a person a capacity cut moved to online participation: where to
 /// watch, and whom to call. It links to no page of huichang, which they could not open.
 pub fn online_notice(event: &Event, name: &str) -> Letter {
@@ -343,7 +394,6 @@ mod tests {
     use chrono::TimeZone;
     use huichang_core::deadline::{Deadline, event_deadlines};
     use huichang_core::event::EventInput;
-    use uuid::Uuid;
 
     fn ceremony() -> (Event, Deadline, VenueContact) {
         let input: EventInput = serde_json::from_value(serde_json::json!({

@@ -114,6 +114,11 @@ impl From<StoreError> for ApiError {
                 format!("the submission breaks {} rule(s) of its deadline; nothing was stored", errors.len()),
                 errors,
             ),
+            StoreError::SubmissionReplaced => ApiError::new(
+                StatusCode::CONFLICT,
+                "submission_replaced",
+                "the unit has sent a newer submission since; review that one",
+            ),
             StoreError::DelegationNameTaken(name) => ApiError::invalid(
                 "invalid_delegation",
                 "the delegation is not valid",

@@ -402,6 +402,7 @@ mod tests {
             late: false,
             overdue: Vec::new(),
             overdue_delegations: 0,
+            list_returned: false,
         }
     }
 

@@ -680,12 +680,18 @@ async fn venue_page(
     if let Access::Refused(response) = check_over(state, &ctx, Owned::Venue(venue.id), |g| allowed(g, venue.id)).await {
         return response;
     }
+    // The event's organisers review the venue's list on its page.
+    let reviewer = match &ctx.grant {
+        Some(grant) => grant_over(state, grant, Owned::Event(venue.event_id)).await.is_ok_and(|g| g.is_admin()),
+        None => false,
+    };
     let mut page = Page::new(venue.name.clone());
     page.script = Some(script);
     page.data = vec![
         ("venue", venue.id.to_string()),
         ("event", venue.event_id.to_string()),
         ("heartbeat", (state.video_link_timeout.as_secs() / 3).max(1).to_string()),
+        ("reviewer", reviewer.to_string()),
     ];
     page.render(&ctx)
 }

@@ -92,6 +92,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(sheets::call_sheet_xlsx))
         .routes(routes!(sheets::call_sheet_csv))
         .routes(routes!(registration::replace))
+        .routes(routes!(registration::review))
         .routes(routes!(deadlines::create, deadlines::list))
         .routes(routes!(deadlines::complete).layer(upload()))
         .routes(routes!(deadlines::list_done))
@@ -111,6 +112,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(unit_deadlines::owed))
         .routes(routes!(files::get))
         .routes(routes!(files::unit_deadline_zip))
+        .routes(routes!(unit_deadlines::review))
         // The handler bounds each file (HUICHANG_UPLOAD_MAX) as it streams it to storage.
         .routes(routes!(unit_deadlines::submit).layer(DefaultBodyLimit::disable()))
         .routes(routes!(overview::get))

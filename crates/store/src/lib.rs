@@ -51,6 +51,9 @@ pub enum StoreError {
     /// A submission breaks its deadline's rules, each named.
     #[error("the submission breaks {} rule(s) of its deadline", .0.len())]
     InvalidSubmission(Vec<huichang_core::FieldError>),
+    /// A review of a submission its unit has replaced since.
+    #[error("the submission was replaced by a newer one")]
+    SubmissionReplaced,
     /// The door refuses the person (`huichang_core::admission::admit`).
     #[error(transparent)]
     Refused(#[from] huichang_core::admission::Refusal),
@@ -366,6 +369,16 @@ pub struct StoredFile {
     pub unit_path: Vec<Uuid>,
 }
 
+/// A unit's submission as its review needs it.
+#[derive(Debug, Clone)]
+pub struct SubmissionRef {
+    pub id: Uuid,
+    pub deadline_id: Uuid,
+    pub unit_id: Uuid,
+    /// Still its unit's current one, not replaced by a newer.
+    pub current: bool,
+}
+
 /// A unit's current submission for a deadline, as the deadline's zip holds it.
 #[derive(Debug, Clone)]
 pub struct BundledSubmission {
@@ -540,6 +553,25 @@ pub trait Store: Send + Sync + 'static {
     /// Chunks `from..=to` of a blob, in order.
     async fn blob_chunks(&self, blob: Uuid, from: i64, to: i64) -> Result<Vec<Vec<u8>>>;
     async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>>;
+    /// Records a review of a venue's list (else [`StoreError::NotFound`]: none sent) and queues
+    /// `letter` with it.
+    async fn review_registration(
+        &self,
+        venue_id: Uuid,
+        review: &huichang_core::review::NewReview,
+        letter: Option<&NewMessage>,
+        actor: &Actor,
+    ) -> Result<RegistrationView>;
+    async fn unit_submission(&self, id: Uuid) -> Result<Option<SubmissionRef>>;
+    /// Records a review of a current submission (else [`StoreError::SubmissionReplaced`]) and
+    /// queues `letter` with it.
+    async fn review_unit_submission(
+        &self,
+        id: Uuid,
+        review: &huichang_core::review::NewReview,
+        letter: Option<&NewMessage>,
+        actor: &Actor,
+    ) -> Result<SubmissionView>;
     /// Every current submission of a unit deadline with its files, in the order of their units.
     async fn deadline_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>>;
     /// Deletes the blobs begun before `before` that no row names; returns how many.

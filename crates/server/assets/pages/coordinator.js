@@ -10,6 +10,14 @@
     door_page: ["打开签到页", "Open the door page"],
     deadlines: ["截止事项", "Deadlines"],
     list_submitted: ["名单已于 {at} 提交（第 {r} 版）", "list submitted {at} (revision {r})"],
+    list_returned: ["主办方已退回名单（{at}）：{comment}。请修改后重新提交；重新提交之前，回执计为未提交。", "The organiser returned the list ({at}): {comment}. Change it and send it again; until then it counts as not sent."],
+    list_accepted: ["主办方已审核通过", "accepted by the organiser"],
+    review_title: ["审核名单（主办方）：退回时请写明意见", "Review the list (organiser): say what to change when returning it"],
+    review_comment: ["如：请补充技术人员手机号", "e.g. the technician's mobile is missing"],
+    accept_list: ["通过", "Accept"],
+    return_list: ["退回修改", "Return"],
+    confirm_return: ["确认退回", "Confirm"],
+    return_warning: ["会场联络人将收到这条意见的邮件，回执计为未提交，直到重新提交。再点一次“确认退回”。", "The venue's contact is emailed the comment, and the list counts as not sent until sent again. Press \"Confirm\" to return it."],
     list_missing: ["名单尚未提交", "list not submitted yet"],
     done_at: ["已于 {at} 报送", "delivered {at}"],
     not_done: ["尚未报送", "not delivered yet"],
@@ -122,12 +130,49 @@
         el("span", { class: `chip ${r.submitted_at ? "good" : "warn"}` },
           r.submitted_at ? t("list_submitted", { at: when(r.submitted_at), r: r.revision }) : t("list_missing")),
         r.late && el("span", { class: "chip bad" }, t("late_note")),
+        r.review && r.review.status === "accepted" ? el("span", { class: "chip good", id: "list-accepted" }, t("list_accepted")) : "",
         el("span", { class: "grow" }),
         el("a", { href: `${HC.base}/venues/${venueId}/door` }, t("door_page"))),
+      // Returned by the organiser: what to change, until a new list is sent.
+      r.review && r.review.status === "returned"
+        ? el("p", { class: "banner bad", id: "list-returned", role: "alert" }, t("list_returned", { at: when(r.review.at), comment: r.review.comment }))
+        : "",
       el("p", { class: "hint", id: "rooms" }, `${t("rooms")}：`, v.rooms.map((room, i) => [i ? "、" : "",
         el("span", { class: "room" }, `${room.name}（${room.capacity}）`, " ",
           el("a", { href: `${HC.base}/rooms/${room.id}/sign-in-sheet` }, t("sign_in_sheet")))])),
+      HC.data.reviewer === "true" && r.submitted_at ? reviewBox() : "",
     );
+  }
+
+  // The event's organiser accepts the list, or returns it with a comment: two presses, for the
+  // venue is emailed the comment.
+  function reviewBox() {
+    const comment = el("textarea", { rows: "2", id: "review-comment", placeholder: t("review_comment") });
+    const warning = el("p", { class: "hint", id: "return-warning", hidden: true });
+    const result = el("div", { "aria-live": "polite" });
+    const returnButton = el("button", { type: "button", class: "bad", id: "return-list", onclick: () => send("returned") }, t("return_list"));
+    async function send(status) {
+      if (status === "returned" && !returnButton.dataset.armed) {
+        returnButton.dataset.armed = "1";
+        returnButton.textContent = t("confirm_return");
+        warning.textContent = t("return_warning");
+        warning.hidden = false;
+        return;
+      }
+      const reply = await api("POST", `/api/v1/venues/${venueId}/registration/review`, { status, comment: comment.value });
+      if (reply.ok) {
+        state.registration = reply.data;
+        renderSummary();
+      } else {
+        result.replaceChildren(el("p", { class: "banner bad", role: "alert" }, HC.problemText(reply.problem),
+          " ", (reply.problem.errors || []).map((e) => HC.message(e.message)).join("；")));
+      }
+    }
+    return el("div", { class: "review", id: "list-review" },
+      el("label", {}, t("review_title"), comment),
+      el("div", { class: "row" },
+        el("button", { type: "button", class: "good", id: "accept-list", onclick: () => send("accepted") }, t("accept_list")), returnButton),
+      warning, result);
   }
 
   function renderDeadlines() {

@@ -20,6 +20,7 @@
     list_none: ["未报名", "no list"],
     list_count: ["名单 {n}/{cap}", "list {n}/{cap}"],
     list_late: ["迟交", "late"],
+    list_returned: ["名单已退回", "list returned"],
     over: ["超出容量", "over capacity"],
     overdue: ["逾期：{what}", "overdue: {what}"],
     delegations_overdue: ["{n} 个代表团逾期未报齐", "{n} delegations overdue"],
@@ -95,7 +96,7 @@
     const onsite = v.registered - v.online;
     if (v.approval === "rejected") found.push(["bad", "pending"]);
     if (v.kind === "branch" && v.approval === "pending") found.push(["warn", "pending"]);
-    if (v.overdue.length || v.overdue_delegations || v.late) found.push(["bad", "late"]);
+    if (v.overdue.length || v.overdue_delegations || v.late || v.list_returned) found.push(["bad", "late"]);
     if (v.registered === 0) found.push([v.overdue.length ? "bad" : "warn", "no_list"]);
     if (onsite > v.capacity || v.checked_in > v.capacity) found.push(["bad", "over"]);
     if (v.video_check === "failed") found.push(["bad", "video"]);
@@ -191,6 +192,7 @@
         : el("span", { class: `chip ${onsite > v.capacity ? "bad" : "good"}`, dataset: { field: "list" } },
           t("list_count", { n: onsite, cap: v.capacity })),
       v.late && el("span", { class: "chip bad" }, t("list_late")),
+      v.list_returned && el("span", { class: "chip bad", dataset: { field: "list-returned" } }, t("list_returned")),
       v.online > 0 && el("span", { class: "chip info" }, t("online", { n: v.online })),
       el("span", { class: `chip ${tone}`, dataset: { field: "video-check" } }, t(`video_check_${v.video_check}`)),
       el("span", { class: `chip ${linkTone}`, dataset: { field: "video-link" } }, t(`video_link_${v.video_link}`)),

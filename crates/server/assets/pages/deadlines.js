@@ -41,6 +41,21 @@
     sent: ["已报送：文字 {chars} 字，文件 {files} 个。", "Sent: {chars} characters of text, {files} files."],
     chars: ["{n} 字", "{n} characters"],
     photo: ["照片", "Photo"],
+    cell_returned: ["已退回", "returned"],
+    zip: ["下载全部材料（zip）", "Download everything (zip)"],
+    open_hint: ["点击已报送的格子查看材料并审核。", "Click a sent cell to open what was sent and review it."],
+    viewing: ["{unit} · {title}", "{unit} · {title}"],
+    sent_on: ["报送于 {at}", "sent {at}"],
+    accept: ["通过", "Accept"],
+    return_it: ["退回修改", "Return"],
+    return_comment: ["退回意见（将发送给该单位）", "What to change (emailed to the unit)"],
+    confirm_return: ["{unit}将收到这条意见的邮件，“{title}”计为未报送，直到重新报送。再点一次“确认退回”。", "{unit} is emailed the comment, and \"{title}\" counts as not sent until sent again. Press \"Confirm\" to return it."],
+    confirm_button: ["确认退回", "Confirm"],
+    reviewed_accepted: ["已通过", "accepted"],
+    reviewed_returned: ["已退回：{comment}", "returned: {comment}"],
+    returned_banner: ["此项已被退回（{at}）：{comment}。请按意见修改后重新报送。", "Returned ({at}): {comment}. Please change it as asked and send it again."],
+    accepted_chip: ["已通过审核", "accepted"],
+    close: ["关闭", "Close"],
     err_invalid_submission: ["报送材料不符合要求：", "The submission breaks the deadline's rules:"],
     err_invalid_deadline: ["任务有误，请修改：", "The deadline has mistakes:"],
     err_unsupported_media_type: ["有文件不是图片、PDF、Office 文档或 mp4 视频。", "A file is not an image, a PDF, an office document or an mp4."],
@@ -57,10 +72,12 @@
   const setBody = el("div", { id: "set-deadlines" });
   const setBanner = el("div", { id: "set-banner", "aria-live": "polite" });
   const owedBody = el("div", { id: "owed-deadlines" });
+  const viewer = el("section", { class: "card", id: "submission", hidden: true });
   // What the unit owes comes first: a city reads its own tasks before the ones it sets.
   HC.app.append(
-    d.parent ? el("section", { class: "card" }, el("h2", {}, t("owed_title")), owedBody) : null,
-    el("section", { class: "card" }, el("h2", {}, t("set_title")), setBody, organise ? newDeadlineForm() : null, setBanner),
+    d.parent ? el("section", { class: "card" }, el("h2", {}, t("owed_title")), owedBody) : "",
+    el("section", { class: "card" }, el("h2", {}, t("set_title")), setBody, setBanner, organise ? newDeadlineForm() : null),
+    viewer,
   );
 
   function requirements(r) {
@@ -78,11 +95,15 @@
   function cell(deadline, standing) {
     if (!standing) return el("td", { class: "muted" }, "—");
     const at = standing.submitted_at ? when(standing.submitted_at).replace(/^\d{4}年/, "") : "";
-    const [kind, text] = standing.met
-      ? standing.late ? ["warn", t("cell_late", { at })] : ["good", t("cell_met", { at })]
-      : passed(deadline.due_at) ? ["bad", t("cell_overdue")] : ["muted", t("cell_open")];
-    return el("td", { class: `standing ${kind}`, dataset: { unit: standing.unit_id, deadline: deadline.id, met: String(standing.met) } },
-      el("span", { class: `chip ${kind}` }, text));
+    const [kind, text] = standing.returned ? ["bad", t("cell_returned")]
+      : standing.met
+        ? standing.late ? ["warn", t("cell_late", { at })] : ["good", t("cell_met", { at })]
+        : passed(deadline.due_at) ? ["bad", t("cell_overdue")] : ["muted", t("cell_open")];
+    const sent = Boolean(standing.submitted_at);
+    const chip = sent
+      ? el("button", { type: "button", class: `chip ${kind} open`, onclick: () => openSubmission(deadline, standing) }, text)
+      : el("span", { class: `chip ${kind}` }, text);
+    return el("td", { class: `standing ${kind}`, dataset: { unit: standing.unit_id, deadline: deadline.id, met: String(standing.met) } }, chip);
   }
 
   function renderSet(deadlines) {
@@ -100,12 +121,74 @@
         el("div", { class: "hint" }, t("due", { at: when(deadline.due_at) })),
         el("div", { class: "hint" }, requirements(deadline.requires)),
         el("span", { class: `chip ${met === deadline.units.length ? "good" : passed(deadline.due_at) ? "bad" : "info"}`, dataset: { summary: deadline.id } },
-          t("met_n", { n: met, of: deadline.units.length })));
+          t("met_n", { n: met, of: deadline.units.length })),
+        deadline.units.some((u) => u.submitted_at)
+          ? el("div", {}, el("a", { class: "zip", href: `${HC.base}/api/v1/units/${d.unit}/deadlines/${deadline.id}/files.zip` }, t("zip")))
+          : null);
     }));
     const rows = [...units].map(([id, name]) => el("tr", { dataset: { unit: id } },
       el("th", { scope: "row" }, el("a", { href: `${HC.base}/units/${id}/deadlines` }, name)),
       deadlines.map((deadline) => cell(deadline, standing(deadline, id)))));
-    setBody.replaceChildren(el("div", { class: "scroll" }, el("table", { id: "standings" }, el("thead", {}, head), el("tbody", {}, rows))));
+    setBody.replaceChildren(el("div", { class: "scroll" }, el("table", { id: "standings" }, el("thead", {}, head), el("tbody", {}, rows))),
+      el("p", { class: "hint" }, t("open_hint")));
+  }
+
+  // One unit's submission for one deadline: its text, its photos shown from the files themselves,
+  // every file to download, and the review.
+  async function openSubmission(deadline, standing) {
+    const reply = await api("GET", `/api/v1/units/${standing.unit_id}/submissions`);
+    if (!reply.ok) return banner(setBanner, "bad", HC.problemText(reply.problem));
+    const item = reply.data.find((o) => o.deadline.id === deadline.id);
+    const submission = item && item.submission;
+    if (!submission) return;
+    const fileUrl = (f) => `${HC.base}/api/v1/files/${f.id}`;
+    const photos = submission.files.filter((f) => f.content_type.startsWith("image/") && f.content_type !== "image/heic");
+    const result = el("div", { class: "result", "aria-live": "polite" });
+    const comment = el("textarea", { rows: "3", id: "review-comment", placeholder: t("return_comment") });
+    const warning = el("p", { class: "hint", id: "return-warning", hidden: true });
+    let returnButton = null;
+    async function send(status) {
+      // A return emails the unit: the first press says so, the second sends it.
+      if (status === "returned" && !returnButton.dataset.armed) {
+        returnButton.dataset.armed = "1";
+        returnButton.textContent = t("confirm_button");
+        warning.textContent = t("confirm_return", { unit: standing.name, title: deadline.title });
+        warning.hidden = false;
+        return;
+      }
+      const answer = await api("POST", `/api/v1/submissions/${submission.id}/review`, { status, comment: comment.value });
+      if (answer.ok) {
+        viewer.hidden = true;
+        load();
+        banner(setBanner, status === "returned" ? "bad" : "good",
+          `${standing.name} · ${deadline.title}：${answer.data.review.status === "returned" ? t("reviewed_returned", { comment: answer.data.review.comment }) : t("reviewed_accepted")}`);
+      } else {
+        result.replaceChildren(problemLines(answer.problem, []));
+      }
+    }
+    const state = submission.review
+      ? el("span", { class: `chip ${submission.review.status === "returned" ? "bad" : "good"}` },
+        submission.review.status === "returned" ? t("reviewed_returned", { comment: submission.review.comment }) : t("reviewed_accepted"))
+      : null;
+    viewer.replaceChildren(
+      el("h2", {}, t("viewing", { unit: standing.name, title: deadline.title })),
+      el("p", { class: "hint" }, t("sent_on", { at: when(submission.submitted_at) }), " ", state),
+      submission.text ? el("p", { class: "excerpt", id: "submission-text" }, submission.text) : null,
+      photos.length ? el("div", { class: "thumbs", id: "thumbs" }, photos.map((f) =>
+        el("a", { href: fileUrl(f), target: "_blank", rel: "noopener" },
+          el("figure", {}, el("img", { src: fileUrl(f), alt: f.caption || f.name, loading: "lazy" }), el("figcaption", {}, f.caption || f.name))))) : null,
+      el("ul", { class: "files", id: "submission-files" }, submission.files.map((f) =>
+        el("li", {}, el("a", { href: fileUrl(f), download: f.name }, f.name), el("span", { class: "hint" }, ` ${size(f.size)}`)))),
+      organise ? el("div", { class: "review" },
+        el("label", {}, t("return_comment"), comment),
+        el("div", { class: "row" },
+          el("button", { type: "button", class: "good", id: "accept", onclick: () => send("accepted") }, t("accept")),
+          returnButton = el("button", { type: "button", class: "bad", id: "return", onclick: () => send("returned") }, t("return_it")),
+          el("button", { type: "button", onclick: () => { viewer.hidden = true; } }, t("close"))),
+        warning) : null,
+      result);
+    viewer.hidden = false;
+    viewer.scrollIntoView({ block: "start" });
   }
 
   function problemLines(problem, names) {
@@ -155,10 +238,14 @@
     const deadline = item.deadline;
     const submission = item.submission;
     const standing = deadline.units[0];
+    const review = submission && submission.review;
     const state = submission
       ? el("span", { class: `chip ${standing && standing.late ? "warn" : "good"}` },
         t(standing && standing.late ? "submitted_late" : "submitted_at", { at: when(submission.submitted_at) }))
       : el("span", { class: `chip ${passed(deadline.due_at) ? "bad" : "info"}` }, t(passed(deadline.due_at) ? "overdue" : "not_submitted"));
+    const reviewed = review && (review.status === "returned"
+      ? el("p", { class: "banner bad returned", role: "alert" }, t("returned_banner", { at: when(review.at), comment: review.comment }))
+      : el("span", { class: "chip good" }, t("accepted_chip")));
     const shown = submission ? el("div", { class: "submission" },
       submission.text ? el("p", { class: "excerpt" }, submission.text.length > 200 ? `${submission.text.slice(0, 200)}…` : submission.text) : null,
       submission.text ? el("p", { class: "hint" }, t("chars", { n: [...submission.text.replace(/\s/g, "")].length })) : null,
@@ -196,7 +283,7 @@
     return el("article", { class: "owed", dataset: { deadline: deadline.id } },
       el("h3", {}, deadline.title),
       el("p", {}, t("due", { at: when(deadline.due_at) }), " · ", requirements(deadline.requires)),
-      state, shown, form, result);
+      state, reviewed, shown, form, result);
   }
 
   function renderOwed(items) {

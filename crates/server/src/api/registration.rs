@@ -8,7 +8,8 @@ use huichang_core::FieldError;
 use huichang_core::registration::{self, AttendeeBody, AttendeeView, RegistrationView, SubmissionBody};
 use huichang_core::venue::VenueView;
 
-use huichang_store::Owned;
+use huichang_core::review::{ReviewInput, ReviewStatus};
+use huichang_store::{MessageOwner, NewMessage, Owned};
 
 use crate::AppState;
 use crate::api::venues;
@@ -123,4 +124,61 @@ pub async fn replace(
     };
     let created = state.store.replace_attendee(attendee.id, &replacement, &caller.actor()).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Accept a venue's list, or return it with a comment.
+#[utoipa::path(post, operation_id = "review_registration", path = "/api/v1/venues/{venue}/registration/review", tag = "registration",
+    security(("bearer" = ["admin", "organiser"])),
+    params(("venue" = Uuid, Path, description = "The venue; the organisers of its event review its list")),
+    request_body = ReviewInput,
+    responses(
+        (status = 200, description = "The list with its `review`. A returned list counts as not sent (the dashboard, the overview and \
+            the reminders), its venue's contact is emailed the comment with a link that signs its coordinator in, until a new \
+            list comes", body = RegistrationView),
+        (status = 404, description = "The venue has sent no list yet", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_review`: every bad field named (a return needs its comment)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(venue): Path<String>,
+    crate::extract::JsonBody(input): crate::extract::JsonBody<ReviewInput>,
+) -> Result<Json<RegistrationView>, ApiError> {
+    let venue = venues::load(&state, &venue).await?;
+    caller.require(caller.over(&state, Owned::Event(venue.event_id)).await?.is_admin())?;
+    let review =
+        input.validate().map_err(|errors| ApiError::invalid("invalid_review", "the review is not valid", errors))?;
+    let letter = match review.status {
+        ReviewStatus::Returned => {
+            let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+            let now = chrono::Utc::now();
+            let (link, sign_in) = huichang_notify::coordinator_link(&state.public_url, venue.id, None, now);
+            let rendered = huichang_notify::render::list_returned(
+                &event,
+                &venue.name,
+                &review.comment,
+                (&link, huichang_notify::LINK_DAYS),
+            );
+            Some(NewMessage {
+                owner: MessageOwner::Event(event.id),
+                dedupe_key: format!("review:{}:{}", venue.id, uuid::Uuid::now_v7()),
+                kind: "review".into(),
+                deadline_id: None,
+                venue_id: Some(venue.id),
+                recipient: venue.contact_email.clone(),
+                subject: rendered.subject,
+                body_text: rendered.text,
+                body_html: rendered.html,
+                sign_in: Some(sign_in),
+            })
+        }
+        ReviewStatus::Accepted => None,
+    };
+    let reviewed = state.store.review_registration(venue.id, &review, letter.as_ref(), &caller.actor()).await.map_err(
+        |error| match error {
+            huichang_store::StoreError::NotFound => ApiError::not_found("registration"),
+            other => other.into(),
+        },
+    )?;
+    Ok(Json(reviewed))
 }

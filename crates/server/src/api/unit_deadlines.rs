@@ -4,7 +4,9 @@ use axum::Json;
 use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
+use huichang_core::review::{ReviewInput, ReviewStatus};
 use huichang_core::unit_deadline::{OwedDeadline, SubmissionView, UnitDeadlineInput, UnitDeadlineView};
+use huichang_store::{MessageOwner, NewMessage};
 
 use crate::AppState;
 use crate::api::units::load_unit;
@@ -116,4 +118,67 @@ pub async fn submit(
         }
     };
     Ok((StatusCode::CREATED, Json(submission)))
+}
+
+/// Accept a unit's submission, or return it with a comment.
+#[utoipa::path(post, operation_id = "review_submission", path = "/api/v1/submissions/{submission}/review", tag = "units",
+    security(("bearer" = ["admin", "organiser"])),
+    params(("submission" = Uuid, Path, description = "A unit's current submission; the organisers of the unit that set its deadline, and above, review it")),
+    request_body = ReviewInput,
+    responses(
+        (status = 200, description = "The submission with its review. A returned one counts as not met, its unit's contact is emailed \
+            the comment, and the deadline's reminders resume until the unit sends again", body = SubmissionView),
+        (status = 404, description = "No such submission", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`submission_replaced`: the unit has sent a newer one since", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_review`: every bad field named (a return needs its comment)", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn review(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(submission): Path<String>,
+    JsonBody(input): JsonBody<ReviewInput>,
+) -> Result<Json<SubmissionView>, ApiError> {
+    let submission = state
+        .store
+        .unit_submission(id(&submission, "submission")?)
+        .await?
+        .ok_or_else(|| ApiError::not_found("submission"))?;
+    let deadline =
+        state.store.unit_deadline(submission.deadline_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
+    let setter = state.store.unit(deadline.unit_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
+    caller.require(caller.grant.may_organise_unit(&setter.path))?;
+    let review =
+        input.validate().map_err(|errors| ApiError::invalid("invalid_review", "the review is not valid", errors))?;
+    if !submission.current {
+        return Err(huichang_store::StoreError::SubmissionReplaced.into());
+    }
+    let letter = match review.status {
+        ReviewStatus::Returned => {
+            let unit = state.store.unit(submission.unit_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
+            let due_at = deadline.due_at.with_timezone(&chrono::Utc);
+            let rendered = huichang_notify::render::unit_returned(
+                &setter.name,
+                &deadline.title,
+                due_at,
+                (unit.id, &unit.name),
+                &review.comment,
+                &state.public_url,
+            );
+            Some(NewMessage {
+                owner: MessageOwner::Unit { unit_id: setter.id, deadline_id: deadline.id },
+                dedupe_key: format!("{}:{}:review:{}", deadline.id, unit.id, uuid::Uuid::now_v7()),
+                kind: "review".into(),
+                deadline_id: None,
+                venue_id: None,
+                recipient: unit.contact.email.clone(),
+                subject: rendered.subject,
+                body_text: rendered.text,
+                body_html: rendered.html,
+                sign_in: None,
+            })
+        }
+        ReviewStatus::Accepted => None,
+    };
+    let reviewed = state.store.review_unit_submission(submission.id, &review, letter.as_ref(), &caller.actor()).await?;
+    Ok(Json(reviewed))
 }

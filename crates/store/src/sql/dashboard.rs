@@ -96,6 +96,7 @@ async fn venue_facts(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>) -> Resu
              (SELECT CAST(COALESCE(SUM(r.capacity), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS capacity,
              (SELECT CAST(COALESCE(SUM(r.occupancy), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS checked_in,
              g.venue_id IS NOT NULL AS technician, COALESCE(g.late, FALSE) AS late,
+             COALESCE(g.review_status = 'returned', FALSE) AS list_returned,
              EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed_once, ",
     );
     query.push(format!(
@@ -151,7 +152,14 @@ fn venue_row(row: &DbRow, deadlines: &[Deadline], done: &HashSet<(Uuid, Uuid)>) 
     let kind = VenueKind::parse(row.try_get("kind")?).unwrap_or(VenueKind::Branch);
     let approval = Approval::parse(row.try_get("approval")?).unwrap_or(Approval::Pending);
     let technician: bool = row.try_get("technician")?;
-    let standing = Standing { kind, approval, registered: technician, video_passed: row.try_get("video_passed_once")? };
+    // A returned list counts as not sent until a new one comes.
+    let list_returned: bool = row.try_get("list_returned")?;
+    let standing = Standing {
+        kind,
+        approval,
+        registered: technician && !list_returned,
+        video_passed: row.try_get("video_passed_once")?,
+    };
     let overdue =
         deadlines.iter().filter(|d| standing.owes(d.deadline.kind, done.contains(&(d.id, id)))).map(|d| d.id).collect();
     // A hall's delegations owe their lists by the registration deadline, whatever kind of venue
@@ -178,5 +186,6 @@ fn venue_row(row: &DbRow, deadlines: &[Deadline], done: &HashSet<(Uuid, Uuid)>) 
         late: row.try_get("late")?,
         overdue,
         overdue_delegations,
+        list_returned,
     })
 }

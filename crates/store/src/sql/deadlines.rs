@@ -69,7 +69,8 @@ pub(super) async fn insert_deadline(
 /// Each venue of the event (`$1`) with its contact and what it has done towards the deadline
 /// (`$2`), for `Standing::owes` to say who has not met it.
 const STANDINGS: &str = "SELECT v.id, v.name, v.contact_email, v.created_at, v.kind, v.approval,
-         EXISTS (SELECT 1 FROM registrations r WHERE r.venue_id = v.id) AS registered,
+         EXISTS (SELECT 1 FROM registrations r WHERE r.venue_id = v.id
+             AND (r.review_status IS NULL OR r.review_status <> 'returned')) AS registered,
          EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed,
          EXISTS (SELECT 1 FROM deliverables d WHERE d.venue_id = v.id AND d.deadline_id = $2) AS delivered
      FROM venues v WHERE v.event_id = $1 ORDER BY v.id";

@@ -27,8 +27,8 @@ use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, BundledSubmission, CapacityChange, Change, CheckinView,
     ClaimedMessage, DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewFile, NewMessage,
-    OnlineNotice, OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, TokenView,
-    UnitPlanItem, VenueTokens, VideoCheckView,
+    OnlineNotice, OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, SubmissionRef,
+    TokenView, UnitPlanItem, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
@@ -255,6 +255,30 @@ impl Store for Backend {
 
     async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>> {
         files::submission_file(self, id).await
+    }
+
+    async fn review_registration(
+        &self,
+        venue_id: Uuid,
+        review: &huichang_core::review::NewReview,
+        letter: Option<&NewMessage>,
+        actor: &Actor,
+    ) -> Result<RegistrationView> {
+        registration::review_registration(self, venue_id, review, letter, actor).await
+    }
+
+    async fn unit_submission(&self, id: Uuid) -> Result<Option<SubmissionRef>> {
+        unit_deadlines::submission_ref(self, id).await
+    }
+
+    async fn review_unit_submission(
+        &self,
+        id: Uuid,
+        review: &huichang_core::review::NewReview,
+        letter: Option<&NewMessage>,
+        actor: &Actor,
+    ) -> Result<SubmissionView> {
+        unit_deadlines::review_submission(self, id, review, letter, actor).await
     }
 
     async fn deadline_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>> {

@@ -268,11 +268,12 @@ pub(super) async fn count_unit(tx: &mut Tx, unit_id: Uuid, path: &[Uuid]) -> Res
 }
 
 /// Whether each unit (`u`) has missed a deadline of the unit above it at `$1`: one due since
-/// the unit was made, passed, with no current submission from it.
+/// the unit was made, passed, with no current submission from it that was not returned.
 const UNIT_MISSED: &str = "EXISTS (SELECT 1 FROM unit_deadlines d WHERE d.unit_id = u.parent_id
          AND d.due_at <= $1 AND d.due_at > u.created_at
-         AND NOT EXISTS (SELECT 1 FROM unit_submissions x
-             WHERE x.deadline_id = d.id AND x.unit_id = u.id AND x.replaced_at IS NULL))";
+         AND NOT EXISTS (SELECT 1 FROM unit_submissions s
+             WHERE s.deadline_id = d.id AND s.unit_id = u.id AND s.replaced_at IS NULL
+               AND (s.review_status IS NULL OR s.review_status <> 'returned')))";
 
 /// Recounts whether each of `units` is overdue on its parent's deadlines, in the caller's
 /// transaction, and moves the units above by what changed. Call it after the change's last

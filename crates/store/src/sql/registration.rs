@@ -6,6 +6,7 @@ use huichang_core::event::local;
 use huichang_core::registration::{
     self, AttendeeInput, AttendeeStatus, AttendeeView, RegistrationView, StoredAttendee, Submission, Technician,
 };
+use huichang_core::review::{NewReview, Review, ReviewStatus};
 use serde_json::{Value, json};
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
@@ -14,8 +15,8 @@ use super::super::{Backend, Db, LOCK_LIST};
 use super::changelog::{Record, next_seq, record};
 use super::rows::{attendee_view, stored_attendee};
 use super::venues::{event_of_venue, venue_capacity};
-use super::{Conn, Tx, now};
-use crate::{Actor, AttendeeRef, Result, StoreError};
+use super::{Conn, DbRow, Tx, now};
+use crate::{Actor, AttendeeRef, NewMessage, Result, StoreError};
 
 /// One list of attendees: a venue's own, or a delegation's into the venue's hall. The lists of
 /// one hall share its seats and its lock.
@@ -128,7 +129,8 @@ pub(super) async fn load_list(conn: &mut Conn, list: List) -> Result<Registratio
     .parse()
     .unwrap_or(Tz::UTC);
     let head = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT technician_name, technician_phone, submitted_at, late, revision FROM {head_table} WHERE {head_key} = $1"
+        "SELECT technician_name, technician_phone, submitted_at, late, revision, review_status, review_comment, reviewed_at
+         FROM {head_table} WHERE {head_key} = $1"
     )))
     .bind(list.key())
     .fetch_optional(&mut *conn)
@@ -156,6 +158,7 @@ pub(super) async fn load_list(conn: &mut Conn, list: List) -> Result<Registratio
             submitted_at: Some(local(head.try_get("submitted_at")?, tz)),
             late: head.try_get("late")?,
             revision: head.try_get("revision")?,
+            review: review_from_row(&head, tz)?,
         },
         None => RegistrationView {
             venue_id,
@@ -165,7 +168,22 @@ pub(super) async fn load_list(conn: &mut Conn, list: List) -> Result<Registratio
             submitted_at: None,
             late: false,
             revision: 0,
+            review: None,
         },
+    })
+}
+
+/// The review kept in a row's `review_status`, `review_comment` and `reviewed_at`.
+pub(super) fn review_from_row(row: &DbRow, tz: Tz) -> Result<Option<Review>> {
+    let status: Option<String> = row.try_get("review_status")?;
+    let at: Option<DateTime<Utc>> = row.try_get("reviewed_at")?;
+    Ok(match (status.as_deref().and_then(ReviewStatus::parse), at) {
+        (Some(status), Some(at)) => Some(Review {
+            status,
+            comment: row.try_get::<Option<String>, _>("review_comment")?.unwrap_or_default(),
+            at: local(at, tz),
+        }),
+        _ => None,
     })
 }
 
@@ -356,7 +374,8 @@ async fn store_submission(
          VALUES ($1, $2, $3, $4, $5, 1)
          ON CONFLICT ({key}) DO UPDATE SET technician_name = excluded.technician_name,
              technician_phone = excluded.technician_phone, submitted_at = excluded.submitted_at,
-             late = {table}.late OR excluded.late, revision = {table}.revision + 1
+             late = {table}.late OR excluded.late, revision = {table}.revision + 1,
+             review_status = NULL, review_comment = NULL, reviewed_at = NULL
          RETURNING revision"
     )))
     .bind(list.key())
@@ -473,4 +492,41 @@ pub(super) async fn replace_attendee(
         status: AttendeeStatus::Registered,
         replaces: Some(attendee_id),
     })
+}
+
+/// Records the organiser's review of a venue's list, queues `letter` (the comment to the venue's
+/// contact) with it, and recounts the venue: a returned list counts as not sent.
+pub(super) async fn review_registration(
+    store: &Backend,
+    venue_id: Uuid,
+    review: &NewReview,
+    letter: Option<&NewMessage>,
+    actor: &Actor,
+) -> Result<RegistrationView> {
+    let mut tx = store.writer().begin().await?;
+    let event_id = event_of_venue(&mut tx, venue_id).await?;
+    let revision: Option<i64> = sqlx::query_scalar(
+        "UPDATE registrations SET review_status = $2, review_comment = $3, reviewed_at = $4 WHERE venue_id = $1 RETURNING revision",
+    )
+    .bind(venue_id)
+    .bind(review.status.as_str())
+    .bind(&review.comment)
+    .bind(now())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let revision = revision.ok_or(StoreError::NotFound)?;
+    let detail = json!({"status": review.status.as_str(), "comment": review.comment, "revision": revision});
+    record(
+        &mut tx,
+        actor,
+        Record::next(event_id, Some(venue_id), "registration.reviewed", ("registration", venue_id), detail),
+    )
+    .await?;
+    if let Some(letter) = letter {
+        super::outbox::insert_message(&mut tx, letter).await?;
+    }
+    super::overview::settle(&mut tx, &[venue_id]).await?;
+    let view = load_list(&mut tx, List::Venue(venue_id)).await?;
+    tx.commit().await?;
+    Ok(view)
 }

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use huichang_core::deadline::{DeadlineKind, NewDeadline};
 use huichang_core::event::local;
 use huichang_core::requires::{FileKind, Requires, SubmittedFile};
+use huichang_core::review::{NewReview, Review, ReviewStatus};
 use huichang_core::unit_deadline::{
     NewUnitDeadline, OwedDeadline, SubmissionFile, SubmissionView, UnitDeadline, UnitDeadlineView, UnitStanding, ZONE,
 };
@@ -15,7 +16,7 @@ use uuid::Uuid;
 use super::super::Backend;
 use super::units::audit_unit;
 use super::{DbRow, Tx, now};
-use crate::{Actor, NewFile, Result, StoreError, UnitContact, UnitPlanItem};
+use crate::{Actor, NewFile, NewMessage, Result, StoreError, SubmissionRef, UnitContact, UnitPlanItem};
 
 const COLUMNS: &str = "id, unit_id, title, due_at, remind_before, requires, created_at";
 
@@ -65,11 +66,18 @@ fn contact_from_row(row: &DbRow) -> Result<UnitContact> {
     })
 }
 
+/// A submission (`s`) that meets its deadline: it was not returned.
+pub(super) const MEETS: &str = "(s.review_status IS NULL OR s.review_status <> 'returned')";
+
 /// The units right below the deadline's unit (`$1`) that have not met the deadline (`$2`).
-pub(super) const MISSING: &str = "SELECT u.id, u.name, u.contact_email, u.created_at FROM units u
+fn missing() -> String {
+    format!(
+        "SELECT u.id, u.name, u.contact_email, u.created_at FROM units u
      WHERE u.parent_id = $1 AND NOT EXISTS (SELECT 1 FROM unit_submissions s
-         WHERE s.unit_id = u.id AND s.deadline_id = $2 AND s.replaced_at IS NULL)
-     ORDER BY u.id";
+         WHERE s.unit_id = u.id AND s.deadline_id = $2 AND s.replaced_at IS NULL AND {MEETS})
+     ORDER BY u.id"
+    )
+}
 
 pub(super) async fn plan_items(
     store: &Backend,
@@ -93,7 +101,7 @@ pub(super) async fn plan_items(
             .bind(deadline.unit_id)
             .fetch_one(store.reader())
             .await?;
-        let missing = sqlx::query(MISSING)
+        let missing = sqlx::query(sqlx::AssertSqlSafe(missing()))
             .bind(deadline.unit_id)
             .bind(deadline.id)
             .fetch_all(store.reader())
@@ -146,7 +154,7 @@ pub(super) async fn unit_deadline(store: &Backend, id: Uuid) -> Result<Option<Un
     let Some(row) = row else { return Ok(None) };
     let mut view = deadline_from_row(&row)?;
     let standings = sqlx::query(
-        "SELECT u.id, u.name, s.submitted_at FROM units u
+        "SELECT u.id, u.name, s.submitted_at, s.review_status FROM units u
          LEFT JOIN unit_submissions s ON s.unit_id = u.id AND s.deadline_id = $2 AND s.replaced_at IS NULL
          WHERE u.parent_id = $1 ORDER BY u.id",
     )
@@ -159,13 +167,15 @@ pub(super) async fn unit_deadline(store: &Backend, id: Uuid) -> Result<Option<Un
         .iter()
         .map(|row| {
             let submitted: Option<DateTime<Utc>> = row.try_get("submitted_at")?;
+            let returned = row.try_get::<Option<String>, _>("review_status")?.as_deref() == Some("returned");
             Ok(UnitStanding {
                 unit_id: row.try_get("id")?,
                 name: row.try_get("name")?,
                 // A submission is stored only when it keeps the rules.
-                met: submitted.is_some(),
+                met: submitted.is_some() && !returned,
                 submitted_at: submitted.map(|at| local(at, ZONE)),
                 late: submitted.is_some_and(|at| at > due_at),
+                returned,
             })
         })
         .collect::<Result<_>>()?;
@@ -203,11 +213,25 @@ pub(super) async fn owed(store: &Backend, unit_id: Uuid) -> Result<Vec<OwedDeadl
 }
 
 async fn current_submission(store: &Backend, deadline_id: Uuid, unit_id: Uuid) -> Result<Option<SubmissionView>> {
-    let row = sqlx::query(
-        "SELECT id, text, submitted_at FROM unit_submissions WHERE deadline_id = $1 AND unit_id = $2 AND replaced_at IS NULL",
+    let id: Option<Uuid> = sqlx::query_scalar(
+        "SELECT id FROM unit_submissions WHERE deadline_id = $1 AND unit_id = $2 AND replaced_at IS NULL",
     )
     .bind(deadline_id)
     .bind(unit_id)
+    .fetch_optional(store.reader())
+    .await?;
+    match id {
+        Some(id) => submission_view(store, id).await,
+        None => Ok(None),
+    }
+}
+
+/// A submission with its files and its review.
+async fn submission_view(store: &Backend, id: Uuid) -> Result<Option<SubmissionView>> {
+    let row = sqlx::query(
+        "SELECT id, text, submitted_at, review_status, review_comment, reviewed_at FROM unit_submissions WHERE id = $1",
+    )
+    .bind(id)
     .fetch_optional(store.reader())
     .await?;
     let Some(row) = row else { return Ok(None) };
@@ -229,12 +253,24 @@ async fn current_submission(store: &Backend, deadline_id: Uuid, unit_id: Uuid) -
         })
     })
     .collect::<Result<_>>()?;
+    let review = match (
+        row.try_get::<Option<String>, _>("review_status")?,
+        row.try_get::<Option<DateTime<Utc>>, _>("reviewed_at")?,
+    ) {
+        (Some(status), Some(at)) => ReviewStatus::parse(&status).map(|status| Review {
+            status,
+            comment: row.try_get::<Option<String>, _>("review_comment").ok().flatten().unwrap_or_default(),
+            at: local(at, ZONE),
+        }),
+        _ => None,
+    };
     Ok(Some(SubmissionView {
         id,
         text: row.try_get("text")?,
         files,
-        status: "submitted".into(),
+        status: review.as_ref().map_or("submitted", |r| r.status.as_str()).into(),
         submitted_at: local(row.try_get("submitted_at")?, ZONE),
+        review,
     }))
 }
 
@@ -302,6 +338,7 @@ pub(super) async fn submit_unit(
         files: stored,
         status: "submitted".into(),
         submitted_at: local(at, ZONE),
+        review: None,
     })
 }
 
@@ -326,4 +363,52 @@ async fn insert_file(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A submission's deadline, unit, and whether it is still its unit's current one.
+pub(super) async fn submission_ref(store: &Backend, id: Uuid) -> Result<Option<SubmissionRef>> {
+    let row = sqlx::query("SELECT id, deadline_id, unit_id, replaced_at FROM unit_submissions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await?;
+    row.map(|row| {
+        Ok(SubmissionRef {
+            id: row.try_get("id")?,
+            deadline_id: row.try_get("deadline_id")?,
+            unit_id: row.try_get("unit_id")?,
+            current: row.try_get::<Option<DateTime<Utc>>, _>("replaced_at")?.is_none(),
+        })
+    })
+    .transpose()
+}
+
+/// Records the organiser's review of a current submission, queues `letter` (the comment to the
+/// unit's contact) with it, and counts the unit as not met again when it is returned.
+pub(super) async fn review_submission(
+    store: &Backend,
+    id: Uuid,
+    review: &NewReview,
+    letter: Option<&NewMessage>,
+    actor: &Actor,
+) -> Result<SubmissionView> {
+    let mut tx = store.writer().begin().await?;
+    let unit: Option<Uuid> = sqlx::query_scalar(
+        "UPDATE unit_submissions SET review_status = $2, review_comment = $3, reviewed_at = $4
+         WHERE id = $1 AND replaced_at IS NULL RETURNING unit_id",
+    )
+    .bind(id)
+    .bind(review.status.as_str())
+    .bind(&review.comment)
+    .bind(now())
+    .fetch_optional(&mut *tx)
+    .await?;
+    let unit = unit.ok_or(StoreError::SubmissionReplaced)?;
+    let detail = json!({"status": review.status.as_str(), "comment": review.comment, "unit_id": unit});
+    audit_unit(&mut tx, actor, "unit_submission.reviewed", ("unit_submission", id), detail).await?;
+    if let Some(letter) = letter {
+        super::outbox::insert_message(&mut tx, letter).await?;
+    }
+    super::overview::settle_units(&mut tx, &[unit]).await?;
+    tx.commit().await?;
+    submission_view(store, id).await?.ok_or(StoreError::NotFound)
 }
