@@ -495,6 +495,32 @@ on_both_stores! {
             &json!({"status": "accepted"})).await.expect(200);
         assert_eq!(accepted["status"], "accepted");
     }
+
+    async fn a_units_failed_reminder_is_listed_and_sent_again_by_its_organisers(app: TestApp) {
+        let liaoning = liaoning(&app).await;
+        let dalian = create_city(&app, &liaoning, "大连市", "dalian@example.cn").await;
+        let due = chrono::Utc::now() + chrono::Duration::hours(30);
+        app.post(&format!("/api/v1/units/{}/deadlines", liaoning.id), &liaoning.organiser,
+            &json!({"title": "典型案例", "due_at": due.to_rfc3339(), "remind_before": ["24h"]})).await.expect(201);
+        // Nobody listens on this port: the one attempt allowed fails.
+        let port = huichang_tests::smtp::free_port();
+        let mailer = Mailer::new(Some(&format!("smtp://127.0.0.1:{port}")), std::path::Path::new("/nonexistent")).unwrap();
+        let mut settings = Settings::new("https://huichang.example.cn", "huichang@example.cn").unwrap();
+        settings.max_attempts = 1;
+        let worker = Notifier::new(app.store.clone(), mailer, settings);
+        let at = due - chrono::Duration::hours(24) + chrono::Duration::minutes(1);
+        assert_eq!(worker.plan(at).await.unwrap(), 1);
+        worker.deliver(at).await.unwrap();
+        let path = format!("/api/v1/units/{}/outbox", liaoning.id);
+        let outbox = app.get(&path, &liaoning.organiser).await.expect(200);
+        assert_eq!(outbox.as_array().unwrap().len(), 1, "{outbox}");
+        assert_eq!((outbox[0]["to"].as_str(), outbox[0]["status"].as_str()), (Some("dalian@example.cn"), Some("failed")));
+        app.get(&path, &dalian.organiser).await.expect_problem(403, "forbidden");
+        let retry = format!("/api/v1/outbox/{}/retry", outbox[0]["id"].as_str().unwrap());
+        app.post(&retry, &dalian.organiser, &json!({})).await.expect_problem(403, "forbidden");
+        let again = app.post(&retry, &liaoning.organiser, &json!({})).await.expect(200);
+        assert_eq!((again["status"].as_str(), again["attempts"].as_i64()), (Some("queued"), Some(0)));
+    }
 }
 
 /// The resident memory of this process (the server runs in it), in bytes.

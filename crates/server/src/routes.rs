@@ -110,6 +110,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(units::create_event))
         .routes(routes!(unit_deadlines::create, unit_deadlines::list))
         .routes(routes!(unit_deadlines::owed))
+        .routes(routes!(deadlines::unit_outbox))
         .routes(routes!(files::get))
         .routes(routes!(files::unit_deadline_zip))
         .routes(routes!(unit_deadlines::review))

@@ -664,8 +664,10 @@ pub trait Store: Send + Sync + 'static {
     /// `uncertain`, never sent again unless the organiser retries it.
     async fn message_uncertain(&self, id: Uuid, claim_id: Uuid, error: &str) -> Result<()>;
     async fn outbox(&self, event_id: Uuid, page: Page) -> Result<Vec<OutboxView>>;
-    /// The event a message belongs to.
-    async fn message_event(&self, id: Uuid) -> Result<Option<Uuid>>;
+    /// The messages of the deadlines a unit set, oldest first.
+    async fn unit_outbox(&self, unit_id: Uuid, page: Page) -> Result<Vec<OutboxView>>;
+    /// Whose a message is.
+    async fn message_owner(&self, id: Uuid) -> Result<Option<MessageOwner>>;
     /// Queues a failed or uncertain message again, with a fresh count of attempts and the same
     /// `Message-ID`.
     async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView>;

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::FieldError;
 use huichang_core::deadline::{DeadlineInput, DeadlineKind, DeadlineView};
-use huichang_store::{DeliverableDone, DeliverableView, OutboxView, Owned, UploadedFile};
+use huichang_store::{DeliverableDone, DeliverableView, MessageOwner, OutboxView, Owned, UploadedFile};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -179,6 +179,25 @@ pub async fn outbox(
     Ok((AppendHeaders(link), Json(messages)))
 }
 
+/// List the emails of the deadlines a unit set: the reminders to the units below and its digests.
+#[utoipa::path(get, operation_id = "unit_outbox", path = "/api/v1/units/{unit}/outbox", tag = "units", security(("bearer" = ["admin", "organiser"])),
+    params(("unit" = Uuid, Path, description = "The unit that set the deadlines (an organiser of it or above)"), PageQuery),
+    responses((status = 200, description = "Oldest first; a failed one is sent again with `POST /api/v1/outbox/{message}/retry`", body = [OutboxView])))]
+pub async fn unit_outbox(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(unit): Path<String>,
+    Query(query): Query<PageQuery>,
+) -> Result<impl IntoResponse, ApiError> {
+    let unit = crate::api::units::load_unit(&state, &unit).await?;
+    caller.require(caller.grant.may_organise_unit(&unit.path))?;
+    let page = query.page()?;
+    let messages = state.store.unit_outbox(unit.id, page).await?;
+    let link =
+        next_link(&format!("/api/v1/units/{}/outbox", unit.id), page, messages.len(), messages.last().map(|m| m.id));
+    Ok((AppendHeaders(link), Json(messages)))
+}
+
 /// Send a failed email again.
 #[utoipa::path(post, path = "/api/v1/outbox/{message}/retry", tag = "deadlines", security(("bearer" = ["admin", "organiser"])),
     params(("message" = Uuid, Path, description = "The message id")),
@@ -190,7 +209,15 @@ pub async fn retry(
     Path(message): Path<String>,
 ) -> Result<Json<OutboxView>, ApiError> {
     let message_id = id(&message, "message")?;
-    let event_id = state.store.message_event(message_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
-    caller.require(caller.over(&state, Owned::Event(event_id)).await?.is_admin())?;
+    let owner = state.store.message_owner(message_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+    let allowed = match owner {
+        MessageOwner::Event(event_id) => caller.over(&state, Owned::Event(event_id)).await?.is_admin(),
+        // A unit deadline's message: the organisers of the unit that set it, and above.
+        MessageOwner::Unit { unit_id, .. } => {
+            let unit = state.store.unit(unit_id).await?.ok_or_else(|| ApiError::not_found("message"))?;
+            caller.grant.may_organise_unit(&unit.path)
+        }
+    };
+    caller.require(allowed)?;
     Ok(Json(state.store.retry_message(message_id, &caller.actor()).await?))
 }

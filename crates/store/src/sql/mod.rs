@@ -26,9 +26,9 @@ use uuid::Uuid;
 use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, BundledSubmission, CapacityChange, Change, CheckinView,
-    ClaimedMessage, DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, NewFile, NewMessage,
-    OnlineNotice, OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, SubmissionRef,
-    TokenView, UnitPlanItem, VenueTokens, VideoCheckView,
+    ClaimedMessage, DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, MessageOwner, NewFile,
+    NewMessage, OnlineNotice, OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile,
+    SubmissionRef, TokenView, UnitPlanItem, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
@@ -422,8 +422,12 @@ impl Store for Backend {
         outbox::outbox(self, event_id, page).await
     }
 
-    async fn message_event(&self, id: Uuid) -> Result<Option<Uuid>> {
-        outbox::message_event(self, id).await
+    async fn unit_outbox(&self, unit_id: Uuid, page: Page) -> Result<Vec<OutboxView>> {
+        outbox::unit_outbox(self, unit_id, page).await
+    }
+
+    async fn message_owner(&self, id: Uuid) -> Result<Option<MessageOwner>> {
+        outbox::message_owner(self, id).await
     }
 
     async fn retry_message(&self, id: Uuid, actor: &Actor) -> Result<OutboxView> {

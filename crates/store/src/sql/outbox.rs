@@ -13,7 +13,7 @@ use super::{DbRow, Tx, now, row_timezone};
 use crate::{Actor, ClaimedMessage, MessageOwner, NewMessage, OutboxView, Page, Result, StoreError};
 
 pub(super) const OUTBOX_COLUMNS: &str = "o.id, o.recipient, o.subject, o.kind, o.deadline_id, o.venue_id, o.status, o.attempts, o.last_error, \
-     o.next_attempt_at, o.sent_at, o.created_at, e.timezone";
+     o.next_attempt_at, o.sent_at, o.created_at, COALESCE(e.timezone, 'Asia/Shanghai') AS timezone";
 
 pub(super) fn outbox_from_row(row: &DbRow) -> Result<OutboxView> {
     let tz = row_timezone(row)?;
@@ -272,34 +272,62 @@ pub(super) async fn outbox(store: &Backend, event_id: Uuid, page: Page) -> Resul
     .collect()
 }
 
-/// The event of a message; none for a unit's.
-pub(super) async fn message_event(store: &Backend, id: Uuid) -> Result<Option<Uuid>> {
-    let event: Option<Option<Uuid>> =
-        sqlx::query_scalar("SELECT event_id FROM outbox WHERE id = $1").bind(id).fetch_optional(store.reader()).await?;
-    Ok(event.flatten())
+/// Whose a message is.
+pub(super) async fn message_owner(store: &Backend, id: Uuid) -> Result<Option<MessageOwner>> {
+    let row = sqlx::query("SELECT event_id, unit_id, unit_deadline_id FROM outbox WHERE id = $1")
+        .bind(id)
+        .fetch_optional(store.reader())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let event: Option<Uuid> = row.try_get("event_id")?;
+    let unit: Option<Uuid> = row.try_get("unit_id")?;
+    let deadline: Option<Uuid> = row.try_get("unit_deadline_id")?;
+    Ok(match (event, unit, deadline) {
+        (Some(event), _, _) => Some(MessageOwner::Event(event)),
+        (None, Some(unit_id), Some(deadline_id)) => Some(MessageOwner::Unit { unit_id, deadline_id }),
+        _ => None,
+    })
+}
+
+/// The messages of the deadlines a unit set, oldest first.
+pub(super) async fn unit_outbox(store: &Backend, unit_id: Uuid, page: Page) -> Result<Vec<OutboxView>> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {OUTBOX_COLUMNS} FROM outbox o LEFT JOIN events e ON e.id = o.event_id
+         WHERE o.unit_id = $1 AND ($2 IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
+    )))
+    .bind(unit_id)
+    .bind(page.after)
+    .bind(page.limit)
+    .fetch_all(store.reader())
+    .await?
+    .iter()
+    .map(outbox_from_row)
+    .collect()
 }
 
 pub(super) async fn retry_message(store: &Backend, id: Uuid, actor: &Actor) -> Result<OutboxView> {
     let mut tx = store.writer().begin().await?;
     let row = sqlx::query(
         "UPDATE outbox SET status = 'queued', attempts = 0, next_attempt_at = $2, claim_id = NULL, claimed_until = NULL
-         WHERE id = $1 AND event_id IS NOT NULL AND status IN ('failed', 'uncertain') RETURNING event_id, venue_id",
+         WHERE id = $1 AND status IN ('failed', 'uncertain') RETURNING event_id, venue_id",
     )
     .bind(id)
     .bind(now())
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(StoreError::NotFailed)?;
-    let event_id: Uuid = row.try_get("event_id")?;
-    let seq = next_seq(&mut tx, event_id).await?;
-    record(
-        &mut tx,
-        actor,
-        Record::new((event_id, seq), row.try_get("venue_id")?, "outbox.retried", ("message", id), json!({})),
-    )
-    .await?;
+    match row.try_get::<Option<Uuid>, _>("event_id")? {
+        Some(event_id) => {
+            let seq = next_seq(&mut tx, event_id).await?;
+            let change =
+                Record::new((event_id, seq), row.try_get("venue_id")?, "outbox.retried", ("message", id), json!({}));
+            record(&mut tx, actor, change).await?;
+        }
+        // A unit's message: in the audit log of no event.
+        None => super::units::audit_unit(&mut tx, actor, "outbox.retried", ("message", id), json!({})).await?,
+    }
     let view = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id WHERE o.id = $1"
+        "SELECT {OUTBOX_COLUMNS} FROM outbox o LEFT JOIN events e ON e.id = o.event_id WHERE o.id = $1"
     )))
     .bind(id)
     .fetch_one(&mut *tx)
