@@ -258,11 +258,16 @@ pub(super) async fn message_uncertain(store: &Backend, id: Uuid, claim_id: Uuid,
 }
 
 pub(super) async fn outbox(store: &Backend, event_id: Uuid, page: Page) -> Result<Vec<OutboxView>> {
+    listed(store, "event_id", event_id, page).await
+}
+
+/// A page of the messages whose `owner` column (`event_id` or `unit_id`) is `id`, oldest first.
+async fn listed(store: &Backend, owner: &str, id: Uuid, page: Page) -> Result<Vec<OutboxView>> {
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox o JOIN events e ON e.id = o.event_id
-         WHERE o.event_id = $1 AND ($2 IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
+        "SELECT {OUTBOX_COLUMNS} FROM outbox o LEFT JOIN events e ON e.id = o.event_id
+         WHERE o.{owner} = $1 AND ($2 IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
     )))
-    .bind(event_id)
+    .bind(id)
     .bind(page.after)
     .bind(page.limit)
     .fetch_all(store.reader())
@@ -291,18 +296,7 @@ pub(super) async fn message_owner(store: &Backend, id: Uuid) -> Result<Option<Me
 
 /// The messages of the deadlines a unit set, oldest first.
 pub(super) async fn unit_outbox(store: &Backend, unit_id: Uuid, page: Page) -> Result<Vec<OutboxView>> {
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {OUTBOX_COLUMNS} FROM outbox o LEFT JOIN events e ON e.id = o.event_id
-         WHERE o.unit_id = $1 AND ($2 IS NULL OR o.id > $2) ORDER BY o.id LIMIT $3"
-    )))
-    .bind(unit_id)
-    .bind(page.after)
-    .bind(page.limit)
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(outbox_from_row)
-    .collect()
+    listed(store, "unit_id", unit_id, page).await
 }
 
 pub(super) async fn retry_message(store: &Backend, id: Uuid, actor: &Actor) -> Result<OutboxView> {

@@ -269,11 +269,15 @@ pub(super) async fn count_unit(tx: &mut Tx, unit_id: Uuid, path: &[Uuid]) -> Res
 
 /// Whether each unit (`u`) has missed a deadline of the unit above it at `$1`: one due since
 /// the unit was made, passed, with no current submission from it that was not returned.
-const UNIT_MISSED: &str = "EXISTS (SELECT 1 FROM unit_deadlines d WHERE d.unit_id = u.parent_id
-         AND d.due_at <= $1 AND d.due_at > u.created_at
-         AND NOT EXISTS (SELECT 1 FROM unit_submissions s
-             WHERE s.deadline_id = d.id AND s.unit_id = u.id AND s.replaced_at IS NULL
-               AND (s.review_status IS NULL OR s.review_status <> 'returned')))";
+fn unit_missed() -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM unit_deadlines d WHERE d.unit_id = u.parent_id
+             AND d.due_at <= $1 AND d.due_at > u.created_at
+             AND NOT EXISTS (SELECT 1 FROM unit_submissions s
+                 WHERE s.deadline_id = d.id AND s.unit_id = u.id AND s.replaced_at IS NULL AND {}))",
+        super::unit_deadlines::MEETS
+    )
+}
 
 /// Recounts whether each of `units` is overdue on its parent's deadlines, in the caller's
 /// transaction, and moves the units above by what changed. Call it after the change's last
@@ -296,7 +300,8 @@ pub(super) async fn settle_units(tx: &mut Tx, units: &[Uuid]) -> Result<()> {
         .iter()
         .map(|row| Ok((row.try_get("unit_id")?, row.try_get("overdue")?)))
         .collect::<Result<_>>()?;
-    let (missed_before, missed_after) = UNIT_MISSED.split_once("$1").unwrap_or_default();
+    let missed = unit_missed();
+    let (missed_before, missed_after) = missed.split_once("$1").unwrap_or_default();
     let mut read = QueryBuilder::<Db>::new(format!("SELECT u.id, u.path, {missed_before}"));
     read.push_bind(now());
     read.push(format!("{missed_after} AS missed FROM units u WHERE u.id IN "));
@@ -392,7 +397,7 @@ pub(in super::super) async fn count_once(store: &Backend) -> Result<()> {
         add(&ids(Some(path.clone())), Counts { units: 1, ..Counts::default() });
     }
     let standing: Vec<(Uuid, String, bool)> =
-        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT u.id, u.path, {UNIT_MISSED} AS missed FROM units u")))
+        sqlx::query_as(sqlx::AssertSqlSafe(format!("SELECT u.id, u.path, {} AS missed FROM units u", unit_missed())))
             .bind(at)
             .fetch_all(&mut *tx)
             .await?;
