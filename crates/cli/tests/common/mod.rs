@@ -28,19 +28,30 @@ pub fn huichang(args: &[&str]) -> Command {
 impl Server {
     /// Runs `huichang serve` on a free port and waits for it to say where it listens.
     pub fn start(data_dir: &Path, database_url: Option<&str>, admin_token: &str) -> Server {
-        // A known port, so that the public URL (and the links the API prints) is right.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        Server::start_on(port, data_dir, database_url, admin_token)
+        // A known port, so that the public URL (and the links the API prints) is right. Between
+        // finding it free and the server binding it, another process may take it (an outgoing
+        // connection's ephemeral port, say): then the server exits, and another port is tried.
+        for _ in 0..5 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+            if let Some(server) = Server::try_spawn(Server::serve_command(port, data_dir, database_url, admin_token)) {
+                return server;
+            }
+        }
+        panic!("the server could not bind a free port in five tries");
     }
 
     /// `start` on a given port, e.g. to restart a server where its clients expect it.
     pub fn start_on(port: u16, data_dir: &Path, database_url: Option<&str>, admin_token: &str) -> Server {
+        Server::spawn(Server::serve_command(port, data_dir, database_url, admin_token))
+    }
+
+    fn serve_command(port: u16, data_dir: &Path, database_url: Option<&str>, admin_token: &str) -> Command {
         let mut command = huichang(&["serve", "--bind", &format!("127.0.0.1:{port}")]);
         command.env("HUICHANG_DATA_DIR", data_dir).env("HUICHANG_ADMIN_TOKEN", admin_token);
         if let Some(url) = database_url {
             command.env("HUICHANG_DATABASE_URL", url);
         }
-        Server::spawn(command)
+        command
     }
 
     pub fn pid(&self) -> u32 {
@@ -48,16 +59,21 @@ impl Server {
     }
 
     /// Runs `command` and waits for the server to say where it listens.
-    pub fn spawn(mut command: Command) -> Server {
+    pub fn spawn(command: Command) -> Server {
+        Server::try_spawn(command).expect("the server says where it listens")
+    }
+
+    /// `spawn`, or `None` when the process ends without listening (its reason is on stderr).
+    fn try_spawn(mut command: Command) -> Option<Server> {
         let mut child = command.stdout(Stdio::piped()).spawn().expect("the binary starts");
         let stdout = child.stdout.take().unwrap();
         let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        let line = lines
-            .by_ref()
-            .find(|line| line.starts_with("huichang is listening on "))
-            .expect("the server says where it listens");
+        let Some(line) = lines.by_ref().find(|line| line.starts_with("huichang is listening on ")) else {
+            let _ = child.wait();
+            return None;
+        };
         let url = line.trim_start_matches("huichang is listening on ").split(' ').next().unwrap().to_owned();
-        Server { child, url }
+        Some(Server { child, url })
     }
 
     /// Ends the process at once, as a crash or `kill -9` would.
