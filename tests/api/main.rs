@@ -4,6 +4,7 @@ mod bad_input;
 mod changes;
 mod deadlines;
 mod delegations;
+mod deliverables;
 mod door;
 mod events;
 mod live;

@@ -410,28 +410,7 @@ on_both_stores! {
         assert!(reply.headers()["content-disposition"].to_str().unwrap().contains("filename*=UTF-8''"));
         let bytes = reply.bytes().await.unwrap();
         // Python's zipfile opens it, checks every CRC and compares each entry with what was sent.
-        let dir = std::env::temp_dir().join(format!("huichang-bundle-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("files.zip"), &bytes).unwrap();
-        let mut manifest = BTreeMap::new();
-        for (i, (name, content)) in expected.iter().enumerate() {
-            std::fs::write(dir.join(i.to_string()), content).unwrap();
-            manifest.insert(name.clone(), dir.join(i.to_string()).display().to_string());
-        }
-        std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
-        let script = "import json, os, sys, zipfile\n\
-            d = sys.argv[1]\n\
-            z = zipfile.ZipFile(os.path.join(d, 'files.zip'))\n\
-            assert z.testzip() is None\n\
-            sent = json.load(open(os.path.join(d, 'manifest.json')))\n\
-            names = sorted(i.filename for i in z.infolist())\n\
-            assert names == sorted(sent), (names, sorted(sent))\n\
-            for name, path in sent.items():\n    assert z.read(name) == open(path, 'rb').read(), name\n\
-            print(len(names))";
-        let python = std::process::Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&dir).output().unwrap();
-        std::fs::remove_dir_all(&dir).unwrap();
-        assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
-        assert_eq!(String::from_utf8_lossy(&python.stdout).trim(), (13 * 4).to_string());
+        assert_eq!(huichang_tests::zip_entries_match(&bytes, &expected), 13 * 4);
         // A city reads no other city's materials; a deadline of another unit is none of this one's.
         let dalian = app.get(&format!("/api/v1/units/{}/units", liaoning.id), &liaoning.organiser).await.expect(200);
         let dalian_id = dalian.as_array().unwrap().iter().find(|u| u["name"] == "大连市教育局").unwrap()["id"].as_str().unwrap().to_owned();

@@ -241,3 +241,30 @@ macro_rules! on_both_stores {
         )*
     };
 }
+
+/// Opens `zip` with Python's zipfile, checks every entry's CRC, and compares its entries with
+/// `expected` (name → bytes), name for name and byte for byte; the number of entries.
+pub fn zip_entries_match(zip: &[u8], expected: &std::collections::BTreeMap<String, Vec<u8>>) -> usize {
+    let dir = std::env::temp_dir().join(format!("huichang-bundle-{}", Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("files.zip"), zip).unwrap();
+    let mut manifest = std::collections::BTreeMap::new();
+    for (i, (name, content)) in expected.iter().enumerate() {
+        std::fs::write(dir.join(i.to_string()), content).unwrap();
+        manifest.insert(name.clone(), dir.join(i.to_string()).display().to_string());
+    }
+    std::fs::write(dir.join("manifest.json"), serde_json::to_vec(&manifest).unwrap()).unwrap();
+    let script = "import json, os, sys, zipfile\n\
+        d = sys.argv[1]\n\
+        z = zipfile.ZipFile(os.path.join(d, 'files.zip'))\n\
+        assert z.testzip() is None\n\
+        sent = json.load(open(os.path.join(d, 'manifest.json')))\n\
+        names = sorted(i.filename for i in z.infolist())\n\
+        assert names == sorted(sent), (names, sorted(sent))\n\
+        for name, path in sent.items():\n    assert z.read(name) == open(path, 'rb').read(), name\n\
+        print(len(names))";
+    let python = std::process::Command::new("/usr/bin/python3").arg("-c").arg(script).arg(&dir).output().unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert!(python.status.success(), "{}", String::from_utf8_lossy(&python.stderr));
+    String::from_utf8_lossy(&python.stdout).trim().parse().unwrap()
+}

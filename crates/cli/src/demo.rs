@@ -187,7 +187,7 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         "due_at": (now + Duration::minutes(130)).to_rfc3339(), "remind_before": ["2h"]
     }))?;
     let plan = plan.validate().map_err(|e| anyhow::anyhow!("demo deadline: {e:?}"))?;
-    store.create_deadline(event.id, &plan, &actor).await?;
+    let plan = store.create_deadline(event.id, &plan, &actor).await?;
 
     let mut venues = Vec::new();
     let main: VenueInput = serde_json::from_value(json!({
@@ -217,6 +217,16 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
                 .submit_registration(venue_id, &list(department, venues.len()), region == LATE, &actor)
                 .await
                 .context("demo list")?;
+        }
+        // 四川 has sent its work plan with two photos, for the organisers to open and review.
+        if region == "四川" {
+            let text = format!(
+                "{department}活动周工作方案：全省各市（州）同步举办开幕式，攀枝花市承办全省开幕式。展板照片见附件。"
+            );
+            store
+                .submit_venue(&plan, venue_id, &text, &photos(store).await?, &actor)
+                .await
+                .context("demo deliverable")?;
         }
         venues.push(venue);
     }
@@ -287,10 +297,6 @@ async fn liaoning_2020(store: &dyn Store, now: DateTime<Utc>, liaoning: Uuid, ac
     for (region, mail) in LIAONING_CITIES {
         cities.push(unit(store, Some(liaoning), &format!("{region}市教育局"), region, mail, actor).await?.id);
     }
-    let photos = [
-        ("开幕式现场.png", &include_bytes!("../demo/stage.png")[..]),
-        ("社区课堂.png", &include_bytes!("../demo/classroom.png")[..]),
-    ];
     for (i, (title, due_in_hours, sent)) in LIAONING_DEADLINES.into_iter().enumerate() {
         let requires =
             if i == 0 { json!({"text_min_chars": 300, "photos_min": 2, "caption_max_chars": 10}) } else { json!({}) };
@@ -303,15 +309,7 @@ async fn liaoning_2020(store: &dyn Store, now: DateTime<Utc>, liaoning: Uuid, ac
         for city in cities.iter().take(sent) {
             let mut files = Vec::new();
             if i == 0 {
-                for (name, bytes) in photos {
-                    files.push(NewFile {
-                        name: name.into(),
-                        content_type: "image/png".into(),
-                        blob_id: huichang_store::put_blob(store, bytes).await?,
-                        size: bytes.len() as i64,
-                        head: bytes[..16].to_vec(),
-                    });
-                }
+                files = photos(store).await?;
             }
             let text = if i == 0 {
                 WORK_PLAN.to_owned()
@@ -322,6 +320,24 @@ async fn liaoning_2020(store: &dyn Store, now: DateTime<Utc>, liaoning: Uuid, ac
         }
     }
     Ok(())
+}
+
+/// The demo's two photos, stored as the files of a submission.
+async fn photos(store: &dyn Store) -> anyhow::Result<Vec<NewFile>> {
+    let mut files = Vec::new();
+    for (name, bytes) in [
+        ("开幕式现场.png", &include_bytes!("../demo/stage.png")[..]),
+        ("社区课堂.png", &include_bytes!("../demo/classroom.png")[..]),
+    ] {
+        files.push(NewFile {
+            name: name.into(),
+            content_type: "image/png".into(),
+            blob_id: huichang_store::put_blob(store, bytes).await?,
+            size: bytes.len() as i64,
+            head: bytes[..16].to_vec(),
+        });
+    }
+    Ok(files)
 }
 
 async fn create(

@@ -876,6 +876,70 @@ async fn an_organiser_returns_a_venue_list_and_its_coordinator_sees_why() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// On the dashboard the organiser opens 四川's work plan, sees its photos and returns it with a
+/// comment; 四川's coordinator sees why on the venue page and sends it again with a photo.
+#[tokio::test(flavor = "multi_thread")]
+async fn an_organiser_returns_a_venues_materials_from_the_dashboard_and_the_venue_sends_again() {
+    if !browser::available() {
+        return;
+    }
+    let dir = data_dir("browser-materials");
+    let admin = "hca_browser-materials-admin-token-012345";
+    load_demo(&dir, admin);
+    let env = demo_env(&dir);
+    let server = Server::start(&dir, None, admin);
+    let url = server.url.clone();
+    let sichuan = &env["HC_VENUE_SICHUAN"];
+    let wall = Browser::start(1280, 1000).await;
+    wall.goto(&format!("{url}/signin?token={admin}&next=/events/{}", env["HC_EVENT"])).await;
+    let tile = format!("#venue-{sichuan}");
+    wall.wait_for(&format!("return document.querySelector('{tile} details.to-call')"), PAGE_LOAD).await;
+    wall.run(&format!("document.querySelector('{tile} details.to-call').open = true"), json!([])).await;
+    wall.wait_for(&format!("return document.querySelector('{tile} .open-material')"), PAGE_LOAD).await;
+    wall.click(&format!("{tile} .open-material")).await;
+    // The photos are drawn from the files themselves: each thumbnail has loaded its image.
+    let loaded = wall
+        .wait_for(
+            "const imgs = [...document.querySelectorAll('#thumbs img')];              return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0) ? imgs.length : null",
+            PAGE_LOAD,
+        )
+        .await;
+    assert_eq!(loaded, 2);
+    assert!(wall.text("#submission-text").await.contains("活动周工作方案"));
+    wall.type_into("#review-comment", "展板照片请提供原图").await;
+    wall.click("#return").await;
+    assert!(wall.text("#return-warning").await.contains("再点一次"));
+    wall.screenshot(&screenshot("dashboard-materials.png")).await;
+    wall.click("#return").await;
+    wall.wait_for(
+        &format!("return document.querySelector('{tile} [data-field=materials] .chip.bad')?.textContent"),
+        PAGE_LOAD,
+    )
+    .await;
+
+    let venue_page = Browser::start(1280, 1000).await;
+    venue_page.goto(&format!("{url}/signin?token={}", env["HC_COORDINATOR_SICHUAN"])).await;
+    let seen = venue_page.wait_for("return document.querySelector('.returned')?.textContent", PAGE_LOAD).await;
+    assert!(seen.as_str().unwrap().contains("展板照片请提供原图"), "{seen}");
+    venue_page.screenshot(&screenshot("coordinator-materials-returned.png")).await;
+    let paths = demo_photos(&dir);
+    let form = "li[data-deadline] form";
+    venue_page.type_into(&format!("{form} input[type=file]"), &paths[0]).await;
+    venue_page.click(&format!("{form} button[type=submit]")).await;
+    venue_page
+        .wait_for("return document.querySelector('.returned') ? null : document.querySelector('li[data-deadline] .chip.good')?.textContent", PAGE_LOAD)
+        .await;
+    // The organiser's open tile follows: sent again, not returned.
+    wall.wait_for(
+        &format!("return document.querySelector('{tile} [data-field=materials] .chip.bad') ? null : document.querySelector('{tile} [data-field=materials] .chip.good')?.textContent"),
+        PAGE_LOAD,
+    )
+    .await;
+    drop((wall, venue_page));
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The demo's two photos, copied into `dir` under the names that are their captions; their paths.
 fn demo_photos(dir: &std::path::Path) -> Vec<String> {
     let photos = dir.join("photos");

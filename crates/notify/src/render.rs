@@ -248,21 +248,31 @@ pub fn unit_returned(
     letter(subject, &zh, &en, &link)
 }
 
-/// The organiser returned a venue's list, with its comment and the link that signs its
-/// coordinator in to send it again.
-pub fn list_returned(event: &Event, venue: &str, comment: &str, (link, valid_days): (&str, i64)) -> Letter {
+/// The organiser returned what a venue sent, its list (`deliverable` `None`) or a deliverable,
+/// with its comment and the link that signs its coordinator in to send it again.
+pub fn venue_returned(
+    event: &Event,
+    venue: &str,
+    deliverable: Option<&str>,
+    comment: &str,
+    (link, valid_days): (&str, i64),
+) -> Letter {
     let title = &event.event.title;
-    let subject = format!("【退回】{title}：参会回执请修改后重新提交 / Returned: please send the attendee list again");
+    let (what_zh, what_en) = match deliverable {
+        None => ("参会回执".to_owned(), "attendee list".to_owned()),
+        Some(item) => (format!("“{item}”材料"), format!("\"{item}\"")),
+    };
+    let subject = format!("【退回】{title}：{what_zh}请修改后重新提交 / Returned: please send the {what_en} again");
     let zh = [
         format!("{venue}："),
-        format!("贵会场提交的{title}参会回执已被主办方退回，意见如下："),
+        format!("贵会场提交的{title}{what_zh}已被主办方退回，意见如下："),
         comment.to_owned(),
-        "请按意见修改后重新提交；重新提交之前，回执计为未提交。".to_owned(),
+        format!("请按意见修改后重新提交；重新提交之前，{what_zh}计为未提交。"),
         format!("点击链接即可登录会场页面办理（{valid_days}天内有效，仅可使用一次）：{link}"),
     ];
     let en = [
         format!("{venue}:"),
-        format!("The organiser returned your venue's attendee list for {title}, saying:"),
+        format!("The organiser returned your venue's {what_en} for {title}, saying:"),
         comment.to_owned(),
         "Please change it as asked and send it again; until then it counts as not sent.".to_owned(),
         format!("This link signs you in to your venue's page (once, within {valid_days} days): {link}"),

@@ -88,16 +88,15 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A request is answered within 30 s (503 otherwise), but for a submission's upload, which may
-/// take many minutes on a slow line: it waits a minute at most for each piece of its body
-/// (`upload.rs`) instead.
+/// A request is answered within 30 s (503 otherwise), but for a submission's upload (a unit's or
+/// a venue's deliverable), which may take many minutes on a slow line: it waits a minute at most
+/// for each piece of its body (`upload.rs`) instead.
 async fn time_limit(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
     use axum::response::IntoResponse;
     let path = request.uri().path();
-    if request.method() == axum::http::Method::POST
-        && path.starts_with("/api/v1/units/")
-        && path.contains("/submissions/")
-    {
+    let upload = (path.starts_with("/api/v1/units/") && path.contains("/submissions/"))
+        || (path.starts_with("/api/v1/venues/") && path.contains("/deliverables/"));
+    if request.method() == axum::http::Method::POST && upload {
         return next.run(request).await;
     }
     match tokio::time::timeout(Duration::from_secs(30), next.run(request)).await {

@@ -650,8 +650,13 @@ async fn dashboard_page(State(state): State<AppState>, ctx: PageContext, Path(ev
             escape(&unit.name)
         );
     }
+    // The event's organisers review what venues sent; a viewer only reads it.
+    let organise = match &ctx.grant {
+        Some(grant) => grant_over(&state, grant, Owned::Event(event.id)).await.is_ok_and(|g| g.is_admin()),
+        None => false,
+    };
     page.script = Some("dashboard");
-    page.data = vec![("event", event.id.to_string())];
+    page.data = vec![("event", event.id.to_string()), ("organise", organise.to_string())];
     page.render(&ctx)
 }
 

@@ -94,7 +94,8 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(registration::replace))
         .routes(routes!(registration::review))
         .routes(routes!(deadlines::create, deadlines::list))
-        .routes(routes!(deadlines::complete).layer(upload()))
+        // The handler bounds each file (HUICHANG_UPLOAD_MAX) as it streams it to storage.
+        .routes(routes!(deadlines::complete).layer(DefaultBodyLimit::disable()))
         .routes(routes!(deadlines::list_done))
         .routes(routes!(deadlines::outbox))
         .routes(routes!(deadlines::retry))
@@ -113,6 +114,7 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(deadlines::unit_outbox))
         .routes(routes!(files::get))
         .routes(routes!(files::unit_deadline_zip))
+        .routes(routes!(files::event_deadline_zip))
         .routes(routes!(unit_deadlines::review))
         // The handler bounds each file (HUICHANG_UPLOAD_MAX) as it streams it to storage.
         .routes(routes!(unit_deadlines::submit).layer(DefaultBodyLimit::disable()))

@@ -52,7 +52,8 @@ async fn read(
     let mut total = 0u64;
     while let Some(mut field) = patiently(form.next_field()).await?.map_err(multipart_error)? {
         match field.name().unwrap_or_default() {
-            "text" => text = read_text(&mut field).await?,
+            // A venue's deliverable took a `note` in v1.
+            "text" | "note" => text = read_text(&mut field).await?,
             "file" => {
                 if files.len() == FILES_MAX {
                     return Err(too_large(format!("a submission holds at most {FILES_MAX} files")));

@@ -357,7 +357,7 @@ pub struct NewFile {
     pub head: Vec<u8>,
 }
 
-/// A stored file of a unit's submission.
+/// A stored file of a submission.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
     pub id: Uuid,
@@ -365,8 +365,26 @@ pub struct StoredFile {
     pub content_type: String,
     pub size: i64,
     pub blob_id: Uuid,
-    /// The path of the unit that sent it: its organisers and those above may read it.
-    pub unit_path: Vec<Uuid>,
+    pub owner: FileOwner,
+}
+
+/// Who sent a file, which says who may read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileOwner {
+    /// A unit's submission: the unit's organisers and those above, by the unit's path.
+    Unit(Vec<Uuid>),
+    /// A venue's deliverable: its coordinator and its event's organisers.
+    Venue { event_id: Uuid, venue_id: Uuid },
+}
+
+/// A venue's submission as its review needs it.
+#[derive(Debug, Clone)]
+pub struct VenueSubmissionRef {
+    pub id: Uuid,
+    pub deadline_id: Uuid,
+    pub venue_id: Uuid,
+    /// Still its venue's current one, not replaced by a newer.
+    pub current: bool,
 }
 
 /// A unit's submission as its review needs it.
@@ -379,10 +397,10 @@ pub struct SubmissionRef {
     pub current: bool,
 }
 
-/// A unit's current submission for a deadline, as the deadline's zip holds it.
+/// A current submission for a deadline, as the deadline's zip holds it.
 #[derive(Debug, Clone)]
 pub struct BundledSubmission {
-    /// The unit that sent it.
+    /// The unit or venue that sent it: its folder in the zip.
     pub unit: String,
     pub text: String,
     pub submitted_at: DateTime<Utc>,
@@ -449,28 +467,20 @@ pub struct OutboxView {
     pub created_at: DateTime<FixedOffset>,
 }
 
-/// A deliverable marked done: a note, and perhaps a file.
-#[derive(Debug, Clone)]
-pub struct DeliverableDone {
-    pub note: String,
-    pub file: Option<UploadedFile>,
-}
-
-#[derive(Debug, Clone)]
-pub struct UploadedFile {
-    pub name: String,
-    pub content_type: String,
-    pub bytes: Vec<u8>,
-}
-
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct DeliverableView {
     pub deadline_id: Uuid,
     pub venue_id: Uuid,
+    /// The submission's text (v1's note).
     pub note: String,
+    /// Its first file's name and size (v1's one file); `files` lists them all.
     pub file_name: Option<String>,
     pub file_size: Option<i64>,
     pub done_at: DateTime<FixedOffset>,
+    /// The submission: `id`, `text`, `files`, `status` (`submitted`, `accepted`, `returned`),
+    /// `submitted_at` and `review`.
+    #[serde(flatten)]
+    pub submission: huichang_core::unit_deadline::SubmissionView,
 }
 
 #[async_trait]
@@ -552,6 +562,7 @@ pub trait Store: Send + Sync + 'static {
     async fn discard_blobs(&self, blobs: &[Uuid]) -> Result<()>;
     /// Chunks `from..=to` of a blob, in order.
     async fn blob_chunks(&self, blob: Uuid, from: i64, to: i64) -> Result<Vec<Vec<u8>>>;
+    /// A file of a unit's or a venue's submission.
     async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>>;
     /// Records a review of a venue's list (else [`StoreError::NotFound`]: none sent) and queues
     /// `letter` with it.
@@ -620,16 +631,29 @@ pub trait Store: Send + Sync + 'static {
     async fn create_deadline(&self, event_id: Uuid, deadline: &NewDeadline, actor: &Actor) -> Result<Deadline>;
     async fn deadlines(&self, event_id: Uuid) -> Result<Vec<Deadline>>;
     async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>>;
-    /// Marks a deliverable done for a venue; done again replaces the note and file.
-    async fn complete_deliverable(
+    /// A venue's submission towards a deliverable of its event; it replaces the previous one.
+    async fn submit_venue(
         &self,
-        deadline_id: Uuid,
+        deadline: &Deadline,
         venue_id: Uuid,
-        done: &DeliverableDone,
+        text: &str,
+        files: &[NewFile],
         actor: &Actor,
     ) -> Result<DeliverableView>;
-    /// The deliverables a venue has marked done.
+    /// A venue's current submissions, one per deliverable, returned ones included.
     async fn deliverables(&self, venue_id: Uuid) -> Result<Vec<DeliverableView>>;
+    async fn venue_submission(&self, id: Uuid) -> Result<Option<VenueSubmissionRef>>;
+    /// Records a review of a venue's current submission (else
+    /// [`StoreError::SubmissionReplaced`]) and queues `letter` with it.
+    async fn review_venue_submission(
+        &self,
+        id: Uuid,
+        review: &huichang_core::review::NewReview,
+        letter: Option<&NewMessage>,
+        actor: &Actor,
+    ) -> Result<DeliverableView>;
+    /// Every venue's current submission of a deliverable with its files, by venue name.
+    async fn venue_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>>;
 
     /// Deadlines due within `horizon` before `now` or later, with the branch venues (not
     /// rejected) that have not met them.

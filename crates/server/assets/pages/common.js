@@ -318,10 +318,81 @@ const HC = (() => {
         stream.note ? ` （${stream.note}）` : "") : "");
   }
 
+  texts({
+    viewing: ["{who} · {title}", "{who} · {title}"],
+    sent_on: ["报送于 {at}", "sent {at}"],
+    accept: ["通过", "Accept"],
+    return_it: ["退回修改", "Return"],
+    return_comment: ["退回意见（将发送给报送方）", "What to change (emailed to the sender)"],
+    confirm_return: ["{who}将收到这条意见的邮件，“{title}”计为未报送，直到重新报送。再点一次“确认退回”。", "{who} is emailed the comment, and \"{title}\" counts as not sent until sent again. Press \"Confirm\" to return it."],
+    confirm_button: ["确认退回", "Confirm"],
+    reviewed_accepted: ["已通过", "accepted"],
+    reviewed_returned: ["已退回：{comment}", "returned: {comment}"],
+    close: ["关闭", "Close"],
+  });
+
+  /** A file's size as people read it. */
+  function size(bytes) {
+    return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`;
+  }
+
+  /** One submission (a unit's or a venue's) drawn into `box`: its text, its photos shown from the
+   *  files themselves, every file to download, and for a reviewer the accept and return buttons
+   *  (a return takes a second press, as it emails the sender). `done(review)` follows a review;
+   *  `failed(problem)` a refused one. */
+  function submissionViewer(box, { who, title, submission, reviews, done, failed }) {
+    const fileUrl = (f) => `${base}/api/v1/files/${f.id}`;
+    const photos = submission.files.filter((f) => f.content_type.startsWith("image/") && f.content_type !== "image/heic");
+    const comment = el("textarea", { rows: "3", id: "review-comment", placeholder: t("return_comment") });
+    const warning = el("p", { class: "hint", id: "return-warning", hidden: true });
+    let returnButton = null;
+    async function send(status) {
+      if (status === "returned" && !returnButton.dataset.armed) {
+        returnButton.dataset.armed = "1";
+        returnButton.textContent = t("confirm_button");
+        warning.textContent = t("confirm_return", { who, title });
+        warning.hidden = false;
+        return;
+      }
+      const answer = await api("POST", `/api/v1/submissions/${submission.id}/review`, { status, comment: comment.value });
+      if (answer.ok) {
+        box.hidden = true;
+        done(answer.data.review);
+      } else {
+        failed(answer.problem);
+      }
+    }
+    const review = submission.review;
+    const state = review
+      ? el("span", { class: `chip ${review.status === "returned" ? "bad" : "good"}` },
+        review.status === "returned" ? t("reviewed_returned", { comment: review.comment }) : t("reviewed_accepted"))
+      : null;
+    box.replaceChildren(
+      el("h2", {}, t("viewing", { who, title })),
+      el("p", { class: "hint" }, t("sent_on", { at: when(submission.submitted_at) }), " ", state),
+      submission.text ? el("p", { class: "excerpt", id: "submission-text" }, submission.text) : null,
+      photos.length ? el("div", { class: "thumbs", id: "thumbs" }, photos.map((f) =>
+        el("a", { href: fileUrl(f), target: "_blank", rel: "noopener" },
+          el("figure", {}, el("img", { src: fileUrl(f), alt: f.caption || f.name, loading: "lazy" }), el("figcaption", {}, f.caption || f.name))))) : null,
+      el("ul", { class: "files", id: "submission-files" }, submission.files.map((f) =>
+        el("li", {}, el("a", { href: fileUrl(f), download: f.name }, f.name), el("span", { class: "hint" }, ` ${size(f.size)}`)))),
+      el("div", { class: "review" },
+        reviews ? el("label", {}, t("return_comment"), comment) : null,
+        el("div", { class: "row" },
+          reviews ? el("button", { type: "button", class: "good", id: "accept", onclick: () => send("accepted") }, t("accept")) : null,
+          reviews ? returnButton = el("button", { type: "button", class: "bad", id: "return", onclick: () => send("returned") }, t("return_it")) : null,
+          el("button", { type: "button", onclick: () => { box.hidden = true; } }, t("close"))),
+        warning));
+    box.hidden = false;
+    box.scrollIntoView({ block: "start" });
+  }
+
   return {
     arriveBy,
     base,
     contacts,
+    size,
+    submissionViewer,
     follow,
     lang,
     t,

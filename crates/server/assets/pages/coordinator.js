@@ -21,9 +21,15 @@
     list_missing: ["名单尚未提交", "list not submitted yet"],
     done_at: ["已于 {at} 报送", "delivered {at}"],
     not_done: ["尚未报送", "not delivered yet"],
-    mark_done: ["标记为已报送", "Mark delivered"],
-    note: ["说明", "Note"],
-    file: ["附件（可选）", "File (optional)"],
+    mark_done: ["报送", "Send"],
+    send_again: ["重新报送（替换上次）", "Send again (replaces the last)"],
+    note: ["文字材料或说明", "Text or a note"],
+    file: ["照片和附件（图片、PDF、Office 文档、mp4 视频，可多选）", "Photos and files (images, PDF, office documents, mp4; several at once)"],
+    files_sent: ["{n} 个文件", "{n} files"],
+    deliverable_returned: ["主办方已退回（{at}）：{comment}。请修改后重新报送；重新报送之前，此项计为未报送。", "The organiser returned it ({at}): {comment}. Change it and send it again; until then it counts as not sent."],
+    deliverable_accepted: ["已通过审核", "accepted"],
+    returned_chip: ["已退回，待重新报送", "returned: send it again"],
+    err_unsupported_media_type: ["有文件不是图片、PDF、Office 文档或 mp4 视频。", "A file is not an image, a PDF, an office document or an mp4."],
     approval: ["地方批准", "Local approval"],
     approval_status: ["结果", "Decision"],
     authority: ["批准单位", "Approving authority"],
@@ -188,10 +194,15 @@
         status = el("span", { class: `chip ${check === "passed" ? "good" : check === "failed" ? "bad" : "warn"}` }, t(`video_check_${check}`));
       } else {
         const delivered = done.get(d.id);
-        status = delivered
-          ? el("span", { class: "chip good" }, t("done_at", { at: when(delivered.done_at) }), delivered.file_name ? ` · ${delivered.file_name}` : "")
-          : el("span", { class: "chip warn" }, t("not_done"));
-        form = deliverableForm(d, delivered);
+        const review = delivered && delivered.review;
+        status = !delivered ? el("span", { class: "chip warn" }, t("not_done"))
+          : review && review.status === "returned" ? el("span", { class: "chip bad" }, t("returned_chip"))
+            : el("span", { class: "chip good" }, t("done_at", { at: when(delivered.done_at) }),
+              delivered.files.length ? ` · ${t("files_sent", { n: delivered.files.length })}` : "",
+              review ? ` · ${t("deliverable_accepted")}` : "");
+        form = [review && review.status === "returned"
+          ? el("p", { class: "banner bad returned", role: "alert" }, t("deliverable_returned", { at: when(review.at), comment: review.comment }))
+          : null, deliverableForm(d, delivered)];
       }
       return el("li", { dataset: { deadline: d.id } },
         el("div", { class: "row" }, el("b", {}, d.title), el("span", { class: "chip muted" }, t(`deadline_${d.kind}`)),
@@ -202,14 +213,15 @@
   }
 
   function deliverableForm(deadline, delivered) {
-    const note = el("input", { name: "note", value: delivered ? delivered.note : "" });
-    const file = el("input", { type: "file", name: "file" });
+    const note = el("textarea", { name: "text", rows: "3" });
+    note.value = delivered ? delivered.text : "";
+    const file = el("input", { type: "file", name: "file", multiple: true });
     const message = el("div");
     const send = async (event) => {
       event.preventDefault();
       const form = new FormData();
-      form.append("note", note.value);
-      if (file.files.length) form.append("file", file.files[0]);
+      form.append("text", note.value);
+      for (const f of file.files) form.append("file", f, f.name);
       const reply = await api("POST", `/api/v1/venues/${venueId}/deliverables/${deadline.id}`, form);
       if (reply.ok) {
         await load();
@@ -219,7 +231,7 @@
     };
     return el("form", { class: "row", onsubmit: send },
       el("label", { class: "grow" }, t("note"), note), el("label", {}, t("file"), file),
-      el("button", { type: "submit" }, t("mark_done")), message);
+      el("button", { type: "submit" }, t(delivered ? "send_again" : "mark_done")), message);
   }
 
   function renderApproval() {

@@ -2,7 +2,7 @@
 // The organiser dashboard: totals, one tile per venue coloured by its worst state, the countdown
 // to the next deadline and a feed of changes, kept current by the live WebSocket feed.
 (() => {
-  const { t, el, api, when } = HC;
+  const { t, el, api, when, banner } = HC;
   HC.texts({
     next_deadline: ["下一截止：{title}，{left}", "Next deadline: {title}, {left}"],
     no_deadline: ["没有待到期的截止事项", "No deadline ahead"],
@@ -44,6 +44,7 @@
     "what_checkin.created": ["有人签到入场", "someone checked in"],
     "what_checkin.closed": ["有人签退", "someone checked out"],
     "what_deliverable.done": ["报送了材料", "delivered a document"],
+    "what_deliverable.reviewed": ["材料已审核", "materials reviewed"],
     "what_room.capacity_changed": ["会场容量调整", "room capacity changed"],
     "what_attestation.recorded": ["登记了入场凭证", "recorded an admission proof"],
     "what_deadline.created": ["新增截止事项", "a deadline was added"],
@@ -56,11 +57,21 @@
     no_technician: ["尚未报送", "not sent yet"],
     call: ["拨打", "Call"],
     delegations: ["代表团", "Delegations"],
+    materials: ["报送材料", "Materials sent"],
+    material_none: ["未报送", "not sent"],
+    material_sent: ["{at} 报送 · {n} 个文件", "sent {at} · {n} files"],
+    material_open: ["查看", "Open"],
+    material_returned: ["已退回", "returned"],
+    material_accepted: ["已通过", "accepted"],
+    download_all: ["全部下载（zip）", "Download all (zip)"],
     delegation_count: ["{n}/{max} 人", "{n} of {max}"],
     delegation_short: ["{n} 人，不足 {min}", "{n}, short of {min}"],
   });
 
   const eventId = HC.data.event;
+  const organise = HC.data.organise === "true";
+  const viewerResult = el("div", { "aria-live": "polite" });
+  const viewer = el("section", { class: "card", id: "submission", hidden: true });
   const state = { seq: 0, venues: new Map(), totals: null, deadlines: [], arriveBy: null, open: new Set(), people: new Map() };
   const FILTERS = ["all", "attention", "pending", "late", "no_list", "over", "video", "link"];
 
@@ -79,6 +90,8 @@
   HC.app.replaceChildren(
     up || "",
     el("div", { class: "status-bar" }, connection, next, updated),
+    viewerResult,
+    viewer,
     totals,
     el("div", { class: "board" },
       el("section", {},
@@ -134,13 +147,15 @@
   /** Whom to call at a venue: its contact email and its technician, read when the tile is opened
    *  (a viewer gets the mobile masked, and so no number to dial). */
   async function loadPeople(id) {
-    const [venue, list, delegations] = await Promise.all([api("GET", `/api/v1/venues/${id}`),
-      api("GET", `/api/v1/venues/${id}/registration`), api("GET", `/api/v1/venues/${id}/delegations`)]);
+    const [venue, list, delegations, delivered] = await Promise.all([api("GET", `/api/v1/venues/${id}`),
+      api("GET", `/api/v1/venues/${id}/registration`), api("GET", `/api/v1/venues/${id}/delegations`),
+      api("GET", `/api/v1/venues/${id}/deliverables`)]);
     state.people.set(id, {
       email: venue.ok ? venue.data.contact_email : "",
       technician: list.ok ? list.data.technician : null,
       // Organisers see the delegations in the venue's hall; a wall screen's viewer does not.
       delegations: delegations.ok ? delegations.data : [],
+      delivered: delivered.ok ? delivered.data : [],
     });
     const shown = document.querySelector(`#venue-${CSS.escape(id)} [data-field=people]`);
     if (shown) shown.replaceWith(peopleBlock(id));
@@ -161,7 +176,31 @@
         : t("no_technician")),
       known.delegations.length ? [el("dt", {}, t("delegations")), el("dd", {}, el("ul", { class: "delegations", dataset: { field: "delegations" } },
         known.delegations.map((d) => el("li", { dataset: { delegation: d.id } }, el("a", { href: `${HC.base}/delegations/${d.id}` }, d.name), " ",
-          el("span", { class: `chip ${d.short ? "warn" : "good"}` }, t(d.short ? "delegation_short" : "delegation_count", { n: d.registered, min: d.min, max: d.max }))))))] : "");
+          el("span", { class: `chip ${d.short ? "warn" : "good"}` }, t(d.short ? "delegation_short" : "delegation_count", { n: d.registered, min: d.min, max: d.max }))))))] : "",
+      materials(id, known.delivered));
+  }
+
+  /** Each deliverable of the event with what the venue sent for it, opened in the viewer. */
+  function materials(id, delivered) {
+    const deliverables = state.deadlines.filter((d) => d.kind === "deliverable");
+    if (!deliverables.length) return "";
+    const sent = new Map(delivered.map((s) => [s.deadline_id, s]));
+    const venue = state.venues.get(id);
+    return [el("dt", {}, t("materials")), el("dd", {}, el("ul", { class: "materials", dataset: { field: "materials" } },
+      deliverables.map((d) => {
+        const s = sent.get(d.id);
+        const review = s && s.review;
+        const zip = organise && el("a", { href: `${HC.base}/api/v1/events/${eventId}/deadlines/${d.id}/files.zip`, class: "zip" }, t("download_all"));
+        return el("li", { dataset: { deadline: d.id } }, el("b", {}, d.title), " ", zip || "", " ",
+          !s ? el("span", { class: "chip warn" }, t("material_none"))
+            : [el("span", { class: `chip ${review && review.status === "returned" ? "bad" : "good"}` },
+              review ? t(review.status === "returned" ? "material_returned" : "material_accepted") : t("material_sent", { at: when(s.submitted_at), n: s.files.length })),
+            " ", el("button", { type: "button", class: "open-material", onclick: () => HC.submissionViewer(viewer, {
+              who: venue ? venue.name : "", title: d.title, submission: s, reviews: organise,
+              done() { state.people.delete(id); loadPeople(id); },
+              failed(problem) { banner(viewerResult, "bad", HC.problemText(problem)); },
+            }) }, t("material_open"))]);
+      })))];
   }
 
   function peopleToCall(v) {
@@ -283,8 +322,10 @@
     }
     state.seq = message.seq;
     state.totals = message.totals;
-    // A list sent again may name another technician: read it again if the tile is open.
-    if (message.venue && message.what.startsWith("registration.") && state.people.delete(message.venue.id) && state.open.has(message.venue.id)) {
+    // A list sent again may name another technician, and materials may come or be reviewed:
+    // read them again if the tile is open.
+    const reread = message.what.startsWith("registration.") || message.what.startsWith("deliverable.");
+    if (message.venue && reread && state.people.delete(message.venue.id) && state.open.has(message.venue.id)) {
       loadPeople(message.venue.id);
     }
     addToFeed(message);

@@ -44,18 +44,8 @@
     cell_returned: ["已退回", "returned"],
     zip: ["下载全部材料（zip）", "Download everything (zip)"],
     open_hint: ["点击已报送的格子查看材料并审核。", "Click a sent cell to open what was sent and review it."],
-    viewing: ["{unit} · {title}", "{unit} · {title}"],
-    sent_on: ["报送于 {at}", "sent {at}"],
-    accept: ["通过", "Accept"],
-    return_it: ["退回修改", "Return"],
-    return_comment: ["退回意见（将发送给该单位）", "What to change (emailed to the unit)"],
-    confirm_return: ["{unit}将收到这条意见的邮件，“{title}”计为未报送，直到重新报送。再点一次“确认退回”。", "{unit} is emailed the comment, and \"{title}\" counts as not sent until sent again. Press \"Confirm\" to return it."],
-    confirm_button: ["确认退回", "Confirm"],
-    reviewed_accepted: ["已通过", "accepted"],
-    reviewed_returned: ["已退回：{comment}", "returned: {comment}"],
     returned_banner: ["此项已被退回（{at}）：{comment}。请按意见修改后重新报送。", "Returned ({at}): {comment}. Please change it as asked and send it again."],
     accepted_chip: ["已通过审核", "accepted"],
-    close: ["关闭", "Close"],
     err_invalid_submission: ["报送材料不符合要求：", "The submission breaks the deadline's rules:"],
     err_invalid_deadline: ["任务有误，请修改：", "The deadline has mistakes:"],
     err_unsupported_media_type: ["有文件不是图片、PDF、Office 文档或 mp4 视频。", "A file is not an image, a PDF, an office document or an mp4."],
@@ -88,7 +78,7 @@
     return parts.length ? parts.join(HC.lang === "en" ? "; " : "；") : t("requires_none");
   }
 
-  const size = (bytes) => (bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`);
+  const size = HC.size;
   const passed = (iso) => new Date(iso).getTime() <= Date.now();
 
   // One cell of the table: met (on time or late), overdue, or not yet due.
@@ -133,62 +123,26 @@
       el("p", { class: "hint" }, t("open_hint")));
   }
 
-  // One unit's submission for one deadline: its text, its photos shown from the files themselves,
-  // every file to download, and the review.
+  // One unit's submission for one deadline, with the review for the organisers.
   async function openSubmission(deadline, standing) {
     const reply = await api("GET", `/api/v1/units/${standing.unit_id}/submissions`);
     if (!reply.ok) return banner(setBanner, "bad", HC.problemText(reply.problem));
     const item = reply.data.find((o) => o.deadline.id === deadline.id);
-    const submission = item && item.submission;
-    if (!submission) return;
-    const fileUrl = (f) => `${HC.base}/api/v1/files/${f.id}`;
-    const photos = submission.files.filter((f) => f.content_type.startsWith("image/") && f.content_type !== "image/heic");
-    const result = el("div", { class: "result", "aria-live": "polite" });
-    const comment = el("textarea", { rows: "3", id: "review-comment", placeholder: t("return_comment") });
-    const warning = el("p", { class: "hint", id: "return-warning", hidden: true });
-    let returnButton = null;
-    async function send(status) {
-      // A return emails the unit: the first press says so, the second sends it.
-      if (status === "returned" && !returnButton.dataset.armed) {
-        returnButton.dataset.armed = "1";
-        returnButton.textContent = t("confirm_button");
-        warning.textContent = t("confirm_return", { unit: standing.name, title: deadline.title });
-        warning.hidden = false;
-        return;
-      }
-      const answer = await api("POST", `/api/v1/submissions/${submission.id}/review`, { status, comment: comment.value });
-      if (answer.ok) {
-        viewer.hidden = true;
+    if (!item || !item.submission) return;
+    HC.submissionViewer(viewer, {
+      who: standing.name,
+      title: deadline.title,
+      submission: item.submission,
+      reviews: organise,
+      done(review) {
         load();
-        banner(setBanner, status === "returned" ? "bad" : "good",
-          `${standing.name} · ${deadline.title}：${answer.data.review.status === "returned" ? t("reviewed_returned", { comment: answer.data.review.comment }) : t("reviewed_accepted")}`);
-      } else {
-        result.replaceChildren(problemLines(answer.problem, []));
-      }
-    }
-    const state = submission.review
-      ? el("span", { class: `chip ${submission.review.status === "returned" ? "bad" : "good"}` },
-        submission.review.status === "returned" ? t("reviewed_returned", { comment: submission.review.comment }) : t("reviewed_accepted"))
-      : null;
-    viewer.replaceChildren(
-      el("h2", {}, t("viewing", { unit: standing.name, title: deadline.title })),
-      el("p", { class: "hint" }, t("sent_on", { at: when(submission.submitted_at) }), " ", state),
-      submission.text ? el("p", { class: "excerpt", id: "submission-text" }, submission.text) : null,
-      photos.length ? el("div", { class: "thumbs", id: "thumbs" }, photos.map((f) =>
-        el("a", { href: fileUrl(f), target: "_blank", rel: "noopener" },
-          el("figure", {}, el("img", { src: fileUrl(f), alt: f.caption || f.name, loading: "lazy" }), el("figcaption", {}, f.caption || f.name))))) : null,
-      el("ul", { class: "files", id: "submission-files" }, submission.files.map((f) =>
-        el("li", {}, el("a", { href: fileUrl(f), download: f.name }, f.name), el("span", { class: "hint" }, ` ${size(f.size)}`)))),
-      organise ? el("div", { class: "review" },
-        el("label", {}, t("return_comment"), comment),
-        el("div", { class: "row" },
-          el("button", { type: "button", class: "good", id: "accept", onclick: () => send("accepted") }, t("accept")),
-          returnButton = el("button", { type: "button", class: "bad", id: "return", onclick: () => send("returned") }, t("return_it")),
-          el("button", { type: "button", onclick: () => { viewer.hidden = true; } }, t("close"))),
-        warning) : null,
-      result);
-    viewer.hidden = false;
-    viewer.scrollIntoView({ block: "start" });
+        banner(setBanner, review.status === "returned" ? "bad" : "good",
+          `${standing.name} · ${deadline.title}：${review.status === "returned" ? t("reviewed_returned", { comment: review.comment }) : t("reviewed_accepted")}`);
+      },
+      failed(problem) {
+        setBanner.replaceChildren(problemLines(problem, []));
+      },
+    });
   }
 
   function problemLines(problem, names) {

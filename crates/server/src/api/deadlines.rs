@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::FieldError;
 use huichang_core::deadline::{DeadlineInput, DeadlineKind, DeadlineView};
-use huichang_store::{DeliverableDone, DeliverableView, MessageOwner, OutboxView, Owned, UploadedFile};
+use huichang_core::review::{ReviewInput, ReviewStatus};
+use huichang_store::{DeliverableView, MessageOwner, NewMessage, OutboxView, Owned};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -16,11 +17,7 @@ use crate::auth::Caller;
 use crate::error::{ApiError, Problem};
 use crate::extract::{JsonBody, PageQuery, Query, id, next_link};
 use crate::http::{is_multipart, multipart_error};
-
-/// What a deliverable may be uploaded as: documents, spreadsheets, slides, images, archives.
-const FILE_TYPES: [&str; 16] = [
-    "pdf", "doc", "docx", "xls", "xlsx", "ods", "odt", "ppt", "pptx", "wps", "jpg", "jpeg", "png", "zip", "txt", "csv",
-];
+use crate::upload;
 
 /// Set a deadline.
 #[utoipa::path(post, operation_id = "create_deadline", path = "/api/v1/events/{event}/deadlines", tag = "deadlines", security(("bearer" = ["admin", "organiser"])),
@@ -62,7 +59,7 @@ pub async fn list(
 /// List a venue's handed-in deliverables.
 #[utoipa::path(get, path = "/api/v1/venues/{venue}/deliverables", tag = "deadlines", security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
     params(("venue" = Uuid, Path, description = "The venue id")),
-    responses((status = 200, description = "The deliverables the venue has marked done", body = [DeliverableView])))]
+    responses((status = 200, description = "The venue's current submission of each deliverable, with its files and review (a returned one too)", body = [DeliverableView])))]
 pub async fn list_done(
     State(state): State<AppState>,
     caller: Caller,
@@ -73,20 +70,24 @@ pub async fn list_done(
     Ok(Json(state.store.deliverables(venue.id).await?))
 }
 
-/// `POST /api/v1/venues/{venue}/deliverables/{deadline}` as JSON.
+/// `POST /api/v1/venues/{venue}/deliverables/{deadline}` as JSON: a text only.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct DeliverableNote {
-    /// What was delivered and how (up to 2000 characters).
+    /// What was delivered and how (up to 100,000 characters).
     pub note: Option<String>,
 }
 
-/// Hand in a deliverable.
+/// Hand in a deliverable: a text and any number of files.
 #[utoipa::path(post, path = "/api/v1/venues/{venue}/deliverables/{deadline}", tag = "deadlines", security(("bearer" = ["admin", "organiser", "coordinator"])),
     params(("venue" = Uuid, Path, description = "The venue id"), ("deadline" = Uuid, Path, description = "A deliverable deadline of the venue's event")),
-    request_body(content = DeliverableNote, description = "JSON with a `note`, or `multipart/form-data` with `note` and a `file` \
-        (pdf, doc(x), xls(x), ods, odt, ppt(x), wps, jpg, png, zip, txt or csv; at most 20 MiB). Marking it done again replaces both."),
-    responses((status = 201, description = "The deliverable, handed in", body = DeliverableView),
-        (status = 422, description = "`invalid_deliverable` (a note or a file is needed; file type) or `not_a_deliverable`", body = Problem, content_type = "application/problem+json")))]
+    request_body(content = DeliverableNote, description = "`multipart/form-data` with a `text` field (or v1's `note`) and any number of `file` parts \
+        (images, PDF, office documents, mp4; each streamed to storage, at most `HUICHANG_UPLOAD_MAX` and four times that together, \
+        at most 200 files), or JSON with a `note` only. A new submission replaces the previous one, which stays in the audit log."),
+    responses((status = 201, description = "The submission, as the deliverable: v1's `note`, `file_name`, `file_size`, `done_at` \
+            beside `id`, `text`, `files`, `status` and `submitted_at`", body = DeliverableView),
+        (status = 413, description = "`payload_too_large`: a file larger than `HUICHANG_UPLOAD_MAX`, too many files or too much text, named", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "`unsupported_media_type`: a file that is none of the types taken, named", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`invalid_deliverable` (a text or a file is needed) or `not_a_deliverable`", body = Problem, content_type = "application/problem+json")))]
 pub async fn complete(
     State(state): State<AppState>,
     caller: Caller,
@@ -109,54 +110,95 @@ pub async fn complete(
             vec![FieldError::new("deadline", "is not a deliverable")],
         ));
     }
-    let done = if is_multipart(request.headers()) {
-        read_multipart(Multipart::from_request(request, &state).await.map_err(multipart_error)?).await?
+    let received = if is_multipart(request.headers()) {
+        let mut form = Multipart::from_request(request, &state).await.map_err(multipart_error)?;
+        upload::receive(state.store.as_ref(), &mut form, state.upload_max).await?
     } else {
         let JsonBody(body) = JsonBody::<DeliverableNote>::from_request(request, &state).await?;
-        DeliverableDone { note: note(body.note.as_deref())?, file: None }
+        upload::Received { text: body.note.unwrap_or_default(), files: Vec::new() }
     };
-    if done.note.is_empty() && done.file.is_none() {
-        return Err(ApiError::invalid(
-            "invalid_deliverable",
-            "send a note, a file, or both",
-            vec![FieldError::new("note", "a note or a file is required")],
-        ));
-    }
-    Ok((
-        StatusCode::CREATED,
-        Json(state.store.complete_deliverable(deadline.id, venue.id, &done, &caller.actor()).await?),
-    ))
-}
-
-fn note(raw: Option<&str>) -> Result<String, ApiError> {
-    huichang_core::field::optional_text(raw, 2000).map_err(|m| {
-        ApiError::invalid("invalid_deliverable", "the note is not valid", vec![FieldError::new("note", m)])
-    })
-}
-
-async fn read_multipart(mut form: Multipart) -> Result<DeliverableDone, ApiError> {
-    let mut done = DeliverableDone { note: String::new(), file: None };
-    while let Some(field) = form.next_field().await.map_err(multipart_error)? {
-        match field.name() {
-            Some("note") => done.note = note(Some(&field.text().await.map_err(multipart_error)?))?,
-            Some("file") => {
-                let name = field.file_name().unwrap_or("upload").to_owned();
-                let extension = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase()).unwrap_or_default();
-                if !FILE_TYPES.contains(&extension.as_str()) {
-                    return Err(ApiError::invalid(
-                        "invalid_deliverable",
-                        "this kind of file is not accepted",
-                        vec![FieldError::new("file", format!("'{name}': use one of {}", FILE_TYPES.join(", ")))],
-                    ));
-                }
-                let content_type = field.content_type().unwrap_or("application/octet-stream").to_owned();
-                let bytes = field.bytes().await.map_err(multipart_error)?.to_vec();
-                done.file = Some(UploadedFile { name, content_type, bytes });
-            }
-            _ => {}
+    let blobs: Vec<_> = received.files.iter().map(|f| f.blob_id).collect();
+    let text = match note(&received.text) {
+        Ok(text) if !text.is_empty() || !received.files.is_empty() => text,
+        refused => {
+            upload::discard(state.store.as_ref(), &blobs).await;
+            refused?;
+            return Err(ApiError::invalid(
+                "invalid_deliverable",
+                "send a text, a file, or both",
+                vec![FieldError::new("note", "a text or a file is required")],
+            ));
+        }
+    };
+    let submitted = state.store.submit_venue(&deadline, venue.id, &text, &received.files, &caller.actor()).await;
+    match submitted {
+        Ok(done) => Ok((StatusCode::CREATED, Json(done))),
+        Err(error) => {
+            upload::discard(state.store.as_ref(), &blobs).await;
+            Err(error.into())
         }
     }
-    Ok(done)
+}
+
+/// `POST /api/v1/submissions/{submission}/review` of a venue's deliverable: its event's
+/// organisers accept it or return it; a returned one emails its contact the comment with a link
+/// that signs its coordinator in.
+pub async fn review_venue(
+    state: AppState,
+    caller: Caller,
+    submission: uuid::Uuid,
+    input: ReviewInput,
+) -> Result<axum::response::Response, ApiError> {
+    let submission =
+        state.store.venue_submission(submission).await?.ok_or_else(|| ApiError::not_found("submission"))?;
+    let venue = venues::load(&state, &submission.venue_id.to_string()).await?;
+    caller.require(caller.over(&state, Owned::Event(venue.event_id)).await?.is_admin())?;
+    let review =
+        input.validate().map_err(|errors| ApiError::invalid("invalid_review", "the review is not valid", errors))?;
+    if !submission.current {
+        return Err(huichang_store::StoreError::SubmissionReplaced.into());
+    }
+    let letter = match review.status {
+        ReviewStatus::Returned => {
+            let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+            let deadline =
+                state.store.deadline(submission.deadline_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
+            let (link, sign_in) =
+                huichang_notify::coordinator_link(&state.public_url, venue.id, None, chrono::Utc::now());
+            let rendered = huichang_notify::render::venue_returned(
+                &event,
+                &venue.name,
+                Some(&deadline.deadline.title),
+                &review.comment,
+                (&link, huichang_notify::LINK_DAYS),
+            );
+            Some(NewMessage {
+                owner: MessageOwner::Event(event.id),
+                dedupe_key: format!("review:{}:{}", submission.id, uuid::Uuid::now_v7()),
+                kind: "review".into(),
+                deadline_id: Some(deadline.id),
+                venue_id: Some(venue.id),
+                recipient: venue.contact_email.clone(),
+                subject: rendered.subject,
+                body_text: rendered.text,
+                body_html: rendered.html,
+                sign_in: Some(sign_in),
+            })
+        }
+        ReviewStatus::Accepted => None,
+    };
+    let reviewed =
+        state.store.review_venue_submission(submission.id, &review, letter.as_ref(), &caller.actor()).await?;
+    Ok(Json(reviewed).into_response())
+}
+
+/// A deliverable's text: a summary of many pages is far less.
+const TEXT_CHARS: usize = 100_000;
+
+fn note(raw: &str) -> Result<String, ApiError> {
+    huichang_core::field::optional_text(Some(raw), TEXT_CHARS).map_err(|m| {
+        ApiError::invalid("invalid_deliverable", "the text is not valid", vec![FieldError::new("note", m)])
+    })
 }
 
 /// List an event's outgoing emails.

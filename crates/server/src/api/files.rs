@@ -5,7 +5,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use huichang_store::{CHUNK, Store};
+use huichang_store::{CHUNK, FileOwner, Owned, Store};
 use uuid::Uuid;
 
 use crate::AppState;
@@ -16,7 +16,8 @@ use crate::extract::id;
 /// Download a file of a submission.
 #[utoipa::path(get, operation_id = "get_file", path = "/api/v1/files/{file}", tag = "units",
     security(("bearer" = ["admin", "organiser"])),
-    params(("file" = Uuid, Path, description = "A file of a submission: its unit's organisers and those above may read it"),
+    params(("file" = Uuid, Path, description = "A file of a submission: a unit's organisers and those above may read its files; \
+        a venue's coordinator (its token or session) and its event's organisers its deliverables'"),
         ("Range" = Option<String>, Header, description = "One range of bytes, e.g. `bytes=0-1048575`, for video")),
     responses(
         (status = 200, description = "The bytes, with the type told from them at upload, `X-Content-Type-Options: nosniff` and \
@@ -32,7 +33,13 @@ pub async fn get(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let file = state.store.submission_file(id(&file, "file")?).await?.ok_or_else(|| ApiError::not_found("file"))?;
-    caller.require(caller.grant.may_organise_unit(&file.unit_path))?;
+    let allowed = match &file.owner {
+        FileOwner::Unit(path) => caller.grant.may_organise_unit(path),
+        FileOwner::Venue { venue_id, .. } => {
+            caller.over(&state, Owned::Venue(*venue_id)).await?.may_coordinate(*venue_id)
+        }
+    };
+    caller.require(allowed)?;
     let size = file.size.max(0) as u64;
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         Some(text) => match parse_range(text, size) {
@@ -106,16 +113,52 @@ pub async fn unit_deadline_zip(
         .ok_or_else(|| ApiError::not_found("deadline"))?;
     let submissions = state.store.deadline_bundle(deadline.id).await?;
     let name = format!("{}-{}.zip", unit.name, deadline.title);
-    let body = Body::from_stream(zip_stream(state.store.clone(), submissions));
+    Ok(zip_response(state.store.clone(), submissions, &name))
+}
+
+/// Every venue's current submission of an event's deliverable in one zip.
+#[utoipa::path(get, operation_id = "event_deadline_files", path = "/api/v1/events/{event}/deadlines/{deadline}/files.zip", tag = "deadlines",
+    security(("bearer" = ["admin", "organiser"])),
+    params(("event" = Uuid, Path, description = "The event (its organisers)"),
+        ("deadline" = Uuid, Path, description = "One of its deliverables")),
+    responses(
+        (status = 200, description = "A zip, streamed: a folder per venue that has sent it, named after the venue, with its files \
+            and its text in `text.txt` (UTF-8); every name valid on Windows", content_type = "application/zip"),
+        (status = 404, description = "No such deadline of this event", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub async fn event_deadline_zip(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((event, deadline)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let event = crate::api::events::load(&state, &event).await?;
+    caller.require(caller.over(&state, Owned::Event(event.id)).await?.is_admin())?;
+    let deadline = state
+        .store
+        .deadline(id(&deadline, "deadline")?)
+        .await?
+        .filter(|d| d.event_id == event.id)
+        .ok_or_else(|| ApiError::not_found("deadline"))?;
+    let submissions = state.store.venue_bundle(deadline.id).await?;
+    let name = format!("{}-{}.zip", event.event.title, deadline.deadline.title);
+    Ok(zip_response(state.store.clone(), submissions, &name))
+}
+
+fn zip_response(
+    store: std::sync::Arc<dyn Store>,
+    submissions: Vec<huichang_store::BundledSubmission>,
+    name: &str,
+) -> Response {
+    let body = Body::from_stream(zip_stream(store, submissions));
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
-    if let Ok(disposition) = HeaderValue::from_str(&disposition(&name, "application/zip")) {
+    if let Ok(disposition) = HeaderValue::from_str(&disposition(name, "application/zip")) {
         h.insert(header::CONTENT_DISPOSITION, disposition);
     }
-    Ok(response)
+    response
 }
 
 /// The zip of `submissions`, written on a thread of its own (the zip writer blocks) into a

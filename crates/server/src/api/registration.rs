@@ -153,9 +153,10 @@ pub async fn review(
             let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
             let now = chrono::Utc::now();
             let (link, sign_in) = huichang_notify::coordinator_link(&state.public_url, venue.id, None, now);
-            let rendered = huichang_notify::render::list_returned(
+            let rendered = huichang_notify::render::venue_returned(
                 &event,
                 &venue.name,
+                None,
                 &review.comment,
                 (&link, huichang_notify::LINK_DAYS),
             );

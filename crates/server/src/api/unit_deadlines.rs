@@ -123,11 +123,13 @@ pub async fn submit(
 /// Accept a unit's submission, or return it with a comment.
 #[utoipa::path(post, operation_id = "review_submission", path = "/api/v1/submissions/{submission}/review", tag = "units",
     security(("bearer" = ["admin", "organiser"])),
-    params(("submission" = Uuid, Path, description = "A unit's current submission; the organisers of the unit that set its deadline, and above, review it")),
+    params(("submission" = Uuid, Path, description = "A current submission: a unit's, reviewed by the organisers of the unit that set its \
+        deadline and those above; or a venue's deliverable, reviewed by its event's organisers (answered as the deliverable)")),
     request_body = ReviewInput,
     responses(
-        (status = 200, description = "The submission with its review. A returned one counts as not met, its unit's contact is emailed \
-            the comment, and the deadline's reminders resume until the unit sends again", body = SubmissionView),
+        (status = 200, description = "The submission with its review. A returned one counts as not met, its unit's or venue's contact is \
+            emailed the comment (a venue's with a link that signs its coordinator in), and the deadline's reminders resume until it is \
+            sent again", body = SubmissionView),
         (status = 404, description = "No such submission", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`submission_replaced`: the unit has sent a newer one since", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`invalid_review`: every bad field named (a return needs its comment)", body = Problem, content_type = "application/problem+json"),
@@ -137,12 +139,11 @@ pub async fn review(
     caller: Caller,
     Path(submission): Path<String>,
     JsonBody(input): JsonBody<ReviewInput>,
-) -> Result<Json<SubmissionView>, ApiError> {
-    let submission = state
-        .store
-        .unit_submission(id(&submission, "submission")?)
-        .await?
-        .ok_or_else(|| ApiError::not_found("submission"))?;
+) -> Result<axum::response::Response, ApiError> {
+    let submission_id = id(&submission, "submission")?;
+    let Some(submission) = state.store.unit_submission(submission_id).await? else {
+        return crate::api::deadlines::review_venue(state, caller, submission_id, input).await;
+    };
     let deadline =
         state.store.unit_deadline(submission.deadline_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
     let setter = state.store.unit(deadline.unit_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
@@ -180,5 +181,5 @@ pub async fn review(
         ReviewStatus::Accepted => None,
     };
     let reviewed = state.store.review_unit_submission(submission.id, &review, letter.as_ref(), &caller.actor()).await?;
-    Ok(Json(reviewed))
+    Ok(Json(reviewed).into_response())
 }

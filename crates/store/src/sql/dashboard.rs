@@ -127,10 +127,11 @@ async fn due_deadlines(tx: &mut Tx, event_id: Uuid, now: DateTime<Utc>) -> Resul
     .collect()
 }
 
-/// The deliverables handed in: (deadline, venue).
+/// The deliverables met, a current submission not returned: (deadline, venue).
 async fn delivered(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>) -> Result<HashSet<(Uuid, Uuid)>> {
     let mut query = QueryBuilder::<Db>::new(
-        "SELECT d.deadline_id, d.venue_id FROM deliverables d JOIN deadlines l ON l.id = d.deadline_id WHERE l.event_id = ",
+        "SELECT d.deadline_id, d.venue_id FROM venue_submissions d JOIN deadlines l ON l.id = d.deadline_id
+         WHERE d.replaced_at IS NULL AND (d.review_status IS NULL OR d.review_status <> 'returned') AND l.event_id = ",
     );
     query.push_bind(event_id);
     if let Some(ids) = only {

@@ -3,7 +3,6 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::deadline::{Deadline, DeadlineKind, NewDeadline, Standing};
-use huichang_core::event::local;
 use huichang_core::venue::{Approval, VenueKind};
 use serde_json::json;
 use sqlx::Row;
@@ -12,9 +11,8 @@ use uuid::Uuid;
 
 use super::super::Backend;
 use super::changelog::{Record, next_seq, record};
-use super::venues::event_of_venue;
-use super::{DbRow, Tx, events, now, rows_in_zone};
-use crate::{Actor, DeliverableDone, DeliverableView, PlanItem, Result, VenueContact};
+use super::{DbRow, Tx, events, now};
+use crate::{Actor, PlanItem, Result, VenueContact};
 
 pub(super) const DEADLINE_COLUMNS: &str =
     "id, event_id, kind, title, due_at, reminders_from, remind_before, created_at";
@@ -72,7 +70,8 @@ const STANDINGS: &str = "SELECT v.id, v.name, v.contact_email, v.created_at, v.k
          EXISTS (SELECT 1 FROM registrations r WHERE r.venue_id = v.id
              AND (r.review_status IS NULL OR r.review_status <> 'returned')) AS registered,
          EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed,
-         EXISTS (SELECT 1 FROM deliverables d WHERE d.venue_id = v.id AND d.deadline_id = $2) AS delivered
+         EXISTS (SELECT 1 FROM venue_submissions d WHERE d.venue_id = v.id AND d.deadline_id = $2
+             AND d.replaced_at IS NULL AND (d.review_status IS NULL OR d.review_status <> 'returned')) AS delivered
      FROM venues v WHERE v.event_id = $1 ORDER BY v.id";
 
 /// The venues that have not met `deadline`, in venue order.
@@ -174,71 +173,6 @@ pub(super) async fn deadline(store: &Backend, id: Uuid) -> Result<Option<Deadlin
         .fetch_optional(store.reader())
         .await?;
     row.as_ref().map(deadline_from_row).transpose()
-}
-
-pub(super) async fn complete_deliverable(
-    store: &Backend,
-    deadline_id: Uuid,
-    venue_id: Uuid,
-    done: &DeliverableDone,
-    actor: &Actor,
-) -> Result<DeliverableView> {
-    let mut tx = store.writer().begin().await?;
-    let event_id = event_of_venue(&mut tx, venue_id).await?;
-    let seq = next_seq(&mut tx, event_id).await?;
-    let at = now();
-    let file = done.file.as_ref();
-    sqlx::query(
-        "INSERT INTO deliverables (deadline_id, venue_id, note, file_name, file_type, file_size, file, done_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-         ON CONFLICT (deadline_id, venue_id) DO UPDATE SET note = excluded.note, file_name = excluded.file_name,
-             file_type = excluded.file_type, file_size = excluded.file_size, file = excluded.file, done_at = excluded.done_at",
-    )
-    .bind(deadline_id)
-    .bind(venue_id)
-    .bind(&done.note)
-    .bind(file.map(|f| f.name.as_str()))
-    .bind(file.map(|f| f.content_type.as_str()))
-    .bind(file.map(|f| f.bytes.len() as i64))
-    .bind(file.map(|f| f.bytes.as_slice()))
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    let detail = json!({"deadline_id": deadline_id, "note": done.note, "file": file.map(|f| &f.name)});
-    record(
-        &mut tx,
-        actor,
-        Record::new((event_id, seq), Some(venue_id), "deliverable.done", ("venue", venue_id), detail),
-    )
-    .await?;
-    super::overview::settle(&mut tx, &[venue_id]).await?;
-    let tz = event_timezone(&mut tx, event_id).await?;
-    tx.commit().await?;
-    Ok(DeliverableView {
-        deadline_id,
-        venue_id,
-        note: done.note.clone(),
-        file_name: file.map(|f| f.name.clone()),
-        file_size: file.map(|f| f.bytes.len() as i64),
-        done_at: local(at, tz),
-    })
-}
-
-pub(super) async fn deliverables(store: &Backend, venue_id: Uuid) -> Result<Vec<DeliverableView>> {
-    let sql = "SELECT d.deadline_id, d.note, d.file_name, d.file_size, d.done_at, e.timezone FROM deliverables d
-         JOIN venues v ON v.id = d.venue_id JOIN events e ON e.id = v.event_id
-         WHERE d.venue_id = $1 ORDER BY d.done_at";
-    rows_in_zone(store, sql, venue_id, |row, tz| {
-        Ok(DeliverableView {
-            deadline_id: row.try_get("deadline_id")?,
-            venue_id,
-            note: row.try_get("note")?,
-            file_name: row.try_get("file_name")?,
-            file_size: row.try_get("file_size")?,
-            done_at: local(row.try_get("done_at")?, tz),
-        })
-    })
-    .await
 }
 
 pub(super) async fn plan_items(

@@ -80,7 +80,7 @@ fn file_from_row(row: &DbRow) -> Result<StoredFile> {
         content_type: row.try_get("content_type")?,
         size: row.try_get("size")?,
         blob_id: row.try_get("blob_id")?,
-        unit_path: super::units::ids(row.try_get("path")?),
+        owner: crate::FileOwner::Unit(super::units::ids(row.try_get("path")?)),
     })
 }
 

@@ -26,9 +26,9 @@ use uuid::Uuid;
 use super::{Backend, Db, MIGRATOR};
 use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, BundledSubmission, CapacityChange, Change, CheckinView,
-    ClaimedMessage, DashboardSnapshot, DeliverableDone, DeliverableView, EventFilter, MessageOwner, NewFile,
-    NewMessage, OnlineNotice, OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile,
-    SubmissionRef, TokenView, UnitPlanItem, VenueTokens, VideoCheckView,
+    ClaimedMessage, DashboardSnapshot, DeliverableView, EventFilter, MessageOwner, NewFile, NewMessage, OnlineNotice,
+    OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, SubmissionRef, TokenView,
+    UnitPlanItem, VenueSubmissionRef, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
@@ -46,6 +46,7 @@ mod outbox;
 mod overview;
 mod registration;
 mod rows;
+mod submissions;
 mod tokens;
 mod unit_deadlines;
 mod units;
@@ -254,7 +255,10 @@ impl Store for Backend {
     }
 
     async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>> {
-        files::submission_file(self, id).await
+        match files::submission_file(self, id).await? {
+            Some(file) => Ok(Some(file)),
+            None => submissions::venue_file(self, id).await,
+        }
     }
 
     async fn review_registration(
@@ -361,18 +365,37 @@ impl Store for Backend {
         deadlines::deadline(self, id).await
     }
 
-    async fn complete_deliverable(
+    async fn submit_venue(
         &self,
-        deadline_id: Uuid,
+        deadline: &Deadline,
         venue_id: Uuid,
-        done: &DeliverableDone,
+        text: &str,
+        files: &[NewFile],
         actor: &Actor,
     ) -> Result<DeliverableView> {
-        deadlines::complete_deliverable(self, deadline_id, venue_id, done, actor).await
+        submissions::submit_venue(self, deadline, venue_id, text, files, actor).await
+    }
+
+    async fn venue_submission(&self, id: Uuid) -> Result<Option<VenueSubmissionRef>> {
+        submissions::venue_submission_ref(self, id).await
+    }
+
+    async fn review_venue_submission(
+        &self,
+        id: Uuid,
+        review: &huichang_core::review::NewReview,
+        letter: Option<&NewMessage>,
+        actor: &Actor,
+    ) -> Result<DeliverableView> {
+        submissions::review_venue_submission(self, id, review, letter, actor).await
+    }
+
+    async fn venue_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
+        submissions::venue_bundle(self, deadline).await
     }
 
     async fn deliverables(&self, venue_id: Uuid) -> Result<Vec<DeliverableView>> {
-        deadlines::deliverables(self, venue_id).await
+        submissions::deliverables(self, venue_id).await
     }
 
     async fn plan_items(&self, now: DateTime<Utc>, horizon: chrono::Duration) -> Result<Vec<PlanItem>> {

@@ -3,8 +3,8 @@
 use chrono::{DateTime, Utc};
 use huichang_core::deadline::{DeadlineKind, NewDeadline};
 use huichang_core::event::local;
-use huichang_core::requires::{FileKind, Requires, SubmittedFile};
-use huichang_core::review::{NewReview, Review, ReviewStatus};
+use huichang_core::requires::{FileKind, Requires};
+use huichang_core::review::NewReview;
 use huichang_core::unit_deadline::{
     NewUnitDeadline, OwedDeadline, SubmissionFile, SubmissionView, UnitDeadline, UnitDeadlineView, UnitStanding, ZONE,
 };
@@ -14,8 +14,9 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::super::Backend;
+use super::submissions::{Submitter, insert_file, sniffed, submission_view};
 use super::units::audit_unit;
-use super::{DbRow, Tx, now};
+use super::{DbRow, now};
 use crate::{Actor, NewFile, NewMessage, Result, StoreError, SubmissionRef, UnitContact, UnitPlanItem};
 
 const COLUMNS: &str = "id, unit_id, title, due_at, remind_before, requires, created_at";
@@ -221,57 +222,9 @@ async fn current_submission(store: &Backend, deadline_id: Uuid, unit_id: Uuid) -
     .fetch_optional(store.reader())
     .await?;
     match id {
-        Some(id) => submission_view(store, id).await,
+        Some(id) => submission_view(store, Submitter::Unit, id).await,
         None => Ok(None),
     }
-}
-
-/// A submission with its files and its review.
-async fn submission_view(store: &Backend, id: Uuid) -> Result<Option<SubmissionView>> {
-    let row = sqlx::query(
-        "SELECT id, text, submitted_at, review_status, review_comment, reviewed_at FROM unit_submissions WHERE id = $1",
-    )
-    .bind(id)
-    .fetch_optional(store.reader())
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let id: Uuid = row.try_get("id")?;
-    let files = sqlx::query(
-        "SELECT id, name, size, content_type, caption FROM submission_files WHERE submission_id = $1 ORDER BY position",
-    )
-    .bind(id)
-    .fetch_all(store.reader())
-    .await?
-    .iter()
-    .map(|f| {
-        Ok(SubmissionFile {
-            id: f.try_get("id")?,
-            name: f.try_get("name")?,
-            size: f.try_get("size")?,
-            content_type: f.try_get("content_type")?,
-            caption: f.try_get("caption")?,
-        })
-    })
-    .collect::<Result<_>>()?;
-    let review = match (
-        row.try_get::<Option<String>, _>("review_status")?,
-        row.try_get::<Option<DateTime<Utc>>, _>("reviewed_at")?,
-    ) {
-        (Some(status), Some(at)) => ReviewStatus::parse(&status).map(|status| Review {
-            status,
-            comment: row.try_get::<Option<String>, _>("review_comment").ok().flatten().unwrap_or_default(),
-            at: local(at, ZONE),
-        }),
-        _ => None,
-    };
-    Ok(Some(SubmissionView {
-        id,
-        text: row.try_get("text")?,
-        files,
-        status: review.as_ref().map_or("submitted", |r| r.status.as_str()).into(),
-        submitted_at: local(row.try_get("submitted_at")?, ZONE),
-        review,
-    }))
 }
 
 /// A unit's submission: checked against the deadline's rules, then stored whole, replacing the
@@ -283,8 +236,7 @@ pub(super) async fn submit_unit(
     files: &[NewFile],
     actor: &Actor,
 ) -> Result<SubmissionView> {
-    let checked: Vec<SubmittedFile> =
-        files.iter().map(|f| SubmittedFile { name: f.name.clone(), kind: FileKind::sniff(&f.head) }).collect();
+    let checked = sniffed(files);
     let broken = deadline.requires.check(text, &checked);
     if !broken.is_empty() {
         return Err(StoreError::InvalidSubmission(broken));
@@ -319,7 +271,7 @@ pub(super) async fn submit_unit(
     for (position, (file, seen)) in files.iter().zip(&checked).enumerate() {
         let file_id = Uuid::now_v7();
         let caption = (seen.kind == FileKind::Photo).then(|| seen.caption().to_owned());
-        insert_file(&mut tx, (id, file_id, position), file, caption.as_deref()).await?;
+        insert_file(&mut tx, Submitter::Unit, (id, file_id, position), file, caption.as_deref()).await?;
         stored.push(SubmissionFile {
             id: file_id,
             name: file.name.clone(),
@@ -340,29 +292,6 @@ pub(super) async fn submit_unit(
         submitted_at: local(at, ZONE),
         review: None,
     })
-}
-
-async fn insert_file(
-    tx: &mut Tx,
-    (submission, id, position): (Uuid, Uuid, usize),
-    file: &NewFile,
-    caption: Option<&str>,
-) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO submission_files (id, submission_id, position, name, content_type, size, caption, blob_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(id)
-    .bind(submission)
-    .bind(position as i64)
-    .bind(&file.name)
-    .bind(&file.content_type)
-    .bind(file.size)
-    .bind(caption)
-    .bind(file.blob_id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
 
 /// A submission's deadline, unit, and whether it is still its unit's current one.
@@ -410,5 +339,5 @@ pub(super) async fn review_submission(
     }
     super::overview::settle_units(&mut tx, &[unit]).await?;
     tx.commit().await?;
-    submission_view(store, id).await?.ok_or(StoreError::NotFound)
+    submission_view(store, Submitter::Unit, id).await?.ok_or(StoreError::NotFound)
 }

@@ -1,0 +1,47 @@
+-- A venue meets a deliverable as a unit meets a deadline of the unit above: with a submission of
+-- a text and any number of files, streamed into blobs; a new one replaces the last (kept for the
+-- record), and the event's organisers accept it or return it with a comment. A deliverable is met
+-- while its venue's current submission is not returned.
+CREATE TABLE venue_submissions (
+    id                      BLOB PRIMARY KEY NOT NULL,
+    deadline_id             BLOB NOT NULL REFERENCES deadlines (id),
+    venue_id                BLOB NOT NULL REFERENCES venues (id),
+    text                    TEXT NOT NULL,
+    submitted_at            TEXT NOT NULL,
+    replaced_at             TEXT,
+    review_status           TEXT CHECK (review_status IN ('accepted', 'returned')),
+    review_comment          TEXT,
+    reviewed_at             TEXT
+);
+CREATE UNIQUE INDEX venue_submissions_current ON venue_submissions (deadline_id, venue_id) WHERE replaced_at IS NULL;
+CREATE INDEX venue_submissions_venue ON venue_submissions (venue_id) WHERE replaced_at IS NULL;
+
+CREATE TABLE venue_submission_files (
+    id                      BLOB PRIMARY KEY NOT NULL,
+    submission_id           BLOB NOT NULL REFERENCES venue_submissions (id),
+    position                INTEGER NOT NULL,
+    name                    TEXT NOT NULL,
+    content_type            TEXT NOT NULL,
+    size                    INTEGER NOT NULL,
+    caption                 TEXT,
+    blob_id                 BLOB NOT NULL REFERENCES blobs (id)
+);
+CREATE INDEX venue_submission_files_submission ON venue_submission_files (submission_id, position);
+CREATE INDEX venue_submission_files_blob ON venue_submission_files (blob_id);
+
+-- What was marked done before: its note becomes the text, its one file a blob of 1 MiB chunks.
+CREATE TEMPORARY TABLE moved AS SELECT randomblob(16) AS id, * FROM deliverables;
+INSERT INTO venue_submissions (id, deadline_id, venue_id, text, submitted_at)
+    SELECT id, deadline_id, venue_id, note, done_at FROM moved;
+INSERT INTO blobs (id, size, complete, named, created_at)
+    SELECT id, length(file), 1, 1, done_at FROM moved WHERE file IS NOT NULL;
+WITH RECURSIVE pieces (id, file, n) AS (
+    SELECT id, file, 0 FROM moved WHERE file IS NOT NULL
+    UNION ALL SELECT id, file, n + 1 FROM pieces WHERE (n + 1) * 1048576 < length(file)
+)
+INSERT INTO blob_chunks (blob_id, seq, bytes) SELECT id, n, substr(file, n * 1048576 + 1, 1048576) FROM pieces;
+INSERT INTO venue_submission_files (id, submission_id, position, name, content_type, size, blob_id)
+    SELECT id, id, 0, coalesce(file_name, 'file'), coalesce(file_type, 'application/octet-stream'), length(file), id
+    FROM moved WHERE file IS NOT NULL;
+DROP TABLE moved;
+DROP TABLE deliverables;
