@@ -1,5 +1,6 @@
 //! The HTTP API end to end, each test on SQLite and on PostgreSQL.
 
+mod agenda;
 mod bad_input;
 mod changes;
 mod deadlines;

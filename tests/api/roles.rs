@@ -93,6 +93,9 @@ fn body(method: &Method, template: &str) -> Option<Value> {
             json!({"key": "health_code", "at": "2021-11-22T08:00:00+08:00"})
         }
         ("POST", "/api/v1/outbox/{message}/retry") => json!({}),
+        ("PUT", "/api/v1/events/{event}/agenda") => json!({"items": []}),
+        ("POST", "/api/v1/events/{event}/agenda/advance") => json!({"from": null}),
+        ("POST", "/api/v1/events/{event}/agenda/items/{item}/delay") => json!({"minutes": 5}),
         ("POST", "/api/v1/venues/{venue}/tokens") => json!({"role": "technician"}),
         ("POST", "/api/v1/units") | ("POST", "/api/v1/units/{unit}/units") => huichang_tests::unit_body("新单位"),
         ("POST", "/api/v1/units/{unit}/events") => event_body(48),

@@ -2,6 +2,7 @@
 //! Callers pass `now` in, so every rule can be tested with fixed times.
 
 pub mod admission;
+pub mod agenda;
 pub mod category;
 pub mod dashboard;
 pub mod deadline;

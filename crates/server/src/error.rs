@@ -119,6 +119,11 @@ impl From<StoreError> for ApiError {
                 "submission_replaced",
                 "the unit has sent a newer submission since; review that one",
             ),
+            StoreError::AgendaMoved => ApiError::new(
+                StatusCode::CONFLICT,
+                "agenda_moved",
+                "the show has moved on since you looked (another director pressed first); nothing was changed",
+            ),
             StoreError::DelegationNameTaken(name) => ApiError::invalid(
                 "invalid_delegation",
                 "the delegation is not valid",

@@ -42,6 +42,8 @@ pub struct Message {
     pub text: tokio_tungstenite::tungstenite::Utf8Bytes,
     /// The token this change revoked: its clients close, each comparing its own in memory.
     pub revoked_token: Option<Uuid>,
+    /// A change of the agenda, which the venues' pages follow too.
+    pub agenda: bool,
 }
 
 /// A snapshot message as it is sent: its text in pieces, each one frame of a fragmented
@@ -150,6 +152,11 @@ impl Picture {
 
     /// The snapshot message a client starts from: `{"type": "snapshot", "seq", "dashboard"}`,
     /// the rows serialised again only in the pieces that changed since the last one.
+    /// The last change the picture holds.
+    pub fn seq(&self) -> i64 {
+        self.seq
+    }
+
     pub fn snapshot(&mut self) -> Snapshot {
         if let Some(snapshot) = &self.snapshot {
             return snapshot.clone();
@@ -194,9 +201,17 @@ impl Picture {
             .map(|change| {
                 let venue = change.venue_id.and_then(|id| self.rows.get(&id));
                 let at = huichang_core::event::local(change.at, self.event.event.timezone);
-                let text = json!({"type": "change", "seq": change.seq, "at": at, "venue_id": change.venue_id,
+                let mut text = json!({"type": "change", "seq": change.seq, "at": at, "venue_id": change.venue_id,
                     "what": change.what, "venue": venue, "totals": self.totals});
-                Message { seq: change.seq, text: text.to_string().into(), revoked_token: change.revoked_token_id }
+                if let Some(agenda) = &change.agenda {
+                    text["agenda"] = agenda.clone();
+                }
+                Message {
+                    seq: change.seq,
+                    text: text.to_string().into(),
+                    revoked_token: change.revoked_token_id,
+                    agenda: change.agenda.is_some(),
+                }
             })
             .collect()
     }
@@ -310,7 +325,8 @@ async fn advance(store: &dyn Store, event_id: Uuid, Feed { sender, picture }: &F
     if changes.is_empty() && !due {
         return Ok(());
     }
-    let whole = due || changes.iter().any(|change| change.venue_id.is_none());
+    // An agenda change carries what it moved; the venues' rows are as they were.
+    let whole = due || changes.iter().any(|change| change.venue_id.is_none() && change.agenda.is_none());
     let (snapshot, rows) = if whole {
         (store.dashboard(event_id, now).await?, Vec::new())
     } else {

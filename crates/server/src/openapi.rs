@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
         (name = "delegations", description = "Delegations (代表团): lists that other units send into one venue's hall, sharing its seats"),
         (name = "door", description = "The day of the meeting: video checks (视频调试), the video link (视频连线), admission and check-in (签到), room capacity"),
         (name = "deadlines", description = "Deadlines (截止时间), deliverables (材料报送) and the email outbox"),
+        (name = "agenda", description = "The run of show (议程): the programme, what is on now and next, and the director's controls"),
         (name = "units", description = "The tree of units (单位): the Ministry, provinces, cities, districts; their organisers and viewers"),
     )
 )]

@@ -62,8 +62,8 @@ fn api_routes(document: &utoipa::openapi::OpenApi) -> Vec<Route> {
 /// one path share a `routes!`; the uploads get their larger body limit here.
 pub fn api() -> OpenApiRouter<AppState> {
     use crate::api::{
-        checkins, dashboard, deadlines, delegations, events, files, overview, registration, rooms, sheets, tokens,
-        unit_deadlines, units, venues, video,
+        agenda, checkins, dashboard, deadlines, delegations, events, files, overview, registration, rooms, sheets,
+        tokens, unit_deadlines, units, venues, video,
     };
     let upload = || DefaultBodyLimit::max(UPLOAD_LIMIT);
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -77,6 +77,11 @@ pub fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(delegations::create, delegations::list))
         .routes(routes!(delegations::get, delegations::put))
         .routes(routes!(delegations::people))
+        .routes(routes!(agenda::get, agenda::put))
+        .routes(routes!(agenda::advance))
+        .routes(routes!(agenda::delay))
+        .routes(routes!(agenda::skip))
+        .routes(routes!(dashboard::agenda_live))
         .routes(routes!(dashboard::get))
         .routes(routes!(dashboard::live))
         .routes(routes!(venues::create, venues::list))

@@ -54,6 +54,9 @@ pub enum StoreError {
     /// A review of a submission its unit has replaced since.
     #[error("the submission was replaced by a newer one")]
     SubmissionReplaced,
+    /// A live control of the agenda found the show elsewhere than the caller saw it.
+    #[error("the show has moved on")]
+    AgendaMoved,
     /// The door refuses the person (`huichang_core::admission::admit`).
     #[error(transparent)]
     Refused(#[from] huichang_core::admission::Refusal),
@@ -170,6 +173,8 @@ pub struct Change {
     pub venue_id: Option<Uuid>,
     pub what: String,
     pub at: DateTime<Utc>,
+    /// An agenda change's `{now, next}` as the change left them.
+    pub agenda: Option<serde_json::Value>,
     /// The token a `token.revoked` change revoked.
     pub revoked_token_id: Option<Uuid>,
 }
@@ -375,6 +380,19 @@ pub enum FileOwner {
     Unit(Vec<Uuid>),
     /// A venue's deliverable: its coordinator and its event's organisers.
     Venue { event_id: Uuid, venue_id: Uuid },
+}
+
+/// What is done to an event's agenda.
+#[derive(Debug, Clone)]
+pub enum AgendaChange {
+    /// The programme sent whole (`agenda.updated`).
+    Replace(Vec<huichang_core::agenda::NewItem>),
+    /// The live item (`from`) ends and the next starts (`agenda.advanced`).
+    Advance { from: Option<Uuid> },
+    /// `agenda.delayed`.
+    Delay { item: Uuid, minutes: u32 },
+    /// `agenda.skipped`.
+    Skip { item: Uuid },
 }
 
 /// A venue's submission as its review needs it.
@@ -631,6 +649,18 @@ pub trait Store: Send + Sync + 'static {
     async fn create_deadline(&self, event_id: Uuid, deadline: &NewDeadline, actor: &Actor) -> Result<Deadline>;
     async fn deadlines(&self, event_id: Uuid) -> Result<Vec<Deadline>>;
     async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>>;
+    /// The event's agenda, in its order.
+    async fn agenda(&self, event_id: Uuid) -> Result<Vec<huichang_core::agenda::Item>>;
+    /// Changes the event's agenda in one transaction holding the event's row, so that changes
+    /// at once apply one after the other: [`StoreError::AgendaMoved`] when `change` finds the
+    /// show elsewhere than its caller saw it, nothing changed.
+    async fn change_agenda(
+        &self,
+        event_id: Uuid,
+        change: AgendaChange,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Vec<huichang_core::agenda::Item>>;
     /// A venue's submission towards a deliverable of its event; it replaces the previous one.
     async fn submit_venue(
         &self,

@@ -87,7 +87,13 @@ pub async fn live(
     }
     tokio::spawn(async move {
         let Ok(upgraded) = upgrading.await else { return };
-        let client = Client { event_id: event.id, token_id: grant.token_id, token_hash, _connection: connection };
+        let client = Client {
+            event_id: event.id,
+            token_id: grant.token_id,
+            token_hash,
+            _connection: connection,
+            agenda_only: false,
+        };
         serve_client(TokioIo::new(upgraded), state, client, query.since, subscription).await
     });
     switching_protocols(accept)
@@ -224,6 +230,17 @@ struct Client {
     token_id: Uuid,
     token_hash: String,
     _connection: live::Connection,
+    /// A venue's page: the agenda's changes only, after the agenda as it stands.
+    agenda_only: bool,
+}
+
+/// What a venue's page starts from: `{"type": "agenda", "seq", "agenda": {now, next}}`.
+async fn agenda_frame(state: &AppState, event_id: Uuid, seq: i64) -> Option<WsMessage> {
+    let event = state.store.event(event_id).await.ok()??;
+    let items = state.store.agenda(event_id).await.ok()?;
+    let on_now = huichang_core::agenda::on_now(&items, event.event.timezone);
+    let text = serde_json::json!({"type": "agenda", "seq": seq, "agenda": on_now}).to_string();
+    Some(WsMessage::Text(text.into()))
 }
 
 /// A close frame: 1008 when the token was revoked (sign in again), 1011 when a client that fell
@@ -266,6 +283,9 @@ async fn serve_client(
         }
         None => None,
     };
+    if client.agenda_only {
+        return serve_agenda(io, state, client, replay, receiver, picture).await;
+    }
     // The first messages go straight to the connection, before the WebSocket takes it over: a
     // WebSocket keeps its write buffer as large as the largest frame it ever sent, and the
     // snapshot is by far the largest message a client gets (22 KiB for 38 venues).
@@ -358,6 +378,133 @@ async fn serve_client(
     }
 }
 
+/// A venue page's feed: the agenda as it stands (or the agenda changes after `since`), then each
+/// change of the agenda as the event's feed carries it; nothing of the other venues.
+async fn serve_agenda(
+    mut io: TokioIo<hyper::upgrade::Upgraded>,
+    state: AppState,
+    client: Client,
+    replay: Option<(i64, Vec<live::Message>)>,
+    mut receiver: tokio::sync::broadcast::Receiver<live::Message>,
+    picture: std::sync::Arc<Mutex<Picture>>,
+) {
+    let mut sent = match replay {
+        Some((since, messages)) => {
+            for message in messages.iter().filter(|m| m.agenda) {
+                if write_text(&mut io, &[&message.text]).await.is_err() {
+                    return;
+                }
+            }
+            messages.last().map_or(since, |m| m.seq)
+        }
+        None => 0,
+    };
+    let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(settings())).await;
+    let (mut sink, mut stream) = socket.split();
+    if sent == 0 {
+        let seq = picture.lock().unwrap_or_else(|e| e.into_inner()).seq();
+        let Some(frame) = agenda_frame(&state, client.event_id, seq).await else { return };
+        if sink.send(frame).await.is_err() {
+            return;
+        }
+        sent = seq;
+    }
+    let mut closing = state.closing.subscribe();
+    let mut ping = tokio::time::interval(Duration::from_secs(20));
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            received = receiver.recv() => {
+                let frame = match received {
+                    Ok(message) if message.revoked_token == Some(client.token_id) => {
+                        let _ = sink.send(revoked()).await;
+                        return;
+                    }
+                    Ok(message) if message.seq > sent => {
+                        sent = message.seq;
+                        message.agenda.then_some(WsMessage::Text(message.text))
+                    }
+                    Ok(_) => None,
+                    // Fallen behind: the agenda as it stands now.
+                    Err(RecvError::Lagged(_)) => {
+                        if let Err(close) = resync(&state, &client, &picture).await {
+                            let _ = sink.send(close).await;
+                            return;
+                        }
+                        sent = picture.lock().unwrap_or_else(|e| e.into_inner()).seq();
+                        agenda_frame(&state, client.event_id, sent).await
+                    }
+                    Err(RecvError::Closed) => return,
+                };
+                if let Some(frame) = frame {
+                    match tokio::time::timeout(Duration::from_secs(10), sink.send(frame)).await {
+                        Ok(Ok(())) => {}
+                        _ => return,
+                    }
+                }
+            }
+            incoming = stream.next() => match incoming {
+                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
+                Some(Ok(_)) => {}
+            },
+            changed = closing.changed() => {
+                if changed.is_err() || *closing.borrow_and_update() {
+                    let _ = sink.send(close(1012, "the server is restarting; reconnect")).await;
+                    return;
+                }
+            }
+            _ = ping.tick() => {
+                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Follow an event's agenda live (WebSocket), as every venue page does.
+#[utoipa::path(get, operation_id = "agenda_live", path = "/api/v1/events/{event}/agenda/live", tag = "agenda",
+    security(("bearer" = ["admin", "organiser", "coordinator", "technician", "viewer"])),
+    params(("event" = Uuid, Path, description = "The event id"), LiveQuery),
+    responses((status = 101, description = "A WebSocket: first `{'type': 'agenda', 'seq', 'agenda': {'now', 'next'}}` (or the agenda's \
+        changes after `since`), then each change of the agenda as the event's live feed carries it: `{'type': 'change', 'seq', 'what': \
+        'agenda.advanced' …, 'venue_id': null, 'agenda': {'now', 'next'}}`. Nothing of the venues. Closed as the event's live feed is."),
+        (status = 426, description = "`websocket_required`: a plain HTTP request", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`too_many_connections`: the token already holds 50 live connections", body = Problem, content_type = "application/problem+json")))]
+pub async fn agenda_live(
+    State(state): State<AppState>,
+    Path(event): Path<String>,
+    Query(query): Query<LiveQuery>,
+    mut request: Request,
+) -> Result<Response, ApiError> {
+    let event = events::load(&state, &event).await?;
+    let signed_in = authenticate(&state, request.headers(), request.extensions(), query.token.clone(), true).await?;
+    let (grant, token_hash) =
+        signed_in.grant("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")?;
+    if !grant_over(&state, &grant, Owned::Event(event.id)).await?.may_read_event(event.id) {
+        return Err(ApiError::forbidden());
+    }
+    let (connection, accept) = open_live(&state, grant.token_id, &request)?;
+    let upgrading = hyper::upgrade::on(&mut request);
+    let subscription =
+        state.hub.subscribe(&state.store, event.id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    if state.store.grant(&token_hash).await?.is_none() {
+        return Err(ApiError::unauthorized("the token is unknown or was revoked"));
+    }
+    tokio::spawn(async move {
+        let Ok(upgraded) = upgrading.await else { return };
+        let client = Client {
+            event_id: event.id,
+            token_id: grant.token_id,
+            token_hash,
+            _connection: connection,
+            agenda_only: true,
+        };
+        serve_client(TokioIo::new(upgraded), state, client, query.since, subscription).await
+    });
+    switching_protocols(accept)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -380,8 +527,13 @@ mod tests {
         let token_hash = hash_token(&crate::auth::new_token(huichang_core::role::Role::Viewer));
         let token_id = store.create_viewer_token(event.id, &token_hash, "", &Actor::command_line()).await.unwrap();
         let state = AppState::new(store, "http://huichang.test");
-        let client =
-            Client { event_id: event.id, token_id, token_hash, _connection: state.hub.connect(token_id).unwrap() };
+        let client = Client {
+            event_id: event.id,
+            token_id,
+            token_hash,
+            _connection: state.hub.connect(token_id).unwrap(),
+            agenda_only: false,
+        };
         (state, client, token_id, dir)
     }
 

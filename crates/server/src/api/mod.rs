@@ -1,5 +1,6 @@
 //! The JSON API under `/api/v1`.
 
+pub mod agenda;
 pub mod checkins;
 pub mod dashboard;
 pub mod deadlines;

@@ -167,7 +167,7 @@ pub(super) async fn audit(store: &Backend, event_id: Uuid, page: Page) -> Result
 
 pub(super) async fn changes(store: &Backend, event_id: Uuid, after_seq: i64, limit: i64) -> Result<Vec<Change>> {
     sqlx::query(
-        "SELECT seq, venue_id, what, at, revoked_token_id FROM changes WHERE event_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+        "SELECT seq, venue_id, what, at, revoked_token_id, agenda FROM changes WHERE event_id = $1 AND seq > $2 ORDER BY seq LIMIT $3",
     )
     .bind(event_id)
     .bind(after_seq)
@@ -182,6 +182,7 @@ pub(super) async fn changes(store: &Backend, event_id: Uuid, after_seq: i64, lim
             what: row.try_get("what")?,
             at: row.try_get("at")?,
             revoked_token_id: row.try_get("revoked_token_id")?,
+            agenda: row.try_get::<Option<Json<Value>>, _>("agenda")?.map(|Json(v)| v),
         })
     })
     .collect()

@@ -35,6 +35,7 @@ use huichang_core::delegation::{DelegationView, NewDelegation};
 use huichang_core::unit_deadline::{NewUnitDeadline, OwedDeadline, SubmissionView, UnitDeadlineView};
 use huichang_core::video::{LinkStatus, NewVideoCheck};
 
+mod agenda;
 mod changelog;
 mod checkins;
 mod dashboard;
@@ -363,6 +364,20 @@ impl Store for Backend {
 
     async fn deadline(&self, id: Uuid) -> Result<Option<Deadline>> {
         deadlines::deadline(self, id).await
+    }
+
+    async fn agenda(&self, event_id: Uuid) -> Result<Vec<huichang_core::agenda::Item>> {
+        agenda::items(self.reader(), event_id).await
+    }
+
+    async fn change_agenda(
+        &self,
+        event_id: Uuid,
+        change: crate::AgendaChange,
+        now: DateTime<Utc>,
+        actor: &Actor,
+    ) -> Result<Vec<huichang_core::agenda::Item>> {
+        agenda::change(self, event_id, change, now, actor).await
     }
 
     async fn submit_venue(
