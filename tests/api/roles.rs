@@ -34,7 +34,7 @@ const CALLERS: [&str; 12] = [
 fn may_call(route: &Route, caller: &str) -> bool {
     let roles = route.callers.as_deref().unwrap_or_default();
     let names = |role: &str| roles.iter().any(|r| r == role);
-    let on_event = route.path.starts_with("/api/v1/events/{event}");
+    let on_event = route.path.starts_with("/api/v1/events/{event}") || route.path.starts_with("/events/{event}");
     let on_unit = route.path.contains("{unit}");
     let event_list = route.path == "/api/v1/events" && route.method == Method::GET;
     // A delegation is kept by its own coordinator (tested in delegations.rs), the event's

@@ -230,6 +230,7 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         }
         venues.push(venue);
     }
+    national_show(store, now, event.id, &venues, &actor).await?;
     let (provincial, delegation) = provincial_opening(store, now, provinces["四川"].id, &cities[0], &actor).await?;
     liaoning_2020(store, now, provinces["辽宁"].id, &actor).await?;
     let sichuan = provinces.remove("四川").context("四川 is a province")?;
@@ -243,6 +244,68 @@ pub async fn load(store: &dyn Store, now: DateTime<Utc>) -> anyhow::Result<Loade
         provincial_event_id: provincial,
         delegation,
     })
+}
+
+/// One item of a demo programme: (title, kind, minutes from now, length, venue on air, speaker).
+type Programme<'a> = [(&'a str, &'a str, i64, i64, Option<Uuid>, &'a str)];
+
+/// Sends `items` as the event's agenda, then starts the first `running` of them at their
+/// planned times, so that the show is under way when the demo opens.
+async fn programme(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    event: Uuid,
+    items: &Programme<'_>,
+    running: usize,
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let input = huichang_core::agenda::AgendaInput {
+        items: Some(
+            items
+                .iter()
+                .map(|(title, kind, from_now, minutes, venue, speaker)| huichang_core::agenda::ItemInput {
+                    title: Some((*title).into()),
+                    kind: Some((*kind).into()),
+                    planned_start: Some((now + Duration::minutes(*from_now)).to_rfc3339()),
+                    minutes: Some(*minutes as u32),
+                    venue_id: venue.map(|v| v.to_string()),
+                    speaker: Some((*speaker).into()),
+                    id: None,
+                })
+                .collect(),
+        ),
+    };
+    let venues: Vec<Uuid> = items.iter().filter_map(|i| i.4).collect();
+    let new = input.validate(&venues).map_err(|e| anyhow::anyhow!("demo agenda: {e:?}"))?;
+    let mut agenda = store.change_agenda(event, huichang_store::AgendaChange::Replace(new), now, actor).await?;
+    for (_, _, from_now, ..) in &items[..running] {
+        let from =
+            agenda.iter().find(|item| item.status == huichang_core::agenda::ItemStatus::Live).map(|item| item.id);
+        let at = huichang_core::event::truncate(now + Duration::minutes(*from_now));
+        agenda = store.change_agenda(event, huichang_store::AgendaChange::Advance { from }, at, actor).await?;
+    }
+    Ok(())
+}
+
+/// The national opening on the air: 四川省分会场 is live, 北京市分会场 is next.
+async fn national_show(
+    store: &dyn Store,
+    now: DateTime<Utc>,
+    event: Uuid,
+    venues: &[DemoVenue],
+    actor: &Actor,
+) -> anyhow::Result<()> {
+    let venue = |name: &str| venues.iter().find(|v| v.name == name).map(|v| v.id);
+    let items: &Programme<'_> = &[
+        ("主持人介绍出席领导及嘉宾", "speech", -12, 5, None, "主持人"),
+        ("播放全民终身学习活动周宣传片", "video", -7, 5, None, ""),
+        ("四川省分会场连线：攀枝花社区教育", "link", -2, 6, venue("四川省分会场"), ""),
+        ("北京市分会场连线：市民学习体验", "link", 4, 5, venue("北京市分会场"), ""),
+        ("表彰“百姓学习之星”和“终身学习品牌项目”", "award", 9, 15, None, ""),
+        ("教育部领导讲话", "speech", 24, 15, None, "教育部领导"),
+        ("宣布活动周开幕", "other", 39, 3, None, "教育部领导"),
+    ];
+    programme(store, now, event, items, 3, actor).await
 }
 
 /// Sichuan's opening, held by 四川省教育厅 in 攀枝花学院大礼堂 (about 300 people), the city
@@ -271,6 +334,22 @@ async fn provincial_opening(
         "rooms": [{"name": "攀枝花学院大礼堂", "capacity": 300}], "unit_id": panzhihua.id.to_string()
     }))?;
     let hall = create(store, event.id, hall, "panzhihua_hall", actor).await?;
+    // Its programme from the notice (10:00–11:30), starting twenty minutes from now.
+    let items: &Programme<'_> = &[
+        ("播放攀枝花市社区教育专题宣传片", "video", 20, 5, None, ""),
+        ("社区教育成果展示（节目展演）", "performance", 25, 8, None, ""),
+        ("主持人介绍出席领导及嘉宾", "speech", 33, 4, None, "主持人"),
+        ("攀枝花市领导致辞", "speech", 37, 8, None, "攀枝花市领导"),
+        ("社区教育师资风采展示（节目展演）", "performance", 45, 8, None, ""),
+        ("表彰全国“百姓学习之星”和“终身学习品牌项目”", "award", 53, 10, None, ""),
+        ("表彰四川省“百姓学习之星”等代表", "award", 63, 10, None, ""),
+        ("社区教育非遗文化展示（节目展演）", "performance", 73, 8, None, ""),
+        ("全国百姓学习之星代表发言", "speech", 81, 4, None, "百姓学习之星代表"),
+        ("全国终身学习品牌项目代表发言", "speech", 85, 4, None, "品牌项目代表"),
+        ("教育厅领导讲话", "speech", 89, 10, None, "四川省教育厅领导"),
+        ("领导宣布活动周启动", "other", 99, 2, None, ""),
+    ];
+    programme(store, now, event.id, items, 0, actor).await?;
     let mut first = None;
     for (seed, (name, sent)) in [("成都市代表团", 8), ("德阳市代表团", 3), ("凉山州代表团", 0)].into_iter().enumerate()
     {
@@ -404,6 +483,10 @@ pub fn print(loaded: &Loaded, admin_token: &str, public_url: &str) {
     println!(
         "  dashboard (看板):           {}",
         sign_in(public_url, admin_token, &format!("/events/{}", loaded.event_id))
+    );
+    println!(
+        "  run of show (议程):         {}",
+        sign_in(public_url, admin_token, &format!("/events/{}/agenda", loaded.event_id))
     );
     if let Some(v) = loaded.venues.iter().find(|v| v.slug == "sichuan") {
         let link = |token: &str, page: &str| sign_in(public_url, token, &format!("/venues/{}{page}", v.id));

@@ -940,6 +940,84 @@ async fn an_organiser_returns_a_venues_materials_from_the_dashboard_and_the_venu
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The demo's national opening is on the air: 四川 live, 北京 next in four minutes. The director
+/// (the admin at the agenda page) advances the show; the door page of 天津 and the technician
+/// page of 北京 follow within a second, and 北京's technician gets the on-air cue.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_director_advances_the_show_and_every_venue_follows_within_a_second() {
+    if !browser::available() {
+        return;
+    }
+    let dir = data_dir("browser-agenda");
+    let admin = "hca_browser-agenda-admin-token-0123456789";
+    load_demo(&dir, admin);
+    let env = demo_env(&dir);
+    let server = Server::start(&dir, None, admin);
+    let url = server.url.clone();
+    let event = &env["HC_EVENT"];
+    let desk = Browser::start(1024, 768).await;
+    desk.goto(&format!("{url}/signin?token={admin}&next=/events/{event}/agenda")).await;
+    desk.wait_for("return document.querySelector('#advance')", PAGE_LOAD).await;
+    let door = Browser::start(1280, 900).await;
+    door.goto(&format!(
+        "{url}/signin?token={}&next=/venues/{}/door",
+        env["HC_COORDINATOR_TIANJIN"], env["HC_VENUE_TIANJIN"]
+    ))
+    .await;
+    let strip = "return document.querySelector('#on-now-strip .now')?.textContent";
+    let before = door.wait_for(strip, PAGE_LOAD).await;
+    assert!(before.as_str().unwrap().contains("四川省分会场连线"), "{before}");
+    let tech = Browser::start(1280, 900).await;
+    tech.goto(&format!(
+        "{url}/signin?token={}&next=/venues/{}/video",
+        env["HC_TECHNICIAN_BEIJING"], env["HC_VENUE_BEIJING"]
+    ))
+    .await;
+    let cue = tech.wait_for("return document.querySelector('#cue:not([hidden])')?.textContent", PAGE_LOAD).await;
+    assert!(cue.as_str().unwrap().contains("后本会场上屏"), "北京 is next, within five minutes: {cue}");
+    tech.screenshot(&screenshot("technician-cue.png")).await;
+    desk.screenshot(&screenshot("agenda.png")).await;
+
+    // One press arms, the second advances.
+    desk.click("#advance").await;
+    assert!(desk.text("#advance").await.contains("再按一次"));
+    desk.click("#advance").await;
+    let pressed = std::time::Instant::now();
+    let within = std::time::Duration::from_secs(1);
+    let on_door = door
+        .wait_for("const t = document.querySelector('#on-now-strip .now')?.textContent; return t && t.includes('北京') ? t : null", within)
+        .await;
+    assert!(on_door.as_str().unwrap().contains("北京市分会场连线"));
+    let live = tech
+        .wait_for(
+            "const c = document.querySelector('#cue.live:not([hidden])'); return c ? c.textContent : null",
+            within,
+        )
+        .await;
+    assert!(live.as_str().unwrap().contains("正在上屏"), "{live}");
+    assert!(pressed.elapsed() < std::time::Duration::from_secs(2));
+    tech.screenshot(&screenshot("technician-on-air.png")).await;
+    door.screenshot(&screenshot("door-agenda.png")).await;
+    let now = desk.wait_for("return document.querySelector('#on-now .item.now .title')?.textContent", PAGE_LOAD).await;
+    assert!(now.as_str().unwrap().contains("北京"));
+
+    // A wall screen: the same page for a viewer, large and without controls.
+    let wall = Browser::start(1280, 720).await;
+    wall.goto(&format!("{url}/signin?token={admin}&next=/events/{event}/agenda?wall=1")).await;
+    wall.wait_for("return document.querySelector('body.wall #on-now .item.now .title')?.textContent", PAGE_LOAD).await;
+    assert!(
+        !wall
+            .run("return !!document.querySelector('#controls:not([hidden]) button')", json!([]))
+            .await
+            .as_bool()
+            .unwrap()
+    );
+    wall.screenshot(&screenshot("agenda-wall.png")).await;
+    drop((desk, door, tech, wall));
+    assert!(server.stop().success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 /// The demo's two photos, copied into `dir` under the names that are their captions; their paths.
 fn demo_photos(dir: &std::path::Path) -> Vec<String> {
     let photos = dir.join("photos");

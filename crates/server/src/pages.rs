@@ -42,6 +42,7 @@ pub fn routes() -> Table {
         .post("/signout", &[], sign_out)
         .get("/events", &["admin"], events_page)
         .get("/events/{event}", &["admin", "organiser", "viewer"], dashboard_page)
+        .get("/events/{event}/agenda", &["admin", "organiser", "coordinator", "technician", "viewer"], agenda_page)
         .get("/units/{unit}", &["admin", "organiser", "viewer"], unit_page)
         .get("/units/{unit}/deadlines", &["admin", "organiser", "viewer"], unit_deadlines_page)
         .get("/venues/{venue}", &["admin", "organiser", "coordinator"], coordinator_page)
@@ -660,6 +661,49 @@ async fn dashboard_page(State(state): State<AppState>, ctx: PageContext, Path(ev
     page.render(&ctx)
 }
 
+/// The run of show: the programme with now and next and a clock; the director's controls for
+/// the event's organisers and its main venue's coordinator; a wall screen (large type, no
+/// controls) for a viewer, or with `?wall=1`.
+async fn agenda_page(
+    State(state): State<AppState>,
+    ctx: PageContext,
+    Path(event): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
+    let Some(event) = load(Uuid::parse_str(&event).ok(), |id| state.store.event(id)).await else {
+        return not_found(&ctx);
+    };
+    if let Access::Refused(response) =
+        check_over(&state, &ctx, Owned::Event(event.id), |g| g.may_read_event(event.id)).await
+    {
+        return response;
+    }
+    let runs = match &ctx.grant {
+        Some(grant) => {
+            let over = grant_over(&state, grant, Owned::Event(event.id)).await.ok();
+            let main = match (grant.role, grant.venue_id) {
+                (huichang_core::role::Role::Coordinator, Some(venue)) => state
+                    .store
+                    .venue(venue)
+                    .await
+                    .ok()
+                    .flatten()
+                    .is_some_and(|v| v.event_id == event.id && v.kind == huichang_core::venue::VenueKind::Main),
+                _ => false,
+            };
+            over.is_some_and(|g| g.is_admin()) || main
+        }
+        None => false,
+    };
+    let wall = query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "wall=1"))
+        || ctx.grant.as_ref().is_some_and(|g| g.role == huichang_core::role::Role::Viewer);
+    let mut page = Page::new(format!("{} · {}", event.event.title, ctx.lang.pick("议程", "Run of show")));
+    page.script = Some("agenda");
+    page.data =
+        vec![("event", event.id.to_string()), ("control", (runs && !wall).to_string()), ("wall", wall.to_string())];
+    page.render(&ctx)
+}
+
 async fn coordinator_page(State(state): State<AppState>, ctx: PageContext, Path(venue): Path<String>) -> Response {
     venue_page(&state, ctx, &venue, "coordinator", Grant::may_coordinate).await
 }
@@ -907,7 +951,7 @@ where
 }
 
 /// The pages' scripts and style sheet, built into the binary.
-const ASSETS: [(&str, &str, &str); 11] = [
+const ASSETS: [(&str, &str, &str); 12] = [
     ("app.css", "text/css; charset=utf-8", include_str!("../assets/pages/app.css")),
     ("common.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/common.js")),
     ("events.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/events.js")),
@@ -918,6 +962,7 @@ const ASSETS: [(&str, &str, &str); 11] = [
     ("technician.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/technician.js")),
     ("door.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/door.js")),
     ("unit.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/unit.js")),
+    ("agenda.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/agenda.js")),
     ("print.js", "text/javascript; charset=utf-8", include_str!("../assets/pages/print.js")),
 ];
 

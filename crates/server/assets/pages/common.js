@@ -331,6 +331,61 @@ const HC = (() => {
     close: ["关闭", "Close"],
   });
 
+  texts({
+    strip_now: ["正在进行：{title}", "On now: {title}"],
+    strip_next: ["下一项：{title}", "Next: {title}"],
+    strip_in: ["（{time} 后）", " (in {time})"],
+    strip_none: ["议程尚未开始", "The show has not started"],
+    cue_soon: ["{time} 后本会场上屏", "This venue goes on air in {time}"],
+    cue_live: ["正在上屏", "This venue is on air"],
+    cue_hint: ["请确认视频链路在线、画面和声音正常。", "Check that the link is live, with picture and sound."],
+  });
+
+  /** What is on now and next in the event, with a countdown, kept live from the agenda feed;
+   *  with `cue`, the page of the venue that goes on air next turns to a full-width cue from five
+   *  minutes before, and to "on air" while it is live. */
+  function onAir(box, { eventId, venueId, cue }) {
+    let agenda = null;
+    const cueBox = el("div", { class: "cue", id: "cue", hidden: true });
+    const line = el("p", { class: "strip", id: "on-now-strip" });
+    box.replaceChildren(cueBox, line);
+    const hhmm = (iso) => new Date(iso).toLocaleTimeString(lang === "en" ? "en-GB" : "zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
+    function draw() {
+      if (!agenda) return;
+      const { now, next } = agenda;
+      box.hidden = !now && !next;
+      const left = next ? Date.parse(next.expected_start) - Date.now() : 0;
+      line.replaceChildren(
+        now ? el("span", { class: "now", dataset: { item: now.id } }, t("strip_now", { title: now.title })) : el("span", { class: "muted" }, t("strip_none")),
+        next ? el("span", { class: "next", dataset: { item: next.id } }, t("strip_next", { title: next.title }),
+          left > 0 ? t("strip_in", { time: span(left) }) : ` ${hhmm(next.expected_start)}`) : "");
+      const live = cue && now && now.venue_id === venueId;
+      const soon = cue && !live && next && next.venue_id === venueId && left <= 5 * 60000;
+      cueBox.hidden = !live && !soon;
+      cueBox.className = `cue ${live ? "live" : "soon"}`;
+      if (live || soon) {
+        cueBox.replaceChildren(el("b", {}, live ? t("cue_live") : t("cue_soon", { time: span(Math.max(0, left)) })),
+          el("span", {}, (live ? now : next).title), el("small", {}, t("cue_hint")));
+      }
+    }
+    async function load() {
+      const reply = await api("GET", `/api/v1/events/${eventId}/agenda`);
+      if (reply.ok) {
+        agenda = { now: reply.data.now, next: reply.data.next };
+        draw();
+      }
+    }
+    load();
+    const status = el("span", { hidden: true });
+    follow(() => `/api/v1/events/${eventId}/agenda/live`, status, (message) => {
+      if (message.agenda) {
+        agenda = message.agenda;
+        draw();
+      }
+    });
+    setInterval(draw, 1000);
+  }
+
   /** A file's size as people read it. */
   function size(bytes) {
     return bytes >= 1048576 ? `${(bytes / 1048576).toFixed(1)} MiB` : `${Math.max(1, Math.round(bytes / 1024))} KiB`;
@@ -393,6 +448,7 @@ const HC = (() => {
     contacts,
     size,
     submissionViewer,
+    onAir,
     follow,
     lang,
     t,

@@ -95,7 +95,9 @@
       el("a", { href: `${HC.base}/api/v1/venues/${venueId}/registration/template.xlsx` }, t("template"))),
     importBanner);
   const contacts = el("section", { class: "card", id: "contacts", hidden: true });
-  HC.app.replaceChildren(summary, contacts, list, importing, deadlines, approval);
+  const onAirBox = el("section", { class: "on-air-box", id: "on-air", hidden: true });
+  HC.onAir(onAirBox, { eventId, venueId, cue: false });
+  HC.app.replaceChildren(onAirBox, summary, contacts, list, importing, deadlines, approval);
 
   async function importSheet() {
     if (!importFile.files.length) return;

@@ -64,6 +64,10 @@
     material_returned: ["已退回", "returned"],
     material_accepted: ["已通过", "accepted"],
     download_all: ["全部下载（zip）", "Download all (zip)"],
+    on_air_now: ["正在上屏", "on air"],
+    on_air_next: ["下一个上屏", "on air next"],
+    on_air_link: ["上屏但链路不在线", "on air, link not live"],
+    agenda_link: ["议程", "Run of show"],
     delegation_count: ["{n}/{max} 人", "{n} of {max}"],
     delegation_short: ["{n} 人，不足 {min}", "{n}, short of {min}"],
   });
@@ -72,7 +76,7 @@
   const organise = HC.data.organise === "true";
   const viewerResult = el("div", { "aria-live": "polite" });
   const viewer = el("section", { class: "card", id: "submission", hidden: true });
-  const state = { seq: 0, venues: new Map(), totals: null, deadlines: [], arriveBy: null, open: new Set(), people: new Map() };
+  const state = { onAir: { now: null, next: null }, seq: 0, venues: new Map(), totals: null, deadlines: [], arriveBy: null, open: new Set(), people: new Map() };
   const FILTERS = ["all", "attention", "pending", "late", "no_list", "over", "video", "link"];
 
   const connection = el("span", { class: "connection down", id: "connection" }, t("connecting"));
@@ -89,6 +93,7 @@
   const up = document.getElementById("up"); // the link to the unit that holds the event
   HC.app.replaceChildren(
     up || "",
+    el("p", {}, el("a", { href: `${HC.base}/events/${eventId}/agenda`, id: "agenda-link" }, `▶ ${t("agenda_link")}`)),
     el("div", { class: "status-bar" }, connection, next, updated),
     viewerResult,
     viewer,
@@ -103,9 +108,17 @@
       el("section", { class: "card" }, el("h2", {}, t("feed")), feed)),
   );
 
+  /** Whether the venue is on air now ("now") or next ("next") in the run of show. */
+  function onAir(v) {
+    const { now, next } = state.onAir;
+    return now && now.venue_id === v.id ? "now" : next && next.venue_id === v.id ? "next" : null;
+  }
+
   /** What is wrong with a venue, worst first: [severity, text]. */
   function problems(v) {
     const found = [];
+    // On air now or next with its link not live: the worst there is during the show.
+    if (onAir(v) && v.video_link !== "connected") found.push(["bad", "link"]);
     const onsite = v.registered - v.online;
     if (v.approval === "rejected") found.push(["bad", "pending"]);
     if (v.kind === "branch" && v.approval === "pending") found.push(["warn", "pending"]);
@@ -237,6 +250,8 @@
       el("span", { class: `chip ${linkTone}`, dataset: { field: "video-link" } }, t(`video_link_${v.video_link}`)),
       v.overdue.length > 0 &&
         el("span", { class: "chip bad" }, t("overdue", { what: v.overdue.map(deadlineTitle).filter(Boolean).join("、") || v.overdue.length })),
+      onAir(v) && el("span", { class: `chip ${v.video_link === "connected" ? "info" : "bad"}`, dataset: { field: "on-air" } },
+        v.video_link === "connected" ? t(onAir(v) === "now" ? "on_air_now" : "on_air_next") : t("on_air_link")),
       v.overdue_delegations > 0 &&
         el("span", { class: "chip bad", dataset: { field: "overdue-delegations" } }, t("delegations_overdue", { n: v.overdue_delegations })),
     ];
@@ -322,6 +337,10 @@
     }
     state.seq = message.seq;
     state.totals = message.totals;
+    if (message.agenda) {
+      state.onAir = message.agenda;
+      renderGrid();
+    }
     // A list sent again may name another technician, and materials may come or be reviewed:
     // read them again if the tile is open.
     const reread = message.what.startsWith("registration.") || message.what.startsWith("deliverable.");
@@ -389,6 +408,8 @@
 
   async function start() {
     await loadDeadlines();
+    const agenda = await api("GET", `/api/v1/events/${eventId}/agenda`);
+    if (agenda.ok) state.onAir = { now: agenda.data.now, next: agenda.data.next };
     setInterval(tick, 1000);
     // Draw the board at once, then let the feed replay the last changes for the history list.
     const first = await api("GET", `/api/v1/events/${eventId}/dashboard`);

@@ -37,7 +37,10 @@
   const absentLine = el("div", { id: "absent", class: "row", hidden: true });
   const contacts = el("section", { class: "card", id: "contacts", hidden: true });
   const sheetLink = el("a", { id: "sign-in-sheet" }, t("sign_in_sheet"));
+  const onAirBox = el("section", { class: "on-air-box", id: "on-air", hidden: true });
+  HC.onAir(onAirBox, { eventId: HC.data.event, venueId, cue: false });
   HC.app.replaceChildren(
+    onAirBox,
     el("section", { class: "card" },
       el("div", { class: "row" }, el("label", { class: "grow" }, t("room"), roomSelect),
         el("div", {}, el("div", { class: "hint" }, t("in_room")), occupancy)),

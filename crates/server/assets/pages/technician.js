@@ -40,7 +40,10 @@
   const linkBanner = el("div", { "aria-live": "polite" });
 
   const contacts = el("section", { class: "card", id: "contacts", hidden: true });
+  const onAirBox = el("section", { class: "on-air-box", id: "on-air", hidden: true });
+  HC.onAir(onAirBox, { eventId: HC.data.event, venueId, cue: true });
   HC.app.replaceChildren(
+    onAirBox,
     header,
     contacts,
     el("section", { class: "card" },
