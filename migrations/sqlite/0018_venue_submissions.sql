@@ -2,6 +2,9 @@
 -- a text and any number of files, streamed into blobs; a new one replaces the last (kept for the
 -- record), and the event's organisers accept it or return it with a comment. A deliverable is met
 -- while its venue's current submission is not returned.
+-- What each venue's submission of a deliverable must hold, as a unit deadline's `requires`.
+ALTER TABLE deadlines ADD COLUMN requires TEXT NOT NULL DEFAULT '{}';
+
 CREATE TABLE venue_submissions (
     id                      BLOB PRIMARY KEY NOT NULL,
     deadline_id             BLOB NOT NULL REFERENCES deadlines (id),

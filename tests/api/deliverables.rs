@@ -94,6 +94,38 @@ on_both_stores! {
         app.post(&path, &beijing.coordinator, &json!({"note": "x"})).await.expect_problem(403, "forbidden");
     }
 
+    async fn a_deliverable_taken_only_with_what_it_requires(app: TestApp) {
+        let event = app.create_event(80).await;
+        let venue = app.create_venue(&event, "四川省分会场", 30).await;
+        let created = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
+            &json!({"title": "展板材料", "due_at": "2099-12-10T17:00:00+08:00",
+                    "requires": {"text_min_chars": 20, "photos_min": 2, "caption_max_chars": 4}})).await.expect(201);
+        assert_eq!(created["requires"]["photos_min"], 2);
+        let deadline = created["id"].as_str().unwrap();
+        let path = format!("/api/v1/venues/{}/deliverables/{deadline}", venue.id);
+        let send = |text: &str, files: Vec<(String, Vec<u8>)>| {
+            let mut form = reqwest::multipart::Form::new().text("text", text.to_owned());
+            for (name, bytes) in files {
+                form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(name));
+            }
+            app.call(Method::POST, &path).token(Some(&venue.coordinator)).multipart(form).send()
+        };
+        // Short text, one photo whose caption is too long: refused whole, each rule named.
+        let refused = send("展板材料", vec![("四川省开幕式现场.jpg".to_owned(), photo(0, 100))]).await;
+        refused.expect_problem(422, "invalid_submission");
+        assert_eq!(refused.error_fields(), ["text", "files", "files[0]"]);
+        assert_eq!(app.count("SELECT COUNT(*) FROM venue_submissions").await, 0);
+        // A bad rule is named when the deadline is set.
+        let bad = app.post(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &app.admin,
+            &json!({"title": "展板", "due_at": "2099-12-10T17:00:00+08:00", "requires": {"caption_max_chars": 0}})).await;
+        bad.expect_problem(422, "invalid_deadline");
+        assert_eq!(bad.error_fields(), ["requires.caption_max_chars"]);
+        let text = "四川省全民终身学习活动周展板材料，共两块展板。";
+        send(text, vec![("开幕式.jpg".to_owned(), photo(0, 100)), ("课堂.jpg".to_owned(), photo(1, 100))]).await.expect(201);
+        let listed = app.get(&format!("/api/v1/events/{}/deadlines", event["id"].as_str().unwrap()), &venue.coordinator).await.expect(200);
+        assert!(listed.as_array().unwrap().iter().any(|d| d["requires"]["text_min_chars"] == 20), "{listed}");
+    }
+
     async fn a_refused_file_leaves_no_bytes_and_the_upload_bound_holds(app: TestApp) {
         let event = app.create_event(80).await;
         let venue = app.create_venue(&event, "四川省分会场", 30).await;

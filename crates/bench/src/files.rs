@@ -1,5 +1,6 @@
 //! Materials: one large video uploaded and downloaded, against `cp` of a file of the same size on
-//! this machine, and the zip of a deadline that 38 units met with 20 photos each.
+//! this machine, and the zip of a deadline that 38 units met with 20 photos each, then of a
+//! deliverable that as many branch venues met with as many photos.
 
 use std::path::Path;
 use std::time::Instant;
@@ -8,7 +9,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::server::{ADMIN, Server, client, post};
+use crate::server::{ADMIN, Server, client, event, post};
 
 pub struct Setup {
     /// The video's size.
@@ -165,10 +166,51 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     let photos_took = started.elapsed().as_secs_f64();
     let (zipped, zip_took) =
         download(&client, &format!("{base}/api/v1/units/{root_id}/deadlines/{deadline_id}/files.zip")).await?;
-    let (rss, peak) = server.memory();
     let zip_mib = zipped as f64 / f64::from(1 << 20);
     println!("{} units × {} photos of {} KiB sent in {photos_took:.2} s", setup.units, setup.photos, setup.photo_kib);
     println!("files.zip of {zip_mib:.0} MiB: {zip_took:.2} s ({:.0} MiB/s)", zip_mib / zip_took);
+
+    // As many branch venues hand in an event's deliverable with the same photos; its zip.
+    let event_id = event(&client, &server, "材料报送基准").await?;
+    let deliverable = post(
+        &client,
+        format!("{base}/api/v1/events/{event_id}/deadlines"),
+        json!({"title": "活动周工作方案及展板材料", "due_at": "2099-01-05T17:00:00+08:00"}),
+    )
+    .await?;
+    let deliverable_id = deliverable["id"].as_str().context("a deadline id")?.to_owned();
+    let started = Instant::now();
+    for i in 0..setup.units {
+        let venue = post(
+            &client,
+            format!("{base}/api/v1/events/{event_id}/venues"),
+            json!({"name": format!("第{i}分会场"),
+            "kind": "branch", "region": format!("第{i}省"), "contact_email": "v@example.cn",
+            "rooms": [{"name": "视频会议室", "capacity": 30}]}),
+        )
+        .await?;
+        let venue_id = venue["id"].as_str().context("a venue id")?;
+        let mut form = reqwest::multipart::Form::new().text("text", "展板材料");
+        for p in 0..setup.photos {
+            let bytes: Vec<u8> = jpeg.iter().copied().chain((0..photo).map(byte)).collect();
+            form = form.part("file", reqwest::multipart::Part::bytes(bytes).file_name(format!("展板{p}.jpg")));
+        }
+        let url = format!("{base}/api/v1/venues/{venue_id}/deliverables/{deliverable_id}");
+        let response = client.post(url).bearer_auth(ADMIN).multipart(form).send().await?;
+        if response.status() != 201 {
+            bail!("photos of venue {i}: {}", response.status());
+        }
+    }
+    let venue_photos_took = started.elapsed().as_secs_f64();
+    let (venue_zipped, venue_zip_took) =
+        download(&client, &format!("{base}/api/v1/events/{event_id}/deadlines/{deliverable_id}/files.zip")).await?;
+    let (rss, peak) = server.memory();
+    let venue_zip_mib = venue_zipped as f64 / f64::from(1 << 20);
+    println!("{} venues × {} photos sent in {venue_photos_took:.2} s", setup.units, setup.photos);
+    println!(
+        "the deliverable's files.zip of {venue_zip_mib:.0} MiB: {venue_zip_took:.2} s ({:.0} MiB/s)",
+        venue_zip_mib / venue_zip_took
+    );
     println!(
         "server memory: idle {} MiB, after the upload {} MiB, peak {} MiB",
         idle_rss / 1024,
@@ -180,5 +222,6 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         "upload_mib_per_second": mib / up, "download_mib_per_second": mib / down, "cp_mib_per_second": mib / cp,
         "units": setup.units, "photos": setup.photos, "photo_kib": setup.photo_kib, "photos_seconds": photos_took,
         "zip_bytes": zipped, "zip_seconds": zip_took,
+        "venue_photos_seconds": venue_photos_took, "venue_zip_bytes": venue_zipped, "venue_zip_seconds": venue_zip_took,
         "server_rss_idle_kib": idle_rss, "server_rss_after_upload_kib": after_upload, "server_rss_after_kib": rss, "server_rss_peak_kib": peak}))
 }

@@ -1001,9 +1001,31 @@ async fn the_director_advances_the_show_and_every_venue_follows_within_a_second(
     let now = desk.wait_for("return document.querySelector('#on-now .item.now .title')?.textContent", PAGE_LOAD).await;
     assert!(now.as_str().unwrap().contains("北京"));
 
+    // The dashboard marks 北京 red: on air, and its link is not live.
+    desk.goto(&format!("{url}/events/{event}")).await;
+    let beijing = &env["HC_VENUE_BEIJING"];
+    let marked = desk
+        .wait_for(
+            &format!("return document.querySelector('#venue-{beijing}.bad [data-field=on-air].bad')?.textContent"),
+            PAGE_LOAD,
+        )
+        .await;
+    assert!(marked.as_str().unwrap().contains("链路不在线"), "{marked}");
+
     // A wall screen: the same page for a viewer, large and without controls.
+    let viewer = reqwest::Client::new()
+        .post(format!("{url}/api/v1/events/{event}/viewer-tokens"))
+        .bearer_auth(admin)
+        .json(&json!({"label": "主会场大屏"}))
+        .send()
+        .await
+        .unwrap()
+        .json::<serde_json::Value>()
+        .await
+        .unwrap();
+    let viewer = viewer["token"].as_str().unwrap();
     let wall = Browser::start(1280, 720).await;
-    wall.goto(&format!("{url}/signin?token={admin}&next=/events/{event}/agenda?wall=1")).await;
+    wall.goto(&format!("{url}/signin?token={viewer}&next=/events/{event}/agenda")).await;
     wall.wait_for("return document.querySelector('body.wall #on-now .item.now .title')?.textContent", PAGE_LOAD).await;
     assert!(
         !wall

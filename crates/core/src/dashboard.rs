@@ -38,6 +38,8 @@ pub struct VenueRow {
     pub overdue_delegations: i64,
     /// The organiser returned the list: it counts as not sent until a new one comes.
     pub list_returned: bool,
+    /// Deliverables whose submission the organiser returned: not met until sent again.
+    pub materials_returned: i64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, ToSchema)]
@@ -107,6 +109,7 @@ mod tests {
             overdue: Vec::new(),
             overdue_delegations: 0,
             list_returned: false,
+            materials_returned: 0,
         }
     }
 

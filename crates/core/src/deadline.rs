@@ -14,6 +14,7 @@ use uuid::Uuid;
 
 use crate::event::{self, NewEvent, local};
 use crate::field::{self, FieldError, Report};
+use crate::requires::Requires;
 use crate::venue::{Approval, VenueKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -50,6 +51,8 @@ pub struct NewDeadline {
     /// check, whose reminders count back from the opening of its window.
     pub reminders_from: DateTime<Utc>,
     pub remind_before: Vec<Duration>,
+    /// What a submission that meets it must hold (a deliverable's or a unit deadline's).
+    pub requires: Requires,
 }
 
 /// The two deadlines every event has.
@@ -62,6 +65,7 @@ pub fn event_deadlines(event: &NewEvent) -> [NewDeadline; 2] {
             due_at: event.registration_deadline,
             reminders_from: event.registration_deadline,
             remind_before: vec![hours(72), hours(24), hours(2)],
+            requires: Requires::default(),
         },
         NewDeadline {
             kind: DeadlineKind::VideoCheck,
@@ -69,6 +73,7 @@ pub fn event_deadlines(event: &NewEvent) -> [NewDeadline; 2] {
             due_at: event.video_check_ends_at,
             reminders_from: event.video_check_starts_at,
             remind_before: vec![hours(24), Duration::from_secs(30 * 60)],
+            requires: Requires::default(),
         },
     ]
 }
@@ -84,7 +89,14 @@ pub struct DeadlineInput {
     pub due_at: Option<String>,
     /// Durations before `due_at`, e.g. `["72h", "24h", "2h"]` (the default); at most 10.
     pub remind_before: Option<Vec<String>>,
+    /// What each venue's submission must hold (text length, photos, captions); nothing when
+    /// left out.
+    pub requires: Option<Requires>,
 }
+
+/// Generous bounds: the rules come from notices, not from people guessing limits.
+const MAX_TEXT_CHARS: u32 = 100_000;
+const MAX_PHOTOS: u32 = 200;
 
 impl DeadlineInput {
     pub fn validate(self) -> Result<NewDeadline, Vec<FieldError>> {
@@ -120,6 +132,16 @@ impl DeadlineInput {
             }
         }
         offsets.sort_by(|a, b| b.cmp(a));
+        let requires = self.requires.unwrap_or_default();
+        if requires.text_min_chars.is_some_and(|n| n > MAX_TEXT_CHARS) {
+            report.push("requires.text_min_chars", format!("at most {MAX_TEXT_CHARS}"));
+        }
+        if requires.photos_min.is_some_and(|n| n > MAX_PHOTOS) {
+            report.push("requires.photos_min", format!("at most {MAX_PHOTOS}"));
+        }
+        if requires.caption_max_chars == Some(0) {
+            report.push("requires.caption_max_chars", "must be at least 1");
+        }
         let deadline = (|| {
             let due_at = due_at?;
             Some(NewDeadline {
@@ -128,6 +150,7 @@ impl DeadlineInput {
                 due_at,
                 reminders_from: due_at,
                 remind_before: offsets,
+                requires,
             })
         })();
         report.finish(deadline)
@@ -240,6 +263,7 @@ impl Deadline {
             due_at: local(d.due_at, tz),
             remind_before: d.remind_before.iter().map(|o| crate::duration::format(*o)).collect(),
             reminders_from: local(d.reminders_from, tz),
+            requires: d.requires.clone(),
         }
     }
 }
@@ -256,6 +280,8 @@ pub struct DeadlineView {
     pub remind_before: Vec<String>,
     /// The time the offsets count back from: `due_at`, or the opening of the video-check window.
     pub reminders_from: DateTime<FixedOffset>,
+    /// What a venue's submission of a deliverable must hold.
+    pub requires: Requires,
 }
 
 #[cfg(test)]
@@ -302,6 +328,7 @@ mod tests {
                     Duration::from_secs(24 * 3600),
                     Duration::from_secs(2 * 3600),
                 ],
+                requires: Requires::default(),
             },
         }
     }
@@ -359,9 +386,22 @@ mod tests {
             title: None,
             due_at: Some("tomorrow".into()),
             remind_before: Some(vec!["72h".into(), "0s".into(), "72h".into(), "x".into()]),
+            requires: Some(Requires { photos_min: Some(1000), caption_max_chars: Some(0), ..Default::default() }),
         };
         let fields: Vec<String> = input.validate().unwrap_err().into_iter().map(|e| e.field).collect();
-        assert_eq!(fields, ["kind", "title", "due_at", "remind_before[1]", "remind_before[2]", "remind_before[3]"]);
+        assert_eq!(
+            fields,
+            [
+                "kind",
+                "title",
+                "due_at",
+                "remind_before[1]",
+                "remind_before[2]",
+                "remind_before[3]",
+                "requires.photos_min",
+                "requires.caption_max_chars"
+            ]
+        );
         let ok = DeadlineInput {
             title: Some("活动周工作总结".into()),
             due_at: Some("2021-12-10T17:00:00+08:00".into()),

@@ -164,6 +164,7 @@ mod tests {
             overdue: vec![Uuid::nil(), Uuid::max()],
             overdue_delegations: 0,
             list_returned: false,
+            materials_returned: 0,
         };
         let counts = Counts::of_venue(&row);
         assert_eq!(

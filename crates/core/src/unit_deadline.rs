@@ -33,34 +33,17 @@ pub struct NewUnitDeadline {
     pub requires: Requires,
 }
 
-/// Generous bounds: the rules come from notices, not from people guessing limits.
-const MAX_TEXT_CHARS: u32 = 100_000;
-const MAX_PHOTOS: u32 = 200;
-
 impl UnitDeadlineInput {
     pub fn validate(self) -> Result<NewUnitDeadline, Vec<FieldError>> {
-        let requires = self.requires.unwrap_or_default();
-        let mut errors = Vec::new();
-        if requires.text_min_chars.is_some_and(|n| n > MAX_TEXT_CHARS) {
-            errors.push(FieldError::new("requires.text_min_chars", format!("at most {MAX_TEXT_CHARS}")));
-        }
-        if requires.photos_min.is_some_and(|n| n > MAX_PHOTOS) {
-            errors.push(FieldError::new("requires.photos_min", format!("at most {MAX_PHOTOS}")));
-        }
-        if requires.caption_max_chars == Some(0) {
-            errors.push(FieldError::new("requires.caption_max_chars", "must be at least 1"));
-        }
-        let deadline =
-            DeadlineInput { kind: None, title: self.title, due_at: self.due_at, remind_before: self.remind_before }
-                .validate();
-        match deadline {
-            Ok(deadline) if errors.is_empty() => Ok(NewUnitDeadline { deadline, requires }),
-            Ok(_) => Err(errors),
-            Err(mut bad) => {
-                bad.extend(errors);
-                Err(bad)
-            }
-        }
+        let input = DeadlineInput {
+            kind: None,
+            title: self.title,
+            due_at: self.due_at,
+            remind_before: self.remind_before,
+            requires: self.requires,
+        };
+        let deadline = input.validate()?;
+        Ok(NewUnitDeadline { requires: deadline.requires.clone(), deadline })
     }
 }
 

@@ -419,6 +419,7 @@ mod tests {
             overdue: Vec::new(),
             overdue_delegations: 0,
             list_returned: false,
+            materials_returned: 0,
         }
     }
 

@@ -336,7 +336,8 @@ const HC = (() => {
     strip_next: ["下一项：{title}", "Next: {title}"],
     strip_in: ["（{time} 后）", " (in {time})"],
     strip_none: ["议程尚未开始", "The show has not started"],
-    cue_soon: ["{time} 后本会场上屏", "This venue goes on air in {time}"],
+    cue_soon: ["{m} 分钟后本会场上屏", "This venue goes on air in {m} min"],
+    cue_countdown: ["倒计时 {time}", "{time} to go"],
     cue_live: ["正在上屏", "This venue is on air"],
     cue_hint: ["请确认视频链路在线、画面和声音正常。", "Check that the link is live, with picture and sound."],
   });
@@ -364,8 +365,10 @@ const HC = (() => {
       cueBox.hidden = !live && !soon;
       cueBox.className = `cue ${live ? "live" : "soon"}`;
       if (live || soon) {
-        cueBox.replaceChildren(el("b", {}, live ? t("cue_live") : t("cue_soon", { time: span(Math.max(0, left)) })),
-          el("span", {}, (live ? now : next).title), el("small", {}, t("cue_hint")));
+        cueBox.replaceChildren(el("b", {}, live ? t("cue_live") : t("cue_soon", { m: Math.max(1, Math.ceil(left / 60000)) })),
+          el("span", {}, (live ? now : next).title),
+          live ? "" : el("span", { class: "countdown" }, t("cue_countdown", { time: span(Math.max(0, left)) })),
+          el("small", {}, t("cue_hint")));
       }
     }
     async function load() {

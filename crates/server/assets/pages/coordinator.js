@@ -29,6 +29,10 @@
     deliverable_returned: ["主办方已退回（{at}）：{comment}。请修改后重新报送；重新报送之前，此项计为未报送。", "The organiser returned it ({at}): {comment}. Change it and send it again; until then it counts as not sent."],
     deliverable_accepted: ["已通过审核", "accepted"],
     returned_chip: ["已退回，待重新报送", "returned: send it again"],
+    requires_text: ["文字不少于 {n} 字", "text of at least {n} characters"],
+    requires_photos: ["照片不少于 {n} 张", "at least {n} photos"],
+    requires_caption: ["每张照片配文（文件名）不超过 {n} 字", "captions (file names) of at most {n} characters"],
+    err_invalid_submission: ["报送材料不符合要求：", "The submission breaks the deadline's rules:"],
     err_unsupported_media_type: ["有文件不是图片、PDF、Office 文档或 mp4 视频。", "A file is not an image, a PDF, an office document or an mp4."],
     approval: ["地方批准", "Local approval"],
     approval_status: ["结果", "Decision"],
@@ -206,9 +210,13 @@
           ? el("p", { class: "banner bad returned", role: "alert" }, t("deliverable_returned", { at: when(review.at), comment: review.comment }))
           : null, deliverableForm(d, delivered)];
       }
+      const r = d.requires || {};
+      const rules = [r.text_min_chars && t("requires_text", { n: r.text_min_chars }), r.photos_min && t("requires_photos", { n: r.photos_min }),
+        r.caption_max_chars && t("requires_caption", { n: r.caption_max_chars })].filter(Boolean);
       return el("li", { dataset: { deadline: d.id } },
         el("div", { class: "row" }, el("b", {}, d.title), el("span", { class: "chip muted" }, t(`deadline_${d.kind}`)),
           el("span", {}, when(d.due_at)), el("span", { class: "hint" }, HC.countdown(d.due_at)), status),
+        rules.length ? el("p", { class: "hint requires" }, rules.join(HC.lang === "en" ? "; " : "；")) : null,
         form);
     });
     deadlines.replaceChildren(el("h2", {}, t("deadlines")), el("ul", { class: "stack" }, items));
@@ -228,7 +236,14 @@
       if (reply.ok) {
         await load();
       } else {
-        banner(message, "bad", HC.problemText(reply.problem));
+        // Each broken rule on its own line, a photo's caption named by its file.
+        const names = [...file.files].map((f) => f.name);
+        const lines = ((reply.problem && reply.problem.errors) || []).map((e) => {
+          const at = /^files\[(\d+)\]$/.exec(e.field);
+          return el("li", { dataset: { field: e.field } }, `${at ? names[Number(at[1])] || e.field : e.field}：${HC.message(e.message)}`);
+        });
+        message.replaceChildren(el("div", { class: "banner bad", role: "alert" }, HC.problemText(reply.problem),
+          lines.length ? el("ul", {}, lines) : null));
       }
     };
     return el("form", { class: "row", onsubmit: send },

@@ -64,6 +64,7 @@
     material_returned: ["已退回", "returned"],
     material_accepted: ["已通过", "accepted"],
     download_all: ["全部下载（zip）", "Download all (zip)"],
+    materials_returned: ["{n} 项材料被退回", "{n} materials returned"],
     on_air_now: ["正在上屏", "on air"],
     on_air_next: ["下一个上屏", "on air next"],
     on_air_link: ["上屏但链路不在线", "on air, link not live"],
@@ -122,7 +123,7 @@
     const onsite = v.registered - v.online;
     if (v.approval === "rejected") found.push(["bad", "pending"]);
     if (v.kind === "branch" && v.approval === "pending") found.push(["warn", "pending"]);
-    if (v.overdue.length || v.overdue_delegations || v.late || v.list_returned) found.push(["bad", "late"]);
+    if (v.overdue.length || v.overdue_delegations || v.late || v.list_returned || v.materials_returned) found.push(["bad", "late"]);
     if (v.registered === 0) found.push([v.overdue.length ? "bad" : "warn", "no_list"]);
     if (onsite > v.capacity || v.checked_in > v.capacity) found.push(["bad", "over"]);
     if (v.video_check === "failed") found.push(["bad", "video"]);
@@ -245,6 +246,8 @@
           t("list_count", { n: onsite, cap: v.capacity })),
       v.late && el("span", { class: "chip bad" }, t("list_late")),
       v.list_returned && el("span", { class: "chip bad", dataset: { field: "list-returned" } }, t("list_returned")),
+      v.materials_returned > 0 &&
+        el("span", { class: "chip bad", dataset: { field: "materials-returned" } }, t("materials_returned", { n: v.materials_returned })),
       v.online > 0 && el("span", { class: "chip info" }, t("online", { n: v.online })),
       el("span", { class: `chip ${tone}`, dataset: { field: "video-check" } }, t(`video_check_${v.video_check}`)),
       el("span", { class: `chip ${linkTone}`, dataset: { field: "video-link" } }, t(`video_link_${v.video_link}`)),

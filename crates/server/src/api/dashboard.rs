@@ -56,7 +56,8 @@ pub struct LiveQuery {
 #[utoipa::path(get, path = "/api/v1/events/{event}/live", tag = "events", security(("bearer" = ["admin", "organiser", "viewer"])),
     params(("event" = Uuid, Path, description = "The event id"), LiveQuery),
     responses((status = 101, description = "A WebSocket: first `{'type': 'snapshot', 'seq', 'dashboard'}` (or the changes after \
-        `since`), then one `{'type': 'change', 'seq', 'at', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one. \
+        `since`), then one `{'type': 'change', 'seq', 'at', 'venue_id', 'what', 'venue', 'totals'}` per change, `seq` rising by one \
+        (a change of the run of show, `agenda.*`, also carries `agenda: {now, next}`). \
         A client that falls behind gets a fresh snapshot. Pings every 20 s keep it open through proxies. The server closes it with \
         1008 when the token is revoked, 1011 when a client that fell behind cannot be brought up to date and 1012 when it restarts \
         (reconnect with `since`). Frames and messages from the client are limited to 64 KiB."),

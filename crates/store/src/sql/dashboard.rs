@@ -97,6 +97,8 @@ async fn venue_facts(tx: &mut Tx, event_id: Uuid, only: Option<&[Uuid]>) -> Resu
              (SELECT CAST(COALESCE(SUM(r.occupancy), 0) AS BIGINT) FROM rooms r WHERE r.venue_id = v.id) AS checked_in,
              g.venue_id IS NOT NULL AS technician, COALESCE(g.late, FALSE) AS late,
              COALESCE(g.review_status = 'returned', FALSE) AS list_returned,
+             (SELECT COUNT(*) FROM venue_submissions s WHERE s.venue_id = v.id AND s.replaced_at IS NULL
+                  AND s.review_status = 'returned') AS materials_returned,
              EXISTS (SELECT 1 FROM video_checks c WHERE c.venue_id = v.id AND c.result = 'passed') AS video_passed_once, ",
     );
     query.push(format!(
@@ -188,5 +190,6 @@ fn venue_row(row: &DbRow, deadlines: &[Deadline], done: &HashSet<(Uuid, Uuid)>) 
         overdue,
         overdue_delegations,
         list_returned,
+        materials_returned: row.try_get("materials_returned")?,
     })
 }

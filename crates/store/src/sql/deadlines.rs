@@ -15,7 +15,7 @@ use super::{DbRow, Tx, events, now};
 use crate::{Actor, PlanItem, Result, VenueContact};
 
 pub(super) const DEADLINE_COLUMNS: &str =
-    "id, event_id, kind, title, due_at, reminders_from, remind_before, created_at";
+    "id, event_id, kind, title, due_at, reminders_from, remind_before, requires, created_at";
 
 pub(super) async fn event_timezone(tx: &mut Tx, event_id: Uuid) -> Result<Tz> {
     let name: String =
@@ -35,6 +35,7 @@ pub(super) fn deadline_from_row(row: &DbRow) -> Result<Deadline> {
             due_at: row.try_get("due_at")?,
             reminders_from: row.try_get("reminders_from")?,
             remind_before: offsets.into_iter().map(std::time::Duration::from_secs).collect(),
+            requires: row.try_get::<Json<huichang_core::requires::Requires>, _>("requires")?.0,
         },
     })
 }
@@ -48,8 +49,8 @@ pub(super) async fn insert_deadline(
     let deadline = Deadline { id: Uuid::now_v7(), event_id, created_at, deadline: new.clone() };
     let offsets: Vec<u64> = new.remind_before.iter().map(|o| o.as_secs()).collect();
     sqlx::query(
-        "INSERT INTO deadlines (id, event_id, kind, title, due_at, reminders_from, remind_before, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO deadlines (id, event_id, kind, title, due_at, reminders_from, remind_before, created_at, requires)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(deadline.id)
     .bind(event_id)
@@ -59,6 +60,7 @@ pub(super) async fn insert_deadline(
     .bind(new.reminders_from)
     .bind(Json(offsets))
     .bind(created_at)
+    .bind(Json(&new.requires))
     .execute(&mut **tx)
     .await?;
     Ok(deadline)

@@ -152,6 +152,10 @@ pub(super) async fn submit_venue(
     actor: &Actor,
 ) -> Result<DeliverableView> {
     let checked = sniffed(files);
+    let broken = deadline.deadline.requires.check(text, &checked);
+    if !broken.is_empty() {
+        return Err(StoreError::InvalidSubmission(broken));
+    }
     let mut tx = store.writer().begin().await?;
     let blobs: Vec<Uuid> = files.iter().map(|f| f.blob_id).collect();
     if !super::files::name_blobs(&mut tx, &blobs).await? {

@@ -53,6 +53,7 @@ fn stored_from_row(row: &DbRow) -> Result<UnitDeadline> {
             due_at,
             reminders_from: due_at,
             remind_before: offsets.into_iter().map(std::time::Duration::from_secs).collect(),
+            requires: requires.clone(),
         },
         requires,
     })
