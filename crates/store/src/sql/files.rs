@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::super::Backend;
 use super::{DbRow, Tx, now, with_ids};
-use crate::{BundledSubmission, Result, StoredFile};
+use crate::{Result, StoredFile};
 
 pub(super) async fn begin_blob(store: &Backend) -> Result<Uuid> {
     let id = Uuid::now_v7();
@@ -70,10 +70,10 @@ pub(super) async fn blob_chunks(store: &Backend, blob: Uuid, from: i64, to: i64)
     Ok(chunks)
 }
 
-const FILE: &str = "SELECT f.id, f.name, f.content_type, f.size, f.blob_id, u.path FROM submission_files f
+pub(super) const FILE: &str = "SELECT f.id, f.name, f.content_type, f.size, f.blob_id, u.path FROM submission_files f
      JOIN unit_submissions s ON s.id = f.submission_id JOIN units u ON u.id = s.unit_id";
 
-fn file_from_row(row: &DbRow) -> Result<StoredFile> {
+pub(super) fn file_from_row(row: &DbRow) -> Result<StoredFile> {
     Ok(StoredFile {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -91,36 +91,6 @@ pub(super) async fn submission_file(store: &Backend, id: Uuid) -> Result<Option<
         .fetch_optional(store.reader())
         .await?;
     row.as_ref().map(file_from_row).transpose()
-}
-
-pub(super) async fn deadline_bundle(store: &Backend, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
-    let mut tx = super::dashboard::snapshot(store).await?;
-    let submissions = sqlx::query(
-        "SELECT s.id, s.text, s.submitted_at, u.name FROM unit_submissions s JOIN units u ON u.id = s.unit_id
-         WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY u.id",
-    )
-    .bind(deadline)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut bundled = Vec::with_capacity(submissions.len());
-    for row in &submissions {
-        let id: Uuid = row.try_get("id")?;
-        let files = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE} WHERE f.submission_id = $1 ORDER BY f.position")))
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(file_from_row)
-            .collect::<Result<_>>()?;
-        bundled.push(BundledSubmission {
-            unit: row.try_get("name")?,
-            text: row.try_get("text")?,
-            submitted_at: row.try_get("submitted_at")?,
-            files,
-        });
-    }
-    tx.commit().await?;
-    Ok(bundled)
 }
 
 /// Deletes the blobs begun before `before` that no submission names: uploads refused, cut off

@@ -287,7 +287,7 @@ impl Store for Backend {
     }
 
     async fn deadline_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
-        files::deadline_bundle(self, deadline).await
+        submissions::bundle(self, submissions::Submitter::Unit, deadline).await
     }
 
     async fn sweep_blobs(&self, before: DateTime<Utc>) -> Result<usize> {
@@ -406,7 +406,7 @@ impl Store for Backend {
     }
 
     async fn venue_bundle(&self, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
-        submissions::venue_bundle(self, deadline).await
+        submissions::bundle(self, submissions::Submitter::Venue, deadline).await
     }
 
     async fn deliverables(&self, venue_id: Uuid) -> Result<Vec<DeliverableView>> {

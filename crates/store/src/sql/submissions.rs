@@ -313,27 +313,35 @@ pub(super) async fn venue_file(store: &Backend, id: Uuid) -> Result<Option<Store
     row.as_ref().map(venue_file_from_row).transpose()
 }
 
-/// Every venue's current submission of an event's deliverable, with its files, in one snapshot.
-pub(super) async fn venue_bundle(store: &Backend, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
+/// Every current submission of a deadline (a unit deadline's, or an event deliverable's) with
+/// its files, in one snapshot, named after the unit or venue that sent it.
+pub(super) async fn bundle(store: &Backend, submitter: Submitter, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
+    let (submissions, files, read): (&str, String, fn(&DbRow) -> Result<StoredFile>) = match submitter {
+        Submitter::Unit => (
+            "SELECT s.id, s.text, s.submitted_at, u.name FROM unit_submissions s JOIN units u ON u.id = s.unit_id
+             WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY u.id",
+            format!("{} WHERE f.submission_id = $1 ORDER BY f.position", super::files::FILE),
+            super::files::file_from_row,
+        ),
+        Submitter::Venue => (
+            "SELECT s.id, s.text, s.submitted_at, v.name FROM venue_submissions s JOIN venues v ON v.id = s.venue_id
+             WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY v.name, v.id",
+            format!("{VENUE_FILE} WHERE f.submission_id = $1 ORDER BY f.position"),
+            venue_file_from_row,
+        ),
+    };
     let mut tx = super::dashboard::snapshot(store).await?;
-    let submissions = sqlx::query(
-        "SELECT s.id, s.text, s.submitted_at, v.name FROM venue_submissions s JOIN venues v ON v.id = s.venue_id
-         WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY v.name, v.id",
-    )
-    .bind(deadline)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut bundled = Vec::with_capacity(submissions.len());
-    for row in &submissions {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(submissions)).bind(deadline).fetch_all(&mut *tx).await?;
+    let mut bundled = Vec::with_capacity(rows.len());
+    for row in &rows {
         let id: Uuid = row.try_get("id")?;
-        let files =
-            sqlx::query(sqlx::AssertSqlSafe(format!("{VENUE_FILE} WHERE f.submission_id = $1 ORDER BY f.position")))
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await?
-                .iter()
-                .map(venue_file_from_row)
-                .collect::<Result<_>>()?;
+        let files = sqlx::query(sqlx::AssertSqlSafe(files.as_str()))
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(read)
+            .collect::<Result<_>>()?;
         bundled.push(BundledSubmission {
             unit: row.try_get("name")?,
             text: row.try_get("text")?,
