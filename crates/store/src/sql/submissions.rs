@@ -316,7 +316,8 @@ pub(super) async fn venue_file(store: &Backend, id: Uuid) -> Result<Option<Store
 /// Every current submission of a deadline (a unit deadline's, or an event deliverable's) with
 /// its files, in one snapshot, named after the unit or venue that sent it.
 pub(super) async fn bundle(store: &Backend, submitter: Submitter, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
-    let (submissions, files, read): (&str, String, fn(&DbRow) -> Result<StoredFile>) = match submitter {
+    type ReadFile = fn(&DbRow) -> Result<StoredFile>;
+    let (submissions, files, read): (&str, String, ReadFile) = match submitter {
         Submitter::Unit => (
             "SELECT s.id, s.text, s.submitted_at, u.name FROM unit_submissions s JOIN units u ON u.id = s.unit_id
              WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY u.id",
