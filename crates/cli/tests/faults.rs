@@ -225,33 +225,74 @@ async fn a_server_killed_mid_burst_loses_nothing_it_acknowledged_on_postgres() {
     killed_mid_burst(Some(&database.url), "killed-postgres").await;
 }
 
-/// A video upload cut off by `kill -9` half way: after the restart no submission lists it, and
-/// what it wrote is a blob no submission names, which the sweeper deletes.
-async fn killed_mid_upload(database_url: Option<&str>, name: &str) {
+/// Whose upload is cut off: a unit's submission, or a venue's deliverable.
+#[derive(Clone, Copy)]
+enum Sender {
+    Unit,
+    Venue,
+}
+
+/// The path a video is sent to, and the path that lists what was sent.
+async fn upload_paths(api: &Client, sender: Sender) -> (String, String) {
+    match sender {
+        Sender::Unit => {
+            let root =
+                api.ok(Method::POST, "/api/v1/units", ADMIN, Some(&huichang_tests::unit_body("辽宁省教育厅"))).await;
+            let root_id = root["id"].as_str().unwrap().to_owned();
+            let city = api
+                .ok(
+                    Method::POST,
+                    &format!("/api/v1/units/{root_id}/units"),
+                    ADMIN,
+                    Some(&huichang_tests::unit_body("大连市教育局")),
+                )
+                .await;
+            let city_id = city["id"].as_str().unwrap().to_owned();
+            let deadline = api
+                .ok(
+                    Method::POST,
+                    &format!("/api/v1/units/{root_id}/deadlines"),
+                    ADMIN,
+                    Some(&json!({"title": "典型案例", "due_at": "2099-10-25T17:00:00+08:00"})),
+                )
+                .await;
+            let path = format!("/api/v1/units/{city_id}/submissions/{}", deadline["id"].as_str().unwrap());
+            (path, format!("/api/v1/units/{city_id}/submissions"))
+        }
+        Sender::Venue => {
+            let event = api.ok(Method::POST, "/api/v1/events", ADMIN, Some(&event_body())).await;
+            let event_id = event["id"].as_str().unwrap().to_owned();
+            let venue = api
+                .ok(
+                    Method::POST,
+                    &format!("/api/v1/events/{event_id}/venues"),
+                    ADMIN,
+                    Some(&json!({"name": "四川省分会场", "kind": "branch", "contact_email": "sc@example.cn"})),
+                )
+                .await;
+            let venue_id = venue["id"].as_str().unwrap().to_owned();
+            let deadline = api
+                .ok(
+                    Method::POST,
+                    &format!("/api/v1/events/{event_id}/deadlines"),
+                    ADMIN,
+                    Some(&json!({"title": "典型案例", "due_at": "2099-10-25T17:00:00+08:00"})),
+                )
+                .await;
+            let path = format!("/api/v1/venues/{venue_id}/deliverables/{}", deadline["id"].as_str().unwrap());
+            (path, format!("/api/v1/venues/{venue_id}/deliverables"))
+        }
+    }
+}
+
+/// A video upload cut off by `kill -9` half way: after the restart nothing lists it, and what it
+/// wrote is a blob no submission names, which the sweeper deletes.
+async fn killed_mid_upload(database_url: Option<&str>, name: &str, sender: Sender) {
     use tokio::io::AsyncWriteExt;
     let dir = data_dir(name);
     let server = Server::start(&dir, database_url, ADMIN);
     let api = Client::new(&server.url);
-    let root = api.ok(Method::POST, "/api/v1/units", ADMIN, Some(&huichang_tests::unit_body("辽宁省教育厅"))).await;
-    let root_id = root["id"].as_str().unwrap().to_owned();
-    let city = api
-        .ok(
-            Method::POST,
-            &format!("/api/v1/units/{root_id}/units"),
-            ADMIN,
-            Some(&huichang_tests::unit_body("大连市教育局")),
-        )
-        .await;
-    let city_id = city["id"].as_str().unwrap().to_owned();
-    let deadline = api
-        .ok(
-            Method::POST,
-            &format!("/api/v1/units/{root_id}/deadlines"),
-            ADMIN,
-            Some(&json!({"title": "典型案例", "due_at": "2099-10-25T17:00:00+08:00"})),
-        )
-        .await;
-    let path = format!("/api/v1/units/{city_id}/submissions/{}", deadline["id"].as_str().unwrap());
+    let (path, listing) = upload_paths(&api, sender).await;
     // 64 MiB announced, 24 MiB sent, then the server dies.
     let boundary = "huichang-kill-boundary";
     let head = format!(
@@ -286,8 +327,11 @@ async fn killed_mid_upload(database_url: Option<&str>, name: &str) {
 
     let server = Server::start(&dir, database_url, ADMIN);
     let api = Client::new(&server.url);
-    let owed = api.ok(Method::GET, &format!("/api/v1/units/{city_id}/submissions"), ADMIN, None).await;
-    assert_eq!(owed[0]["submission"], Value::Null, "no half file is listed: {owed}");
+    let listed = api.ok(Method::GET, &listing, ADMIN, None).await;
+    match sender {
+        Sender::Unit => assert_eq!(listed[0]["submission"], Value::Null, "no half file is listed: {listed}"),
+        Sender::Venue => assert_eq!(listed, json!([]), "no half file is listed: {listed}"),
+    }
     assert_eq!(huichang_tests::count(&database, "SELECT COUNT(*) FROM blobs WHERE named").await, 0);
     let left = huichang_tests::count(&database, "SELECT COUNT(*) FROM blobs WHERE NOT named AND NOT complete").await;
     assert_eq!(left, 1, "the cut upload is one unnamed, unfinished blob, which the sweeper deletes after an hour");
@@ -296,13 +340,16 @@ async fn killed_mid_upload(database_url: Option<&str>, name: &str) {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_killed_mid_upload_lists_no_half_file_on_sqlite() {
-    killed_mid_upload(None, "killed-upload-sqlite").await;
+    killed_mid_upload(None, "killed-upload-sqlite", Sender::Unit).await;
+    killed_mid_upload(None, "killed-deliverable-sqlite", Sender::Venue).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_server_killed_mid_upload_lists_no_half_file_on_postgres() {
-    let Some(database) = Database::create(Backend::Postgres).await else { return };
-    killed_mid_upload(Some(&database.url), "killed-upload-postgres").await;
+    for (sender, name) in [(Sender::Unit, "killed-upload-postgres"), (Sender::Venue, "killed-deliverable-postgres")] {
+        let Some(database) = Database::create(Backend::Postgres).await else { return };
+        killed_mid_upload(Some(&database.url), name, sender).await;
+    }
 }
 
 /// A TCP proxy in front of PostgreSQL that can be cut (connections reset, the port closed) and
