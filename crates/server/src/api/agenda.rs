@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use chrono::Utc;
 use huichang_core::FieldError;
 use huichang_core::agenda::{AgendaInput, AgendaView, MINUTES_MAX};
-use huichang_core::role::Role;
+use huichang_core::role::{Grant, Role};
 use huichang_core::venue::VenueKind;
 use huichang_store::{AgendaChange, Owned};
 use serde::Deserialize;
@@ -162,22 +162,26 @@ pub async fn skip(
     change(&state, &caller, event, AgendaChange::Skip { item }).await
 }
 
-/// The event, when the caller runs its show: its organisers, and its main venue's coordinator,
-/// whose director runs it by phone from the main hall.
+/// The event, when the caller runs its show.
 async fn runs_show(state: &AppState, caller: &Caller, event: &str) -> Result<Uuid, ApiError> {
     let event = events::load(state, event).await?;
-    let over = caller.over(state, Owned::Event(event.id)).await?;
-    let allowed = over.is_admin()
-        || match (caller.grant.role, caller.grant.venue_id) {
+    caller.require(may_run_show(state, &caller.grant, event.id).await?)?;
+    Ok(event.id)
+}
+
+/// Whether `grant` runs the event's show: its organisers, and its main venue's coordinator, whose
+/// director runs it by phone from the main hall.
+pub async fn may_run_show(state: &AppState, grant: &Grant, event: Uuid) -> Result<bool, ApiError> {
+    let over = crate::auth::grant_over(state, grant, Owned::Event(event)).await?;
+    Ok(over.is_admin()
+        || match (grant.role, grant.venue_id) {
             (Role::Coordinator, Some(venue)) => state
                 .store
                 .venue(venue)
                 .await?
-                .is_some_and(|v| v.event_id == event.id && v.kind == VenueKind::Main && over.may_coordinate(v.id)),
+                .is_some_and(|v| v.event_id == event && v.kind == VenueKind::Main && over.may_coordinate(v.id)),
             _ => false,
-        };
-    caller.require(allowed)?;
-    Ok(event.id)
+        })
 }
 
 async fn change(
