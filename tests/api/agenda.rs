@@ -175,6 +175,7 @@ on_both_stores! {
         assert_eq!(missed.iter().map(|m| m["what"].as_str().unwrap()).collect::<Vec<_>>(), ["agenda.skipped", "agenda.advanced"]);
         assert_eq!(missed[1]["agenda"]["now"]["id"], id[2].as_str(), "四川 is on air");
         assert_eq!(missed[1]["agenda"]["now"]["venue_id"], sichuan.id.as_str());
+        assert_eq!(missed[1]["agenda"]["now"]["venue_name"], "四川省分会场", "a venue's page can say who is on screen");
         // The dashboard's feed carries the same changes, with the agenda.
         let mut wall = tokio_tungstenite::connect_async(format!("{}/api/v1/events/{}/live?token={}&since={}",
             app.url.replace("http://", "ws://"), event["id"].as_str().unwrap(), app.admin, seq + 3)).await.unwrap().0;

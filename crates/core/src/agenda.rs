@@ -215,6 +215,8 @@ pub struct Item {
     pub planned_start: DateTime<Utc>,
     pub minutes: u32,
     pub venue_id: Option<Uuid>,
+    /// The name of the venue on air, as the store read it (none before it is stored).
+    pub venue_name: Option<String>,
     pub speaker: Option<String>,
     pub status: ItemStatus,
     /// The planned start, moved by delays and by how the show actually runs.
@@ -252,6 +254,7 @@ pub fn merge(old: &[Item], new: Vec<NewItem>) -> Vec<Item> {
                 planned_start: item.planned_start,
                 minutes: item.minutes,
                 venue_id: item.venue_id,
+                venue_name: None,
                 speaker: item.speaker,
                 status,
                 expected_start,
@@ -334,6 +337,8 @@ pub struct ItemView {
     pub planned_start: DateTime<FixedOffset>,
     pub minutes: u32,
     pub venue_id: Option<Uuid>,
+    /// The venue on air's name, so that a venue's page can say who is on screen.
+    pub venue_name: Option<String>,
     pub speaker: Option<String>,
     pub status: ItemStatus,
     pub expected_start: DateTime<FixedOffset>,
@@ -350,6 +355,7 @@ impl Item {
             planned_start: local(self.planned_start),
             minutes: self.minutes,
             venue_id: self.venue_id,
+            venue_name: self.venue_name.clone(),
             speaker: self.speaker.clone(),
             status: self.status,
             expected_start: local(self.expected_start),

@@ -36,7 +36,7 @@
   const eventId = HC.data.event;
   const control = HC.data.control === "true";
   const wall = HC.data.wall === "true";
-  const state = { agenda: null, venues: new Map() };
+  const state = { agenda: null };
   if (wall) document.body.classList.add("wall");
 
   const clock = el("div", { class: "clock", id: "clock" });
@@ -49,14 +49,13 @@
     wall ? "" : el("section", { class: "card" }, el("h2", {}, t("agenda_title")), list));
 
   const hhmm = (iso) => new Date(iso).toLocaleTimeString(HC.lang === "en" ? "en-GB" : "zh-CN", { hour: "2-digit", minute: "2-digit", timeZone: "Asia/Shanghai" });
-  const venueName = (id) => state.venues.get(id) || "";
 
   function item(i, role) {
     return el("div", { class: `item ${role}`, dataset: { item: i.id } },
       el("p", { class: "label" }, t(role === "now" ? "now_on" : "next_up")),
       el("p", { class: "title" }, i.title),
       el("p", { class: "meta" }, t(`kind_${i.kind}`), i.speaker ? ` · ${i.speaker}` : "",
-        i.venue_id ? [" · ", el("b", { class: "on-air" }, t("on_air", { venue: venueName(i.venue_id) }))] : ""),
+        i.venue_id ? [" · ", el("b", { class: "on-air" }, t("on_air", { venue: i.venue_name || "" }))] : ""),
       el("p", { class: "when", dataset: { start: role === "now" ? i.actual_start || i.expected_start : i.expected_start, role } }));
   }
 
@@ -68,7 +67,7 @@
     list.replaceChildren(...(a.items.length ? a.items.map((i) => el("li", { class: `status-${i.status}`, dataset: { item: i.id, status: i.status } },
       el("span", { class: "time" }, hhmm(i.expected_start)),
       el("span", { class: "title" }, i.title, i.speaker ? el("small", {}, ` ${i.speaker}`) : ""),
-      i.venue_id ? el("span", { class: "chip info" }, t("on_air", { venue: venueName(i.venue_id) })) : "",
+      i.venue_id ? el("span", { class: "chip info" }, t("on_air", { venue: i.venue_name || "" })) : "",
       el("span", { class: "hint" }, t("minutes", { n: i.minutes }), " · ", t("planned", { at: hhmm(i.planned_start) })),
       el("span", { class: `chip ${{ live: "good", done: "muted", skipped: "warn", upcoming: "info" }[i.status]}` }, t(`status_${i.status}`)))) : [el("li", { class: "hint" }, t("empty"))]));
     renderControls();
@@ -129,9 +128,6 @@
   }
 
   async function start() {
-    // The names of the venues on air, where the caller may list them.
-    const venues = await api("GET", `/api/v1/events/${eventId}/venues?limit=1000`);
-    if (venues.ok) for (const v of venues.data) state.venues.set(v.id, v.name);
     await load();
     HC.follow(() => `/api/v1/events/${eventId}/agenda/live`, connection, (message) => {
       if (message.agenda) load();

@@ -15,8 +15,9 @@ use super::deadlines::event_timezone;
 use super::{DbRow, Tx};
 use crate::{Actor, AgendaChange, Result, StoreError};
 
-const SELECT: &str = "SELECT id, title, kind, planned_start, minutes, venue_id, speaker, status, expected_start,
-     actual_start FROM agenda_items WHERE event_id = $1 ORDER BY position";
+const SELECT: &str = "SELECT i.id, i.title, i.kind, i.planned_start, i.minutes, i.venue_id, v.name AS venue_name,
+     i.speaker, i.status, i.expected_start, i.actual_start
+     FROM agenda_items i LEFT JOIN venues v ON v.id = i.venue_id WHERE i.event_id = $1 ORDER BY i.position";
 
 fn item_from_row(row: &DbRow) -> Result<Item> {
     let kind: String = row.try_get("kind")?;
@@ -28,6 +29,7 @@ fn item_from_row(row: &DbRow) -> Result<Item> {
         planned_start: row.try_get("planned_start")?,
         minutes: row.try_get::<i64, _>("minutes")?.clamp(0, i64::from(u32::MAX)) as u32,
         venue_id: row.try_get("venue_id")?,
+        venue_name: row.try_get("venue_name")?,
         speaker: row.try_get("speaker")?,
         status: ItemStatus::parse(&status).unwrap_or(ItemStatus::Upcoming),
         expected_start: row.try_get("expected_start")?,
@@ -75,6 +77,9 @@ pub(super) async fn change(
         }
     };
     write(&mut tx, event_id, &items).await?;
+    // Read back, with the names of the venues on air.
+    let rows = sqlx::query(SELECT).bind(event_id).fetch_all(&mut *tx).await?;
+    let items: Vec<Item> = rows.iter().map(item_from_row).collect::<Result<_>>()?;
     record(&mut tx, actor, Record::new((event_id, seq), None, what, ("event", event_id), detail)).await?;
     let zone = event_timezone(&mut tx, event_id).await?;
     sqlx::query("UPDATE changes SET agenda = $3 WHERE event_id = $1 AND seq = $2")
