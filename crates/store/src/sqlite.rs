@@ -85,3 +85,4 @@ const SNAPSHOT: Option<&str> = None;
 /// One connection writes: nothing to lock.
 const LOCK_COUNTS: &str = "";
 const LOCK_VENUE_COUNTS: &str = "";
+const LOCK_ROOMS: &str = "";

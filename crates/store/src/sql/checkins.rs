@@ -15,7 +15,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::super::{Backend, Db, LOCK_AND_ANNOUNCE_EVENTS, SHARE_LISTS, SHARE_VENUE};
+use super::super::{Backend, Db, LOCK_AND_ANNOUNCE_EVENTS, LOCK_ROOMS, SHARE_LISTS, SHARE_VENUE};
 use super::changelog::{Record, insert_audit, next_seq, record};
 use super::deadlines::event_timezone;
 use super::events::load_event;
@@ -131,8 +131,18 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
     }
     let mut order: Vec<usize> = (0..batch.len()).collect();
     order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
-    let mut seated = Vec::new();
     let seating = std::time::Instant::now();
+    // Every room of the batch before its first seat: a seat also holds its person's entry of the
+    // unique index of people inside until commit, and a batch that took a later room only after
+    // that entry could wait on a batch that holds the room and waits on the entry.
+    let mut rooms: Vec<Uuid> = order.iter().filter(|&&i| places[i].is_some()).map(|&i| batch[i].room_id).collect();
+    rooms.dedup();
+    if !rooms.is_empty() && !LOCK_ROOMS.is_empty() {
+        let mut lock = with_ids("SELECT id FROM rooms WHERE id IN", rooms);
+        lock.push(format!(" ORDER BY id {LOCK_ROOMS}"));
+        lock.build().fetch_all(&mut *tx).await?;
+    }
+    let mut seated = Vec::new();
     for i in order {
         let Some((place, facts)) = places[i].take() else { continue };
         match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
