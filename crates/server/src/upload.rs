@@ -29,10 +29,30 @@ pub struct Received {
 pub async fn receive(store: &dyn Store, form: &mut Multipart, file_max: u64) -> Result<Received, ApiError> {
     let mut written = Vec::new();
     let result = read(store, form, file_max, &mut written).await;
-    if result.is_err() {
+    if let Err(refused) = &result {
         discard(store, &written).await;
+        if matches!(refused.status, StatusCode::PAYLOAD_TOO_LARGE | StatusCode::UNSUPPORTED_MEDIA_TYPE) {
+            drain(form).await;
+        }
     }
     result
+}
+
+/// After a refusal, what the client is still sending is read and thrown away for a while: a
+/// connection closed with unread bytes is reset, and a client still writing would then lose the
+/// answer that says why. Bounded, so that a refused upload costs at most this.
+const DRAIN_BYTES: usize = 32 << 20;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(3);
+
+async fn drain(form: &mut Multipart) {
+    let until = tokio::time::Instant::now() + DRAIN_TIME;
+    let mut left = DRAIN_BYTES;
+    while let Ok(Ok(Some(mut field))) = tokio::time::timeout_at(until, form.next_field()).await {
+        while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(until, field.chunk()).await {
+            let Some(rest) = left.checked_sub(chunk.len()) else { return };
+            left = rest;
+        }
+    }
 }
 
 /// Deletes the blobs of a submission that was not stored; the sweeper takes any this misses.
