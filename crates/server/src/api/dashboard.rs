@@ -67,14 +67,28 @@ pub async fn live(
     State(state): State<AppState>,
     Path(event): Path<String>,
     Query(query): Query<LiveQuery>,
-    mut request: Request,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let event = events::load(&state, &event).await?;
+    follow(state, &event, query, request, false).await
+}
+
+/// Opens an event's feed for the caller: the dashboard's (its venues' rows; the event's
+/// organisers and viewers), or, `agenda_only`, the agenda's changes (every reader of the event).
+async fn follow(
+    state: AppState,
+    event: &str,
+    query: LiveQuery,
+    mut request: Request,
+    agenda_only: bool,
+) -> Result<Response, ApiError> {
+    let event = events::load(&state, event).await?;
     // Opening the feed acts like a change: a page of another site must not open it with the cookie.
     let signed_in = authenticate(&state, request.headers(), request.extensions(), query.token.clone(), true).await?;
     let (grant, token_hash) =
         signed_in.grant("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")?;
-    if !grant_over(&state, &grant, Owned::Event(event.id)).await?.may_list_venues(event.id) {
+    let over = grant_over(&state, &grant, Owned::Event(event.id)).await?;
+    let allowed = if agenda_only { over.may_read_event(event.id) } else { over.may_list_venues(event.id) };
+    if !allowed {
         return Err(ApiError::forbidden());
     }
     let (connection, accept) = open_live(&state, grant.token_id, &request)?;
@@ -88,13 +102,8 @@ pub async fn live(
     }
     tokio::spawn(async move {
         let Ok(upgraded) = upgrading.await else { return };
-        let client = Client {
-            event_id: event.id,
-            token_id: grant.token_id,
-            token_hash,
-            _connection: connection,
-            agenda_only: false,
-        };
+        let client =
+            Client { event_id: event.id, token_id: grant.token_id, token_hash, _connection: connection, agenda_only };
         serve_client(TokioIo::new(upgraded), state, client, query.since, subscription).await
     });
     switching_protocols(accept)
@@ -476,34 +485,9 @@ pub async fn agenda_live(
     State(state): State<AppState>,
     Path(event): Path<String>,
     Query(query): Query<LiveQuery>,
-    mut request: Request,
+    request: Request,
 ) -> Result<Response, ApiError> {
-    let event = events::load(&state, &event).await?;
-    let signed_in = authenticate(&state, request.headers(), request.extensions(), query.token.clone(), true).await?;
-    let (grant, token_hash) =
-        signed_in.grant("send the token as 'Authorization: Bearer <token>' or ?token=, or sign in")?;
-    if !grant_over(&state, &grant, Owned::Event(event.id)).await?.may_read_event(event.id) {
-        return Err(ApiError::forbidden());
-    }
-    let (connection, accept) = open_live(&state, grant.token_id, &request)?;
-    let upgrading = hyper::upgrade::on(&mut request);
-    let subscription =
-        state.hub.subscribe(&state.store, event.id).await?.ok_or_else(|| ApiError::not_found("event"))?;
-    if state.store.grant(&token_hash).await?.is_none() {
-        return Err(ApiError::unauthorized("the token is unknown or was revoked"));
-    }
-    tokio::spawn(async move {
-        let Ok(upgraded) = upgrading.await else { return };
-        let client = Client {
-            event_id: event.id,
-            token_id: grant.token_id,
-            token_hash,
-            _connection: connection,
-            agenda_only: true,
-        };
-        serve_client(TokioIo::new(upgraded), state, client, query.since, subscription).await
-    });
-    switching_protocols(accept)
+    follow(state, &event, query, request, true).await
 }
 
 #[cfg(test)]
