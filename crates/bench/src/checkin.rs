@@ -136,28 +136,12 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         "p999_ms": p999, "server_cpu_ms_per_checkin": server_cpu_ms, "machine_busy_percent": busy});
     // Where the time went inside the server, from its /metrics over the timed run alone.
     let phases_after = door_phases(&client, &server.url).await?;
-    let mut phases = serde_json::Map::new();
-    let mut line = Vec::new();
-    for (phase, after) in &phases_after {
-        let before = phases_before.get(phase).cloned().unwrap_or_default();
-        let counts: Vec<(f64, u64)> = after
-            .iter()
-            .zip(before.iter().chain(std::iter::repeat(&(0.0, 0))))
-            .map(|(a, b)| (a.0, a.1 - b.1))
-            .collect();
-        let total = counts.last().map_or(0, |c| c.1);
-        let at = |q: f64| bucket_quantile(&counts, q) * 1000.0;
-        line.push(format!("{phase} p50 ≤{:.1} p99 ≤{:.1} p99.9 ≤{:.1} ms ({total})", at(0.5), at(0.99), at(0.999)));
-        phases.insert(
-            phase.clone(),
-            json!({"count": total, "p50_ms": at(0.5), "p99_ms": at(0.99), "p999_ms": at(0.999)}),
-        );
-    }
+    let (line, phases) = phases_between(&phases_before, &phases_after);
     println!(
         "checkin phases (per check-in: waiting for a writer; per batch: statements, of which the seats and the events' rows, and the commit): {}",
-        line.join("; ")
+        line
     );
-    summary["phases"] = Value::Object(phases);
+    summary["phases"] = phases;
     if let Some(url) = database_url {
         let raw = pgbench(url, setup)?;
         println!(
@@ -181,7 +165,10 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
 }
 
 /// The server's histograms of the door's phases: per phase, (upper bound in seconds, cumulative count).
-async fn door_phases(client: &reqwest::Client, url: &str) -> anyhow::Result<BTreeMap<String, Vec<(f64, u64)>>> {
+pub(crate) async fn door_phases(
+    client: &reqwest::Client,
+    url: &str,
+) -> anyhow::Result<BTreeMap<String, Vec<(f64, u64)>>> {
     let text = client.get(format!("{url}/metrics")).send().await?.error_for_status()?.text().await?;
     let mut phases: BTreeMap<String, Vec<(f64, u64)>> = BTreeMap::new();
     for line in text.lines() {
@@ -192,6 +179,31 @@ async fn door_phases(client: &reqwest::Client, url: &str) -> anyhow::Result<BTre
         phases.entry(phase.to_owned()).or_default().push((bound, count.parse()?));
     }
     Ok(phases)
+}
+
+/// The door's phases between two readings of `/metrics`: one line to print, and the same as JSON.
+pub(crate) fn phases_between(
+    before: &BTreeMap<String, Vec<(f64, u64)>>,
+    after: &BTreeMap<String, Vec<(f64, u64)>>,
+) -> (String, Value) {
+    let mut phases = serde_json::Map::new();
+    let mut line = Vec::new();
+    for (phase, after) in after {
+        let before = before.get(phase).cloned().unwrap_or_default();
+        let counts: Vec<(f64, u64)> = after
+            .iter()
+            .zip(before.iter().chain(std::iter::repeat(&(0.0, 0))))
+            .map(|(a, b)| (a.0, a.1 - b.1))
+            .collect();
+        let total = counts.last().map_or(0, |c| c.1);
+        let at = |q: f64| bucket_quantile(&counts, q) * 1000.0;
+        line.push(format!("{phase} p50 ≤{:.1} p99 ≤{:.1} p99.9 ≤{:.1} ms ({total})", at(0.5), at(0.99), at(0.999)));
+        phases.insert(
+            phase.clone(),
+            json!({"count": total, "p50_ms": at(0.5), "p99_ms": at(0.99), "p999_ms": at(0.999)}),
+        );
+    }
+    (line.join("; "), Value::Object(phases))
 }
 
 /// The upper bound of the bucket that holds quantile `q` of cumulative `counts`.

@@ -15,7 +15,8 @@ use futures_util::StreamExt;
 use serde_json::{Value, json};
 use tokio::sync::Semaphore;
 
-use crate::server::{ADMIN, Server, client, quantile};
+use crate::checkin::{door_phases, phases_between};
+use crate::server::{ADMIN, Server, busy_percent, client, machine_cpu, quantile};
 
 pub struct Setup {
     pub provinces: u32,
@@ -158,6 +159,8 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     let gate = Arc::new(Semaphore::new(64));
     let every = Duration::from_secs_f64(1.0 / f64::from(setup.rate.max(1)));
     let acks = Arc::new(Mutex::new(Vec::<Instant>::with_capacity(arrivals.len())));
+    let phases_before = door_phases(&client, &server.url).await?;
+    let (cpu_before, machine_before) = (server.cpu_seconds(), machine_cpu());
     let flow = Instant::now();
     let mut tasks = Vec::new();
     for (i, (room, person)) in arrivals.into_iter().enumerate() {
@@ -184,6 +187,9 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         answers.push(ms);
     }
     let flowed = flow.elapsed().as_secs_f64();
+    let server_cpu_ms = 1000.0 * (server.cpu_seconds() - cpu_before) / admitted.max(1) as f64;
+    let busy = busy_percent(machine_before, machine_cpu());
+    let (phases_line, phases) = phases_between(&phases_before, &door_phases(&client, &server.url).await?);
     // Whether the server kept up with the rate offered: the time each check-in took to be answered.
     answers.sort_by(f64::total_cmp);
     let (answer_p50, answer_p99) = (quantile(&answers, 0.5), quantile(&answers, 0.99));
@@ -212,10 +218,14 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
         admitted as f64 / offered,
         seen.len()
     );
+    println!(
+        "the door meanwhile: server CPU {server_cpu_ms:.2} ms per check-in, machine {busy:.0} % busy; phases: {phases_line}"
+    );
     Ok(json!({"scenario": "overview", "venues": venues, "attendees": attendees, "seed_seconds": seed_seconds,
         "count_seconds": count_seconds, "database_mib": size_mib, "root_p50_ms": root_p50, "root_p99_ms": root_p99,
         "province_p50_ms": province_p50, "province_p99_ms": province_p99, "checkins": admitted,
         "checkins_per_second": admitted as f64 / offered, "answered_seconds": flowed, "answer_p50_ms": answer_p50,
         "answer_p99_ms": answer_p99, "messages": seen.len(), "visible_p50_ms": p50,
-        "visible_p99_ms": p99, "visible_max_ms": max}))
+        "visible_p99_ms": p99, "visible_max_ms": max, "server_cpu_ms_per_checkin": server_cpu_ms,
+        "machine_busy_percent": busy, "phases": phases}))
 }

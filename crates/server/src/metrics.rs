@@ -90,13 +90,15 @@ impl Metrics {
 
 /// The door's batch writers: where a check-in's time goes (`huichang_store::door_times`).
 fn render_door(out: &mut String) {
-    use huichang_store::door_times::{BOUNDS, COMMIT, EVENT_ROWS, SEATS, STATEMENTS, WAITING};
-    out.push_str("# HELP huichang_checkin_seconds Check-ins at the door: waiting for a writer (per check-in); per batch, its statements, of which its seats and its events' rows, and its commit.\n# TYPE huichang_checkin_seconds histogram\n");
+    use huichang_store::door_times::{ADMIT, BOUNDS, COMMIT, COUNTERS, EVENT_ROWS, SEATS, STATEMENTS, WAITING};
+    out.push_str("# HELP huichang_checkin_seconds Check-ins at the door: waiting for a writer (per check-in); per batch, its statements, of which what it reads, its seats, its events' rows and the overview's counters, and its commit.\n# TYPE huichang_checkin_seconds histogram\n");
     for (phase, histogram) in [
         ("waiting", &WAITING),
         ("statements", &STATEMENTS),
+        ("admit", &ADMIT),
         ("seats", &SEATS),
         ("event_rows", &EVENT_ROWS),
+        ("counters", &COUNTERS),
         ("commit", &COMMIT),
     ] {
         let reading = histogram.read();

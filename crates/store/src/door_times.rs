@@ -1,7 +1,8 @@
 //! Where a check-in's time goes in the door's batch writers, for `/metrics`: waiting for a
-//! writer to take it, the batch's statements (of which: its seats and its events' rows, where it
-//! may wait for another batch's commit) and the batch's commit. A slow check-in's time is the sum of these, so a tail can be traced to the
-//! queue, a hot row, the other statements or the WAL flush.
+//! writer to take it, the batch's statements (of which: what the door reads, its seats, its events'
+//! rows and the overview's counters, where it may wait for another batch's commit) and the batch's
+//! commit. A slow check-in's time is the sum of these, so a tail can be traced to the queue, a hot
+//! row, the other statements or the WAL flush.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -62,12 +63,18 @@ impl Histogram {
 pub static WAITING: Histogram = Histogram::new();
 /// Per batch: from `BEGIN` (a connection of the pool included) to just before the commit.
 pub static STATEMENTS: Histogram = Histogram::new();
+/// Per batch, of its statements: reading what the door checks (rooms, lists, venues, people),
+/// where it may wait for a list change holding a venue's list.
+pub static ADMIT: Histogram = Histogram::new();
 /// Per batch, of its statements: taking its seats, one room row each, which waits while another
 /// batch holds the room's row to its commit.
 pub static SEATS: Histogram = Histogram::new();
 /// Per batch, of its statements: taking its events' rows for their `seq`, which waits while
 /// another batch of the same event holds them to its commit.
 pub static EVENT_ROWS: Histogram = Histogram::new();
+/// Per batch, of its statements: moving the overview's counters (its events' and the units'
+/// above its venues), rows every batch of the same events and units waits for.
+pub static COUNTERS: Histogram = Histogram::new();
 /// Per batch: the commit, with its WAL flush on PostgreSQL.
 pub static COMMIT: Histogram = Histogram::new();
 

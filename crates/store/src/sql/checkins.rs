@@ -126,7 +126,9 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
     let mut tx = pool.begin().await?;
     let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
     let mut places = Vec::with_capacity(batch.len());
-    for (i, admitted) in admit_together(&mut tx, batch).await?.into_iter().enumerate() {
+    let admitted = admit_together(&mut tx, batch).await?;
+    door_times::ADMIT.observe(began.elapsed());
+    for (i, admitted) in admitted.into_iter().enumerate() {
         places.push(admitted.map_err(|refusal| answers[i] = Some(Err(refusal.into()))).ok());
     }
     let mut order: Vec<usize> = (0..batch.len()).collect();
@@ -201,7 +203,9 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
     }
     // A seat taken moves the venue's `checked_in` by one and nothing else: no recount needed.
     let venues: Vec<(Uuid, i64)> = seated.iter().map(|&(_, _, venue_id, ..)| (venue_id, 1)).collect();
+    let counting = std::time::Instant::now();
     super::overview::add_checked_in(&mut tx, &venues).await?;
+    door_times::COUNTERS.observe(counting.elapsed());
     door_times::STATEMENTS.observe(began.elapsed());
     let committing = std::time::Instant::now();
     tx.commit().await?;
