@@ -1,15 +1,10 @@
 //! The run of show: the programme sent whole, moved exactly by advancing, delaying and skipping,
 //! pressed by two directors at once, and followed by the venues' pages on the live feed.
 
-use std::time::Duration;
-
 use chrono::{DateTime, FixedOffset};
-use futures_util::StreamExt;
+use huichang_tests::live::{self, Socket, next};
 use huichang_tests::{TestApp, Venue, on_both_stores};
 use serde_json::{Value, json};
-use tokio_tungstenite::tungstenite::Message;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Panzhihua's programme from 10:00 (minutes): a gap of ten minutes before the award.
 fn programme(sichuan: &Venue) -> Value {
@@ -35,28 +30,8 @@ fn ids(agenda: &Value) -> Vec<String> {
 }
 
 async fn agenda_socket(app: &TestApp, event: &Value, token: &str, since: Option<i64>) -> Socket {
-    let mut url = format!(
-        "{}/api/v1/events/{}/agenda/live?token={token}",
-        app.url.replace("http://", "ws://"),
-        event["id"].as_str().unwrap()
-    );
-    if let Some(since) = since {
-        url.push_str(&format!("&since={since}"));
-    }
-    tokio_tungstenite::connect_async(url).await.expect("the agenda feed accepts the connection").0
-}
-
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(2), socket.next())
-            .await
-            .expect("a message within 2 s")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(text) = message {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
+    let path = format!("/api/v1/events/{}/agenda/live", event["id"].as_str().unwrap());
+    live::connect(&app.url, &path, token, since).await.expect("the agenda feed accepts the connection")
 }
 
 on_both_stores! {

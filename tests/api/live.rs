@@ -3,40 +3,18 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use huichang_tests::live::{self, Socket, next};
 use huichang_tests::{TestApp, attendees, list, on_both_stores};
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
-
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp, event: &Value, token: &str, since: Option<i64>) -> Socket {
     connect_to(&app.url, event, token, since).await
 }
 
 async fn connect_to(base: &str, event: &Value, token: &str, since: Option<i64>) -> Socket {
-    let mut url = format!(
-        "{}/api/v1/events/{}/live?token={token}",
-        base.replace("http://", "ws://"),
-        event["id"].as_str().unwrap()
-    );
-    if let Some(since) = since {
-        url.push_str(&format!("&since={since}"));
-    }
-    tokio_tungstenite::connect_async(url).await.expect("the live feed accepts the connection").0
-}
-
-/// The next JSON message, within two seconds.
-async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(2), socket.next())
-            .await
-            .expect("a message within 2 s")
-            .unwrap()
-            .unwrap();
-        if let Message::Text(text) = message {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
+    let path = format!("/api/v1/events/{}/live", event["id"].as_str().unwrap());
+    live::connect(base, &path, token, since).await.expect("the live feed accepts the connection")
 }
 
 on_both_stores! {

@@ -4,31 +4,18 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
+use huichang_tests::live::{self, Socket};
 use huichang_tests::{TestApp, on_both_stores};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tokio_tungstenite::tungstenite::Message;
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 async fn live(app: &TestApp, event: &Value, token: &str) -> Result<Socket, tokio_tungstenite::tungstenite::Error> {
-    let url = format!(
-        "{}/api/v1/events/{}/live?token={token}",
-        app.url.replace("http://", "ws://"),
-        event["id"].as_str().unwrap()
-    );
-    tokio_tungstenite::connect_async(url).await.map(|(socket, _)| socket)
+    live::connect(&app.url, &format!("/api/v1/events/{}/live", event["id"].as_str().unwrap()), token, None).await
 }
 
-/// Reads until the server closes the feed; its close code.
 async fn closed_with(socket: &mut Socket) -> u16 {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("closed within 10 s") {
-            Some(Ok(Message::Close(Some(frame)))) => return frame.code.into(),
-            Some(Ok(_)) => continue,
-            other => panic!("the feed ended without a close frame: {other:?}"),
-        }
-    }
+    live::closed_with(socket, Duration::from_secs(10)).await
 }
 
 on_both_stores! {

@@ -7,6 +7,7 @@ pub mod browser;
 pub mod client;
 pub mod database;
 pub mod hostile;
+pub mod live;
 pub mod smtp;
 
 pub use client::{Call, Client, Reply};

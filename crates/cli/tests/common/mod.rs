@@ -146,21 +146,9 @@ pub fn data_dir(name: &str) -> PathBuf {
     dir
 }
 
-pub type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+pub use huichang_tests::live::Socket;
 
-/// The next feed message that carries a `seq` (pings are skipped).
+/// The next feed message (pings are skipped), within 30 s: the binary may be under load.
 pub async fn next_message(socket: &mut Socket) -> Value {
-    use futures_util::StreamExt;
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(30), socket.next())
-            .await
-            .expect("a feed message within 30 s")
-            .expect("the feed stays open")
-            .unwrap();
-        if let Ok(text) = message.into_text()
-            && !text.is_empty()
-        {
-            return serde_json::from_str(&text).unwrap();
-        }
-    }
+    huichang_tests::live::next_within(socket, Duration::from_secs(30)).await
 }

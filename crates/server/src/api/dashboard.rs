@@ -282,9 +282,8 @@ async fn serve_client(
     since: Option<i64>,
     subscription: Subscription,
 ) {
-    let Subscription { mut receiver, picture } = subscription;
+    let Subscription { receiver, picture } = subscription;
     let event_id = client.event_id;
-    let mut closing = state.closing.subscribe();
     // Start from the feed's picture, or replay what the client missed when it is not too far
     // behind.
     let replay = match since {
@@ -293,21 +292,19 @@ async fn serve_client(
         }
         None => None,
     };
-    if client.agenda_only {
-        return serve_agenda(io, state, client, replay, receiver, picture).await;
-    }
     // The first messages go straight to the connection, before the WebSocket takes it over: a
     // WebSocket keeps its write buffer as large as the largest frame it ever sent, and the
     // snapshot is by far the largest message a client gets (22 KiB for 38 venues).
-    let mut sent = match replay {
+    let sent = match replay {
         Some((since, messages)) => {
-            for message in &messages {
+            for message in messages.iter().filter(|m| m.agenda || !client.agenda_only) {
                 if write_text(&mut io, &[&message.text]).await.is_err() {
                     return;
                 }
             }
             messages.last().map_or(since, |m| m.seq)
         }
+        None if client.agenda_only => 0,
         None => {
             let snapshot = picture.lock().unwrap_or_else(|e| e.into_inner()).snapshot();
             if write_text(&mut io, &snapshot.pieces).await.is_err() {
@@ -317,7 +314,34 @@ async fn serve_client(
         }
     };
     let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(settings())).await;
-    let (mut sink, mut stream) = socket.split();
+    let (mut sink, stream) = socket.split();
+    if sent > 0 || !client.agenda_only {
+        return pump(sink, stream, state, client, receiver, picture, sent).await;
+    }
+    // A venue page's feed starts from the agenda as it stands, a small frame.
+    let seq = picture.lock().unwrap_or_else(|e| e.into_inner()).seq();
+    let Some(frame) = agenda_frame(&state, event_id, seq).await else { return };
+    if sink.send(frame).await.is_ok() {
+        pump(sink, stream, state, client, receiver, picture, seq).await;
+    }
+}
+
+/// A live client's connection once it is a WebSocket.
+type Socket = tokio_tungstenite::WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
+
+/// Sends a client each change after `sent` as the feed carries it (an agenda-only client: the
+/// agenda's changes alone), pings it, and closes it when its token is revoked, it closes, or the
+/// server restarts.
+async fn pump(
+    mut sink: futures_util::stream::SplitSink<Socket, WsMessage>,
+    mut stream: futures_util::stream::SplitStream<Socket>,
+    state: AppState,
+    client: Client,
+    mut receiver: tokio::sync::broadcast::Receiver<live::Message>,
+    picture: std::sync::Arc<Mutex<Picture>>,
+    mut sent: i64,
+) {
+    let mut closing = state.closing.subscribe();
     let mut ping = tokio::time::interval(Duration::from_secs(20));
     ping.tick().await;
     loop {
@@ -336,11 +360,18 @@ async fn serve_client(
                             }
                             if message.seq > sent {
                                 sent = message.seq;
-                                batch.push(WsMessage::Text(message.text));
+                                if message.agenda || !client.agenda_only {
+                                    batch.push(WsMessage::Text(message.text));
+                                }
                             }
                         }
-                        // Fallen behind: start again from a fresh snapshot instead of slowing the others.
+                        // Fallen behind: start again from a fresh snapshot (the agenda as it
+                        // stands) instead of slowing the others.
                         Err(RecvError::Lagged(_)) => match resync(&state, &client, &picture).await {
+                            Ok(snapshot) if client.agenda_only => {
+                                sent = snapshot.seq;
+                                batch = agenda_frame(&state, client.event_id, sent).await.into_iter().collect();
+                            }
                             Ok(snapshot) => {
                                 sent = snapshot.seq;
                                 batch = frames(snapshot);
@@ -375,90 +406,6 @@ async fn serve_client(
                 // An error means the server state is gone: nothing left to serve.
                 let restarting = changed.is_err() || *closing.borrow_and_update();
                 if restarting {
-                    let _ = sink.send(close(1012, "the server is restarting; reconnect")).await;
-                    return;
-                }
-            }
-            _ = ping.tick() => {
-                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
-                    return;
-                }
-            }
-        }
-    }
-}
-
-/// A venue page's feed: the agenda as it stands (or the agenda changes after `since`), then each
-/// change of the agenda as the event's feed carries it; nothing of the other venues.
-async fn serve_agenda(
-    mut io: TokioIo<hyper::upgrade::Upgraded>,
-    state: AppState,
-    client: Client,
-    replay: Option<(i64, Vec<live::Message>)>,
-    mut receiver: tokio::sync::broadcast::Receiver<live::Message>,
-    picture: std::sync::Arc<Mutex<Picture>>,
-) {
-    let mut sent = match replay {
-        Some((since, messages)) => {
-            for message in messages.iter().filter(|m| m.agenda) {
-                if write_text(&mut io, &[&message.text]).await.is_err() {
-                    return;
-                }
-            }
-            messages.last().map_or(since, |m| m.seq)
-        }
-        None => 0,
-    };
-    let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(settings())).await;
-    let (mut sink, mut stream) = socket.split();
-    if sent == 0 {
-        let seq = picture.lock().unwrap_or_else(|e| e.into_inner()).seq();
-        let Some(frame) = agenda_frame(&state, client.event_id, seq).await else { return };
-        if sink.send(frame).await.is_err() {
-            return;
-        }
-        sent = seq;
-    }
-    let mut closing = state.closing.subscribe();
-    let mut ping = tokio::time::interval(Duration::from_secs(20));
-    ping.tick().await;
-    loop {
-        tokio::select! {
-            received = receiver.recv() => {
-                let frame = match received {
-                    Ok(message) if message.revoked_token == Some(client.token_id) => {
-                        let _ = sink.send(revoked()).await;
-                        return;
-                    }
-                    Ok(message) if message.seq > sent => {
-                        sent = message.seq;
-                        message.agenda.then_some(WsMessage::Text(message.text))
-                    }
-                    Ok(_) => None,
-                    // Fallen behind: the agenda as it stands now.
-                    Err(RecvError::Lagged(_)) => {
-                        if let Err(close) = resync(&state, &client, &picture).await {
-                            let _ = sink.send(close).await;
-                            return;
-                        }
-                        sent = picture.lock().unwrap_or_else(|e| e.into_inner()).seq();
-                        agenda_frame(&state, client.event_id, sent).await
-                    }
-                    Err(RecvError::Closed) => return,
-                };
-                if let Some(frame) = frame {
-                    match tokio::time::timeout(Duration::from_secs(10), sink.send(frame)).await {
-                        Ok(Ok(())) => {}
-                        _ => return,
-                    }
-                }
-            }
-            incoming = stream.next() => match incoming {
-                Some(Ok(WsMessage::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => {}
-            },
-            changed = closing.changed() => {
-                if changed.is_err() || *closing.borrow_and_update() {
                     let _ = sink.send(close(1012, "the server is restarting; reconnect")).await;
                     return;
                 }

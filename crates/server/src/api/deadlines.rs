@@ -7,7 +7,7 @@ use axum::response::{AppendHeaders, IntoResponse};
 use huichang_core::FieldError;
 use huichang_core::deadline::{DeadlineInput, DeadlineKind, DeadlineView};
 use huichang_core::review::{ReviewInput, ReviewStatus};
-use huichang_store::{DeliverableView, MessageOwner, NewMessage, OutboxView, Owned};
+use huichang_store::{DeliverableView, MessageOwner, OutboxView, Owned};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
@@ -160,30 +160,10 @@ pub async fn review_venue(
     }
     let letter = match review.status {
         ReviewStatus::Returned => {
-            let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
             let deadline =
                 state.store.deadline(submission.deadline_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
-            let (link, sign_in) =
-                huichang_notify::coordinator_link(&state.public_url, venue.id, None, chrono::Utc::now());
-            let rendered = huichang_notify::render::venue_returned(
-                &event,
-                &venue.name,
-                Some(&deadline.deadline.title),
-                &review.comment,
-                (&link, huichang_notify::LINK_DAYS),
-            );
-            Some(NewMessage {
-                owner: MessageOwner::Event(event.id),
-                dedupe_key: format!("review:{}:{}", submission.id, uuid::Uuid::now_v7()),
-                kind: "review".into(),
-                deadline_id: Some(deadline.id),
-                venue_id: Some(venue.id),
-                recipient: venue.contact_email.clone(),
-                subject: rendered.subject,
-                body_text: rendered.text,
-                body_html: rendered.html,
-                sign_in: Some(sign_in),
-            })
+            let deliverable = Some((deadline.id, deadline.deadline.title.as_str()));
+            Some(venues::returned_letter(&state, &venue, deliverable, &review.comment, submission.id).await?)
         }
         ReviewStatus::Accepted => None,
     };

@@ -9,7 +9,7 @@ use huichang_core::registration::{self, AttendeeBody, AttendeeView, Registration
 use huichang_core::venue::VenueView;
 
 use huichang_core::review::{ReviewInput, ReviewStatus};
-use huichang_store::{MessageOwner, NewMessage, Owned};
+use huichang_store::Owned;
 
 use crate::AppState;
 use crate::api::venues;
@@ -149,30 +149,7 @@ pub async fn review(
     let review =
         input.validate().map_err(|errors| ApiError::invalid("invalid_review", "the review is not valid", errors))?;
     let letter = match review.status {
-        ReviewStatus::Returned => {
-            let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
-            let now = chrono::Utc::now();
-            let (link, sign_in) = huichang_notify::coordinator_link(&state.public_url, venue.id, None, now);
-            let rendered = huichang_notify::render::venue_returned(
-                &event,
-                &venue.name,
-                None,
-                &review.comment,
-                (&link, huichang_notify::LINK_DAYS),
-            );
-            Some(NewMessage {
-                owner: MessageOwner::Event(event.id),
-                dedupe_key: format!("review:{}:{}", venue.id, uuid::Uuid::now_v7()),
-                kind: "review".into(),
-                deadline_id: None,
-                venue_id: Some(venue.id),
-                recipient: venue.contact_email.clone(),
-                subject: rendered.subject,
-                body_text: rendered.text,
-                body_html: rendered.html,
-                sign_in: Some(sign_in),
-            })
-        }
+        ReviewStatus::Returned => Some(venues::returned_letter(&state, &venue, None, &review.comment, venue.id).await?),
         ReviewStatus::Accepted => None,
     };
     let reviewed = state.store.review_registration(venue.id, &review, letter.as_ref(), &caller.actor()).await.map_err(

@@ -140,6 +140,39 @@ pub async fn load(state: &AppState, raw: &str) -> Result<VenueView, ApiError> {
     state.store.venue(venue_id).await?.ok_or_else(|| ApiError::not_found("venue"))
 }
 
+/// The email that tells a venue's contact what the organiser returned, its list (`deliverable`
+/// `None`) or a deliverable (its deadline's id and title), with `comment` and a link that signs
+/// its coordinator in to send it again. `about` keys it: a list's venue, or the submission.
+pub async fn returned_letter(
+    state: &AppState,
+    venue: &VenueView,
+    deliverable: Option<(uuid::Uuid, &str)>,
+    comment: &str,
+    about: uuid::Uuid,
+) -> Result<huichang_store::NewMessage, ApiError> {
+    let event = state.store.event(venue.event_id).await?.ok_or_else(|| ApiError::not_found("event"))?;
+    let (link, sign_in) = huichang_notify::coordinator_link(&state.public_url, venue.id, None, chrono::Utc::now());
+    let rendered = huichang_notify::render::venue_returned(
+        &event,
+        &venue.name,
+        deliverable.map(|(_, title)| title),
+        comment,
+        (&link, huichang_notify::LINK_DAYS),
+    );
+    Ok(huichang_store::NewMessage {
+        owner: huichang_store::MessageOwner::Event(event.id),
+        dedupe_key: format!("review:{about}:{}", uuid::Uuid::now_v7()),
+        kind: "review".into(),
+        deadline_id: deliverable.map(|(id, _)| id),
+        venue_id: Some(venue.id),
+        recipient: venue.contact_email.clone(),
+        subject: rendered.subject,
+        body_text: rendered.text,
+        body_html: rendered.html,
+        sign_in: Some(sign_in),
+    })
+}
+
 /// A link that signs its holder in with `token` and opens the page at `next`.
 pub fn sign_in_link(public_url: &str, token: &str, next: &str) -> String {
     format!("{public_url}/signin?token={token}&next={next}")

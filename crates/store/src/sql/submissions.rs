@@ -269,26 +269,44 @@ pub(super) async fn review_venue_submission(
         .await?;
     let event_id = event_of_venue(&mut tx, venue_id.ok_or(StoreError::NotFound)?).await?;
     let seq = next_seq(&mut tx, event_id).await?;
-    let venue: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE venue_submissions SET review_status = $2, review_comment = $3, reviewed_at = $4
-         WHERE id = $1 AND replaced_at IS NULL RETURNING venue_id",
-    )
-    .bind(id)
-    .bind(review.status.as_str())
-    .bind(&review.comment)
-    .bind(now())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let venue_id = venue.ok_or(StoreError::SubmissionReplaced)?;
-    if let Some(letter) = letter {
-        super::outbox::insert_message(&mut tx, letter).await?;
-    }
+    let venue_id = mark_reviewed(&mut tx, Submitter::Venue, id, review, letter).await?;
     let detail = json!({"status": review.status.as_str(), "comment": review.comment, "submission_id": id});
     let reviewed = Record::new((event_id, seq), Some(venue_id), "deliverable.reviewed", ("venue", venue_id), detail);
     record(&mut tx, actor, reviewed).await?;
     super::overview::settle(&mut tx, &[venue_id]).await?;
     tx.commit().await?;
     deliverable(store, id).await?.ok_or(StoreError::NotFound)
+}
+
+/// Marks `id` reviewed, if it is still its sender's current submission, and queues `letter` with
+/// it; answers the sender (the unit or the venue).
+pub(super) async fn mark_reviewed(
+    tx: &mut Tx,
+    submitter: Submitter,
+    id: Uuid,
+    review: &NewReview,
+    letter: Option<&NewMessage>,
+) -> Result<Uuid> {
+    let sender = match submitter {
+        Submitter::Unit => "unit_id",
+        Submitter::Venue => "venue_id",
+    };
+    let sent_by: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "UPDATE {} SET review_status = $2, review_comment = $3, reviewed_at = $4
+         WHERE id = $1 AND replaced_at IS NULL RETURNING {sender}",
+        submitter.submissions()
+    )))
+    .bind(id)
+    .bind(review.status.as_str())
+    .bind(&review.comment)
+    .bind(now())
+    .fetch_optional(&mut **tx)
+    .await?;
+    let sent_by = sent_by.ok_or(StoreError::SubmissionReplaced)?;
+    if let Some(letter) = letter {
+        super::outbox::insert_message(tx, letter).await?;
+    }
+    Ok(sent_by)
 }
 
 const VENUE_FILE: &str = "SELECT f.id, f.name, f.content_type, f.size, f.blob_id, s.venue_id, v.event_id

@@ -14,7 +14,7 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::super::Backend;
-use super::submissions::{Submitter, insert_file, sniffed, submission_view};
+use super::submissions::{Submitter, insert_file, mark_reviewed, sniffed, submission_view};
 use super::units::audit_unit;
 use super::{DbRow, now};
 use crate::{Actor, NewFile, NewMessage, Result, StoreError, SubmissionRef, UnitContact, UnitPlanItem};
@@ -322,22 +322,9 @@ pub(super) async fn review_submission(
     actor: &Actor,
 ) -> Result<SubmissionView> {
     let mut tx = store.writer().begin().await?;
-    let unit: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE unit_submissions SET review_status = $2, review_comment = $3, reviewed_at = $4
-         WHERE id = $1 AND replaced_at IS NULL RETURNING unit_id",
-    )
-    .bind(id)
-    .bind(review.status.as_str())
-    .bind(&review.comment)
-    .bind(now())
-    .fetch_optional(&mut *tx)
-    .await?;
-    let unit = unit.ok_or(StoreError::SubmissionReplaced)?;
+    let unit = mark_reviewed(&mut tx, Submitter::Unit, id, review, letter).await?;
     let detail = json!({"status": review.status.as_str(), "comment": review.comment, "unit_id": unit});
     audit_unit(&mut tx, actor, "unit_submission.reviewed", ("unit_submission", id), detail).await?;
-    if let Some(letter) = letter {
-        super::outbox::insert_message(&mut tx, letter).await?;
-    }
     super::overview::settle_units(&mut tx, &[unit]).await?;
     tx.commit().await?;
     submission_view(store, Submitter::Unit, id).await?.ok_or(StoreError::NotFound)
