@@ -147,5 +147,3 @@ const SNAPSHOT: Option<&str> = Some("SET TRANSACTION ISOLATION LEVEL REPEATABLE 
 const LOCK_COUNTS: &str = "FOR UPDATE";
 /// ... and a venue's, read with the venue, its event and units, which are not locked.
 const LOCK_VENUE_COUNTS: &str = "FOR UPDATE OF c";
-/// A batch of check-ins takes its rooms' rows before its first seat, as its seats' updates would.
-const LOCK_ROOMS: &str = "FOR NO KEY UPDATE";

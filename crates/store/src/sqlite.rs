@@ -85,4 +85,3 @@ const SNAPSHOT: Option<&str> = None;
 /// One connection writes: nothing to lock.
 const LOCK_COUNTS: &str = "";
 const LOCK_VENUE_COUNTS: &str = "";
-const LOCK_ROOMS: &str = "";

@@ -15,7 +15,7 @@ use sqlx::types::Json;
 use sqlx::{QueryBuilder, Row};
 use uuid::Uuid;
 
-use super::super::{Backend, Db, LOCK_AND_ANNOUNCE_EVENTS, LOCK_ROOMS, SHARE_LISTS, SHARE_VENUE};
+use super::super::{Backend, Db, LOCK_AND_ANNOUNCE_EVENTS, SHARE_LISTS, SHARE_VENUE};
 use super::changelog::{Record, insert_audit, next_seq, record};
 use super::deadlines::event_timezone;
 use super::events::load_event;
@@ -93,61 +93,62 @@ pub(super) async fn write_checkins(
         for arrival in &batch {
             door_times::WAITING.observe(arrival.arrived.elapsed());
         }
-        match check_in_together(&pool, &batch).await {
-            Ok(answers) => {
-                for (arrival, answer) in batch.into_iter().zip(answers) {
-                    let _ = arrival.answer.send(answer);
-                }
+        // A person at two doors at once: the second arrival waits for the transaction of the
+        // first, which takes each person's place before any room and so never waits for itself.
+        let mut rest = batch;
+        while !rest.is_empty() {
+            let mut seen = HashSet::new();
+            let (first, later) = rest.into_iter().partition(|arrival| seen.insert(arrival.attendee_id));
+            write_batch(&pool, first).await;
+            rest = later;
+        }
+    }
+}
+
+/// Writes `batch` (each person once) and answers each of its check-ins.
+async fn write_batch(pool: &sqlx::Pool<Db>, mut batch: Vec<Queued>) {
+    match check_in_together(pool, &batch).await {
+        Ok(answers) => {
+            for (arrival, answer) in batch.into_iter().zip(answers) {
+                let _ = arrival.answer.send(answer);
             }
-            Err(error) if batch.len() == 1 => {
-                let _ = batch.pop().map(|arrival| arrival.answer.send(Err(error)));
-            }
-            Err(_) => {
-                door_times::RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                for arrival in batch {
-                    let answer = check_in_together(&pool, std::slice::from_ref(&arrival))
-                        .await
-                        .and_then(|mut answers| answers.pop().ok_or(StoreError::NotFound))
-                        .and_then(|answer| answer);
-                    let _ = arrival.answer.send(answer);
-                }
+        }
+        Err(error) if batch.len() == 1 => {
+            let _ = batch.pop().map(|arrival| arrival.answer.send(Err(error)));
+        }
+        Err(_) => {
+            door_times::RETRIED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            for arrival in batch {
+                let answer = check_in_together(pool, std::slice::from_ref(&arrival))
+                    .await
+                    .and_then(|mut answers| answers.pop().ok_or(StoreError::NotFound))
+                    .and_then(|answer| answer);
+                let _ = arrival.answer.send(answer);
             }
         }
     }
 }
 
-/// One transaction for `batch`: what the door checks first, venue by venue, then every seat, in
-/// room order, then the changes of each event in a few statements, in event order. Every writer
-/// takes rows in this order (a venue's list and row, a room, the event), so batches of several
-/// writers cannot deadlock each other, nor with a list change, a capacity cut, a decision on the
-/// approval or the video link.
+/// One transaction for `batch`: what the door checks first, venue by venue, then every seat
+/// ([`take_seats`]), then the changes of each event in a few statements, in event order. Every
+/// writer takes rows in this order (a venue's list and row, people inside, rooms, the events),
+/// so batches of several writers cannot deadlock each other, nor with a check-out, a list
+/// change, a capacity cut, a decision on the approval or the video link.
 pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -> Result<Vec<Result<CheckinView>>> {
     let began = std::time::Instant::now();
     let mut tx = pool.begin().await?;
     let mut answers: Vec<Option<Result<CheckinView>>> = batch.iter().map(|_| None).collect();
     let mut places = Vec::with_capacity(batch.len());
+    let mut seated = Vec::new();
     let admitted = admit_together(&mut tx, batch).await?;
     door_times::ADMIT.observe(began.elapsed());
     for (i, admitted) in admitted.into_iter().enumerate() {
         places.push(admitted.map_err(|refusal| answers[i] = Some(Err(refusal.into()))).ok());
     }
-    let mut order: Vec<usize> = (0..batch.len()).collect();
-    order.sort_by_key(|&i| (batch[i].room_id, batch[i].attendee_id));
     let seating = std::time::Instant::now();
-    // Every room of the batch before its first seat: a seat also holds its person's entry of the
-    // unique index of people inside until commit, and a batch that took a later room only after
-    // that entry could wait on a batch that holds the room and waits on the entry.
-    let mut rooms: Vec<Uuid> = order.iter().filter(|&&i| places[i].is_some()).map(|&i| batch[i].room_id).collect();
-    rooms.dedup();
-    if !rooms.is_empty() && !LOCK_ROOMS.is_empty() {
-        let mut lock = with_ids("SELECT id FROM rooms WHERE id IN", rooms);
-        lock.push(format!(" ORDER BY id {LOCK_ROOMS}"));
-        lock.build().fetch_all(&mut *tx).await?;
-    }
-    let mut seated = Vec::new();
-    for i in order {
+    for (i, seat) in take_seats(&mut tx, batch, &places).await? {
         let Some((place, facts)) = places[i].take() else { continue };
-        match take_seat(&mut tx, batch[i].room_id, batch[i].attendee_id).await? {
+        match seat {
             Seat::Taken(at) => seated.push((place.event_id, i, place.venue_id, at, (place.tz, at > place.arrive_by))),
             Seat::Refused { inside } => {
                 // Taken a moment ago, by this batch or another: the door names why, as always.
@@ -407,7 +408,7 @@ pub(super) async fn latest_attestations(
 }
 
 /// What became of a seat the door let a person look for.
-pub(super) enum Seat {
+enum Seat {
     Taken(DateTime<Utc>),
     /// No seat: `inside` a room already, or the room full.
     Refused {
@@ -415,49 +416,78 @@ pub(super) enum Seat {
     },
 }
 
-/// Takes a seat for one person. The database decides: of any number of racing check-ins only as
-/// many as there are free seats find `occupancy < capacity`, and the unique index on people
-/// inside lets each person in once. Refusals write nothing, so the transaction goes on with the
-/// next person.
-pub(super) async fn take_seat(tx: &mut Tx, room_id: Uuid, attendee_id: Uuid) -> Result<Seat> {
-    let seat: Option<Uuid> = sqlx::query_scalar(
-        "UPDATE rooms SET occupancy = occupancy + 1
-         WHERE id = $1 AND occupancy < capacity
-           AND NOT EXISTS (SELECT 1 FROM checkins WHERE attendee_id = $2 AND checked_out_at IS NULL)
-         RETURNING id",
-    )
-    .bind(room_id)
-    .bind(attendee_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if seat.is_none() {
-        let inside: Option<Uuid> =
-            sqlx::query_scalar("SELECT room_id FROM checkins WHERE attendee_id = $1 AND checked_out_at IS NULL")
-                .bind(attendee_id)
+/// Takes the seats of a batch: each person the door let through (`places`) is written inside
+/// first, all in one statement in person order, and then each room counts its people, in room
+/// order. The database decides: the unique index on people inside lets each person in once
+/// (whoever else let them in meanwhile; a batch holds each person once), and a room grants the
+/// seats it has free (`occupancy < capacity`) to the batch's earliest arrivals; the others'
+/// rows are taken back. Every writer takes people's entries before rooms (a check-out too), so
+/// no two batches wait for each other in a circle.
+async fn take_seats<T>(tx: &mut Tx, batch: &[Queued], places: &[Option<T>]) -> Result<Vec<(usize, Seat)>> {
+    let mut candidates: Vec<usize> = (0..batch.len()).filter(|&i| places[i].is_some()).collect();
+    if candidates.is_empty() {
+        return Ok(Vec::new());
+    }
+    candidates.sort_by_key(|&i| (batch[i].attendee_id, i));
+    let at = now();
+    let rows: Vec<(Uuid, usize)> = candidates.iter().map(|&i| (Uuid::now_v7(), i)).collect();
+    let mut insert = QueryBuilder::<Db>::new("INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) ");
+    insert.push_values(&rows, |mut row, &(id, i)| {
+        row.push_bind(id).push_bind(batch[i].attendee_id).push_bind(batch[i].room_id).push_bind(at);
+    });
+    insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+    let inserted: HashSet<Uuid> = insert.build_query_scalar().fetch_all(&mut **tx).await?.into_iter().collect();
+    let mut seats = Vec::with_capacity(rows.len());
+    // The people now inside, by room (ids in order), each room's in order of arrival.
+    let mut rooms: std::collections::BTreeMap<Uuid, Vec<(usize, Uuid)>> = Default::default();
+    for &(id, i) in &rows {
+        if inserted.contains(&id) {
+            rooms.entry(batch[i].room_id).or_default().push((i, id));
+        } else {
+            seats.push((i, Seat::Refused { inside: true }));
+        }
+    }
+    let mut taken_back = Vec::new();
+    for (room_id, mut people) in rooms {
+        people.sort_by_key(|&(i, _)| i);
+        let mut granted = 0;
+        // Most often the room has a seat for each: one statement. Else seat by seat until full.
+        let all: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE rooms SET occupancy = occupancy + $2 WHERE id = $1 AND occupancy + $2 <= capacity RETURNING id",
+        )
+        .bind(room_id)
+        .bind(people.len() as i64)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if all.is_some() {
+            granted = people.len();
+        } else {
+            while granted < people.len() {
+                let one: Option<Uuid> = sqlx::query_scalar(
+                    "UPDATE rooms SET occupancy = occupancy + 1 WHERE id = $1 AND occupancy < capacity RETURNING id",
+                )
+                .bind(room_id)
                 .fetch_optional(&mut **tx)
                 .await?;
-        return Ok(Seat::Refused { inside: inside.is_some() });
+                if one.is_none() {
+                    break;
+                }
+                granted += 1;
+            }
+        }
+        for (n, (i, id)) in people.into_iter().enumerate() {
+            if n < granted {
+                seats.push((i, Seat::Taken(at)));
+            } else {
+                taken_back.push(id);
+                seats.push((i, Seat::Refused { inside: false }));
+            }
+        }
     }
-    let at = now();
-    let inserted: Option<Uuid> = sqlx::query_scalar(
-        "INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) VALUES ($1, $2, $3, $4)
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(Uuid::now_v7())
-    .bind(attendee_id)
-    .bind(room_id)
-    .bind(at)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if inserted.is_none() {
-        // Let in at this moment through another transaction: give the seat back.
-        sqlx::query("UPDATE rooms SET occupancy = occupancy - 1 WHERE id = $1")
-            .bind(room_id)
-            .execute(&mut **tx)
-            .await?;
-        return Ok(Seat::Refused { inside: true });
+    if !taken_back.is_empty() {
+        with_ids("DELETE FROM checkins WHERE id IN", taken_back).build().execute(&mut **tx).await?;
     }
-    Ok(Seat::Taken(at))
+    Ok(seats)
 }
 
 pub(super) async fn checkins(store: &Backend, room_id: Uuid) -> Result<Vec<CheckinView>> {
