@@ -138,7 +138,7 @@ pub async fn run(binary: &Path, database_url: Option<&str>, setup: &Setup) -> an
     let phases_after = door_phases(&client, &server.url).await?;
     let (line, phases) = phases_between(&phases_before, &phases_after);
     println!(
-        "checkin phases (per check-in: waiting for a writer; per batch: statements, of which the seats and the events' rows, and the commit): {}",
+        "checkin phases (per check-in: waiting for a writer; per batch: statements, of which what it reads, its seats, its events' rows and the counters, and the commit): {}",
         line
     );
     summary["phases"] = phases;
