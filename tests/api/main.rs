@@ -9,6 +9,7 @@ mod deliverables;
 mod door;
 mod events;
 mod live;
+mod migrations;
 mod notify;
 mod overview;
 mod pages;
