@@ -66,8 +66,9 @@ pub static STATEMENTS: Histogram = Histogram::new();
 /// Per batch, of its statements: reading what the door checks (rooms, lists, venues, people),
 /// where it may wait for a list change holding a venue's list.
 pub static ADMIT: Histogram = Histogram::new();
-/// Per batch, of its statements: taking its seats, one room row each, which waits while another
-/// batch holds the room's row to its commit.
+/// Per batch, of its statements: taking its seats, its people written inside and then one room
+/// row each, which waits while another batch holds the room's row (or a person's place) to its
+/// commit.
 pub static SEATS: Histogram = Histogram::new();
 /// Per batch, of its statements: taking its events' rows for their `seq`, which waits while
 /// another batch of the same event holds them to its commit.
