@@ -207,7 +207,7 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<DeliverableView>;
     /// A venue's current submissions, one per deliverable, returned ones included.
     async fn deliverables(&self, venue_id: Uuid) -> Result<Vec<DeliverableView>>;
-    async fn venue_submission(&self, id: Uuid) -> Result<Option<VenueSubmissionRef>>;
+    async fn venue_submission(&self, id: Uuid) -> Result<Option<SubmissionRef>>;
     /// Records a review of a venue's current submission (else
     /// [`StoreError::SubmissionReplaced`]) and queues `letter` with it.
     async fn review_venue_submission(

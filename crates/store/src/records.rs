@@ -381,23 +381,14 @@ pub enum AgendaChange {
     Skip { item: Uuid },
 }
 
-/// A venue's submission as its review needs it.
-#[derive(Debug, Clone)]
-pub struct VenueSubmissionRef {
-    pub id: Uuid,
-    pub deadline_id: Uuid,
-    pub venue_id: Uuid,
-    /// Still its venue's current one, not replaced by a newer.
-    pub current: bool,
-}
-
-/// A unit's submission as its review needs it.
+/// A unit's or a venue's submission as its review needs it.
 #[derive(Debug, Clone)]
 pub struct SubmissionRef {
     pub id: Uuid,
     pub deadline_id: Uuid,
-    pub unit_id: Uuid,
-    /// Still its unit's current one, not replaced by a newer.
+    /// The unit or the venue that sent it.
+    pub sent_by: Uuid,
+    /// Still its sender's current one, not replaced by a newer.
     pub current: bool,
 }
 

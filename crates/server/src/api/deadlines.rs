@@ -151,10 +151,9 @@ pub async fn review_venue(
 ) -> Result<axum::response::Response, ApiError> {
     let submission =
         state.store.venue_submission(submission).await?.ok_or_else(|| ApiError::not_found("submission"))?;
-    let venue = venues::load(&state, &submission.venue_id.to_string()).await?;
+    let venue = venues::load(&state, &submission.sent_by.to_string()).await?;
     caller.require(caller.over(&state, Owned::Event(venue.event_id)).await?.is_admin())?;
-    let review =
-        input.validate().map_err(|errors| ApiError::invalid("invalid_review", "the review is not valid", errors))?;
+    let review = crate::api::valid_review(input)?;
     if !submission.current {
         return Err(huichang_store::StoreError::SubmissionReplaced.into());
     }

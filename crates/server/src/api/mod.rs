@@ -16,3 +16,12 @@ pub mod unit_deadlines;
 pub mod units;
 pub mod venues;
 pub mod video;
+
+/// An organiser's review as sent, checked: `invalid_review` names every bad field.
+pub(crate) fn valid_review(
+    input: huichang_core::review::ReviewInput,
+) -> Result<huichang_core::review::NewReview, crate::error::ApiError> {
+    input
+        .validate()
+        .map_err(|errors| crate::error::ApiError::invalid("invalid_review", "the review is not valid", errors))
+}

@@ -146,8 +146,7 @@ pub async fn review(
 ) -> Result<Json<RegistrationView>, ApiError> {
     let venue = venues::load(&state, &venue).await?;
     caller.require(caller.over(&state, Owned::Event(venue.event_id)).await?.is_admin())?;
-    let review =
-        input.validate().map_err(|errors| ApiError::invalid("invalid_review", "the review is not valid", errors))?;
+    let review = crate::api::valid_review(input)?;
     let letter = match review.status {
         ReviewStatus::Returned => Some(venues::returned_letter(&state, &venue, None, &review.comment, venue.id).await?),
         ReviewStatus::Accepted => None,

@@ -148,14 +148,13 @@ pub async fn review(
         state.store.unit_deadline(submission.deadline_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
     let setter = state.store.unit(deadline.unit_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
     caller.require(caller.grant.may_organise_unit(&setter.path))?;
-    let review =
-        input.validate().map_err(|errors| ApiError::invalid("invalid_review", "the review is not valid", errors))?;
+    let review = crate::api::valid_review(input)?;
     if !submission.current {
         return Err(huichang_store::StoreError::SubmissionReplaced.into());
     }
     let letter = match review.status {
         ReviewStatus::Returned => {
-            let unit = state.store.unit(submission.unit_id).await?.ok_or_else(|| ApiError::not_found("submission"))?;
+            let unit = state.store.unit(submission.sent_by).await?.ok_or_else(|| ApiError::not_found("submission"))?;
             let due_at = deadline.due_at.with_timezone(&chrono::Utc);
             let rendered = huichang_notify::render::unit_returned(
                 &setter.name,

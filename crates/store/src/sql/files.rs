@@ -2,12 +2,11 @@
 //! by chunk, and swept when nothing came to name them.
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
 use uuid::Uuid;
 
 use super::super::Backend;
-use super::{DbRow, Tx, now, with_ids};
-use crate::{Result, StoredFile};
+use super::{Tx, now, with_ids};
+use crate::Result;
 
 pub(super) async fn begin_blob(store: &Backend) -> Result<Uuid> {
     let id = Uuid::now_v7();
@@ -68,29 +67,6 @@ pub(super) async fn blob_chunks(store: &Backend, blob: Uuid, from: i64, to: i64)
             .fetch_all(store.reader())
             .await?;
     Ok(chunks)
-}
-
-pub(super) const FILE: &str = "SELECT f.id, f.name, f.content_type, f.size, f.blob_id, u.path FROM submission_files f
-     JOIN unit_submissions s ON s.id = f.submission_id JOIN units u ON u.id = s.unit_id";
-
-pub(super) fn file_from_row(row: &DbRow) -> Result<StoredFile> {
-    Ok(StoredFile {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        content_type: row.try_get("content_type")?,
-        size: row.try_get("size")?,
-        blob_id: row.try_get("blob_id")?,
-        owner: crate::FileOwner::Unit(super::units::ids(row.try_get("path")?)),
-    })
-}
-
-/// A file of a unit's submission, with the path of the unit that sent it.
-pub(super) async fn submission_file(store: &Backend, id: Uuid) -> Result<Option<StoredFile>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{FILE} WHERE f.id = $1")))
-        .bind(id)
-        .fetch_optional(store.reader())
-        .await?;
-    row.as_ref().map(file_from_row).transpose()
 }
 
 /// Deletes the blobs begun before `before` that no submission names: uploads refused, cut off

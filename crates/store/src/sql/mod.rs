@@ -28,7 +28,7 @@ use crate::{
     Actor, AttendeeRef, AttestationView, AuditEntry, BundledSubmission, CapacityChange, Change, CheckinView,
     ClaimedMessage, DashboardSnapshot, DeliverableView, EventFilter, MessageOwner, NewFile, NewMessage, OnlineNotice,
     OutboxView, Owned, Page, PlanItem, Result, RoomRef, Store, StoreError, StoredFile, SubmissionRef, TokenView,
-    UnitPlanItem, VenueSubmissionRef, VenueTokens, VideoCheckView,
+    UnitPlanItem, VenueTokens, VideoCheckView,
 };
 use huichang_core::deadline::{Deadline, NewDeadline};
 use huichang_core::delegation::{DelegationView, NewDelegation};
@@ -256,9 +256,9 @@ impl Store for Backend {
     }
 
     async fn submission_file(&self, id: Uuid) -> Result<Option<StoredFile>> {
-        match files::submission_file(self, id).await? {
+        match submissions::submission_file(self, submissions::Submitter::Unit, id).await? {
             Some(file) => Ok(Some(file)),
-            None => submissions::venue_file(self, id).await,
+            None => submissions::submission_file(self, submissions::Submitter::Venue, id).await,
         }
     }
 
@@ -273,7 +273,7 @@ impl Store for Backend {
     }
 
     async fn unit_submission(&self, id: Uuid) -> Result<Option<SubmissionRef>> {
-        unit_deadlines::submission_ref(self, id).await
+        submissions::submission_ref(self, submissions::Submitter::Unit, id).await
     }
 
     async fn review_unit_submission(
@@ -391,8 +391,8 @@ impl Store for Backend {
         submissions::submit_venue(self, deadline, venue_id, text, files, actor).await
     }
 
-    async fn venue_submission(&self, id: Uuid) -> Result<Option<VenueSubmissionRef>> {
-        submissions::venue_submission_ref(self, id).await
+    async fn venue_submission(&self, id: Uuid) -> Result<Option<SubmissionRef>> {
+        submissions::submission_ref(self, submissions::Submitter::Venue, id).await
     }
 
     async fn review_venue_submission(

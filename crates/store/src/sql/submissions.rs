@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use huichang_core::deadline::Deadline;
 use huichang_core::event::local;
-use huichang_core::requires::{FileKind, SubmittedFile};
+use huichang_core::requires::{FileKind, Requires, SubmittedFile};
 use huichang_core::review::{NewReview, Review, ReviewStatus};
 use huichang_core::unit_deadline::{SubmissionFile, SubmissionView, ZONE};
 use serde_json::json;
@@ -18,7 +18,7 @@ use super::changelog::{Record, next_seq, record};
 use super::venues::event_of_venue;
 use super::{DbRow, Tx, now};
 use crate::{
-    Actor, BundledSubmission, DeliverableView, NewFile, NewMessage, Result, StoreError, StoredFile, VenueSubmissionRef,
+    Actor, BundledSubmission, DeliverableView, NewFile, NewMessage, Result, StoreError, StoredFile, SubmissionRef,
 };
 
 /// Whose submission: the tables that hold it and its files.
@@ -29,6 +29,14 @@ pub(super) enum Submitter {
 }
 
 impl Submitter {
+    /// The column of a submission that names who sent it.
+    fn sender(self) -> &'static str {
+        match self {
+            Submitter::Unit => "unit_id",
+            Submitter::Venue => "venue_id",
+        }
+    }
+
     fn submissions(self) -> &'static str {
         match self {
             Submitter::Unit => "unit_submissions",
@@ -53,31 +61,103 @@ impl Submitter {
             }
         }
     }
+
+    /// A submission file with its blob and whoever sent it, as [`Submitter::stored_file`] reads it.
+    fn file_sql(self) -> &'static str {
+        match self {
+            Submitter::Unit => {
+                "SELECT f.id, f.name, f.content_type, f.size, f.blob_id, u.path FROM submission_files f
+                 JOIN unit_submissions s ON s.id = f.submission_id JOIN units u ON u.id = s.unit_id"
+            }
+            Submitter::Venue => {
+                "SELECT f.id, f.name, f.content_type, f.size, f.blob_id, s.venue_id, v.event_id FROM venue_submission_files f
+                 JOIN venue_submissions s ON s.id = f.submission_id JOIN venues v ON v.id = s.venue_id"
+            }
+        }
+    }
+
+    fn stored_file(self, row: &DbRow) -> Result<StoredFile> {
+        let owner = match self {
+            Submitter::Unit => crate::FileOwner::Unit(super::units::ids(row.try_get("path")?)),
+            Submitter::Venue => {
+                crate::FileOwner::Venue { event_id: row.try_get("event_id")?, venue_id: row.try_get("venue_id")? }
+            }
+        };
+        Ok(StoredFile {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            content_type: row.try_get("content_type")?,
+            size: row.try_get("size")?,
+            blob_id: row.try_get("blob_id")?,
+            owner,
+        })
+    }
 }
 
-pub(super) async fn insert_file(
+/// Stores a submission the caller has [`checked`], replacing its sender's current one for the
+/// deadline (kept, marked replaced), with its files in order, photos captioned. Only a blob
+/// written to its end, and named by nothing else, becomes one of its files. Answers its id, when
+/// it was sent and its files.
+pub(super) async fn store_submission(
     tx: &mut Tx,
     submitter: Submitter,
-    (submission, id, position): (Uuid, Uuid, usize),
-    file: &NewFile,
-    caption: Option<&str>,
-) -> Result<()> {
+    (deadline_id, sent_by): (Uuid, Uuid),
+    text: &str,
+    (files, checked): (&[NewFile], &[SubmittedFile]),
+) -> Result<(Uuid, DateTime<Utc>, Vec<SubmissionFile>)> {
+    let blobs: Vec<Uuid> = files.iter().map(|f| f.blob_id).collect();
+    if !super::files::name_blobs(tx, &blobs).await? {
+        return Err(StoreError::NotFound);
+    }
+    let (table, sender) = (submitter.submissions(), submitter.sender());
+    let at = now();
     sqlx::query(sqlx::AssertSqlSafe(format!(
-        "INSERT INTO {} (id, submission_id, position, name, content_type, size, caption, blob_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        submitter.files()
+        "UPDATE {table} SET replaced_at = $3 WHERE deadline_id = $1 AND {sender} = $2 AND replaced_at IS NULL"
     )))
-    .bind(id)
-    .bind(submission)
-    .bind(position as i64)
-    .bind(&file.name)
-    .bind(&file.content_type)
-    .bind(file.size)
-    .bind(caption)
-    .bind(file.blob_id)
+    .bind(deadline_id)
+    .bind(sent_by)
+    .bind(at)
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    let id = Uuid::now_v7();
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO {table} (id, deadline_id, {sender}, text, submitted_at) VALUES ($1, $2, $3, $4, $5)"
+    )))
+    .bind(id)
+    .bind(deadline_id)
+    .bind(sent_by)
+    .bind(text)
+    .bind(at)
+    .execute(&mut **tx)
+    .await?;
+    let mut stored = Vec::with_capacity(files.len());
+    for (position, (file, seen)) in files.iter().zip(checked).enumerate() {
+        let file_id = Uuid::now_v7();
+        let caption = (seen.kind == FileKind::Photo).then(|| seen.caption().to_owned());
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO {} (id, submission_id, position, name, content_type, size, caption, blob_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            submitter.files()
+        )))
+        .bind(file_id)
+        .bind(id)
+        .bind(position as i64)
+        .bind(&file.name)
+        .bind(&file.content_type)
+        .bind(file.size)
+        .bind(&caption)
+        .bind(file.blob_id)
+        .execute(&mut **tx)
+        .await?;
+        stored.push(SubmissionFile {
+            id: file_id,
+            name: file.name.clone(),
+            size: file.size,
+            content_type: file.content_type.clone(),
+            caption,
+        });
+    }
+    Ok((id, at, stored))
 }
 
 /// A submission with its files and its review.
@@ -135,9 +215,16 @@ pub(super) async fn submission_view(store: &Backend, submitter: Submitter, id: U
     }))
 }
 
-/// What `files` are, told by their bytes: photos are counted and captioned.
-pub(super) fn sniffed(files: &[NewFile]) -> Vec<SubmittedFile> {
-    files.iter().map(|f| SubmittedFile { name: f.name.clone(), kind: FileKind::sniff(&f.head) }).collect()
+/// What `files` are, told by their bytes (photos are counted and captioned), once the text and
+/// the files meet what the deadline `requires`.
+pub(super) fn checked(requires: &Requires, text: &str, files: &[NewFile]) -> Result<Vec<SubmittedFile>> {
+    let sniffed: Vec<SubmittedFile> =
+        files.iter().map(|f| SubmittedFile { name: f.name.clone(), kind: FileKind::sniff(&f.head) }).collect();
+    let broken = requires.check(text, &sniffed);
+    if !broken.is_empty() {
+        return Err(StoreError::InvalidSubmission(broken));
+    }
+    Ok(sniffed)
 }
 
 /// A venue's submission towards a deliverable of its event, replacing its previous one (kept,
@@ -151,43 +238,13 @@ pub(super) async fn submit_venue(
     files: &[NewFile],
     actor: &Actor,
 ) -> Result<DeliverableView> {
-    let checked = sniffed(files);
-    let broken = deadline.deadline.requires.check(text, &checked);
-    if !broken.is_empty() {
-        return Err(StoreError::InvalidSubmission(broken));
-    }
+    let checked = checked(&deadline.deadline.requires, text, files)?;
     let mut tx = store.writer().begin().await?;
-    let blobs: Vec<Uuid> = files.iter().map(|f| f.blob_id).collect();
-    if !super::files::name_blobs(&mut tx, &blobs).await? {
-        return Err(StoreError::NotFound);
-    }
     // The event's row first, then the venue's (settle): the order every change of a venue takes.
     let event_id = event_of_venue(&mut tx, venue_id).await?;
     let seq = next_seq(&mut tx, event_id).await?;
-    let at = now();
-    sqlx::query(
-        "UPDATE venue_submissions SET replaced_at = $3 WHERE deadline_id = $1 AND venue_id = $2 AND replaced_at IS NULL",
-    )
-    .bind(deadline.id)
-    .bind(venue_id)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO venue_submissions (id, deadline_id, venue_id, text, submitted_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(deadline.id)
-    .bind(venue_id)
-    .bind(text)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    for (position, (file, seen)) in files.iter().zip(&checked).enumerate() {
-        let caption = (seen.kind == FileKind::Photo).then(|| seen.caption().to_owned());
-        insert_file(&mut tx, Submitter::Venue, (id, Uuid::now_v7(), position), file, caption.as_deref()).await?;
-    }
+    let (id, _, _) =
+        store_submission(&mut tx, Submitter::Venue, (deadline.id, venue_id), text, (files, &checked)).await?;
     let detail = json!({"deadline_id": deadline.id, "submission_id": id, "files": files.len(),
         "text_chars": text.chars().count()});
     record(
@@ -235,17 +292,22 @@ async fn deliverable(store: &Backend, id: Uuid) -> Result<Option<DeliverableView
     }))
 }
 
-/// A venue's submission, its deadline and venue, and whether it is still the current one.
-pub(super) async fn venue_submission_ref(store: &Backend, id: Uuid) -> Result<Option<VenueSubmissionRef>> {
-    let row = sqlx::query("SELECT id, deadline_id, venue_id, replaced_at FROM venue_submissions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.reader())
-        .await?;
+/// A submission's deadline, its sender (a unit or a venue), and whether it is still the
+/// sender's current one.
+pub(super) async fn submission_ref(store: &Backend, submitter: Submitter, id: Uuid) -> Result<Option<SubmissionRef>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT id, deadline_id, {} AS sent_by, replaced_at FROM {} WHERE id = $1",
+        submitter.sender(),
+        submitter.submissions()
+    )))
+    .bind(id)
+    .fetch_optional(store.reader())
+    .await?;
     row.map(|row| {
-        Ok(VenueSubmissionRef {
+        Ok(SubmissionRef {
             id: row.try_get("id")?,
             deadline_id: row.try_get("deadline_id")?,
-            venue_id: row.try_get("venue_id")?,
+            sent_by: row.try_get("sent_by")?,
             current: row.try_get::<Option<DateTime<Utc>>, _>("replaced_at")?.is_none(),
         })
     })
@@ -287,14 +349,11 @@ pub(super) async fn mark_reviewed(
     review: &NewReview,
     letter: Option<&NewMessage>,
 ) -> Result<Uuid> {
-    let sender = match submitter {
-        Submitter::Unit => "unit_id",
-        Submitter::Venue => "venue_id",
-    };
     let sent_by: Option<Uuid> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "UPDATE {} SET review_status = $2, review_comment = $3, reviewed_at = $4
-         WHERE id = $1 AND replaced_at IS NULL RETURNING {sender}",
-        submitter.submissions()
+         WHERE id = $1 AND replaced_at IS NULL RETURNING {}",
+        submitter.submissions(),
+        submitter.sender()
     )))
     .bind(id)
     .bind(review.status.as_str())
@@ -309,46 +368,29 @@ pub(super) async fn mark_reviewed(
     Ok(sent_by)
 }
 
-const VENUE_FILE: &str = "SELECT f.id, f.name, f.content_type, f.size, f.blob_id, s.venue_id, v.event_id
-     FROM venue_submission_files f JOIN venue_submissions s ON s.id = f.submission_id JOIN venues v ON v.id = s.venue_id";
-
-fn venue_file_from_row(row: &DbRow) -> Result<StoredFile> {
-    Ok(StoredFile {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        content_type: row.try_get("content_type")?,
-        size: row.try_get("size")?,
-        blob_id: row.try_get("blob_id")?,
-        owner: crate::FileOwner::Venue { event_id: row.try_get("event_id")?, venue_id: row.try_get("venue_id")? },
-    })
-}
-
-pub(super) async fn venue_file(store: &Backend, id: Uuid) -> Result<Option<StoredFile>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{VENUE_FILE} WHERE f.id = $1")))
+/// A file of a unit's or a venue's submission, with who sent it (which says who may read it).
+pub(super) async fn submission_file(store: &Backend, submitter: Submitter, id: Uuid) -> Result<Option<StoredFile>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{} WHERE f.id = $1", submitter.file_sql())))
         .bind(id)
         .fetch_optional(store.reader())
         .await?;
-    row.as_ref().map(venue_file_from_row).transpose()
+    row.as_ref().map(|row| submitter.stored_file(row)).transpose()
 }
 
 /// Every current submission of a deadline (a unit deadline's, or an event deliverable's) with
 /// its files, in one snapshot, named after the unit or venue that sent it.
 pub(super) async fn bundle(store: &Backend, submitter: Submitter, deadline: Uuid) -> Result<Vec<BundledSubmission>> {
-    type ReadFile = fn(&DbRow) -> Result<StoredFile>;
-    let (submissions, files, read): (&str, String, ReadFile) = match submitter {
-        Submitter::Unit => (
+    let submissions = match submitter {
+        Submitter::Unit => {
             "SELECT s.id, s.text, s.submitted_at, u.name FROM unit_submissions s JOIN units u ON u.id = s.unit_id
-             WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY u.id",
-            format!("{} WHERE f.submission_id = $1 ORDER BY f.position", super::files::FILE),
-            super::files::file_from_row,
-        ),
-        Submitter::Venue => (
+             WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY u.id"
+        }
+        Submitter::Venue => {
             "SELECT s.id, s.text, s.submitted_at, v.name FROM venue_submissions s JOIN venues v ON v.id = s.venue_id
-             WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY v.name, v.id",
-            format!("{VENUE_FILE} WHERE f.submission_id = $1 ORDER BY f.position"),
-            venue_file_from_row,
-        ),
+             WHERE s.deadline_id = $1 AND s.replaced_at IS NULL ORDER BY v.name, v.id"
+        }
     };
+    let files = format!("{} WHERE f.submission_id = $1 ORDER BY f.position", submitter.file_sql());
     let mut tx = super::dashboard::snapshot(store).await?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(submissions)).bind(deadline).fetch_all(&mut *tx).await?;
     let mut bundled = Vec::with_capacity(rows.len());
@@ -359,7 +401,7 @@ pub(super) async fn bundle(store: &Backend, submitter: Submitter, deadline: Uuid
             .fetch_all(&mut *tx)
             .await?
             .iter()
-            .map(read)
+            .map(|row| submitter.stored_file(row))
             .collect::<Result<_>>()?;
         bundled.push(BundledSubmission {
             unit: row.try_get("name")?,

@@ -3,10 +3,10 @@
 use chrono::{DateTime, Utc};
 use huichang_core::deadline::{DeadlineKind, NewDeadline};
 use huichang_core::event::local;
-use huichang_core::requires::{FileKind, Requires};
+use huichang_core::requires::Requires;
 use huichang_core::review::NewReview;
 use huichang_core::unit_deadline::{
-    NewUnitDeadline, OwedDeadline, SubmissionFile, SubmissionView, UnitDeadline, UnitDeadlineView, UnitStanding, ZONE,
+    NewUnitDeadline, OwedDeadline, SubmissionView, UnitDeadline, UnitDeadlineView, UnitStanding, ZONE,
 };
 use serde_json::json;
 use sqlx::Row;
@@ -14,10 +14,10 @@ use sqlx::types::Json;
 use uuid::Uuid;
 
 use super::super::Backend;
-use super::submissions::{Submitter, insert_file, mark_reviewed, sniffed, submission_view};
+use super::submissions::{Submitter, checked, mark_reviewed, store_submission, submission_view};
 use super::units::audit_unit;
 use super::{DbRow, now};
-use crate::{Actor, NewFile, NewMessage, Result, StoreError, SubmissionRef, UnitContact, UnitPlanItem};
+use crate::{Actor, NewFile, NewMessage, Result, StoreError, UnitContact, UnitPlanItem};
 
 const COLUMNS: &str = "id, unit_id, title, due_at, remind_before, requires, created_at";
 
@@ -237,50 +237,10 @@ pub(super) async fn submit_unit(
     files: &[NewFile],
     actor: &Actor,
 ) -> Result<SubmissionView> {
-    let checked = sniffed(files);
-    let broken = deadline.requires.check(text, &checked);
-    if !broken.is_empty() {
-        return Err(StoreError::InvalidSubmission(broken));
-    }
+    let checked = checked(&deadline.requires, text, files)?;
     let mut tx = store.writer().begin().await?;
-    // Only a blob written to its end, and named by nothing else, becomes one of its files.
-    let blobs: Vec<Uuid> = files.iter().map(|f| f.blob_id).collect();
-    if !super::files::name_blobs(&mut tx, &blobs).await? {
-        return Err(StoreError::NotFound);
-    }
-    let at = now();
-    sqlx::query(
-        "UPDATE unit_submissions SET replaced_at = $3 WHERE deadline_id = $1 AND unit_id = $2 AND replaced_at IS NULL",
-    )
-    .bind(deadline.id)
-    .bind(unit_id)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    let id = Uuid::now_v7();
-    sqlx::query(
-        "INSERT INTO unit_submissions (id, deadline_id, unit_id, text, submitted_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(id)
-    .bind(deadline.id)
-    .bind(unit_id)
-    .bind(text)
-    .bind(at)
-    .execute(&mut *tx)
-    .await?;
-    let mut stored = Vec::with_capacity(files.len());
-    for (position, (file, seen)) in files.iter().zip(&checked).enumerate() {
-        let file_id = Uuid::now_v7();
-        let caption = (seen.kind == FileKind::Photo).then(|| seen.caption().to_owned());
-        insert_file(&mut tx, Submitter::Unit, (id, file_id, position), file, caption.as_deref()).await?;
-        stored.push(SubmissionFile {
-            id: file_id,
-            name: file.name.clone(),
-            size: file.size,
-            content_type: file.content_type.clone(),
-            caption,
-        });
-    }
+    let (id, at, stored) =
+        store_submission(&mut tx, Submitter::Unit, (deadline.id, unit_id), text, (files, &checked)).await?;
     let detail = json!({"deadline_id": deadline.id, "unit_id": unit_id, "files": files.len(), "text_chars": text.chars().count()});
     audit_unit(&mut tx, actor, "unit_submission.submitted", ("unit_submission", id), detail).await?;
     super::overview::settle_units(&mut tx, &[unit_id]).await?;
@@ -293,23 +253,6 @@ pub(super) async fn submit_unit(
         submitted_at: local(at, ZONE),
         review: None,
     })
-}
-
-/// A submission's deadline, unit, and whether it is still its unit's current one.
-pub(super) async fn submission_ref(store: &Backend, id: Uuid) -> Result<Option<SubmissionRef>> {
-    let row = sqlx::query("SELECT id, deadline_id, unit_id, replaced_at FROM unit_submissions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(store.reader())
-        .await?;
-    row.map(|row| {
-        Ok(SubmissionRef {
-            id: row.try_get("id")?,
-            deadline_id: row.try_get("deadline_id")?,
-            unit_id: row.try_get("unit_id")?,
-            current: row.try_get::<Option<DateTime<Utc>>, _>("replaced_at")?.is_none(),
-        })
-    })
-    .transpose()
 }
 
 /// Records the organiser's review of a current submission, queues `letter` (the comment to the
