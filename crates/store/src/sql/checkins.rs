@@ -146,7 +146,8 @@ pub(super) async fn check_in_together(pool: &sqlx::Pool<Db>, batch: &[Queued]) -
         places.push(admitted.map_err(|refusal| answers[i] = Some(Err(refusal.into()))).ok());
     }
     let seating = std::time::Instant::now();
-    for (i, seat) in take_seats(&mut tx, batch, &places).await? {
+    let candidates = (0..batch.len()).filter(|&i| places[i].is_some()).collect();
+    for (i, seat) in take_seats(&mut tx, batch, candidates).await? {
         let Some((place, facts)) = places[i].take() else { continue };
         match seat {
             Seat::Taken(at) => seated.push((place.event_id, i, place.venue_id, at, (place.tz, at > place.arrive_by))),
@@ -416,19 +417,18 @@ enum Seat {
     },
 }
 
-/// Takes the seats of a batch: each person the door let through (`places`) is written inside
+/// Takes the seats of a batch: each person the door let through (`candidates`) is written inside
 /// first, all in one statement in person order, and then each room counts its people, in room
 /// order. The database decides: the unique index on people inside lets each person in once
 /// (whoever else let them in meanwhile; a batch holds each person once), and a room grants the
 /// seats it has free (`occupancy < capacity`) to the batch's earliest arrivals; the others'
 /// rows are taken back. Every writer takes people's entries before rooms (a check-out too), so
 /// no two batches wait for each other in a circle.
-async fn take_seats<T>(tx: &mut Tx, batch: &[Queued], places: &[Option<T>]) -> Result<Vec<(usize, Seat)>> {
-    let mut candidates: Vec<usize> = (0..batch.len()).filter(|&i| places[i].is_some()).collect();
+async fn take_seats(tx: &mut Tx, batch: &[Queued], mut candidates: Vec<usize>) -> Result<Vec<(usize, Seat)>> {
     if candidates.is_empty() {
         return Ok(Vec::new());
     }
-    candidates.sort_by_key(|&i| (batch[i].attendee_id, i));
+    candidates.sort_by_key(|&i| batch[i].attendee_id);
     let at = now();
     let rows: Vec<(Uuid, usize)> = candidates.iter().map(|&i| (Uuid::now_v7(), i)).collect();
     let mut insert = QueryBuilder::<Db>::new("INSERT INTO checkins (id, attendee_id, room_id, checked_in_at) ");
