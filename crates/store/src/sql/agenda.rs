@@ -37,8 +37,9 @@ fn item_from_row(row: &DbRow) -> Result<Item> {
     })
 }
 
-pub(super) async fn items(pool: &sqlx::Pool<super::Db>, event_id: Uuid) -> Result<Vec<Item>> {
-    let rows = sqlx::query(SELECT).bind(event_id).fetch_all(pool).await?;
+/// The event's programme in order, read on `db` (the pool, or a change's transaction).
+pub(super) async fn items<'c>(db: impl sqlx::Executor<'c, Database = super::Db>, event_id: Uuid) -> Result<Vec<Item>> {
+    let rows = sqlx::query(SELECT).bind(event_id).fetch_all(db).await?;
     rows.iter().map(item_from_row).collect()
 }
 
@@ -52,44 +53,42 @@ pub(super) async fn change(
     let mut tx = store.writer().begin().await?;
     // The event's row first: changes of one event's agenda are applied one at a time.
     let seq = next_seq(&mut tx, event_id).await?;
-    let rows = sqlx::query(SELECT).bind(event_id).fetch_all(&mut *tx).await?;
-    let mut items: Vec<Item> = rows.iter().map(item_from_row).collect::<Result<_>>()?;
+    let mut programme = items(&mut *tx, event_id).await?;
     let refused = |r: Refused| match r {
         Refused::Moved => StoreError::AgendaMoved,
         Refused::NoItem => StoreError::NotFound,
     };
     let (what, detail) = match change {
         AgendaChange::Replace(new) => {
-            items = agenda::merge(&items, new);
-            ("agenda.updated", json!({"items": items.len()}))
+            programme = agenda::merge(&programme, new);
+            ("agenda.updated", json!({"items": programme.len()}))
         }
         AgendaChange::Advance { from } => {
-            agenda::advance(&mut items, from, now).map_err(refused)?;
+            agenda::advance(&mut programme, from, now).map_err(refused)?;
             ("agenda.advanced", json!({"from": from}))
         }
         AgendaChange::Delay { item, minutes } => {
-            agenda::delay(&mut items, item, minutes).map_err(refused)?;
+            agenda::delay(&mut programme, item, minutes).map_err(refused)?;
             ("agenda.delayed", json!({"item": item, "minutes": minutes}))
         }
         AgendaChange::Skip { item } => {
-            agenda::skip(&mut items, item).map_err(refused)?;
+            agenda::skip(&mut programme, item).map_err(refused)?;
             ("agenda.skipped", json!({"item": item}))
         }
     };
-    write(&mut tx, event_id, &items).await?;
+    write(&mut tx, event_id, &programme).await?;
     // Read back, with the names of the venues on air.
-    let rows = sqlx::query(SELECT).bind(event_id).fetch_all(&mut *tx).await?;
-    let items: Vec<Item> = rows.iter().map(item_from_row).collect::<Result<_>>()?;
+    let programme = items(&mut *tx, event_id).await?;
     record(&mut tx, actor, Record::new((event_id, seq), None, what, ("event", event_id), detail)).await?;
     let zone = event_timezone(&mut tx, event_id).await?;
     sqlx::query("UPDATE changes SET agenda = $3 WHERE event_id = $1 AND seq = $2")
         .bind(event_id)
         .bind(seq)
-        .bind(Json(agenda::on_now(&items, zone)))
+        .bind(Json(agenda::on_now(&programme, zone)))
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(items)
+    Ok(programme)
 }
 
 /// The programme as `items` has it, in their order: a few dozen rows, written whole.
