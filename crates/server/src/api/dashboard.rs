@@ -263,6 +263,18 @@ pub(crate) fn revoked() -> WsMessage {
     close(1008, "the token was revoked; sign in again")
 }
 
+pub(crate) fn restarting() -> WsMessage {
+    close(1012, "the server is restarting; reconnect")
+}
+
+/// The server's restart, watched by a live client from now on; `None` when it has begun already
+/// (while the client was being connected), since a subscription sees only the changes after it.
+pub(crate) fn watch_closing(state: &AppState) -> Option<tokio::sync::watch::Receiver<bool>> {
+    let mut closing = state.closing.subscribe();
+    let begun = *closing.borrow_and_update();
+    (!begun).then_some(closing)
+}
+
 /// The snapshot a client that fell behind starts again from, or the frame that closes it. The
 /// messages it was passed over may have revoked its token, so the token is asked after once;
 /// when that cannot be answered, the client is closed too and reconnects through the check.
@@ -341,7 +353,10 @@ async fn pump(
     picture: std::sync::Arc<Mutex<Picture>>,
     mut sent: i64,
 ) {
-    let mut closing = state.closing.subscribe();
+    let Some(mut closing) = watch_closing(&state) else {
+        let _ = sink.send(restarting()).await;
+        return;
+    };
     let mut ping = tokio::time::interval(Duration::from_secs(20));
     ping.tick().await;
     loop {
@@ -404,9 +419,8 @@ async fn pump(
             },
             changed = closing.changed() => {
                 // An error means the server state is gone: nothing left to serve.
-                let restarting = changed.is_err() || *closing.borrow_and_update();
-                if restarting {
-                    let _ = sink.send(close(1012, "the server is restarting; reconnect")).await;
+                if changed.is_err() || *closing.borrow_and_update() {
+                    let _ = sink.send(restarting()).await;
                     return;
                 }
             }

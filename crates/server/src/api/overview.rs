@@ -21,7 +21,7 @@ use tokio_tungstenite::tungstenite::protocol::Role;
 use uuid::Uuid;
 
 use crate::AppState;
-use crate::api::dashboard::{close, open_live, revoked, settings, switching_protocols, write_text};
+use crate::api::dashboard::{open_live, restarting, revoked, settings, switching_protocols, watch_closing, write_text};
 use crate::api::units::load_unit;
 use crate::auth::{Caller, authenticate};
 use crate::error::{ApiError, Problem};
@@ -137,7 +137,10 @@ async fn follow(
     }
     let socket = tokio_tungstenite::WebSocketStream::from_raw_socket(io, Role::Server, Some(settings())).await;
     let (mut sink, mut stream) = socket.split();
-    let mut closing = state.closing.subscribe();
+    let Some(mut closing) = watch_closing(&state) else {
+        let _ = sink.send(restarting()).await;
+        return;
+    };
     let mut merge = tokio::time::interval(MERGE);
     let mut token_check = tokio::time::interval(TOKEN_CHECK);
     let mut ping = tokio::time::interval(Duration::from_secs(20));
@@ -174,7 +177,7 @@ async fn follow(
             },
             changed = closing.changed() => {
                 if changed.is_err() || *closing.borrow_and_update() {
-                    let _ = sink.send(close(1012, "the server is restarting; reconnect")).await;
+                    let _ = sink.send(restarting()).await;
                     return;
                 }
             }
